@@ -1,0 +1,74 @@
+# Outpost: the commands people run. `make run` opens the app; `make test` runs every test.
+# Both install what a fresh Debian 12 / Ubuntu 24.04 machine lacks first (scripts/setup.sh).
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(CURDIR)/target
+DESKTOP_BIN := $(CARGO_TARGET_DIR)/debug/outpost-desktop
+TIMED := scripts/timed.sh
+
+.PHONY: run test bench setup ui fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
+
+## Install system packages, tauri-driver and UI dependencies (idempotent).
+setup:
+	@$(TIMED) setup scripts/setup.sh
+
+## Build the UI and open the desktop app (under Xvfb when there is no display).
+run: setup ui
+	cargo build -p outpost-desktop
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+	  echo "No display: running under Xvfb (screenshot: xwd -root -display :99)"; \
+	  xvfb-run -n 99 -s "-screen 0 1280x800x24" $(DESKTOP_BIN); \
+	else $(DESKTOP_BIN); fi
+
+## Every check and every test layer, each stage timed.
+test: setup fmt-check ui clippy test-rust test-ui test-browser test-desktop fuzz
+	@echo "make test: all stages passed"
+
+ui:
+	@$(TIMED) ui-build bash -c 'cd ui && npm run build --silent'
+
+fmt-check:
+	@$(TIMED) fmt cargo fmt --all -- --check
+
+clippy: ui
+	@$(TIMED) clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+
+## Rust unit, integration and IPC tests (includes the stale-bindings check).
+test-rust: ui
+	@$(TIMED) rust-tests cargo test --workspace --locked
+
+## UI typecheck and Vitest unit tests.
+test-ui:
+	@$(TIMED) ui-typecheck bash -c 'cd ui && npm run check --silent'
+	@$(TIMED) ui-unit bash -c 'cd ui && npm test --silent'
+
+## Playwright in Debian's Chromium against the built UI with Tauri IPC mocked.
+test-browser: ui
+	@$(TIMED) ui-browser bash -c 'cd ui && npm run test:browser --silent'
+
+## WebDriver against the real desktop binary under Xvfb.
+test-desktop: ui
+	@$(TIMED) desktop-build cargo build -p outpost-desktop --locked
+	@$(TIMED) desktop-e2e env OUTPOST_DESKTOP_BIN=$(DESKTOP_BIN) \
+	  xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p outpost-tests --features desktop-e2e --test desktop --locked
+
+## Each cargo-fuzz target for FUZZ_SECONDS (corpus kept in fuzz/corpus between runs).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@cd fuzz && for t in $$(cargo fuzz list); do \
+	  ../$(TIMED) fuzz-$$t cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
+
+## Benchmarks; each prints its baseline from the same run.
+bench: ui
+	@$(TIMED) bench cargo bench --workspace --locked
+
+## Regenerate ui/src/lib/bindings.ts from the Rust command signatures.
+bindings:
+	OUTPOST_UPDATE_BINDINGS=1 cargo test -p outpost-desktop --test ipc committed_typescript_bindings_are_fresh
+
+## Retake the README screenshot of the real window.
+screenshot: setup ui
+	cargo build -p outpost-desktop
+	OUTPOST_SCREENSHOT=$(CURDIR)/docs/screenshot.png OUTPOST_DESKTOP_BIN=$(DESKTOP_BIN) \
+	  xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p outpost-tests --features desktop-e2e --test desktop

@@ -1,0 +1,136 @@
+//! Group keys: one random key per workspace and epoch, for synced records.
+//!
+//! A new epoch starts with a fresh random key (never derived from the old one), so a removed
+//! member who kept every old key still cannot read what is written after their removal. Keys
+//! reach member devices as direct envelopes of type [`ContentType::KEY_DELIVERY`].
+
+use std::fmt;
+
+use rand_core::{CryptoRng, RngCore};
+use zeroize::Zeroizing;
+
+use crate::{
+    ContentType, CryptoError, DeviceIdentity, GroupId, PublicIdentity, SealedEnvelope, primitives,
+};
+
+/// Version of the key-delivery payload.
+const DELIVERY_VERSION: u8 = 1;
+/// `version || group || epoch || key`.
+const DELIVERY_LEN: usize = 1 + 16 + 4 + 32;
+
+/// The symmetric key of one group epoch. Zeroized on drop; never printed.
+#[derive(Clone)]
+pub struct GroupKey {
+    group: GroupId,
+    epoch: u32,
+    secret: Zeroizing<[u8; 32]>,
+}
+
+impl fmt::Debug for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupKey")
+            .field("group", &self.group)
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GroupKey {
+    /// A fresh random key for `group` at `epoch`.
+    pub fn generate<R: RngCore + CryptoRng>(group: GroupId, epoch: u32, rng: &mut R) -> Self {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(secret.as_mut());
+        Self {
+            group,
+            epoch,
+            secret,
+        }
+    }
+
+    /// The key for the next epoch (after a member leaves): fresh randomness, epoch + 1.
+    pub fn rotate<R: RngCore + CryptoRng>(&self, rng: &mut R) -> Result<Self, CryptoError> {
+        let epoch = self
+            .epoch
+            .checked_add(1)
+            .ok_or(CryptoError::Malformed("epoch overflow"))?;
+        Ok(Self::generate(self.group, epoch, rng))
+    }
+
+    /// The group this key belongs to.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+
+    /// The epoch this key belongs to.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// The AEAD key for group envelopes of this epoch.
+    pub(crate) fn envelope_key(&self) -> Zeroizing<[u8; 32]> {
+        let mut salt = [0u8; 20];
+        salt[..16].copy_from_slice(&self.group.0);
+        salt[16..].copy_from_slice(&self.epoch.to_be_bytes());
+        primitives::derive_key(
+            &salt,
+            self.secret.as_ref(),
+            &[b"outpost/v1/envelope/group-key"],
+        )
+    }
+
+    /// Seals this key to one member device, as a direct envelope from `author`.
+    pub fn seal_for<R: RngCore + CryptoRng>(
+        &self,
+        author: &DeviceIdentity,
+        recipient: &PublicIdentity,
+        seq: u64,
+        rng: &mut R,
+    ) -> Result<SealedEnvelope, CryptoError> {
+        let mut payload = Zeroizing::new(Vec::with_capacity(DELIVERY_LEN));
+        payload.push(DELIVERY_VERSION);
+        payload.extend_from_slice(&self.group.0);
+        payload.extend_from_slice(&self.epoch.to_be_bytes());
+        payload.extend_from_slice(self.secret.as_ref());
+        SealedEnvelope::seal_direct(
+            author,
+            recipient,
+            self.group,
+            seq,
+            ContentType::KEY_DELIVERY,
+            &payload,
+            rng,
+        )
+    }
+
+    /// Opens a key delivered with [`GroupKey::seal_for`]. The payload's group must match the
+    /// envelope's authenticated group.
+    pub fn open_delivery(
+        envelope: &SealedEnvelope,
+        recipient: &DeviceIdentity,
+        author: &PublicIdentity,
+    ) -> Result<Self, CryptoError> {
+        if envelope.header().content_type != ContentType::KEY_DELIVERY {
+            return Err(CryptoError::Malformed("not a key delivery"));
+        }
+        let opened = envelope.open_direct(recipient, author)?;
+        let p = &opened.plaintext;
+        if p.len() != DELIVERY_LEN {
+            return Err(CryptoError::BadLength);
+        }
+        if p[0] != DELIVERY_VERSION {
+            return Err(CryptoError::UnsupportedVersion(p[0]));
+        }
+        let group = GroupId(p[1..17].try_into().map_err(|_| CryptoError::BadLength)?);
+        if group != opened.header.group {
+            return Err(CryptoError::Malformed("key delivery for another group"));
+        }
+        let epoch = u32::from_be_bytes(p[17..21].try_into().map_err(|_| CryptoError::BadLength)?);
+        let mut secret = Zeroizing::new([0u8; 32]);
+        secret.copy_from_slice(&p[21..53]);
+        Ok(Self {
+            group,
+            epoch,
+            secret,
+        })
+    }
+}

@@ -1,0 +1,405 @@
+//! Sealed envelopes as an attacker on the relay would attack them: flips, swaps, replays,
+//! truncation and garbage.
+
+use outpost_crypto::{
+    Addressing, ContentType, CryptoError, DeviceIdentity, GroupId, GroupKey, Observation,
+    SealedEnvelope, SequenceTracker,
+};
+use proptest::prelude::*;
+use rand_core::OsRng;
+
+struct Team {
+    alice: DeviceIdentity,
+    bob: DeviceIdentity,
+    mallory: DeviceIdentity,
+    key: GroupKey,
+}
+
+fn team() -> Team {
+    Team {
+        alice: DeviceIdentity::generate(&mut OsRng),
+        bob: DeviceIdentity::generate(&mut OsRng),
+        mallory: DeviceIdentity::generate(&mut OsRng),
+        key: GroupKey::generate(GroupId([9; 16]), 3, &mut OsRng),
+    }
+}
+
+#[test]
+fn group_and_direct_round_trip() {
+    let t = team();
+    let env = SealedEnvelope::seal_group(
+        &t.alice,
+        &t.key,
+        42,
+        ContentType::RECORD,
+        b"BP 120/80",
+        &mut OsRng,
+    )
+    .unwrap();
+    let wire = env.encode();
+    assert_eq!(wire.len(), env.encoded_len());
+    let decoded = SealedEnvelope::decode(&wire).unwrap();
+    let opened = decoded.open_group(&t.key, &t.alice.public()).unwrap();
+    assert_eq!(opened.plaintext.as_slice(), b"BP 120/80");
+    assert_eq!(opened.header.seq, 42);
+    assert_eq!(opened.header.epoch, 3);
+    assert_eq!(opened.header.author, t.alice.device_id());
+    assert!(
+        !wire.windows(9).any(|w| w == b"BP 120/80"),
+        "plaintext visible on the wire"
+    );
+
+    let env = SealedEnvelope::seal_direct(
+        &t.alice,
+        &t.bob.public(),
+        GroupId([1; 16]),
+        7,
+        ContentType::INVITE,
+        b"join",
+        &mut OsRng,
+    )
+    .unwrap();
+    let decoded = SealedEnvelope::decode(&env.encode()).unwrap();
+    assert_eq!(
+        decoded
+            .open_direct(&t.bob, &t.alice.public())
+            .unwrap()
+            .plaintext
+            .as_slice(),
+        b"join"
+    );
+    // Nobody else can open it, not even the author.
+    assert_eq!(
+        decoded
+            .open_direct(&t.mallory, &t.alice.public())
+            .unwrap_err(),
+        CryptoError::WrongRecipient
+    );
+    assert_eq!(
+        decoded
+            .open_direct(&t.alice, &t.alice.public())
+            .unwrap_err(),
+        CryptoError::WrongRecipient
+    );
+}
+
+#[test]
+fn every_single_bit_flip_is_rejected() {
+    let t = team();
+    let group = SealedEnvelope::seal_group(
+        &t.alice,
+        &t.key,
+        1,
+        ContentType::RECORD,
+        b"note text",
+        &mut OsRng,
+    )
+    .unwrap()
+    .encode();
+    let direct = SealedEnvelope::seal_direct(
+        &t.alice,
+        &t.bob.public(),
+        GroupId([2; 16]),
+        1,
+        ContentType::CALL_SIGNAL,
+        b"sdp",
+        &mut OsRng,
+    )
+    .unwrap()
+    .encode();
+    for (wire, is_group) in [(group, true), (direct, false)] {
+        let mut flips = 0;
+        for byte in 0..wire.len() {
+            for bit in 0..8 {
+                let mut bad = wire.clone();
+                bad[byte] ^= 1 << bit;
+                let opened = SealedEnvelope::decode(&bad).and_then(|e| {
+                    if is_group {
+                        e.open_group(&t.key, &t.alice.public()).map(|_| ())
+                    } else {
+                        e.open_direct(&t.bob, &t.alice.public()).map(|_| ())
+                    }
+                });
+                assert!(opened.is_err(), "flip of bit {bit} in byte {byte} accepted");
+                flips += 1;
+            }
+        }
+        assert_eq!(flips, wire.len() * 8);
+    }
+}
+
+#[test]
+fn swapped_author_sequence_epoch_or_group_is_rejected() {
+    let t = team();
+    let env =
+        SealedEnvelope::seal_group(&t.alice, &t.key, 5, ContentType::RECORD, b"x", &mut OsRng)
+            .unwrap();
+    let wire = env.encode();
+
+    // Offering another author's key (the relay claims Bob wrote it).
+    assert_eq!(
+        env.open_group(&t.key, &t.bob.public()).unwrap_err(),
+        CryptoError::BadSignature
+    );
+
+    // Rewriting header fields and re-signing as Mallory: the signature now verifies for Mallory
+    // only if the author field names Mallory, and then the AEAD (bound to the original author
+    // through the AAD) fails.
+    let mut as_mallory = wire.clone();
+    as_mallory[24..40].copy_from_slice(&t.mallory.device_id().0);
+    let resigned = resign(&as_mallory, &t.mallory);
+    assert_eq!(
+        SealedEnvelope::decode(&resigned)
+            .unwrap()
+            .open_group(&t.key, &t.mallory.public())
+            .unwrap_err(),
+        CryptoError::DecryptionFailed
+    );
+
+    // Sequence number changed (by someone holding Alice's key even): AEAD fails.
+    let mut seq = wire.clone();
+    seq[47] ^= 1;
+    let seq = resign(&seq, &t.alice);
+    assert_eq!(
+        SealedEnvelope::decode(&seq)
+            .unwrap()
+            .open_group(&t.key, &t.alice.public())
+            .unwrap_err(),
+        CryptoError::DecryptionFailed
+    );
+
+    // Epoch: opening with the next epoch's key is refused by name, and a forged epoch fails.
+    let next = t.key.rotate(&mut OsRng).unwrap();
+    assert_eq!(
+        env.open_group(&next, &t.alice.public()).unwrap_err(),
+        CryptoError::EpochMismatch {
+            envelope: 3,
+            key: 4
+        }
+    );
+    let mut epoch = wire.clone();
+    epoch[23] = 4;
+    let epoch = resign(&epoch, &t.alice);
+    assert_eq!(
+        SealedEnvelope::decode(&epoch)
+            .unwrap()
+            .open_group(&next, &t.alice.public())
+            .unwrap_err(),
+        CryptoError::DecryptionFailed
+    );
+
+    // Group: another workspace's key is refused.
+    let other = GroupKey::generate(GroupId([8; 16]), 3, &mut OsRng);
+    assert_eq!(
+        env.open_group(&other, &t.alice.public()).unwrap_err(),
+        CryptoError::WrongRecipient
+    );
+    let mut group = wire;
+    group[4] ^= 1;
+    let group = resign(&group, &t.alice);
+    let forged_group_key = GroupKey::generate(
+        GroupId({
+            let mut g = [9; 16];
+            g[0] ^= 1;
+            g
+        }),
+        3,
+        &mut OsRng,
+    );
+    assert!(
+        SealedEnvelope::decode(&group)
+            .unwrap()
+            .open_group(&forged_group_key, &t.alice.public())
+            .is_err()
+    );
+}
+
+/// Replaces the trailing signature with one by `signer` over the (edited) body.
+fn resign(wire: &[u8], signer: &DeviceIdentity) -> Vec<u8> {
+    let body = &wire[..wire.len() - 64];
+    let mut signed = b"outpost/v1/envelope-signature".to_vec();
+    signed.extend_from_slice(body);
+    let mut out = body.to_vec();
+    out.extend_from_slice(&signer.sign(&signed));
+    out
+}
+
+#[test]
+fn replays_are_recognised_and_gaps_reported() {
+    let t = team();
+    let mut tracker = SequenceTracker::new();
+    let envs: Vec<SealedEnvelope> = (0..6)
+        .map(|seq| {
+            SealedEnvelope::seal_group(&t.alice, &t.key, seq, ContentType::RECORD, b"r", &mut OsRng)
+                .unwrap()
+        })
+        .collect();
+    for i in [0usize, 1, 4] {
+        let (author, seq) = envs[i].replay_id();
+        assert_eq!(tracker.observe(author, seq), Observation::Fresh);
+    }
+    // The relay replays an old envelope byte for byte: same replay id.
+    let replayed = SealedEnvelope::decode(&envs[1].encode()).unwrap();
+    assert_eq!(replayed.replay_id(), envs[1].replay_id());
+    let (a, s) = replayed.replay_id();
+    assert_eq!(tracker.observe(a, s), Observation::Replay);
+    // 2 and 3 were dropped.
+    assert_eq!(tracker.gaps(t.alice.device_id()), vec![2..=3]);
+    tracker.observe(a, 3);
+    assert_eq!(tracker.gaps(t.alice.device_id()), vec![2..=2]);
+    tracker.observe(a, 2);
+    assert!(tracker.gaps(t.alice.device_id()).is_empty());
+    assert_eq!(tracker.observe(a, 0), Observation::Replay);
+    assert!(tracker.gaps(t.bob.device_id()).is_empty());
+}
+
+#[test]
+fn truncated_and_over_long_inputs_are_errors() {
+    let t = team();
+    let wire = SealedEnvelope::seal_direct(
+        &t.alice,
+        &t.bob.public(),
+        GroupId([0; 16]),
+        0,
+        ContentType::INVITE,
+        b"hello",
+        &mut OsRng,
+    )
+    .unwrap()
+    .encode();
+    for cut in 0..wire.len() {
+        assert!(
+            SealedEnvelope::decode(&wire[..cut]).is_err(),
+            "prefix {cut} accepted"
+        );
+    }
+    let mut long = wire.clone();
+    long.push(0);
+    assert_eq!(
+        SealedEnvelope::decode(&long).unwrap_err(),
+        CryptoError::BadLength
+    );
+    let mut v2 = wire.clone();
+    v2[0] = 2;
+    assert_eq!(
+        SealedEnvelope::decode(&v2).unwrap_err(),
+        CryptoError::UnsupportedVersion(2)
+    );
+    let mut kind = wire;
+    kind[1] = 9;
+    assert_eq!(
+        SealedEnvelope::decode(&kind).unwrap_err(),
+        CryptoError::Malformed("envelope kind")
+    );
+}
+
+#[test]
+fn group_key_delivery_and_rotation_on_member_removal() {
+    let t = team();
+    let delivery = t
+        .key
+        .seal_for(&t.alice, &t.bob.public(), 10, &mut OsRng)
+        .unwrap();
+    let wire = delivery.encode();
+    let bobs_key = GroupKey::open_delivery(
+        &SealedEnvelope::decode(&wire).unwrap(),
+        &t.bob,
+        &t.alice.public(),
+    )
+    .unwrap();
+    assert_eq!(bobs_key.epoch(), t.key.epoch());
+    let note =
+        SealedEnvelope::seal_group(&t.alice, &t.key, 11, ContentType::RECORD, b"n", &mut OsRng)
+            .unwrap();
+    assert_eq!(
+        note.open_group(&bobs_key, &t.alice.public())
+            .unwrap()
+            .plaintext
+            .as_slice(),
+        b"n"
+    );
+
+    // Bob is removed: the new epoch's key is fresh, so his old key opens nothing new.
+    let next = t.key.rotate(&mut OsRng).unwrap();
+    let after = SealedEnvelope::seal_group(
+        &t.alice,
+        &next,
+        12,
+        ContentType::RECORD,
+        b"after",
+        &mut OsRng,
+    )
+    .unwrap();
+    assert!(after.open_group(&bobs_key, &t.alice.public()).is_err());
+    let forged_epoch = GroupKey::open_delivery(
+        &SealedEnvelope::decode(&wire).unwrap(),
+        &t.mallory,
+        &t.alice.public(),
+    );
+    assert_eq!(forged_epoch.unwrap_err(), CryptoError::WrongRecipient);
+    // A record envelope is not mistaken for a key delivery.
+    let not_key = SealedEnvelope::seal_direct(
+        &t.alice,
+        &t.bob.public(),
+        GroupId([9; 16]),
+        13,
+        ContentType::RECORD,
+        &[0; 53],
+        &mut OsRng,
+    )
+    .unwrap();
+    assert!(GroupKey::open_delivery(&not_key, &t.bob, &t.alice.public()).is_err());
+}
+
+#[test]
+fn addressing_is_exposed_for_routing() {
+    let t = team();
+    let env = SealedEnvelope::seal_direct(
+        &t.alice,
+        &t.bob.public(),
+        GroupId([0; 16]),
+        0,
+        ContentType::INVITE,
+        b"",
+        &mut OsRng,
+    )
+    .unwrap();
+    assert!(
+        matches!(env.header().addressing, Addressing::Direct { recipient, .. } if recipient == t.bob.device_id())
+    );
+    env.verify(&t.alice.public()).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn encode_decode_open_round_trip(
+        plaintext in proptest::collection::vec(any::<u8>(), 0..2048),
+        seq in any::<u64>(),
+        content in any::<u16>(),
+        group in any::<[u8; 16]>(),
+        epoch in any::<u32>(),
+        direct in any::<bool>(),
+    ) {
+        let alice = DeviceIdentity::generate(&mut OsRng);
+        let bob = DeviceIdentity::generate(&mut OsRng);
+        let key = GroupKey::generate(GroupId(group), epoch, &mut OsRng);
+        let env = if direct {
+            SealedEnvelope::seal_direct(&alice, &bob.public(), GroupId(group), seq, ContentType(content), &plaintext, &mut OsRng).unwrap()
+        } else {
+            SealedEnvelope::seal_group(&alice, &key, seq, ContentType(content), &plaintext, &mut OsRng).unwrap()
+        };
+        let decoded = SealedEnvelope::decode(&env.encode()).unwrap();
+        prop_assert_eq!(&decoded, &env);
+        let opened = if direct { decoded.open_direct(&bob, &alice.public()) } else { decoded.open_group(&key, &alice.public()) }.unwrap();
+        prop_assert_eq!(opened.plaintext.as_slice(), &plaintext[..]);
+        prop_assert_eq!(opened.header.seq, seq);
+        prop_assert_eq!(opened.header.content_type, ContentType(content));
+    }
+
+    #[test]
+    fn decode_never_panics_on_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = SealedEnvelope::decode(&bytes);
+    }
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 / Ubuntu 24.04 machine lacks to build, run and test Outpost.
+# Idempotent: every step checks first and does nothing when the thing is already there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+APT_PACKAGES=(
+  # Tauri / WebKitGTK desktop shell
+  build-essential pkg-config curl file libssl-dev
+  libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev
+  # desktop end-to-end tests and screenshots
+  xvfb xauth webkit2gtk-driver imagemagick fonts-dejavu-core
+  # UI browser tests
+  chromium
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO="sudo"; else SUDO=none; fi
+  if [ "$SUDO" = none ]; then
+    echo "Outpost needs these system packages. Run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# tauri-driver drives the real desktop window through WebKitWebDriver.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --version '^2' --locked
+fi
+
+# cargo-fuzz runs the decoders' fuzz targets (`make fuzz`).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
+# Node.js 20.19+ for Vite 8.
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' 2>/dev/null; then
+  echo "Outpost's UI build needs Node.js 20.19 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  exit 1
+fi
+
+# UI dependencies, exactly as locked.
+if [ ! -d "$here/ui/node_modules" ] || [ "$here/ui/package-lock.json" -nt "$here/ui/node_modules/.package-lock.json" ]; then
+  echo "setup: npm ci in ui/"
+  (cd "$here/ui" && npm ci --no-audit --no-fund)
+fi

@@ -1,0 +1,51 @@
+//! Outpost desktop shell: a Tauri window over [`outpost_core`].
+//!
+//! # Layout
+//!
+//! - [`commands`]: the IPC commands, one module per domain; each is a few lines that call core.
+//! - [`error`]: [`CommandError`], the typed, serializable error every command returns.
+//! - [`state`]: what the shell keeps in Tauri's managed state, and where the data directory is.
+//!
+//! Business logic never lives here: it belongs in `outpost-core`.
+
+pub mod commands;
+pub mod error;
+pub mod state;
+
+pub use error::CommandError;
+
+use std::path::PathBuf;
+
+use tauri::{Manager, Runtime};
+
+/// Builds and runs the desktop app with the real (wry) runtime. Returns when the last window
+/// closes.
+pub fn run() {
+    run_app(tauri::Builder::default(), None)
+        .run(tauri::generate_context!())
+        .unwrap_or_else(|err| {
+            eprintln!("outpost: cannot start the desktop app: {err}");
+            std::process::exit(1);
+        });
+}
+
+/// Configures a builder with Outpost's commands and state. Generic over the runtime so tests can
+/// pass `tauri::test::mock_builder()`; `data_dir` overrides [`state::resolve_data_dir`].
+pub fn run_app<R: Runtime>(
+    builder: tauri::Builder<R>,
+    data_dir: Option<PathBuf>,
+) -> tauri::Builder<R> {
+    let specta = commands::specta_builder::<R>();
+    builder
+        .invoke_handler(specta.invoke_handler())
+        .setup(move |app| {
+            specta.mount_events(app);
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => state::resolve_data_dir(app.handle())?,
+            };
+            let core = outpost_core::Core::open(data_dir)?;
+            app.manage(state::AppState::new(core));
+            Ok(())
+        })
+}

@@ -1,0 +1,31 @@
+//! What the shell keeps in Tauri's managed state, and where the data directory is.
+
+use std::path::PathBuf;
+
+use tauri::{Manager, Runtime};
+
+/// Environment variable that overrides the data directory (tests, portable installs, and
+/// clinics that keep profiles on an encrypted volume).
+pub const DATA_DIR_ENV: &str = "OUTPOST_DATA_DIR";
+
+/// The shell's managed state: the one core runtime for this app.
+#[derive(Debug)]
+pub struct AppState {
+    /// The client runtime every command calls into.
+    pub core: outpost_core::Core,
+}
+
+impl AppState {
+    /// Wraps a core runtime for Tauri's state.
+    pub fn new(core: outpost_core::Core) -> Self {
+        Self { core }
+    }
+}
+
+/// The data directory: `$OUTPOST_DATA_DIR` when set, otherwise the platform's app data dir.
+pub fn resolve_data_dir<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<PathBuf> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => app.path().app_data_dir(),
+    }
+}

@@ -1,0 +1,13 @@
+//! Outpost's end-to-end scenarios live in `tests/`; this library only holds what they share.
+//!
+//! - `tests/core_runtime.rs`: the core runtime over a real data directory, as the shell uses it.
+//! - `tests/desktop.rs`: the real desktop binary in a real window, driven over WebDriver.
+
+use std::path::PathBuf;
+
+/// The workspace root, for tests that need the built UI or the app binary.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
