@@ -80,7 +80,8 @@ impl CallKeyExchange {
         peer_ephemeral: &[u8; 32],
     ) -> Result<CallKeys, CryptoError> {
         let shared = primitives::x25519_agree(&self.secret, peer_ephemeral)?;
-        let (caller, callee, caller_eph, callee_eph) = match self.role {
+        // Role order, so both sides feed HKDF the same bytes.
+        let (initiator, responder, initiator_ephemeral, responder_ephemeral) = match self.role {
             CallRole::Caller => (me, peer, &self.public, peer_ephemeral),
             CallRole::Callee => (peer, me, peer_ephemeral, &self.public),
         };
@@ -91,10 +92,10 @@ impl CallKeyExchange {
             &[
                 b"outpost/v1/call-keys",
                 &self.call_id,
-                &caller.to_bytes(),
-                &callee.to_bytes(),
-                caller_eph,
-                callee_eph,
+                &initiator.to_bytes(),
+                &responder.to_bytes(),
+                initiator_ephemeral,
+                responder_ephemeral,
             ],
             okm.as_mut(),
         )?;

@@ -3,6 +3,9 @@
 //! Adding a command: write it in its domain module with `#[tauri::command] #[specta::specta]`,
 //! add it to [`specta_builder`], to `build.rs`, and to a capability; then run `make bindings`.
 
+// Tauri hands commands their arguments (State, AppHandle) by value; that is its API, not waste.
+#![allow(clippy::needless_pass_by_value)]
+
 pub mod app;
 
 use tauri::Runtime;

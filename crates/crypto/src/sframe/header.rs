@@ -22,20 +22,9 @@ pub struct SframeHeader {
 impl SframeHeader {
     /// Appends the minimal encoding of this header to `out`; returns its length.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> usize {
-        let (kid_bytes, kid_len) = field(self.kid);
-        let (ctr_bytes, ctr_len) = field(self.ctr);
-        let mut config = 0u8;
-        if kid_len == 0 {
-            config |= (self.kid as u8) << 4;
-        } else {
-            config |= 0x80 | ((kid_len - 1) as u8) << 4;
-        }
-        if ctr_len == 0 {
-            config |= self.ctr as u8;
-        } else {
-            config |= 0x08 | (ctr_len - 1) as u8;
-        }
-        out.push(config);
+        let (kid_bits, kid_bytes, kid_len) = field(self.kid);
+        let (ctr_bits, ctr_bytes, ctr_len) = field(self.ctr);
+        out.push(kid_bits << 4 | ctr_bits);
         out.extend_from_slice(&kid_bytes[8 - kid_len..]);
         out.extend_from_slice(&ctr_bytes[8 - ctr_len..]);
         1 + kid_len + ctr_len
@@ -60,14 +49,22 @@ impl SframeHeader {
     }
 }
 
-/// Big-endian bytes of `value` and how many of them the field needs (0 when it fits in 3 bits).
-fn field(value: u64) -> ([u8; 8], usize) {
-    let len = if value < 8 {
-        0
-    } else {
-        8 - (value.leading_zeros() / 8) as usize
-    };
-    (value.to_be_bytes(), len)
+/// The 4 config bits for `value`, its big-endian bytes, and how many of those bytes follow the
+/// config byte (0 when the value fits in the 3 bits itself).
+fn field(value: u64) -> (u8, [u8; 8], usize) {
+    let bytes = value.to_be_bytes();
+    match u8::try_from(value) {
+        Ok(small) if small < 8 => (small, bytes, 0),
+        _ => {
+            let len = bytes
+                .iter()
+                .position(|&b| b != 0)
+                .map_or(1, |first| 8 - first);
+            // len is 1..=8, so len - 1 fits the 3-bit length field.
+            let len_bits = u8::try_from(len - 1).unwrap_or(7);
+            (0x08 | len_bits, bytes, len)
+        }
+    }
 }
 
 /// Reads one field given its 4 config bits (`X KKK` or `Y CCC`).
