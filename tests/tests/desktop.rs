@@ -153,7 +153,10 @@ async fn the_real_window_shows_what_the_real_core_reported() {
                 .click()
                 .await
                 .unwrap();
-            text_of(&client, "build-title").await;
+            text_of(&client, "status-version").await;
+            // WebKit under Xvfb can hand back the previous paint right after a DOM change; the
+            // DOM is already right (checked above), so give the compositor a frame or two.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
             let png = client.screenshot().await.unwrap();
             std::fs::write(path, png).unwrap();
         }
