@@ -56,7 +56,7 @@ test-desktop: ui
 FUZZ_SECONDS ?= 20
 fuzz:
 	@cd fuzz && for t in $$(cargo fuzz list); do \
-	  ../$(TIMED) fuzz-$$t cargo fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	  ../$(TIMED) fuzz-$$t cargo fuzz run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
 
 ## Benchmarks; each prints its baseline from the same run.
