@@ -1,0 +1,383 @@
+//! Single-file encrypted backups: create, verify without restoring, restore into a new profile.
+//!
+//! A backup file is
+//!
+//! ```text
+//! "OUTPOST-BACKUP\n" (15) || version 0x01 || passphrase record (66)
+//! || manifest length (u32 BE) || XChaCha20-Poly1305 nonce (24) || sealed manifest (JSON)
+//! || SQLCipher database (the rest of the file)
+//! ```
+//!
+//! The passphrase record (Argon2id, see `outpost_crypto::passphrase`) gives the database key of
+//! the embedded database and the key that seals the manifest. The database is exported with
+//! `sqlcipher_export` (consistent, including what is still in the WAL; never a raw file copy).
+//! The manifest lists, per clinical table, the row count and a SHA-256 over every row in key
+//! order; verification opens the embedded database and recomputes them.
+
+use std::{
+    io::{Read, Write},
+    path::Path,
+    sync::Arc,
+};
+
+use outpost_crypto::{KdfParams, PassphraseRecord, passphrase::RECORD_LEN, primitives};
+use rand_core::{OsRng, RngCore};
+use rusqlite::{Connection, types::ValueRef};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Clock, Profile, RecoveryKey, Store, StoreError, User,
+    db::{self, OpenMode, hex},
+    profile::DATABASE_FILE,
+};
+
+const MAGIC: &[u8; 15] = b"OUTPOST-BACKUP\n";
+const VERSION: u8 = 1;
+/// Tables whose content a backup must preserve exactly, with their ordering key.
+const TABLES: &[(&str, &str)] = &[
+    ("users", "id"),
+    ("patients", "id"),
+    ("encounters", "id"),
+    ("notes", "id"),
+    ("addenda", "id"),
+    ("vitals", "id"),
+    ("attachments", "id"),
+    ("attachment_chunks", "attachment_id, idx"),
+    ("audit", "seq"),
+];
+
+/// What a backup holds, sealed inside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// When it was made (UTC ms).
+    pub created_at: i64,
+    /// Who made it; they own the restored profile.
+    pub created_by: User,
+    /// Schema version of the embedded database.
+    pub schema_version: i64,
+    /// Per table: name, row count, SHA-256 of the rows.
+    pub tables: Vec<TableDigest>,
+}
+
+/// Row count and content hash of one table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableDigest {
+    /// Table name.
+    pub table: String,
+    /// Number of rows.
+    pub rows: u64,
+    /// SHA-256 over all rows in key order, hex.
+    pub sha256: String,
+}
+
+/// Row counts and hashes of every clinical table, in a fixed order.
+pub fn content_digests(conn: &Connection) -> Result<Vec<TableDigest>, StoreError> {
+    let mut out = Vec::with_capacity(TABLES.len());
+    for (table, order) in TABLES {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        let mut h = Sha256::new();
+        let mut count = 0u64;
+        while let Some(row) = rows.next()? {
+            count += 1;
+            for i in 0..columns {
+                match row.get_ref(i)? {
+                    ValueRef::Null => h.update([0u8]),
+                    ValueRef::Integer(v) => {
+                        h.update([1u8]);
+                        h.update(v.to_be_bytes());
+                    }
+                    ValueRef::Real(v) => {
+                        h.update([2u8]);
+                        h.update(v.to_bits().to_be_bytes());
+                    }
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        h.update([3u8]);
+                        h.update((t.len() as u64).to_be_bytes());
+                        h.update(t);
+                    }
+                }
+            }
+        }
+        out.push(TableDigest {
+            table: (*table).to_owned(),
+            rows: count,
+            sha256: hex(&h.finalize()),
+        });
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// Writes a backup of this profile to `path`, protected by `passphrase`. The file appears
+    /// only once complete (written beside it, then renamed).
+    pub fn create_backup(
+        &mut self,
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<Manifest, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Invalid {
+                field: "path",
+                reason: "a file exists there; choose a new name",
+            });
+        }
+        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let export_path = path.with_extension("partial-db");
+        let _ = std::fs::remove_file(&export_path);
+        let manifest = {
+            // One read transaction: the manifest and the export see the same snapshot.
+            let tx = self.conn.transaction()?;
+            let manifest = Manifest {
+                created_at: self.clock.now_ms(),
+                created_by: self.user.clone(),
+                schema_version: tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                tables: content_digests(&tx)?,
+            };
+            let key_hex = zeroize::Zeroizing::new(hex(keys.database_key.as_ref()));
+            tx.execute(
+                "ATTACH DATABASE ?1 AS backup KEY ?2",
+                rusqlite::params![
+                    export_path.to_string_lossy(),
+                    format!("x'{}'", key_hex.as_str())
+                ],
+            )?;
+            tx.query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))?;
+            tx.pragma_update(Some("backup"), "user_version", manifest.schema_version)?;
+            tx.commit()?;
+            self.conn.execute("DETACH DATABASE backup", [])?;
+            manifest
+        };
+        let result = write_backup_file(
+            path,
+            &export_path,
+            &record,
+            &keys.key_encryption_key,
+            &manifest,
+        );
+        let _ = std::fs::remove_file(&export_path);
+        result?;
+        self.audit_now("backup_created", None, None)?;
+        Ok(manifest)
+    }
+}
+
+fn write_backup_file(
+    path: &Path,
+    export: &Path,
+    record: &PassphraseRecord,
+    kek: &[u8; 32],
+    manifest: &Manifest,
+) -> Result<(), StoreError> {
+    let json = serde_json::to_vec(manifest).map_err(|_| StoreError::BadBackup("manifest"))?;
+    let mut nonce = [0u8; 24];
+    OsRng.fill_bytes(&mut nonce);
+    let sealed = primitives::xchacha_seal(&manifest_key(kek), &nonce, &header_aad(record), &json)?;
+    let tmp = path.with_extension("partial");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&[VERSION])?;
+        out.write_all(&record.encode())?;
+        out.write_all(
+            &u32::try_from(sealed.len())
+                .map_err(|_| StoreError::BadBackup("manifest too large"))?
+                .to_be_bytes(),
+        )?;
+        out.write_all(&nonce)?;
+        out.write_all(&sealed)?;
+        std::io::copy(&mut std::fs::File::open(export)?, &mut out)?;
+        out.flush()?;
+        out.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?
+            .sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn manifest_key(kek: &[u8; 32]) -> zeroize::Zeroizing<[u8; 32]> {
+    primitives::derive_key(b"", kek, &[b"outpost/v1/backup/manifest"])
+}
+
+fn header_aad(record: &PassphraseRecord) -> Vec<u8> {
+    [&MAGIC[..], &[VERSION], &record.encode()].concat()
+}
+
+/// A backup that passed verification, with its embedded database extracted to a temp file.
+struct OpenedBackup {
+    manifest: Manifest,
+    database_key: zeroize::Zeroizing<[u8; 32]>,
+    db_file: tempfile_path::TempPath,
+}
+
+/// Checks a backup without restoring it: the passphrase, the sealed manifest, the embedded
+/// database's integrity, its audit chain, and every table against the manifest's hashes.
+pub fn verify_backup(
+    path: &Path,
+    passphrase: &[u8],
+    scratch_dir: &Path,
+) -> Result<Manifest, StoreError> {
+    Ok(open_backup(path, passphrase, scratch_dir)?.manifest)
+}
+
+fn open_backup(
+    path: &Path,
+    passphrase: &[u8],
+    scratch_dir: &Path,
+) -> Result<OpenedBackup, StoreError> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut head = [0u8; 15 + 1 + RECORD_LEN + 4 + 24];
+    file.read_exact(&mut head)
+        .map_err(|_| StoreError::BadBackup("truncated header"))?;
+    if &head[..15] != MAGIC {
+        return Err(StoreError::BadBackup("not an Outpost backup"));
+    }
+    if head[15] != VERSION {
+        return Err(StoreError::BadBackup("unknown backup version"));
+    }
+    let record = PassphraseRecord::decode(&head[16..16 + RECORD_LEN])
+        .map_err(|_| StoreError::BadBackup("key record"))?;
+    let keys = record.unlock(passphrase).map_err(|e| match e {
+        outpost_crypto::CryptoError::WrongPassphrase => StoreError::WrongPassphrase,
+        other => other.into(),
+    })?;
+    let len_at = 16 + RECORD_LEN;
+    let manifest_len = u32::from_be_bytes([
+        head[len_at],
+        head[len_at + 1],
+        head[len_at + 2],
+        head[len_at + 3],
+    ]) as usize;
+    if manifest_len > 16 * 1024 * 1024 {
+        return Err(StoreError::BadBackup("manifest length"));
+    }
+    let nonce: [u8; 24] = head[len_at + 4..]
+        .try_into()
+        .map_err(|_| StoreError::BadBackup("nonce"))?;
+    let mut sealed = vec![0u8; manifest_len];
+    file.read_exact(&mut sealed)
+        .map_err(|_| StoreError::BadBackup("truncated manifest"))?;
+    let json = primitives::xchacha_open(
+        &manifest_key(&keys.key_encryption_key),
+        &nonce,
+        &header_aad(&record),
+        &sealed,
+    )
+    .map_err(|_| StoreError::BadBackup("manifest was altered"))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&json).map_err(|_| StoreError::BadBackup("manifest format"))?;
+
+    std::fs::create_dir_all(scratch_dir)?;
+    let db_file = tempfile_path::TempPath::new(
+        scratch_dir.join(format!(".restore-{}.db", crate::profile::random_id())),
+    );
+    {
+        let mut out = std::fs::File::create(db_file.path())?;
+        std::io::copy(&mut file, &mut out)?;
+        out.sync_all()?;
+    }
+    let conn =
+        db::open(db_file.path(), &keys.database_key, OpenMode::Existing).map_err(|e| match e {
+            StoreError::NotADatabase | StoreError::Corrupt(_) => {
+                StoreError::BadBackup("embedded database does not open")
+            }
+            other => other,
+        })?;
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|_| StoreError::BadBackup("embedded database damaged"))?;
+    if integrity != "ok" {
+        return Err(StoreError::BadBackup("embedded database damaged"));
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version != manifest.schema_version {
+        return Err(StoreError::BadBackup(
+            "schema version differs from manifest",
+        ));
+    }
+    if content_digests(&conn).map_err(|_| StoreError::BadBackup("embedded database damaged"))?
+        != manifest.tables
+    {
+        return Err(StoreError::BadBackup("content differs from manifest"));
+    }
+    crate::audit::verify(&conn).map_err(|_| StoreError::BadBackup("audit chain broken"))?;
+    drop(conn);
+    Ok(OpenedBackup {
+        manifest,
+        database_key: keys.database_key,
+        db_file,
+    })
+}
+
+/// Restores a verified backup into a new profile at `dir`, owned by the backup's creator and
+/// unlocked with the backup passphrase. Refuses a directory that already holds a profile.
+/// Returns the open store and the new profile's recovery key (to show once).
+pub fn restore_backup(
+    path: &Path,
+    passphrase: &[u8],
+    dir: &Path,
+    params: KdfParams,
+    clock: Arc<dyn Clock>,
+) -> Result<(Store, RecoveryKey), StoreError> {
+    if Profile::exists(dir) || dir.join(DATABASE_FILE).exists() {
+        return Err(StoreError::ProfileExists);
+    }
+    std::fs::create_dir_all(dir)?;
+    let opened = open_backup(path, passphrase, dir)?;
+    // Fresh key for the new profile: the backup passphrase's key stays with the backup.
+    let mut new_key = zeroize::Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(new_key.as_mut());
+    {
+        let conn = db::open(
+            opened.db_file.path(),
+            &opened.database_key,
+            OpenMode::Existing,
+        )?;
+        let key_hex = zeroize::Zeroizing::new(hex(new_key.as_ref()));
+        conn.execute_batch(&zeroize::Zeroizing::new(format!(
+            "PRAGMA rekey = \"x'{}'\";",
+            key_hex.as_str()
+        )))?;
+        conn.pragma_update(None, "journal_mode", "DELETE")?;
+    }
+    let db_path = dir.join(DATABASE_FILE);
+    std::fs::rename(opened.db_file.path(), &db_path)?;
+    opened.db_file.forget();
+    let owner = opened.manifest.created_by.clone();
+    let (mut store, recovery) = Profile::adopt(dir, &owner, passphrase, params, new_key, clock)?;
+    store.audit_now("backup_restored", None, None)?;
+    Ok((store, recovery))
+}
+
+/// A file path deleted on drop unless [`TempPath::forget`] is called.
+mod tempfile_path {
+    use std::path::{Path, PathBuf};
+
+    pub(super) struct TempPath(Option<PathBuf>);
+
+    impl TempPath {
+        pub(super) fn new(path: PathBuf) -> Self {
+            Self(Some(path))
+        }
+        pub(super) fn path(&self) -> &Path {
+            self.0.as_deref().unwrap_or(Path::new(""))
+        }
+        pub(super) fn forget(mut self) {
+            self.0 = None;
+        }
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            if let Some(p) = self.0.take() {
+                let _ = std::fs::remove_file(&p);
+                let _ = std::fs::remove_file(p.with_extension("db-wal"));
+                let _ = std::fs::remove_file(p.with_extension("db-shm"));
+            }
+        }
+    }
+}

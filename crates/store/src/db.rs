@@ -1,0 +1,121 @@
+//! Opening the SQLCipher database: raw key, key check, pragmas, migrations.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+use zeroize::Zeroizing;
+
+use crate::StoreError;
+
+/// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
+/// Each is a file under `crates/store/migrations/`, applied in its own transaction.
+pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
+}
+
+/// Whether to create the database file or require it to exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create a new, empty database (fails if the file exists).
+    Create,
+    /// Open an existing one (fails if the file is missing; never creates).
+    Existing,
+}
+
+/// Opens (or creates) an SQLCipher database with a raw 256-bit key and checks the key with a
+/// read before anything else touches the file. A wrong key or a non-database file is
+/// [`StoreError::NotADatabase`], and the file is left byte-for-byte as it was.
+pub fn open(path: &Path, key: &[u8; 32], mode: OpenMode) -> Result<Connection, StoreError> {
+    let flags = match mode {
+        OpenMode::Create => {
+            if path.exists() {
+                return Err(StoreError::ProfileExists);
+            }
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        }
+        OpenMode::Existing => {
+            if !path.is_file() {
+                return Err(StoreError::ProfileFile {
+                    file: "outpost.db",
+                    reason: "missing".into(),
+                });
+            }
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        }
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    apply_key(&conn, key)?;
+    // The first read decrypts page 1; a wrong key fails here, before any write.
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    // WAL keeps readers off the writer's back; FULL fsyncs every commit, because a clinical
+    // write that returned success must survive a power cut.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// `PRAGMA key = "x'<hex>'"`: a raw key, so SQLCipher skips its own PBKDF2 (the key already
+/// comes from Argon2id).
+pub(crate) fn apply_key(conn: &Connection, key: &[u8; 32]) -> Result<(), StoreError> {
+    let key_hex = Zeroizing::new(hex(key));
+    let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key_hex.as_str()));
+    conn.execute_batch(&pragma)?;
+    Ok(())
+}
+
+/// Brings the schema up to [`latest_version`]; refuses a database from a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(StoreError::NewerSchema {
+            found: current,
+            supported: latest,
+        });
+    }
+    for (index, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(index + 1).unwrap_or(i64::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// Parses lowercase or uppercase hex.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
