@@ -45,6 +45,7 @@ pub fn run_app<R: Runtime>(
                 None => state::resolve_data_dir(app.handle())?,
             };
             let core = outpost_core::Core::open(data_dir)?;
+            state::spawn_idle_lock(core.clone());
             app.manage(state::AppState::new(core));
             Ok(())
         })

@@ -29,3 +29,16 @@ pub fn resolve_data_dir<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<
         _ => app.path().app_data_dir(),
     }
 }
+
+/// How often the idle auto-lock is checked.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Locks the profile when it has been idle too long (the core decides; this only ticks).
+pub fn spawn_idle_lock(core: outpost_core::Core) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(IDLE_CHECK).await;
+            core.tick().await;
+        }
+    });
+}

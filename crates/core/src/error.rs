@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use outpost_store::StoreError;
+
 /// Why a runtime operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -15,4 +17,13 @@ pub enum CoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The profile is locked (never unlocked, locked by the user, or auto-locked when idle).
+    #[error("the profile is locked: unlock it first")]
+    Locked,
+    /// The store refused or failed; see the inner error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A background task died (a bug, reported rather than hidden).
+    #[error("internal task failed")]
+    Task,
 }

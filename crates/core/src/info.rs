@@ -5,9 +5,6 @@ use serde::{Deserialize, Serialize};
 /// The version of this build, from the workspace manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The file whose presence in the data directory means a profile has been created.
-pub(crate) const PROFILE_MARKER: &str = "profile.json";
-
 /// Build and runtime facts shown in the app's status area.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -3,33 +3,68 @@
 //! # Layout
 //!
 //! - [`info`]: what this build is and where it keeps its data ([`AppInfo`]), for the status area.
+//! - [`chart`]: the chart API over the encrypted store: profile, unlock, patients, encounters,
+//!   notes, vitals, attachments, audit, backup. All async; the store work runs on blocking
+//!   threads.
+//! - `session`: the unlocked store and its idle auto-lock ([`Core::tick`]).
 //! - [`error`]: the typed errors this crate returns ([`CoreError`]).
 //!
-//! Later issues wire the encrypted store, sync and calls in here; the shell stays a thin
-//! wrapper over [`Core`].
+//! Sync and calls join here in later issues; the shell and the CLI stay thin wrappers over
+//! [`Core`].
 
+pub mod chart;
 pub mod error;
 pub mod info;
+mod session;
 
 pub use error::CoreError;
 pub use info::{AppInfo, CoreStatus, ProfileState};
+pub use outpost_store::{self as store, Clock, Role, StoreError, SystemClock};
+pub use session::DEFAULT_IDLE_LOCK_MS;
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+};
 
-/// The client runtime for one data directory.
-///
-/// Holds everything a running app needs; the shell keeps one in its managed state.
-#[derive(Debug)]
+/// The client runtime for one data directory. Cheap to clone; clones share one session.
+#[derive(Debug, Clone)]
 pub struct Core {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     data_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    session: tokio::sync::Mutex<Option<session::Session>>,
+    idle_lock_ms: AtomicI64,
+}
+
+impl Inner {
+    fn idle_lock_ms(&self) -> i64 {
+        self.idle_lock_ms.load(Ordering::Relaxed)
+    }
 }
 
 impl Core {
-    /// Opens the runtime over `data_dir`, creating the directory (owner-only) if it is missing.
+    /// Opens the runtime over `data_dir` with the system clock, creating the directory
+    /// (owner-only) if it is missing.
     ///
     /// Fails with [`CoreError::DataDir`] when the directory cannot be created or is not a
     /// directory; it never deletes or replaces anything already there.
     pub fn open(data_dir: impl Into<PathBuf>) -> Result<Self, CoreError> {
+        Self::open_with_clock(data_dir, Arc::new(SystemClock))
+    }
+
+    /// Like [`Core::open`], with the clock the runtime should use (tests inject one).
+    pub fn open_with_clock(
+        data_dir: impl Into<PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, CoreError> {
         let data_dir = data_dir.into();
         create_private_dir(&data_dir).map_err(|source| CoreError::DataDir {
             path: data_dir.clone(),
@@ -41,19 +76,31 @@ impl Core {
                 source: std::io::Error::from(std::io::ErrorKind::NotADirectory),
             });
         }
-        Ok(Self { data_dir })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                data_dir,
+                clock,
+                session: tokio::sync::Mutex::new(None),
+                idle_lock_ms: AtomicI64::new(DEFAULT_IDLE_LOCK_MS),
+            }),
+        })
+    }
+
+    /// Sets how long the session may stay idle before it locks itself.
+    pub fn set_idle_lock_ms(&self, ms: i64) {
+        self.inner.idle_lock_ms.store(ms.max(1), Ordering::Relaxed);
     }
 
     /// The directory this runtime keeps its data in.
     pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        &self.inner.data_dir
     }
 
     /// Describes this build and the runtime's current state.
     pub fn app_info(&self) -> AppInfo {
         AppInfo {
             version: info::VERSION.to_owned(),
-            data_dir: self.data_dir.display().to_string(),
+            data_dir: self.inner.data_dir.display().to_string(),
             build_features: info::build_features(),
             status: self.status(),
         }
@@ -61,14 +108,17 @@ impl Core {
 
     /// The runtime's current state, read from disk each time so it never goes stale.
     pub fn status(&self) -> CoreStatus {
-        let profile = if self.data_dir.join(info::PROFILE_MARKER).exists() {
-            ProfileState::Locked
-        } else {
+        let unlocked = self.inner.session.try_lock().map_or(true, |s| s.is_some());
+        let profile = if !outpost_store::Profile::exists(&self.inner.data_dir) {
             ProfileState::NotCreated
+        } else if unlocked {
+            ProfileState::Unlocked
+        } else {
+            ProfileState::Locked
         };
         CoreStatus {
             profile,
-            data_dir_writable: is_writable(&self.data_dir),
+            data_dir_writable: is_writable(&self.inner.data_dir),
         }
     }
 }
@@ -131,7 +181,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let core = Core::open(tmp.path()).unwrap();
         assert_eq!(core.status().profile, ProfileState::NotCreated);
-        std::fs::write(tmp.path().join(info::PROFILE_MARKER), b"x").unwrap();
+        std::fs::write(tmp.path().join(outpost_store::profile::PROFILE_FILE), b"x").unwrap();
         assert_eq!(core.status().profile, ProfileState::Locked);
     }
 

@@ -128,6 +128,10 @@ impl Store {
         let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
         let export_path = path.with_extension("partial-db");
         let _ = std::fs::remove_file(&export_path);
+        // An unlocked profile's connection may not create files (it opens the database without
+        // SQLITE_OPEN_CREATE, so a missing database is never silently recreated); ATTACH
+        // inherits that, so the export file is created empty here.
+        std::fs::File::create(&export_path)?;
         let manifest = {
             // One read transaction: the manifest and the export see the same snapshot.
             let tx = self.conn.transaction()?;

