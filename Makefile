@@ -33,7 +33,7 @@ fmt-check:
 	@$(TIMED) fmt cargo fmt --all -- --check
 
 clippy: ui
-	@$(TIMED) clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+	@$(TIMED) clippy cargo clippy --workspace --all-targets --features outpost-tests/desktop-e2e --locked -- -D warnings
 
 ## Rust unit, integration and IPC tests (includes the stale-bindings check).
 test-rust: ui

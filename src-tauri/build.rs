@@ -10,5 +10,24 @@ fn main() {
 
 /// Every command registered in `src/commands`; keep in step with `commands::specta_builder`.
 fn outpost_commands() -> &'static [&'static str] {
-    &["app_info"]
+    &[
+        "app_info",
+        "profile_users",
+        "create_profile",
+        "unlock",
+        "unlock_with_recovery",
+        "lock",
+        "current_user",
+        "search_patients",
+        "add_patient",
+        "chart",
+        "add_encounter",
+        "write_note",
+        "update_draft",
+        "sign_note",
+        "add_addendum",
+        "add_vital",
+        "audit_entries",
+        "verify_audit",
+    ]
 }

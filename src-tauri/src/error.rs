@@ -3,6 +3,7 @@
 //! Messages are for people and never carry patient data or key material: core errors are mapped
 //! to a kind the UI can act on plus a short, safe explanation.
 
+use outpost_core::{CoreError, StoreError};
 use serde::Serialize;
 
 /// Why a command failed, as the UI receives it.
@@ -13,17 +14,59 @@ pub enum CommandError {
     /// The data directory could not be used (missing permission, full or read-only disk).
     #[error("data directory unavailable: {0}")]
     DataDir(String),
+    /// The profile is locked (or auto-locked when idle): show the unlock screen.
+    #[error("locked")]
+    Locked,
+    /// No profile exists yet: show onboarding.
+    #[error("no profile")]
+    NoProfile,
+    /// The passphrase or recovery key is wrong.
+    #[error("{0}")]
+    WrongSecret(String),
+    /// Too many failed attempts; the message says how long to wait.
+    #[error("{0}")]
+    RateLimited(String),
+    /// The input is invalid; the message names the field.
+    #[error("{0}")]
+    Invalid(String),
+    /// A signed note cannot change; add an addendum.
+    #[error("{0}")]
+    Immutable(String),
+    /// The record does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The store is damaged, or its files are unusable; nothing was overwritten.
+    #[error("{0}")]
+    Storage(String),
 }
 
-impl From<outpost_core::CoreError> for CommandError {
-    fn from(err: outpost_core::CoreError) -> Self {
+impl From<CoreError> for CommandError {
+    fn from(err: CoreError) -> Self {
         match err {
-            outpost_core::CoreError::DataDir { source, .. } => {
-                Self::DataDir(source.kind().to_string())
-            }
-            // Core adds variants over time; until one is mapped it surfaces as a data-dir failure
-            // would: visible, typed, and without internals.
-            _ => Self::DataDir("unexpected core error".to_owned()),
+            CoreError::DataDir { source, .. } => Self::DataDir(source.kind().to_string()),
+            CoreError::Locked => Self::Locked,
+            CoreError::Store(e) => e.into(),
+            // Core adds variants over time; until one is mapped it surfaces as a storage
+            // failure: visible, typed, and without internals.
+            _ => Self::Storage("unexpected internal error".to_owned()),
+        }
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(err: StoreError) -> Self {
+        // Store messages are written to be shown and carry no patient data.
+        let message = err.to_string();
+        match err {
+            StoreError::NoProfile => Self::NoProfile,
+            StoreError::WrongPassphrase
+            | StoreError::WrongRecoveryKey
+            | StoreError::UnknownUser => Self::WrongSecret(message),
+            StoreError::RateLimited { .. } => Self::RateLimited(message),
+            StoreError::Invalid { .. } | StoreError::ProfileExists => Self::Invalid(message),
+            StoreError::Immutable => Self::Immutable(message),
+            StoreError::NotFound(_) => Self::NotFound(message),
+            _ => Self::Storage(message),
         }
     }
 }

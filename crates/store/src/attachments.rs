@@ -16,6 +16,7 @@ pub const MAX_ATTACHMENT_SIZE: u64 = 512 * 1024 * 1024;
 
 /// An attachment's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AttachmentInfo {
     /// Stable id.
     pub id: String,
@@ -28,10 +29,12 @@ pub struct AttachmentInfo {
     /// MIME type (`image/jpeg`, `application/pdf`, ...).
     pub media_type: String,
     /// Size in bytes.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub size: u64,
     /// SHA-256 of the content, hex.
     pub sha256: String,
     /// When it was added (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: i64,
 }
 

@@ -16,10 +16,13 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AuditEntry {
     /// Position in the chain, from 1.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub seq: i64,
     /// When, in UTC milliseconds.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub at: i64,
     /// The user id, or none for a failed unlock by an unknown user.
     pub actor: Option<String>,

@@ -49,12 +49,15 @@ const TABLES: &[(&str, &str)] = &[
 
 /// What a backup holds, sealed inside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Manifest {
     /// When it was made (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: i64,
     /// Who made it; they own the restored profile.
     pub created_by: User,
     /// Schema version of the embedded database.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub schema_version: i64,
     /// Per table: name, row count, SHA-256 of the rows.
     pub tables: Vec<TableDigest>,
@@ -62,10 +65,12 @@ pub struct Manifest {
 
 /// Row count and content hash of one table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TableDigest {
     /// Table name.
     pub table: String,
     /// Number of rows.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub rows: u64,
     /// SHA-256 over all rows in key order, hex.
     pub sha256: String,

@@ -52,6 +52,7 @@ impl Clock for SystemClock {
 
 /// What a user of this device does, which decides what they may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Writes and signs notes.
@@ -94,6 +95,7 @@ impl Role {
 
 /// A user of this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct User {
     /// Stable id.
     pub id: String,

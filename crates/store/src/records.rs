@@ -10,6 +10,7 @@ use crate::{Role, Store, StoreError, audit, db::hex, profile::random_id};
 
 /// A patient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Patient {
     /// Stable id.
     pub id: String,
@@ -26,11 +27,13 @@ pub struct Patient {
     /// Phone, address or other contact, free text.
     pub contact: Option<String>,
     /// When the record was created (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: i64,
 }
 
 /// What is needed to register a patient.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewPatient {
     /// Given name(s).
     pub given_name: String,
@@ -48,6 +51,7 @@ pub struct NewPatient {
 
 /// How an encounter happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum EncounterKind {
     /// An end-to-end encrypted video visit.
@@ -84,6 +88,7 @@ impl EncounterKind {
 
 /// An encounter (a visit or consult).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Encounter {
     /// Stable id.
     pub id: String,
@@ -94,8 +99,10 @@ pub struct Encounter {
     /// `planned`, `in_progress`, `finished` or `cancelled`.
     pub status: String,
     /// Start (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub started_at: i64,
     /// End (UTC ms), once finished.
+    #[cfg_attr(feature = "specta", specta(type = Option<f64>))]
     pub ended_at: Option<i64>,
     /// The practitioner's user id.
     pub practitioner: String,
@@ -103,6 +110,7 @@ pub struct Encounter {
 
 /// The four parts of a SOAP note.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Soap {
     /// What the patient reports.
     pub subjective: String,
@@ -116,6 +124,7 @@ pub struct Soap {
 
 /// A signed correction or addition to a signed note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Addendum {
     /// Stable id.
     pub id: String,
@@ -124,6 +133,7 @@ pub struct Addendum {
     /// The text.
     pub text: String,
     /// When it was signed (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub signed_at: i64,
     /// SHA-256 over the note id, author, time and text.
     pub content_hash: String,
@@ -131,6 +141,7 @@ pub struct Addendum {
 
 /// A SOAP note.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Note {
     /// Stable id.
     pub id: String,
@@ -143,10 +154,13 @@ pub struct Note {
     /// The content.
     pub soap: Soap,
     /// Created (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: i64,
     /// Last draft save (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub updated_at: i64,
     /// Signing time, once signed; the note is immutable from then on.
+    #[cfg_attr(feature = "specta", specta(type = Option<f64>))]
     pub signed_at: Option<i64>,
     /// Who signed.
     pub signed_by: Option<String>,
@@ -159,6 +173,7 @@ pub struct Note {
 /// A kind of vital sign, with its LOINC code, UCUM unit and a plausible range that catches
 /// typing slips (a temperature of 375 is refused, 37.5 is not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum VitalKind {
     /// Blood pressure (systolic `value`, diastolic `value2`), LOINC 85354-9, mm[Hg].
@@ -261,6 +276,7 @@ impl VitalKind {
 
 /// One recorded vital sign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Vital {
     /// Stable id.
     pub id: String,
@@ -277,6 +293,7 @@ pub struct Vital {
     /// UCUM unit.
     pub unit: String,
     /// When it was measured (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
     pub observed_at: i64,
     /// Who recorded it.
     pub recorded_by: String,
@@ -284,6 +301,7 @@ pub struct Vital {
 
 /// A patient's chart as one read: the patient and everything recorded about them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Chart {
     /// The patient.
     pub patient: Patient,

@@ -7,6 +7,9 @@
 #![allow(clippy::needless_pass_by_value)]
 
 pub mod app;
+pub mod audit;
+pub mod chart;
+pub mod profile;
 
 use tauri::Runtime;
 
@@ -15,7 +18,26 @@ pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
 
 /// Registers every command with tauri-specta, which both dispatches them and types them.
 pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
-    tauri_specta::Builder::<R>::new().commands(tauri_specta::collect_commands![app::app_info])
+    tauri_specta::Builder::<R>::new().commands(tauri_specta::collect_commands![
+        app::app_info,
+        profile::profile_users,
+        profile::create_profile,
+        profile::unlock,
+        profile::unlock_with_recovery,
+        profile::lock,
+        profile::current_user,
+        chart::search_patients,
+        chart::add_patient,
+        chart::chart,
+        chart::add_encounter,
+        chart::write_note,
+        chart::update_draft,
+        chart::sign_note,
+        chart::add_addendum,
+        chart::add_vital,
+        audit::audit_entries,
+        audit::verify_audit,
+    ])
 }
 
 /// Writes the TypeScript bindings for every command and type to `path`.

@@ -8,9 +8,60 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  Version, data directory, build features and core status for the status area. */
 	appInfo: () => typedError<AppInfo, CommandError>(__TAURI_INVOKE("app_info")),
+	/**  The users who can unlock this device's profile (for the unlock screen). */
+	profileUsers: () => typedError<User[], CommandError>(__TAURI_INVOKE("profile_users")),
+	/**  Creates the profile and its first user, unlocked. Returns the recovery key, to show once. */
+	createProfile: (name: string, role: Role, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("create_profile", { name, role, passphrase })),
+	/**  Unlocks as `user` (id or name). */
+	unlock: (user: string, passphrase: string) => typedError<User, CommandError>(__TAURI_INVOKE("unlock", { user, passphrase })),
+	/**  Emergency access with the recovery key (loudly audited). */
+	unlockWithRecovery: (recoveryKey: string) => typedError<User, CommandError>(__TAURI_INVOKE("unlock_with_recovery", { recoveryKey })),
+	/**  Locks now: the key is zeroized and the database closed. */
+	lock: () => typedError<null, CommandError>(__TAURI_INVOKE("lock")),
+	/**  Who is using the unlocked profile. */
+	currentUser: () => typedError<User, CommandError>(__TAURI_INVOKE("current_user")),
+	/**  Patients whose name or clinic number contains `query` (all when empty). */
+	searchPatients: (query: string) => typedError<Patient_Serialize[], CommandError>(__TAURI_INVOKE("search_patients", { query })),
+	/**  Registers a patient. */
+	addPatient: (patient: NewPatient_Deserialize) => typedError<Patient_Serialize, CommandError>(__TAURI_INVOKE("add_patient", { patient })),
+	/**  A patient's whole chart (audited as a chart read). */
+	chart: (patientId: string) => typedError<Chart_Serialize, CommandError>(__TAURI_INVOKE("chart", { patientId })),
+	/**  Opens an encounter. */
+	addEncounter: (patientId: string, kind: EncounterKind) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("add_encounter", { patientId, kind })),
+	/**  Writes a draft note. */
+	writeNote: (patientId: string, encounterId: string | null, soap: Soap) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("write_note", { patientId, encounterId, soap })),
+	/**  Saves a draft (autosave). */
+	updateDraft: (noteId: string, soap: Soap) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("update_draft", { noteId, soap })),
+	/**  Signs a draft; it is immutable afterwards. */
+	signNote: (noteId: string) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("sign_note", { noteId })),
+	/**  Adds a signed addendum to a signed note. */
+	addAddendum: (noteId: string, text: string) => typedError<Addendum, CommandError>(__TAURI_INVOKE("add_addendum", { noteId, text })),
+	/**  Records a vital sign (`value2`: diastolic for blood pressure). */
+	addVital: (patientId: string, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, kind, value, value2 })),
+	/**  Audit entries, newest first, optionally for one record (patient) or user. */
+	auditEntries: (recordId: string | null, actor: string | null, limit: number) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { recordId, actor, limit })),
+	/**
+	 *  Verifies the hash chain; the number of entries when it holds, a typed error naming the
+	 *  broken entry when it does not.
+	 */
+	verifyAudit: () => typedError<number, CommandError>(__TAURI_INVOKE("verify_audit")),
 };
 
 /* Types */
+/**  A signed correction or addition to a signed note. */
+export type Addendum = {
+	/**  Stable id. */
+	id: string,
+	/**  Its author (user id). */
+	author: string,
+	/**  The text. */
+	text: string,
+	/**  When it was signed (UTC ms). */
+	signed_at: number | null,
+	/**  SHA-256 over the note id, author, time and text. */
+	content_hash: string,
+};
+
 /**  Build and runtime facts shown in the app's status area. */
 export type AppInfo = {
 	/**  Semantic version of this build. */
@@ -23,10 +74,135 @@ export type AppInfo = {
 	status: CoreStatus,
 };
 
+/**  An attachment's metadata. */
+export type AttachmentInfo = AttachmentInfo_Serialize | AttachmentInfo_Deserialize;
+
+/**  An attachment's metadata. */
+export type AttachmentInfo_Deserialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  The encounter, if any. */
+	encounter_id?: string | null,
+	/**  The original file name. */
+	file_name: string,
+	/**  MIME type (`image/jpeg`, `application/pdf`, ...). */
+	media_type: string,
+	/**  Size in bytes. */
+	size: number | null,
+	/**  SHA-256 of the content, hex. */
+	sha256: string,
+	/**  When it was added (UTC ms). */
+	created_at: number | null,
+};
+
+/**  An attachment's metadata. */
+export type AttachmentInfo_Serialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  The encounter, if any. */
+	encounter_id: string | null,
+	/**  The original file name. */
+	file_name: string,
+	/**  MIME type (`image/jpeg`, `application/pdf`, ...). */
+	media_type: string,
+	/**  Size in bytes. */
+	size: number | null,
+	/**  SHA-256 of the content, hex. */
+	sha256: string,
+	/**  When it was added (UTC ms). */
+	created_at: number | null,
+};
+
+/**  One audit entry. */
+export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
+
+/**  One audit entry. */
+export type AuditEntry_Deserialize = {
+	/**  Position in the chain, from 1. */
+	seq: number | null,
+	/**  When, in UTC milliseconds. */
+	at: number | null,
+	/**  The user id, or none for a failed unlock by an unknown user. */
+	actor?: string | null,
+	/**  What happened (`note_signed`, `chart_read`, `unlock_failed`, ...). */
+	action: string,
+	/**  The kind of record acted on. */
+	record_kind?: string | null,
+	/**  The record acted on. */
+	record_id?: string | null,
+};
+
+/**  One audit entry. */
+export type AuditEntry_Serialize = {
+	/**  Position in the chain, from 1. */
+	seq: number | null,
+	/**  When, in UTC milliseconds. */
+	at: number | null,
+	/**  The user id, or none for a failed unlock by an unknown user. */
+	actor: string | null,
+	/**  What happened (`note_signed`, `chart_read`, `unlock_failed`, ...). */
+	action: string,
+	/**  The kind of record acted on. */
+	record_kind: string | null,
+	/**  The record acted on. */
+	record_id: string | null,
+};
+
+/**  A patient's chart as one read: the patient and everything recorded about them. */
+export type Chart = Chart_Serialize | Chart_Deserialize;
+
+/**  A patient's chart as one read: the patient and everything recorded about them. */
+export type Chart_Deserialize = {
+	/**  The patient. */
+	patient: Patient_Deserialize,
+	/**  Encounters, newest first. */
+	encounters: Encounter_Deserialize[],
+	/**  Notes, newest first. */
+	notes: Note_Deserialize[],
+	/**  Vitals, oldest first (for trends). */
+	vitals: Vital_Deserialize[],
+	/**  Attachments' metadata, newest first. */
+	attachments: AttachmentInfo_Deserialize[],
+};
+
+/**  A patient's chart as one read: the patient and everything recorded about them. */
+export type Chart_Serialize = {
+	/**  The patient. */
+	patient: Patient_Serialize,
+	/**  Encounters, newest first. */
+	encounters: Encounter_Serialize[],
+	/**  Notes, newest first. */
+	notes: Note_Serialize[],
+	/**  Vitals, oldest first (for trends). */
+	vitals: Vital_Serialize[],
+	/**  Attachments' metadata, newest first. */
+	attachments: AttachmentInfo_Serialize[],
+};
+
 /**  Why a command failed, as the UI receives it. */
 export type CommandError = 
 /**  The data directory could not be used (missing permission, full or read-only disk). */
-{ kind: "dataDir"; message: string };
+{ kind: "dataDir"; message: string } | 
+/**  The profile is locked (or auto-locked when idle): show the unlock screen. */
+{ kind: "locked" } | 
+/**  No profile exists yet: show onboarding. */
+{ kind: "noProfile" } | 
+/**  The passphrase or recovery key is wrong. */
+{ kind: "wrongSecret"; message: string } | 
+/**  Too many failed attempts; the message says how long to wait. */
+{ kind: "rateLimited"; message: string } | 
+/**  The input is invalid; the message names the field. */
+{ kind: "invalid"; message: string } | 
+/**  A signed note cannot change; add an addendum. */
+{ kind: "immutable"; message: string } | 
+/**  The record does not exist. */
+{ kind: "notFound"; message: string } | 
+/**  The store is damaged, or its files are unusable; nothing was overwritten. */
+{ kind: "storage"; message: string };
 
 /**  The runtime's current state. */
 export type CoreStatus = {
@@ -34,6 +210,187 @@ export type CoreStatus = {
 	profile: ProfileState,
 	/**  Whether the data directory accepts writes right now. */
 	dataDirWritable: boolean,
+};
+
+/**  An encounter (a visit or consult). */
+export type Encounter = Encounter_Serialize | Encounter_Deserialize;
+
+/**  How an encounter happens. */
+export type EncounterKind = 
+/**  An end-to-end encrypted video visit. */
+"video" | 
+/**  Face to face. */
+"in_person" | 
+/**  A store-and-forward consult. */
+"async_consult";
+
+/**  An encounter (a visit or consult). */
+export type Encounter_Deserialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  How it happens. */
+	kind: EncounterKind,
+	/**  `planned`, `in_progress`, `finished` or `cancelled`. */
+	status: string,
+	/**  Start (UTC ms). */
+	started_at: number | null,
+	/**  End (UTC ms), once finished. */
+	ended_at?: number | null,
+	/**  The practitioner's user id. */
+	practitioner: string,
+};
+
+/**  An encounter (a visit or consult). */
+export type Encounter_Serialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  How it happens. */
+	kind: EncounterKind,
+	/**  `planned`, `in_progress`, `finished` or `cancelled`. */
+	status: string,
+	/**  Start (UTC ms). */
+	started_at: number | null,
+	/**  End (UTC ms), once finished. */
+	ended_at: number | null,
+	/**  The practitioner's user id. */
+	practitioner: string,
+};
+
+/**  What is needed to register a patient. */
+export type NewPatient = NewPatient_Serialize | NewPatient_Deserialize;
+
+/**  What is needed to register a patient. */
+export type NewPatient_Deserialize = {
+	/**  Given name(s). */
+	given_name: string,
+	/**  Family name. */
+	family_name: string,
+	/**  Birth date, `YYYY-MM-DD`. */
+	birth_date: string,
+	/**  Administrative sex. */
+	sex?: string | null,
+	/**  Clinic patient number. */
+	clinic_id?: string | null,
+	/**  Contact details. */
+	contact?: string | null,
+};
+
+/**  What is needed to register a patient. */
+export type NewPatient_Serialize = {
+	/**  Given name(s). */
+	given_name: string,
+	/**  Family name. */
+	family_name: string,
+	/**  Birth date, `YYYY-MM-DD`. */
+	birth_date: string,
+	/**  Administrative sex. */
+	sex: string | null,
+	/**  Clinic patient number. */
+	clinic_id: string | null,
+	/**  Contact details. */
+	contact: string | null,
+};
+
+/**  A SOAP note. */
+export type Note = Note_Serialize | Note_Deserialize;
+
+/**  A SOAP note. */
+export type Note_Deserialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  The encounter, if written during one. */
+	encounter_id?: string | null,
+	/**  Author (user id). */
+	author: string,
+	/**  The content. */
+	soap: Soap,
+	/**  Created (UTC ms). */
+	created_at: number | null,
+	/**  Last draft save (UTC ms). */
+	updated_at: number | null,
+	/**  Signing time, once signed; the note is immutable from then on. */
+	signed_at?: number | null,
+	/**  Who signed. */
+	signed_by?: string | null,
+	/**  SHA-256 of the signed content. */
+	content_hash?: string | null,
+	/**  Signed addenda, oldest first. */
+	addenda: Addendum[],
+};
+
+/**  A SOAP note. */
+export type Note_Serialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  The encounter, if written during one. */
+	encounter_id: string | null,
+	/**  Author (user id). */
+	author: string,
+	/**  The content. */
+	soap: Soap,
+	/**  Created (UTC ms). */
+	created_at: number | null,
+	/**  Last draft save (UTC ms). */
+	updated_at: number | null,
+	/**  Signing time, once signed; the note is immutable from then on. */
+	signed_at: number | null,
+	/**  Who signed. */
+	signed_by: string | null,
+	/**  SHA-256 of the signed content. */
+	content_hash: string | null,
+	/**  Signed addenda, oldest first. */
+	addenda: Addendum[],
+};
+
+/**  A patient. */
+export type Patient = Patient_Serialize | Patient_Deserialize;
+
+/**  A patient. */
+export type Patient_Deserialize = {
+	/**  Stable id. */
+	id: string,
+	/**  Given name(s). */
+	given_name: string,
+	/**  Family name. */
+	family_name: string,
+	/**  Birth date, `YYYY-MM-DD`. */
+	birth_date: string,
+	/**  Administrative sex as recorded (`female`, `male`, `other`, `unknown`). */
+	sex?: string | null,
+	/**  The clinic's own patient number, unique on this device. */
+	clinic_id?: string | null,
+	/**  Phone, address or other contact, free text. */
+	contact?: string | null,
+	/**  When the record was created (UTC ms). */
+	created_at: number | null,
+};
+
+/**  A patient. */
+export type Patient_Serialize = {
+	/**  Stable id. */
+	id: string,
+	/**  Given name(s). */
+	given_name: string,
+	/**  Family name. */
+	family_name: string,
+	/**  Birth date, `YYYY-MM-DD`. */
+	birth_date: string,
+	/**  Administrative sex as recorded (`female`, `male`, `other`, `unknown`). */
+	sex: string | null,
+	/**  The clinic's own patient number, unique on this device. */
+	clinic_id: string | null,
+	/**  Phone, address or other contact, free text. */
+	contact: string | null,
+	/**  When the record was created (UTC ms). */
+	created_at: number | null,
 };
 
 /**  Whether a profile exists on this device, and whether it is unlocked. */
@@ -44,6 +401,108 @@ export type ProfileState =
 "locked" | 
 /**  A profile is open. */
 "unlocked";
+
+/**  What a user of this device does, which decides what they may do. */
+export type Role = 
+/**  Writes and signs notes. */
+"physician" | 
+/**  Records vitals, photos and consult questions; writes draft notes. */
+"nurse" | 
+/**  Manages users and backups. */
+"admin" | 
+/**  A patient using the app for their own visits. */
+"patient";
+
+/**  The four parts of a SOAP note. */
+export type Soap = {
+	/**  What the patient reports. */
+	subjective: string,
+	/**  What was observed and measured. */
+	objective: string,
+	/**  The clinician's assessment. */
+	assessment: string,
+	/**  What happens next. */
+	plan: string,
+};
+
+/**  A user of this device. */
+export type User = {
+	/**  Stable id. */
+	id: string,
+	/**  Display name. */
+	name: string,
+	/**  Role. */
+	role: Role,
+};
+
+/**  One recorded vital sign. */
+export type Vital = Vital_Serialize | Vital_Deserialize;
+
+/**
+ *  A kind of vital sign, with its LOINC code, UCUM unit and a plausible range that catches
+ *  typing slips (a temperature of 375 is refused, 37.5 is not).
+ */
+export type VitalKind = 
+/**  Blood pressure (systolic `value`, diastolic `value2`), LOINC 85354-9, mm[Hg]. */
+"blood_pressure" | 
+/**  Heart rate, LOINC 8867-4, /min. */
+"pulse" | 
+/**  Body temperature, LOINC 8310-5, Cel. */
+"temperature" | 
+/**  Oxygen saturation by pulse oximetry, LOINC 59408-5, %. */
+"spo2" | 
+/**  Respiratory rate, LOINC 9279-1, /min. */
+"respiratory_rate" | 
+/**  Body weight, LOINC 29463-7, kg. */
+"weight" | 
+/**  Body height, LOINC 8302-2, cm. */
+"height" | 
+/**  Blood glucose, LOINC 2339-0, mg/dL. */
+"glucose";
+
+/**  One recorded vital sign. */
+export type Vital_Deserialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  The encounter, if any. */
+	encounter_id?: string | null,
+	/**  What was measured. */
+	kind: VitalKind,
+	/**  The value (systolic for blood pressure). */
+	value: number | null,
+	/**  Diastolic for blood pressure. */
+	value2?: number | null,
+	/**  UCUM unit. */
+	unit: string,
+	/**  When it was measured (UTC ms). */
+	observed_at: number | null,
+	/**  Who recorded it. */
+	recorded_by: string,
+};
+
+/**  One recorded vital sign. */
+export type Vital_Serialize = {
+	/**  Stable id. */
+	id: string,
+	/**  The patient. */
+	patient_id: string,
+	/**  The encounter, if any. */
+	encounter_id: string | null,
+	/**  What was measured. */
+	kind: VitalKind,
+	/**  The value (systolic for blood pressure). */
+	value: number | null,
+	/**  Diastolic for blood pressure. */
+	value2: number | null,
+	/**  UCUM unit. */
+	unit: string,
+	/**  When it was measured (UTC ms). */
+	observed_at: number | null,
+	/**  Who recorded it. */
+	recorded_by: string,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -1,5 +1,5 @@
 // The app's sections. Each says whether this build has it yet, so the frame never pretends.
-export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'about';
+export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'audit' | 'about';
 
 export interface Section {
   id: SectionId;
@@ -9,10 +9,11 @@ export interface Section {
 }
 
 export const SECTIONS: readonly Section[] = [
-  { id: 'overview', label: 'Overview', pending: null },
-  { id: 'patients', label: 'Patients', pending: 'Charts arrive with the encrypted local store.' },
+  { id: 'patients', label: 'Patients', pending: null },
   { id: 'visits', label: 'Video visits', pending: 'Encrypted video visits arrive with the call engine.' },
   { id: 'consults', label: 'Consults', pending: 'Store-and-forward consults arrive with sync.' },
   { id: 'sync', label: 'Sync', pending: 'No relay is configured; nothing leaves this device.' },
+  { id: 'audit', label: 'Audit log', pending: null },
+  { id: 'overview', label: 'This device', pending: null },
   { id: 'about', label: 'About', pending: null },
 ];

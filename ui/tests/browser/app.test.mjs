@@ -1,9 +1,10 @@
-// Browser tests: the built UI in Debian's Chromium, with the Tauri IPC mocked in the page.
+// Browser tests: the built UI in Debian's Chromium, with a stateful fake of the Tauri IPC.
 // Run after `npm run build`; `make test-browser` does both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { preview } from 'vite';
 import { chromium } from 'playwright-core';
+import { installFakeCore } from './fake-core.js';
 
 const CHROMIUM = process.env.OUTPOST_CHROMIUM ?? '/usr/bin/chromium';
 let server;
@@ -24,29 +25,6 @@ after(async () => {
   await server?.close();
 });
 
-/** Opens the app with `window.__TAURI_INTERNALS__.invoke` answering from `handlers`. */
-async function openApp(handlers) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.addInitScript((serialized) => {
-    const table = JSON.parse(serialized);
-    window.__OUTPOST_CALLS__ = [];
-    window.__TAURI_INTERNALS__ = {
-      transformCallback: () => 0,
-      invoke: async (cmd, args) => {
-        window.__OUTPOST_CALLS__.push(cmd);
-        const entry = table[cmd];
-        if (!entry) throw { kind: 'unknownCommand', message: cmd };
-        if (entry.error) throw entry.error;
-        return entry.ok;
-      },
-    };
-  }, JSON.stringify(handlers));
-  await page.goto(baseUrl);
-  return { page, errors };
-}
-
 const INFO = {
   version: '9.8.7-mock',
   dataDir: '/var/lib/outpost/clinic-a',
@@ -54,41 +32,134 @@ const INFO = {
   status: { profile: 'notCreated', dataDirWritable: true },
 };
 
-test('the frame renders the version from app_info, with navigation and status', async () => {
-  const { page, errors } = await openApp({ app_info: { ok: INFO } });
-  await page.getByTestId('build-title').waitFor();
-  assert.equal(await page.getByTestId('build-title').textContent(), 'Outpost 9.8.7-mock (debug build)');
+const DOCTOR = { id: 'a'.repeat(32), name: 'Dr. Achieng', role: 'physician' };
+const UNLOCKED = { users: [DOCTOR], passphrases: { [DOCTOR.id]: 'clinic passphrase' }, current: DOCTOR };
+
+/** Opens the app with the fake core seeded by `seed`. */
+async function openApp(seed = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.addInitScript(installFakeCore, { info: seed.info ?? INFO, state: seed.state, overrides: seed.overrides });
+  await page.goto(baseUrl);
+  return { page, errors };
+}
+
+test('onboarding: create a profile, see the recovery key once, land on an empty patient list', async () => {
+  const { page, errors } = await openApp();
+  await page.getByTestId('onboarding').waitFor();
+  await page.getByTestId('onboard-name').fill('Dr. Achieng');
+  await page.getByTestId('onboard-passphrase').fill('short');
+  assert.match(await page.getByTestId('strength').textContent(), /too short/);
+  assert.equal(await page.getByTestId('onboard-submit').isDisabled(), true);
+  await page.getByTestId('onboard-passphrase').fill('Correct horse battery staple 42!');
+  assert.match(await page.getByTestId('strength').textContent(), /strong/);
+  await page.getByTestId('onboard-confirm').fill('Correct horse battery staple 4');
+  assert.equal(await page.getByTestId('onboard-submit').isDisabled(), true, 'mismatched confirmation must block');
+  await page.getByTestId('onboard-confirm').fill('Correct horse battery staple 42!');
+  await page.getByTestId('onboard-submit').click();
+
+  const key = page.getByTestId('recovery-key');
+  await key.waitFor();
+  assert.match(await key.textContent(), /^[0-9A-Z]{4}(-[0-9A-Z]{1,4})+$/);
+  assert.equal(await page.getByTestId('recovery-done').isDisabled(), true, 'must confirm the key was written down');
+  await page.getByTestId('recovery-stored').check();
+  await page.getByTestId('recovery-done').click();
+  await page.getByTestId('patients-empty').waitFor();
+  assert.equal(await page.getByTestId('current-user').textContent(), 'Dr. Achieng');
   assert.equal(await page.getByTestId('status-version').textContent(), 'v9.8.7-mock');
-  assert.match(await page.getByTestId('status-profile').textContent(), /No profile/);
-  assert.deepEqual(await page.evaluate(() => window.__OUTPOST_CALLS__), ['app_info']);
-
-  // Navigation works from the keyboard and shows the core's data directory on About.
-  await page.getByTestId('nav-about').focus();
-  await page.keyboard.press('Enter');
-  assert.equal(await page.getByTestId('app-data-dir').textContent(), '/var/lib/outpost/clinic-a');
-  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'About');
-
-  // A section this build does not have says so instead of pretending.
-  await page.getByTestId('nav-patients').click();
-  assert.match(await page.getByTestId('pending').textContent(), /Not in this build yet/);
+  assert.equal(await page.getByTestId('recovery-key').count(), 0, 'the key is not shown again');
   assert.deepEqual(errors, []);
   await page.close();
 });
 
-test('a read-only data directory shows as a problem in the status bar', async () => {
-  const { page } = await openApp({ app_info: { ok: { ...INFO, status: { profile: 'locked', dataDirWritable: false } } } });
+test('unlock: a wrong passphrase is refused with the core message; the right one opens', async () => {
+  const { page } = await openApp({ state: { ...UNLOCKED, current: null } });
+  await page.getByTestId('unlock').waitFor();
+  await page.getByTestId('unlock-passphrase').fill('not it');
+  await page.getByTestId('unlock-submit').click();
+  assert.equal(await page.getByTestId('unlock-error').textContent(), 'wrong passphrase');
+  await page.getByTestId('unlock-passphrase').fill('clinic passphrase');
+  await page.getByTestId('unlock-submit').click();
+  await page.getByTestId('patients-empty').waitFor();
+  // Lock from the sidebar returns to the lock screen.
+  await page.getByTestId('lock').click();
+  await page.getByTestId('unlock').waitFor();
+  await page.close();
+});
+
+test('patient, vitals, note draft with autosave, sign, addendum', async () => {
+  const { page, errors } = await openApp({ state: UNLOCKED });
+  await page.getByTestId('patient-new').click();
+  await page.getByTestId('pf-given').fill('Wanjiru');
+  await page.getByTestId('pf-family').fill('Kamau');
+  await page.getByTestId('pf-birth').fill('1991-03-14');
+  await page.getByTestId('pf-clinic').fill('NK-7');
+  await page.getByTestId('pf-save').click();
+  assert.equal(await page.getByTestId('chart-name').textContent(), 'Kamau, Wanjiru');
+
+  await page.getByTestId('vital-value').fill('142');
+  await page.getByTestId('vital-value2').fill('91');
+  await page.getByTestId('vital-save').click();
+  await page.getByTestId('vital-blood_pressure').waitFor();
+  assert.match(await page.getByTestId('vital-blood_pressure').textContent(), /142\/91 mmHg/);
+  await page.getByTestId('vital-kind').selectOption('temperature');
+  await page.getByTestId('vital-value').fill('381');
+  await page.getByTestId('vital-save').click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /plausible range/);
+
+  await page.getByTestId('note-new').click();
+  await page.getByTestId('soap-subjective').fill('Headache for two days');
+  await page.getByTestId('soap-assessment').fill('Elevated blood pressure');
+  await page.getByTestId('soap-plan').fill('Recheck in one week');
+  // Autosave: the draft reaches the core without pressing anything.
+  await page.waitForFunction(() => window.__FAKE_CORE__.notes.length === 1 && window.__FAKE_CORE__.notes[0].soap.plan === 'Recheck in one week');
+  assert.match(await page.getByTestId('note-status').textContent(), /Draft saved/);
+  await page.getByTestId('note-sign').click();
+  await page.getByTestId('addendum-text').waitFor();
+  assert.match(await page.getByTestId('note-status').textContent(), /Signed/);
+  assert.equal(await page.getByTestId('soap-plan').getAttribute('readonly'), '', 'a signed note is read-only');
+  await page.getByTestId('addendum-text').fill('Repeat BP 128/84 after rest');
+  await page.getByTestId('addendum-save').click();
+  await page.getByTestId('addendum').waitFor();
+  await page.getByTestId('note-close').click();
+  assert.equal(await page.getByTestId('note-state').textContent(), 'Signed');
+  assert.match(await page.getByTestId('addendum').textContent(), /Repeat BP 128\/84/);
+  const calls = await page.evaluate(() => window.__OUTPOST_CALLS__);
+  assert.ok(calls.includes('write_note') && calls.includes('sign_note') && calls.includes('add_addendum'), calls.join(','));
+
+  // Back on the list, search finds her by clinic number.
+  await page.getByTestId('chart-back').click();
+  await page.getByTestId('patient-search').fill('NK-7');
+  assert.equal(await page.getByTestId('patient-row').count(), 1);
+  await page.getByTestId('patient-search').fill('nobody');
+  await page.getByTestId('patients-empty').waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the frame shows version and data directory from app_info, and storage problems', async () => {
+  const { page } = await openApp({ state: UNLOCKED, info: { ...INFO, status: { profile: 'unlocked', dataDirWritable: false } } });
+  await page.getByTestId('nav-about').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getByTestId('app-version').textContent(), '9.8.7-mock');
+  assert.equal(await page.getByTestId('app-data-dir').textContent(), '/var/lib/outpost/clinic-a');
   const storage = page.getByTestId('status-storage');
-  await storage.waitFor();
   assert.equal((await storage.textContent()).trim(), 'Storage read-only');
   assert.match(await storage.getAttribute('class'), /problem/);
-  assert.match(await page.getByTestId('status-profile').textContent(), /Locked/);
+  await page.getByTestId('nav-visits').click();
+  assert.match(await page.getByTestId('pending').textContent(), /Not in this build yet/);
+  await page.getByTestId('nav-audit').click();
+  await page.getByTestId('audit-verify').click();
+  assert.match(await page.getByTestId('audit-chain').textContent(), /Chain intact/);
   await page.close();
 });
 
 test('a typed core error is shown, not swallowed', async () => {
-  const { page } = await openApp({ app_info: { error: { kind: 'dataDir', message: 'permission denied' } } });
+  const { page } = await openApp({ overrides: { app_info: { error: { kind: 'dataDir', message: 'permission denied' } } } });
   const alert = page.getByTestId('load-error');
   await alert.waitFor();
-  assert.match(await alert.textContent(), /dataDir: permission denied/);
+  assert.match(await alert.textContent(), /permission denied/);
   await page.close();
 });

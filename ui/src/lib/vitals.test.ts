@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import type { Vital_Serialize as Vital } from './bindings';
+import { formatVital, latestByKind, trendPoints } from './vitals';
+
+function v(kind: Vital['kind'], value: number, at: number, value2: number | null = null): Vital {
+  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u' };
+}
+
+describe('vitals', () => {
+  it('formats blood pressure as systolic/diastolic', () => {
+    expect(formatVital(v('blood_pressure', 128, 1, 84))).toBe('128/84 mmHg');
+    expect(formatVital(v('temperature', 38.1, 1))).toBe('38.1 °C');
+  });
+  it('keeps the latest reading per kind, in display order', () => {
+    const latest = latestByKind([v('pulse', 70, 1), v('blood_pressure', 120, 1, 80), v('pulse', 88, 5), v('pulse', 60, 3)]);
+    expect(latest.map((x) => [x.kind, x.value])).toEqual([
+      ['blood_pressure', 120],
+      ['pulse', 88],
+    ]);
+  });
+  it('draws a trend from oldest to newest scaled to the box', () => {
+    const pts = trendPoints([v('pulse', 100, 3), v('pulse', 60, 1), v('pulse', 80, 2)], 'pulse', 100, 50);
+    expect(pts).toBe('0.0,50.0 50.0,25.0 100.0,0.0');
+    expect(trendPoints([v('pulse', 60, 1)], 'pulse', 100, 50)).toBe('');
+  });
+});

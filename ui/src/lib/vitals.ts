@@ -1,0 +1,47 @@
+// Vital signs for display: labels, units as people write them, and trend-chart geometry.
+import type { VitalKind, Vital_Serialize as Vital } from './bindings';
+
+export const VITAL_LABELS: Record<VitalKind, { label: string; unit: string; twoValues?: boolean }> = {
+  blood_pressure: { label: 'Blood pressure', unit: 'mmHg', twoValues: true },
+  pulse: { label: 'Pulse', unit: '/min' },
+  temperature: { label: 'Temperature', unit: '°C' },
+  spo2: { label: 'SpO₂', unit: '%' },
+  respiratory_rate: { label: 'Respiratory rate', unit: '/min' },
+  weight: { label: 'Weight', unit: 'kg' },
+  height: { label: 'Height', unit: 'cm' },
+  glucose: { label: 'Glucose', unit: 'mg/dL' },
+};
+
+/** "128/84 mmHg", "38.1 °C". */
+export function formatVital(v: Pick<Vital, 'kind' | 'value' | 'value2'>): string {
+  const meta = VITAL_LABELS[v.kind];
+  const main = v.value2 != null ? `${v.value}/${v.value2}` : `${v.value}`;
+  return `${main} ${meta.unit}`;
+}
+
+/** Latest reading per kind, in display order. */
+export function latestByKind(vitals: readonly Vital[]): Vital[] {
+  const latest = new Map<VitalKind, Vital>();
+  for (const v of vitals) {
+    const prev = latest.get(v.kind);
+    if (!prev || (v.observed_at ?? 0) >= (prev.observed_at ?? 0)) latest.set(v.kind, v);
+  }
+  return (Object.keys(VITAL_LABELS) as VitalKind[]).flatMap((k) => (latest.has(k) ? [latest.get(k)!] : []));
+}
+
+/** Polyline points ("x,y x,y") for a small trend chart of one kind, oldest to newest. */
+export function trendPoints(vitals: readonly Vital[], kind: VitalKind, width: number, height: number): string {
+  const series = vitals.filter((v) => v.kind === kind && v.value != null).sort((a, b) => (a.observed_at ?? 0) - (b.observed_at ?? 0));
+  if (series.length < 2) return '';
+  const values = series.map((v) => v.value as number);
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  const span = max - min || 1;
+  return series
+    .map((v, i) => {
+      const x = (i / (series.length - 1)) * width;
+      const y = height - (((v.value as number) - min) / span) * height;
+      return `${x.toFixed(1)},${y.toFixed(1)}`;
+    })
+    .join(' ');
+}

@@ -1,0 +1,122 @@
+// A stateful stand-in for the Rust core, installed in the page as window.__TAURI_INTERNALS__.
+// It answers the same commands with the same shapes and typed errors, so the UI's flows can be
+// driven in a plain browser. The real core is exercised by the Rust and WebDriver tests.
+export function installFakeCore(seed) {
+  const state = Object.assign(
+    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], notes: [], vitals: [], audit: [], clock: 1_700_000_000_000 },
+    seed.state || {},
+  );
+  const calls = [];
+  window.__OUTPOST_CALLS__ = calls;
+  const id = () => Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
+  const now = () => (state.clock += 1000);
+  const fail = (kind, message) => {
+    throw message === undefined ? { kind } : { kind, message };
+  };
+  const needUnlocked = () => state.current || fail('locked');
+  const audit = (action, record_id = null) => state.audit.push({ seq: state.audit.length + 1, at: now(), actor: state.current?.id ?? null, action, record_kind: null, record_id });
+  const handlers = {
+    app_info: () => ({ ...seed.info, status: { ...seed.info.status, profile: state.current ? 'unlocked' : state.users.length ? 'locked' : 'notCreated' } }),
+    profile_users: () => (state.users.length ? state.users : fail('noProfile')),
+    create_profile: ({ name, role, passphrase }) => {
+      if (state.users.length) fail('invalid', 'a profile already exists here');
+      if (passphrase.length < 8) fail('invalid', 'invalid passphrase: must be at least 8 characters');
+      const u = { id: id(), name, role };
+      state.users.push(u);
+      state.passphrases[u.id] = passphrase;
+      state.current = u;
+      audit('profile_created');
+      return 'ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TVWX';
+    },
+    unlock: ({ user, passphrase }) => {
+      const u = state.users.find((x) => x.id === user || x.name === user) || fail('wrongSecret', 'no such user on this device');
+      if (state.passphrases[u.id] !== passphrase) fail('wrongSecret', 'wrong passphrase');
+      state.current = u;
+      audit('unlock');
+      return u;
+    },
+    lock: () => {
+      audit('lock');
+      state.current = null;
+      return null;
+    },
+    current_user: () => needUnlocked(),
+    search_patients: ({ query }) => {
+      needUnlocked();
+      const q = query.toLowerCase();
+      return state.patients.filter((p) => `${p.given_name} ${p.family_name} ${p.clinic_id ?? ''}`.toLowerCase().includes(q));
+    },
+    add_patient: ({ patient }) => {
+      needUnlocked();
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(patient.birth_date)) fail('invalid', 'invalid birth_date: use YYYY-MM-DD');
+      const p = { ...patient, id: id(), created_at: now() };
+      state.patients.push(p);
+      audit('patient_created', p.id);
+      return p;
+    },
+    chart: ({ patientId }) => {
+      needUnlocked();
+      const patient = state.patients.find((p) => p.id === patientId) || fail('notFound', 'patient not found');
+      audit('chart_read', patientId);
+      return {
+        patient,
+        encounters: [],
+        notes: state.notes.filter((n) => n.patient_id === patientId).reverse(),
+        vitals: state.vitals.filter((v) => v.patient_id === patientId),
+        attachments: [],
+      };
+    },
+    write_note: ({ patientId, encounterId, soap }) => {
+      const u = needUnlocked();
+      const t = now();
+      const n = { id: id(), patient_id: patientId, encounter_id: encounterId, author: u.id, soap, created_at: t, updated_at: t, signed_at: null, signed_by: null, content_hash: null, addenda: [] };
+      state.notes.push(n);
+      return n;
+    },
+    update_draft: ({ noteId, soap }) => {
+      needUnlocked();
+      const n = state.notes.find((x) => x.id === noteId) || fail('notFound', 'note not found');
+      if (n.signed_at) fail('immutable', 'a signed note cannot be changed: add a signed addendum instead');
+      Object.assign(n, { soap, updated_at: now() });
+      return n;
+    },
+    sign_note: ({ noteId }) => {
+      const u = needUnlocked();
+      if (u.role !== 'physician') fail('invalid', 'invalid role: only a physician can sign notes');
+      const n = state.notes.find((x) => x.id === noteId) || fail('notFound', 'note not found');
+      Object.assign(n, { signed_at: now(), signed_by: u.id, content_hash: 'f'.repeat(64) });
+      return n;
+    },
+    add_addendum: ({ noteId, text }) => {
+      const u = needUnlocked();
+      const n = state.notes.find((x) => x.id === noteId);
+      const a = { id: id(), author: u.id, text, signed_at: now(), content_hash: 'e'.repeat(64) };
+      n.addenda.push(a);
+      return a;
+    },
+    add_vital: ({ patientId, kind, value, value2 }) => {
+      const u = needUnlocked();
+      if (kind === 'temperature' && (value < 25 || value > 45)) fail('invalid', 'invalid value: outside the plausible range for this vital');
+      const v = { id: id(), patient_id: patientId, encounter_id: null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id };
+      state.vitals.push(v);
+      return v;
+    },
+    audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
+    verify_audit: () => (needUnlocked(), state.audit.length),
+  };
+  window.__FAKE_CORE__ = state;
+  window.__TAURI_INTERNALS__ = {
+    transformCallback: () => 0,
+    invoke: async (cmd, args) => {
+      calls.push(cmd);
+      const override = seed.overrides?.[cmd];
+      if (override) {
+        if (override.error) throw override.error;
+        return override.ok;
+      }
+      const handler = handlers[cmd];
+      if (!handler) throw { kind: 'invalid', message: `unknown command ${cmd}` };
+      return handler(args || {});
+    },
+  };
+}
