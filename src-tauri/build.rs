@@ -29,5 +29,8 @@ fn outpost_commands() -> &'static [&'static str] {
         "add_vital",
         "audit_entries",
         "verify_audit",
+        "create_backup",
+        "verify_backup",
+        "restore_backup",
     ]
 }

@@ -204,7 +204,8 @@ async fn a_physician_charts_offline_in_the_real_window() {
         wait_text(&client, "unlock-error", |t| t == "wrong passphrase").await;
         fill(&client, "unlock-passphrase", PASSPHRASE).await;
         click(&client, "unlock-submit").await;
-        click(&client, "patient-row").await;
+        // Unlocking returns to where the physician was: the same chart.
+        assert_eq!(text_of(&client, "chart-name").await, "Kamau, Wanjiru");
         // WebDriver reads rendered text, so the badge's CSS capitals show.
         let state = wait_text(&client, "note-state", |t| !t.is_empty()).await;
         assert!(state.eq_ignore_ascii_case("signed"), "{state}");

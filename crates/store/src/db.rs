@@ -116,6 +116,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Lowercase hex, for tests outside the crate.
+#[doc(hidden)]
+pub fn hex_for_tests(bytes: &[u8]) -> String {
+    hex(bytes)
+}
+
 /// Parses lowercase or uppercase hex.
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {

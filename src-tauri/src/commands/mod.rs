@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod backup;
 pub mod chart;
 pub mod profile;
 
@@ -37,6 +38,9 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         chart::add_vital,
         audit::audit_entries,
         audit::verify_audit,
+        backup::create_backup,
+        backup::verify_backup,
+        backup::restore_backup,
     ])
 }
 

@@ -45,6 +45,15 @@ export const commands = {
 	 *  broken entry when it does not.
 	 */
 	verifyAudit: () => typedError<number, CommandError>(__TAURI_INVOKE("verify_audit")),
+	/**  Writes an encrypted backup file to `path`, protected by `passphrase`. */
+	createBackup: (path: string, passphrase: string) => typedError<Manifest, CommandError>(__TAURI_INVOKE("create_backup", { path, passphrase })),
+	/**  Checks a backup file without restoring it. */
+	verifyBackup: (path: string, passphrase: string) => typedError<Manifest, CommandError>(__TAURI_INVOKE("verify_backup", { path, passphrase })),
+	/**
+	 *  Restores a backup into this device's empty data directory and unlocks it as the backup's
+	 *  creator. Returns the new profile's recovery key, to show once.
+	 */
+	restoreBackup: (path: string, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("restore_backup", { path, passphrase })),
 };
 
 /* Types */
@@ -260,6 +269,18 @@ export type Encounter_Serialize = {
 	practitioner: string,
 };
 
+/**  What a backup holds, sealed inside it. */
+export type Manifest = {
+	/**  When it was made (UTC ms). */
+	created_at: number | null,
+	/**  Who made it; they own the restored profile. */
+	created_by: User,
+	/**  Schema version of the embedded database. */
+	schema_version: number | null,
+	/**  Per table: name, row count, SHA-256 of the rows. */
+	tables: TableDigest[],
+};
+
 /**  What is needed to register a patient. */
 export type NewPatient = NewPatient_Serialize | NewPatient_Deserialize;
 
@@ -423,6 +444,16 @@ export type Soap = {
 	assessment: string,
 	/**  What happens next. */
 	plan: string,
+};
+
+/**  Row count and content hash of one table. */
+export type TableDigest = {
+	/**  Table name. */
+	table: string,
+	/**  Number of rows. */
+	rows: number | null,
+	/**  SHA-256 over all rows in key order, hex. */
+	sha256: string,
 };
 
 /**  A user of this device. */

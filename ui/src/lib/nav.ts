@@ -1,5 +1,5 @@
 // The app's sections. Each says whether this build has it yet, so the frame never pretends.
-export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'audit' | 'about';
+export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'audit' | 'backup' | 'about';
 
 export interface Section {
   id: SectionId;
@@ -14,6 +14,7 @@ export const SECTIONS: readonly Section[] = [
   { id: 'consults', label: 'Consults', pending: 'Store-and-forward consults arrive with sync.' },
   { id: 'sync', label: 'Sync', pending: 'No relay is configured; nothing leaves this device.' },
   { id: 'audit', label: 'Audit log', pending: null },
+  { id: 'backup', label: 'Backup', pending: null },
   { id: 'overview', label: 'This device', pending: null },
   { id: 'about', label: 'About', pending: null },
 ];

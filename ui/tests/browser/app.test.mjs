@@ -163,3 +163,32 @@ test('a typed core error is shown, not swallowed', async () => {
   assert.match(await alert.textContent(), /permission denied/);
   await page.close();
 });
+
+test('backup: create shows progress then a summary; verify refuses a wrong passphrase', async () => {
+  const { page, errors } = await openApp({ state: UNLOCKED });
+  await page.getByTestId('nav-backup').click();
+  assert.match(await page.getByTestId('backup-path').inputValue(), /\/var\/lib\/outpost\/outpost-backup-\d{4}-\d{2}-\d{2}\.outpost$/);
+  await page.getByTestId('backup-passphrase').fill('backup passphrase');
+  await page.getByTestId('backup-create').click();
+  assert.match(await page.getByTestId('backup-result').textContent(), /Backup written: 0 rows in 1 tables, made by Dr. Achieng/);
+  await page.getByTestId('backup-create').click();
+  assert.match(await page.getByTestId('backup-result').textContent(), /file exists/);
+  await page.getByTestId('backup-passphrase').fill('another passphrase');
+  await page.getByTestId('backup-verify').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=backup-result]')?.textContent === 'wrong passphrase');
+  await page.getByTestId('backup-passphrase').fill('backup passphrase');
+  await page.getByTestId('backup-verify').click();
+  await page.waitForFunction(() => /Backup verifies/.test(document.querySelector('[data-testid=backup-result]')?.textContent ?? ''));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('encounters: starting one lists it on the chart', async () => {
+  const patient = { id: 'p'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 1 };
+  const { page } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByTestId('patient-row').click();
+  await page.getByTestId('encounter-kind').selectOption('video');
+  await page.getByTestId('encounter-start').click();
+  await page.waitForFunction(() => /Video visit · in progress/.test(document.querySelector('[data-testid=encounter-list]')?.textContent ?? ''));
+  await page.close();
+});

@@ -3,7 +3,7 @@
 // driven in a plain browser. The real core is exercised by the Rust and WebDriver tests.
 export function installFakeCore(seed) {
   const state = Object.assign(
-    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], notes: [], vitals: [], audit: [], clock: 1_700_000_000_000 },
+    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, clock: 1_700_000_000_000 },
     seed.state || {},
   );
   const calls = [];
@@ -60,7 +60,7 @@ export function installFakeCore(seed) {
       audit('chart_read', patientId);
       return {
         patient,
-        encounters: [],
+        encounters: state.encounters.filter((e) => e.patient_id === patientId).reverse(),
         notes: state.notes.filter((n) => n.patient_id === patientId).reverse(),
         vitals: state.vitals.filter((v) => v.patient_id === patientId),
         attachments: [],
@@ -100,6 +100,24 @@ export function installFakeCore(seed) {
       const v = { id: id(), patient_id: patientId, encounter_id: null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id };
       state.vitals.push(v);
       return v;
+    },
+    add_encounter: ({ patientId, kind }) => {
+      const u = needUnlocked();
+      const e = { id: id(), patient_id: patientId, kind, status: 'in_progress', started_at: now(), ended_at: null, practitioner: u.id };
+      state.encounters.push(e);
+      return e;
+    },
+    create_backup: ({ path, passphrase }) => {
+      const u = needUnlocked();
+      if (state.backups[path]) fail('invalid', 'invalid path: a file exists there; choose a new name');
+      const manifest = { created_at: now(), created_by: u, schema_version: 1, tables: [{ table: 'patients', rows: state.patients.length, sha256: '0'.repeat(64) }] };
+      state.backups[path] = { passphrase, manifest };
+      return manifest;
+    },
+    verify_backup: ({ path, passphrase }) => {
+      const b = state.backups[path] || fail('storage', 'storage error: No such file or directory (os error 2)');
+      if (b.passphrase !== passphrase) fail('wrongSecret', 'wrong passphrase');
+      return b.manifest;
     },
     audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
     verify_audit: () => (needUnlocked(), state.audit.length),
