@@ -32,5 +32,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "create_backup",
         "verify_backup",
         "restore_backup",
+        "add_attachment",
+        "attachment_preview",
     ]
 }

@@ -213,6 +213,43 @@ impl Core {
         .await
     }
 
+    /// Stores bytes the UI read from a file as an attachment.
+    pub async fn add_attachment_bytes(
+        &self,
+        patient_id: String,
+        file_name: String,
+        media_type: String,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentInfo, CoreError> {
+        self.with_store(move |s| {
+            s.add_attachment(&patient_id, None, &file_name, &media_type, bytes.as_slice())
+        })
+        .await
+    }
+
+    /// An image attachment as a `data:` URL for a thumbnail, or `None` for other types or
+    /// images larger than `max_bytes`. Reading it is audited like any attachment read.
+    pub async fn attachment_data_url(
+        &self,
+        id: String,
+        max_bytes: u64,
+    ) -> Result<Option<String>, CoreError> {
+        self.with_store(move |s| {
+            let info = s.attachment_info(&id)?;
+            if !info.media_type.starts_with("image/") || info.size > max_bytes {
+                return Ok(None);
+            }
+            let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
+            s.read_attachment(&id, &mut bytes)?;
+            Ok(Some(format!(
+                "data:{};base64,{}",
+                info.media_type,
+                base64(&bytes)
+            )))
+        })
+        .await
+    }
+
     /// Writes an attachment to `dest`; the file appears only once its hash has checked out.
     pub async fn save_attachment(
         &self,
@@ -300,5 +337,45 @@ impl Core {
             .await?;
         self.install(store).await;
         Ok(recovery.display())
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), for `data:` URLs.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, expected) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(super::base64(input.as_bytes()), expected);
+        }
     }
 }

@@ -7,6 +7,7 @@
 #![allow(clippy::needless_pass_by_value)]
 
 pub mod app;
+pub mod attachments;
 pub mod audit;
 pub mod backup;
 pub mod chart;
@@ -41,6 +42,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::create_backup,
         backup::verify_backup,
         backup::restore_backup,
+        attachments::add_attachment,
+        attachments::attachment_preview,
     ])
 }
 

@@ -54,6 +54,10 @@ export const commands = {
 	 *  creator. Returns the new profile's recovery key, to show once.
 	 */
 	restoreBackup: (path: string, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("restore_backup", { path, passphrase })),
+	/**  Stores a file the user picked as an attachment on the patient's chart. */
+	addAttachment: (patientId: string, fileName: string, mediaType: string, bytes: number[]) => typedError<AttachmentInfo_Serialize, CommandError>(__TAURI_INVOKE("add_attachment", { patientId, fileName, mediaType, bytes })),
+	/**  A `data:` URL thumbnail for an image attachment (none for other types or large images). */
+	attachmentPreview: (attachmentId: string) => typedError<string | null, CommandError>(__TAURI_INVOKE("attachment_preview", { attachmentId })),
 };
 
 /* Types */

@@ -192,3 +192,20 @@ test('encounters: starting one lists it on the chart', async () => {
   await page.waitForFunction(() => /Video visit · in progress/.test(document.querySelector('[data-testid=encounter-list]')?.textContent ?? ''));
   await page.close();
 });
+
+test('attachments: a picked photo is stored through the core and shown as a thumbnail', async () => {
+  const patient = { id: 'p'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 1 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByTestId('patient-row').click();
+  // A real 1x1 PNG.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  await page.getByTestId('attach-input').setInputFiles({ name: 'wound.png', mimeType: 'image/png', buffer: png });
+  const thumb = page.getByTestId('attachment-thumb');
+  await thumb.waitFor();
+  assert.equal(await thumb.getAttribute('alt'), 'wound.png');
+  assert.match(await thumb.getAttribute('src'), /^data:image\/png;base64,iVBOR/);
+  const stored = await page.evaluate(() => window.__FAKE_CORE__.attachments[0].bytes.length);
+  assert.equal(stored, png.length, 'the bytes reached the core unchanged in length');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -3,7 +3,7 @@
 // driven in a plain browser. The real core is exercised by the Rust and WebDriver tests.
 export function installFakeCore(seed) {
   const state = Object.assign(
-    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, clock: 1_700_000_000_000 },
+    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], clock: 1_700_000_000_000 },
     seed.state || {},
   );
   const calls = [];
@@ -63,7 +63,7 @@ export function installFakeCore(seed) {
         encounters: state.encounters.filter((e) => e.patient_id === patientId).reverse(),
         notes: state.notes.filter((n) => n.patient_id === patientId).reverse(),
         vitals: state.vitals.filter((v) => v.patient_id === patientId),
-        attachments: [],
+        attachments: state.attachments.filter((a) => a.patient_id === patientId),
       };
     },
     write_note: ({ patientId, encounterId, soap }) => {
@@ -118,6 +118,16 @@ export function installFakeCore(seed) {
       const b = state.backups[path] || fail('storage', 'storage error: No such file or directory (os error 2)');
       if (b.passphrase !== passphrase) fail('wrongSecret', 'wrong passphrase');
       return b.manifest;
+    },
+    add_attachment: ({ patientId, fileName, mediaType, bytes }) => {
+      needUnlocked();
+      const a = { id: id(), patient_id: patientId, encounter_id: null, file_name: fileName, media_type: mediaType, size: bytes.length, sha256: '0'.repeat(64), created_at: now(), bytes };
+      state.attachments.push(a);
+      return a;
+    },
+    attachment_preview: ({ attachmentId }) => {
+      const a = state.attachments.find((x) => x.id === attachmentId);
+      return a && a.media_type.startsWith('image/') ? `data:${a.media_type};base64,${btoa(String.fromCharCode(...a.bytes))}` : null;
     },
     audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
     verify_audit: () => (needUnlocked(), state.audit.length),
