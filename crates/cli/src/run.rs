@@ -66,6 +66,15 @@ async fn unlocked(args: &Args) -> Result<Core> {
     Ok(core)
 }
 
+/// Unlocks, runs `f`, and locks again whether `f` succeeded or not, so every command's session
+/// ends with a `lock` audit entry and the key zeroized.
+async fn with_session<T>(args: &Args, f: impl AsyncFnOnce(&Core) -> Result<T>) -> Result<T> {
+    let core = unlocked(args).await?;
+    let out = f(&core).await;
+    core.lock().await?;
+    out
+}
+
 #[derive(Serialize)]
 struct Id<'a> {
     id: &'a str,
@@ -97,12 +106,13 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Patient(cmd) => patient(args, cmd).await,
         Command::Encounter(EncounterCmd::Add { patient, kind }) => {
-            let core = unlocked(args).await?;
-            let e = core
-                .add_encounter(patient.clone(), EncounterKind::parse(kind)?)
-                .await?;
-            core.lock().await?;
-            emit(json, &Id { id: &e.id }, || e.id.clone())
+            with_session(args, async |core| {
+                let e = core
+                    .add_encounter(patient.clone(), EncounterKind::parse(kind)?)
+                    .await?;
+                emit(json, &Id { id: &e.id }, || e.id.clone())
+            })
+            .await
         }
         Command::Note(cmd) => note(args, cmd).await,
         Command::Vitals(VitalsCmd::Add {
@@ -112,22 +122,22 @@ pub async fn run(args: Args) -> Result<()> {
             value,
             value2,
         }) => {
-            let core = unlocked(args).await?;
-            let v = core
-                .add_vital(
-                    patient.clone(),
-                    encounter.clone(),
-                    VitalKind::parse(kind)?,
-                    *value,
-                    *value2,
-                )
-                .await?;
-            core.lock().await?;
-            emit(json, &Id { id: &v.id }, || v.id.clone())
+            with_session(args, async |core| {
+                let v = core
+                    .add_vital(
+                        patient.clone(),
+                        encounter.clone(),
+                        VitalKind::parse(kind)?,
+                        *value,
+                        *value2,
+                    )
+                    .await?;
+                emit(json, &Id { id: &v.id }, || v.id.clone())
+            })
+            .await
         }
         Command::Attach(cmd) => {
-            let core = unlocked(args).await?;
-            let out = match cmd {
+            with_session(args, async |core| match cmd {
                 AttachCmd::Add {
                     patient,
                     media_type,
@@ -144,9 +154,8 @@ pub async fn run(args: Args) -> Result<()> {
                         format!("wrote {} ({} bytes)", out.display(), a.size)
                     })
                 }
-            };
-            core.lock().await?;
-            out
+            })
+            .await
         }
         Command::Audit(cmd) => audit(args, cmd).await,
         Command::Backup(cmd) => backup(args, cmd).await,
@@ -155,8 +164,7 @@ pub async fn run(args: Args) -> Result<()> {
 
 async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
     let json = args.json;
-    let core = unlocked(args).await?;
-    let out = match cmd {
+    with_session(args, async |core| match cmd {
         PatientCmd::Add {
             given,
             family,
@@ -210,15 +218,13 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
                 )
             })
         }
-    };
-    core.lock().await?;
-    out
+    })
+    .await
 }
 
 async fn note(args: &Args, cmd: &NoteCmd) -> Result<()> {
     let json = args.json;
-    let core = unlocked(args).await?;
-    let out = match cmd {
+    with_session(args, async |core| match cmd {
         NoteCmd::Write {
             patient,
             encounter,
@@ -268,15 +274,13 @@ async fn note(args: &Args, cmd: &NoteCmd) -> Result<()> {
                 s
             })
         }
-    };
-    core.lock().await?;
-    out
+    })
+    .await
 }
 
 async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
     let json = args.json;
-    let core = unlocked(args).await?;
-    let out = match cmd {
+    with_session(args, async |core| match cmd {
         AuditCmd::List {
             record,
             actor,
@@ -313,19 +317,19 @@ async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
                 || format!("audit chain intact: {n} entries"),
             )
         }
-    };
-    core.lock().await?;
-    out
+    })
+    .await
 }
 
 async fn backup(args: &Args, cmd: &BackupCmd) -> Result<()> {
     let json = args.json;
     match cmd {
         BackupCmd::Create { file } => {
-            let core = unlocked(args).await?;
-            let m = core.create_backup(file.clone(), passphrase(args)?).await?;
-            core.lock().await?;
-            emit(json, &m, || format!("backup written to {}", file.display()))
+            with_session(args, async |core| {
+                let m = core.create_backup(file.clone(), passphrase(args)?).await?;
+                emit(json, &m, || format!("backup written to {}", file.display()))
+            })
+            .await
         }
         BackupCmd::Verify { file } => {
             let scratch = std::env::temp_dir();

@@ -123,13 +123,21 @@ pub struct SealedEnvelope {
     signature: [u8; SIGNATURE_LEN],
 }
 
-/// A verified, decrypted envelope.
-#[derive(Debug)]
+/// A verified, decrypted envelope. `Debug` shows the header and the plaintext's length only.
 pub struct OpenedEnvelope {
     /// The authenticated header.
     pub header: EnvelopeHeader,
     /// The plaintext, zeroized on drop.
     pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for OpenedEnvelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenedEnvelope")
+            .field("header", &self.header)
+            .field("plaintext_len", &self.plaintext.len())
+            .finish()
+    }
 }
 
 /// Bytes read off the front of an input, failing with [`CryptoError::Truncated`].
@@ -460,7 +468,7 @@ impl SequenceTracker {
             if seen > expected {
                 gaps.push(expected..=seen - 1);
             }
-            expected = seen + 1;
+            expected = seen.saturating_add(1);
         }
         gaps
     }

@@ -3,8 +3,13 @@
 //!
 //! Entry `n` stores `hash_n = SHA-256("outpost/v1/audit" || seq || at || actor || action ||
 //! record_kind || record_id || hash_{n-1})`, each field length-prefixed, with
-//! `hash_0` = 64 zeros. Sequence numbers run 1, 2, 3... without gaps, so an edited, removed or
-//! reordered entry breaks the chain at a place [`verify`] names.
+//! `hash_0` = 64 zeros (optional fields prefixed by a presence byte). Sequence numbers run
+//! 1, 2, 3... without gaps, so an edited, removed or reordered entry breaks the chain at a place
+//! [`verify`] names. The schema also refuses UPDATE and DELETE on the table (migration 002), so
+//! changing it takes deliberate tampering with the key in hand, which the chain then shows.
+//!
+//! Known limit: removing the newest entries leaves a shorter chain that still verifies; anchoring
+//! the head outside the database (signed by the device identity, carried by sync) closes that.
 
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
@@ -43,10 +48,15 @@ fn entry_hash(prev: &str, e: &AuditEntry) -> String {
     };
     field(&e.seq.to_be_bytes());
     field(&e.at.to_be_bytes());
-    field(e.actor.as_deref().unwrap_or("").as_bytes());
+    // Optional fields carry a presence byte, so NULL and "" hash differently.
+    let optional = |v: &Option<String>| {
+        v.as_ref()
+            .map_or_else(|| vec![0u8], |s| [&[1u8][..], s.as_bytes()].concat())
+    };
+    field(&optional(&e.actor));
     field(e.action.as_bytes());
-    field(e.record_kind.as_deref().unwrap_or("").as_bytes());
-    field(e.record_id.as_deref().unwrap_or("").as_bytes());
+    field(&optional(&e.record_kind));
+    field(&optional(&e.record_id));
     field(prev.as_bytes());
     hex(&h.finalize())
 }

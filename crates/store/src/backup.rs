@@ -16,7 +16,7 @@
 
 use std::{
     io::{Read, Write},
-    path::Path,
+    path::{Path, PathBuf},
     sync::Arc,
 };
 
@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::{
     Clock, Profile, RecoveryKey, Store, StoreError, User,
     db::{self, OpenMode, hex},
-    profile::DATABASE_FILE,
+    profile::DatabaseClaim,
 };
 
 const MAGIC: &[u8; 15] = b"OUTPOST-BACKUP\n";
@@ -124,53 +124,80 @@ impl Store {
         passphrase: &[u8],
         params: KdfParams,
     ) -> Result<Manifest, StoreError> {
+        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        // The export goes beside the target. Created exclusively: an unlocked profile's
+        // connection may not create files (so a missing database is never silently recreated)
+        // and ATTACH inherits that; and a file of the user's with this name is never replaced.
+        let export = ScratchFile::create_new(path.with_extension("partial-db"))?;
         if path.exists() {
             return Err(StoreError::Invalid {
                 field: "path",
                 reason: "a file exists there; choose a new name",
             });
         }
-        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
-        let export_path = path.with_extension("partial-db");
-        let _ = std::fs::remove_file(&export_path);
-        // An unlocked profile's connection may not create files (it opens the database without
-        // SQLITE_OPEN_CREATE, so a missing database is never silently recreated); ATTACH
-        // inherits that, so the export file is created empty here.
-        std::fs::File::create(&export_path)?;
-        let manifest = {
-            // One read transaction: the manifest and the export see the same snapshot.
-            let tx = self.conn.transaction()?;
-            let manifest = Manifest {
-                created_at: self.clock.now_ms(),
-                created_by: self.user.clone(),
-                schema_version: tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
-                tables: content_digests(&tx)?,
-            };
-            let key_hex = zeroize::Zeroizing::new(hex(keys.database_key.as_ref()));
-            tx.execute(
-                "ATTACH DATABASE ?1 AS backup KEY ?2",
-                rusqlite::params![
-                    export_path.to_string_lossy(),
-                    format!("x'{}'", key_hex.as_str())
-                ],
-            )?;
-            tx.query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))?;
-            tx.pragma_update(Some("backup"), "user_version", manifest.schema_version)?;
-            tx.commit()?;
-            self.conn.execute("DETACH DATABASE backup", [])?;
-            manifest
-        };
-        let result = write_backup_file(
+        let manifest = self.export_to(export.path(), &keys.database_key);
+        // Detach whatever happened, so a failed backup does not break the next one.
+        let _ = self.conn.execute("DETACH DATABASE backup", []);
+        let manifest = manifest?;
+        write_backup_file(
             path,
-            &export_path,
+            export.path(),
             &record,
             &keys.key_encryption_key,
             &manifest,
-        );
-        let _ = std::fs::remove_file(&export_path);
-        result?;
+        )?;
+        drop(export);
         self.audit_now("backup_created", None, None)?;
         Ok(manifest)
+    }
+
+    /// Exports the database into the (empty) file at `export`, keyed with `key`, and describes
+    /// it; both in one read transaction, so the manifest matches the export exactly.
+    fn export_to(&mut self, export: &Path, key: &[u8; 32]) -> Result<Manifest, StoreError> {
+        let tx = self.conn.transaction()?;
+        let manifest = Manifest {
+            created_at: self.clock.now_ms(),
+            created_by: self.user.clone(),
+            schema_version: tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
+            tables: content_digests(&tx)?,
+        };
+        tx.execute(
+            "ATTACH DATABASE ?1 AS backup KEY ?2",
+            rusqlite::params![export.to_string_lossy(), db::raw_key_literal(key).as_str()],
+        )?;
+        tx.query_row("SELECT sqlcipher_export('backup')", [], |_| Ok(()))?;
+        tx.pragma_update(Some("backup"), "user_version", manifest.schema_version)?;
+        tx.commit()?;
+        Ok(manifest)
+    }
+}
+
+/// A scratch file this process created exclusively, removed on drop.
+struct ScratchFile(PathBuf);
+
+impl ScratchFile {
+    fn create_new(path: PathBuf) -> Result<Self, StoreError> {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => Ok(Self(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::Invalid {
+                field: "path",
+                reason: "a leftover .partial-db file is in the way; remove it",
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -185,9 +212,10 @@ fn write_backup_file(
     let mut nonce = [0u8; 24];
     OsRng.fill_bytes(&mut nonce);
     let sealed = primitives::xchacha_seal(&manifest_key(kek), &nonce, &header_aad(record), &json)?;
-    let tmp = path.with_extension("partial");
+    let tmp = ScratchFile::create_new(path.with_extension("partial"))?;
     {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        let file = std::fs::OpenOptions::new().write(true).open(tmp.path())?;
+        let mut out = std::io::BufWriter::new(file);
         out.write_all(MAGIC)?;
         out.write_all(&[VERSION])?;
         out.write_all(&record.encode())?;
@@ -204,7 +232,18 @@ fn write_backup_file(
             .map_err(std::io::IntoInnerError::into_error)?
             .sync_all()?;
     }
-    std::fs::rename(&tmp, path)?;
+    // A hard link publishes the finished file without ever replacing one that appeared at
+    // `path` meanwhile (rename would); the scratch name is removed when `tmp` drops.
+    std::fs::hard_link(tmp.path(), path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            StoreError::Invalid {
+                field: "path",
+                reason: "a file exists there; choose a new name",
+            }
+        } else {
+            e.into()
+        }
+    })?;
     Ok(())
 }
 
@@ -332,10 +371,12 @@ pub fn restore_backup(
     params: KdfParams,
     clock: Arc<dyn Clock>,
 ) -> Result<(Store, RecoveryKey), StoreError> {
-    if Profile::exists(dir) || dir.join(DATABASE_FILE).exists() {
+    if Profile::exists(dir) {
         return Err(StoreError::ProfileExists);
     }
     std::fs::create_dir_all(dir)?;
+    // Claim the directory first; a failed restore leaves it as it was.
+    let claim = DatabaseClaim::take(dir)?;
     let opened = open_backup(path, passphrase, dir)?;
     // Fresh key for the new profile: the backup passphrase's key stays with the backup.
     let mut new_key = zeroize::Zeroizing::new([0u8; 32]);
@@ -346,19 +387,16 @@ pub fn restore_backup(
             &opened.database_key,
             OpenMode::Existing,
         )?;
-        let key_hex = zeroize::Zeroizing::new(hex(new_key.as_ref()));
-        conn.execute_batch(&zeroize::Zeroizing::new(format!(
-            "PRAGMA rekey = \"x'{}'\";",
-            key_hex.as_str()
-        )))?;
+        db::apply_rekey(&conn, &new_key)?;
         conn.pragma_update(None, "journal_mode", "DELETE")?;
     }
-    let db_path = dir.join(DATABASE_FILE);
-    std::fs::rename(opened.db_file.path(), &db_path)?;
+    // Replaces the empty file this restore created itself (the claim), nothing else.
+    std::fs::rename(opened.db_file.path(), claim.path())?;
     opened.db_file.forget();
     let owner = opened.manifest.created_by.clone();
     let (mut store, recovery) = Profile::adopt(dir, &owner, passphrase, params, new_key, clock)?;
     store.audit_now("backup_restored", None, None)?;
+    claim.keep();
     Ok((store, recovery))
 }
 

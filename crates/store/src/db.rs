@@ -9,7 +9,10 @@ use crate::StoreError;
 
 /// Schema migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
 /// Each is a file under `crates/store/migrations/`, applied in its own transaction.
-pub const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_audit_append_only.sql"),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
@@ -72,10 +75,37 @@ pub fn open(path: &Path, key: &[u8; 32], mode: OpenMode) -> Result<Connection, S
 /// `PRAGMA key = "x'<hex>'"`: a raw key, so SQLCipher skips its own PBKDF2 (the key already
 /// comes from Argon2id).
 pub(crate) fn apply_key(conn: &Connection, key: &[u8; 32]) -> Result<(), StoreError> {
-    let key_hex = Zeroizing::new(hex(key));
-    let pragma = Zeroizing::new(format!("PRAGMA key = \"x'{}'\";", key_hex.as_str()));
-    conn.execute_batch(&pragma)?;
+    keyed_pragma(conn, "key", key)
+}
+
+/// `PRAGMA rekey`: re-encrypts every page under a new raw key.
+pub(crate) fn apply_rekey(conn: &Connection, key: &[u8; 32]) -> Result<(), StoreError> {
+    keyed_pragma(conn, "rekey", key)
+}
+
+fn keyed_pragma(conn: &Connection, pragma: &str, key: &[u8; 32]) -> Result<(), StoreError> {
+    let mut sql = Zeroizing::new(String::with_capacity(64 + 80));
+    sql.push_str("PRAGMA ");
+    sql.push_str(pragma);
+    sql.push_str(" = \"");
+    sql.push_str(&raw_key_literal(key));
+    sql.push_str("\";");
+    conn.execute_batch(&sql)?;
     Ok(())
+}
+
+/// SQLCipher's raw-key literal `x'<64 hex digits>'`, built in place (sized up front so no
+/// reallocation leaves a copy of the key behind) and zeroized on drop.
+pub(crate) fn raw_key_literal(key: &[u8; 32]) -> Zeroizing<String> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = Zeroizing::new(String::with_capacity(67));
+    s.push_str("x'");
+    for b in key {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s.push('\'');
+    s
 }
 
 /// Brings the schema up to [`latest_version`]; refuses a database from a newer build.

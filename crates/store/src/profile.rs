@@ -336,8 +336,8 @@ impl Profile {
         self.open_store(db_key, user, clock, "unlock")
     }
 
-    /// Emergency access with the recovery key. Opens as the first admin or physician user and
-    /// writes a loud `emergency_access` audit entry.
+    /// Emergency access with the recovery key. Opens as the first admin (or, without one, the
+    /// first user) and writes a loud `emergency_access` audit entry.
     pub fn unlock_with_recovery(
         &self,
         recovery: &str,
@@ -388,6 +388,20 @@ impl Profile {
     ) -> Result<Store, StoreError> {
         let mut conn = db::open(&self.dir.join(DATABASE_FILE), &db_key, OpenMode::Existing)?;
         db::migrate(&mut conn)?;
+        // profile.json is not authenticated beyond the key wraps: the role and name that decide
+        // what this user may do come from the encrypted database.
+        let (name, role): (String, String) = conn
+            .query_row(
+                "SELECT name, role FROM users WHERE id = ?1",
+                [&user.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|_| StoreError::Corrupt("this user is not in the database".into()))?;
+        let user = User {
+            id: user.id,
+            name,
+            role: Role::parse(&role)?,
+        };
         let mut store = Store::new(conn, db_key, user, self.dir.clone(), clock);
         // Failed attempts since the last unlock go into the audit trail now that it can be written.
         let failures = self.failures();
@@ -463,6 +477,53 @@ impl Profile {
             &self.dir.join(FAILURES_FILE),
             &serde_json::to_vec(&failures).map_err(json_err)?,
         )
+    }
+}
+
+/// An exclusively created, empty `outpost.db`: the claim on a profile directory. Dropped without
+/// [`DatabaseClaim::keep`], it removes the database and its WAL files again.
+pub(crate) struct DatabaseClaim(Option<PathBuf>);
+
+impl DatabaseClaim {
+    pub(crate) fn take(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join(DATABASE_FILE);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => Ok(Self(Some(path))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(StoreError::ProfileExists)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    pub(crate) fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for DatabaseClaim {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+            // The directory had no profile when the claim was taken, and only a claim holder
+            // writes one, so any profile file here is this failed attempt's.
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_file(dir.join(PROFILE_FILE));
+                let _ = std::fs::remove_file(dir.join(PROFILE_FILE).with_extension("tmp"));
+            }
+        }
     }
 }
 

@@ -445,8 +445,9 @@ impl Store {
                 user
             ],
         );
-        if let Err(rusqlite::Error::SqliteFailure(e, _)) = &inserted
+        if let Err(rusqlite::Error::SqliteFailure(e, Some(msg))) = &inserted
             && e.code == rusqlite::ErrorCode::ConstraintViolation
+            && msg.contains("clinic_id")
         {
             return Err(StoreError::Invalid {
                 field: "clinic_id",
@@ -662,16 +663,28 @@ impl Store {
         }
         let now = self.now();
         let user = self.user.id.clone();
-        let note = self.note(note_id)?;
+        // Read, hash and sign in one transaction, and only an unsigned note: what is hashed is
+        // exactly what becomes immutable.
+        let tx = self.conn.transaction()?;
+        let note = tx
+            .query_row(
+                &format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?1"),
+                [note_id],
+                note_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound("note"))?;
         if note.signed_at.is_some() {
             return Err(StoreError::Immutable);
         }
         let hash = soap_hash(note_id, &user, now, &note.soap);
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "UPDATE notes SET signed_at = ?2, signed_by = ?3, content_hash = ?4 WHERE id = ?1",
+        let changed = tx.execute(
+            "UPDATE notes SET signed_at = ?2, signed_by = ?3, content_hash = ?4 WHERE id = ?1 AND signed_at IS NULL",
             params![note_id, now, user, hash],
         )?;
+        if changed != 1 {
+            return Err(StoreError::Immutable);
+        }
         audit::append(
             &tx,
             now,

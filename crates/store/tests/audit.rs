@@ -34,9 +34,28 @@ fn an_intact_chain_verifies_and_records_reads() {
     assert_eq!(store.verify_audit().unwrap(), n + 1);
 }
 
+/// What someone holding the key would do first: the schema refuses edits, so drop its triggers.
+fn drop_guards(c: &rusqlite::Connection) {
+    c.execute_batch("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;")
+        .unwrap();
+}
+
+#[test]
+fn the_schema_refuses_edits_and_deletions() {
+    let (_fx, store) = store_with_entries();
+    let c = store.raw_connection();
+    assert!(
+        c.execute("UPDATE audit SET action = 'x' WHERE seq = 2", [])
+            .is_err()
+    );
+    assert!(c.execute("DELETE FROM audit WHERE seq = 2", []).is_err());
+    audit::verify(c).unwrap();
+}
+
 #[test]
 fn an_edited_entry_is_found() {
     let (_fx, store) = store_with_entries();
+    drop_guards(store.raw_connection());
     store
         .raw_connection()
         .execute(
@@ -56,6 +75,7 @@ fn an_edited_entry_is_found() {
 #[test]
 fn a_removed_entry_is_found() {
     let (_fx, store) = store_with_entries();
+    drop_guards(store.raw_connection());
     store
         .raw_connection()
         .execute("DELETE FROM audit WHERE seq = 4", [])
@@ -70,6 +90,7 @@ fn a_removed_entry_is_found() {
 fn reordered_entries_are_found() {
     let (_fx, store) = store_with_entries();
     let c = store.raw_connection();
+    drop_guards(c);
     // Swap the contents of entries 3 and 5, keeping the sequence numbers in place.
     c.execute_batch(
         "CREATE TEMP TABLE t AS SELECT * FROM audit WHERE seq IN (3, 5);
@@ -86,5 +107,21 @@ fn reordered_entries_are_found() {
     assert!(matches!(
         audit::verify(c),
         Err(StoreError::AuditBroken { seq: 3, .. })
+    ));
+}
+
+#[test]
+fn a_null_actor_turned_empty_is_found() {
+    let (_fx, store) = store_with_entries();
+    let c = store.raw_connection();
+    drop_guards(c);
+    c.execute(
+        "UPDATE audit SET record_kind = '' WHERE seq = 1 AND record_kind IS NULL",
+        [],
+    )
+    .unwrap();
+    assert!(matches!(
+        audit::verify(c),
+        Err(StoreError::AuditBroken { seq: 1, .. })
     ));
 }

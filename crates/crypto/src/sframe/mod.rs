@@ -55,6 +55,9 @@ pub struct SframeSender {
     kid: u64,
     key: SframeKey,
     next_ctr: u64,
+    /// Every key id this sender has used: returning to one would restart its counter at 0
+    /// under the same key, reusing nonces.
+    used_kids: std::collections::BTreeSet<u64>,
 }
 
 impl std::fmt::Debug for SframeSender {
@@ -74,14 +77,17 @@ impl SframeSender {
             kid,
             key: SframeKey::derive(suite, kid, base_key)?,
             next_ctr: 0,
+            used_kids: std::collections::BTreeSet::from([kid]),
         })
     }
 
     /// Switches to a new key (new key id), e.g. after a participant leaves. The counter restarts
-    /// at 0, which is safe because the key and salt are new. Reusing the current key id is
-    /// refused: it would reuse (key, nonce) pairs.
+    /// at 0, which is safe because the key id (part of the key schedule) is new. Any key id this
+    /// sender used before is refused: it would reuse (key, nonce) pairs.
+    ///
+    /// Two senders must never share a base key and key id (derive one base key per stream).
     pub fn rotate(&mut self, kid: u64, base_key: &[u8]) -> Result<(), CryptoError> {
-        if kid == self.kid {
+        if !self.used_kids.insert(kid) {
             return Err(CryptoError::Malformed("rotation must use a new key id"));
         }
         self.key = SframeKey::derive(self.key.suite, kid, base_key)?;
@@ -196,7 +202,10 @@ impl SframeReceiver {
         base_key: &[u8],
     ) -> Result<(), CryptoError> {
         let key = SframeKey::derive(suite, kid, base_key)?;
-        self.keys.insert(kid, (key, ReplayWindow::default()));
+        // Re-adding a key id keeps its replay window: a fresh window would accept every frame
+        // already seen under it again.
+        let window = self.keys.remove(&kid).map(|(_, w)| w).unwrap_or_default();
+        self.keys.insert(kid, (key, window));
         while self.keys.len() > MAX_RECEIVER_KEYS {
             self.keys.pop_first();
         }
@@ -304,6 +313,10 @@ mod tests {
         let late = tx.protect(b"", b"before").unwrap();
         assert!(tx.rotate(1, b"new").is_err(), "same kid must be refused");
         tx.rotate(2, b"new").unwrap();
+        assert!(
+            tx.rotate(1, b"old").is_err(),
+            "an earlier kid must be refused too"
+        );
         let fresh = tx.protect(b"", b"after").unwrap();
         assert_eq!(
             rx.unprotect(b"", &fresh).unwrap_err(),
