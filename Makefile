@@ -18,8 +18,9 @@ setup:
 run: setup ui
 	cargo build -p outpost-desktop
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
-	  echo "No display: running under Xvfb (screenshot: xwd -root -display :99)"; \
-	  xvfb-run -n 99 -s "-screen 0 1280x800x24" $(DESKTOP_BIN); \
+	  echo "No display: running under Xvfb on :99. Screenshot from another shell:"; \
+	  echo "  XAUTHORITY=/tmp/outpost-xauth DISPLAY=:99 import -window root outpost.png"; \
+	  xvfb-run -n 99 -f /tmp/outpost-xauth -s "-screen 0 1280x800x24" $(DESKTOP_BIN); \
 	else $(DESKTOP_BIN); fi
 
 ## Every check and every test layer, each stage timed.

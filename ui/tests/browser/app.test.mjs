@@ -48,6 +48,11 @@ async function openApp(seed = {}) {
 test('onboarding: create a profile, see the recovery key once, land on an empty patient list', async () => {
   const { page, errors } = await openApp();
   await page.getByTestId('onboarding').waitFor();
+  // The first-run card sits in the middle of the window, with the status bar across the bottom.
+  const card = await page.getByTestId('onboarding').boundingBox();
+  assert.ok(Math.abs(card.x + card.width / 2 - 640) < 40, `card off-centre at x=${card.x}`);
+  const bar = await page.getByTestId('status-bar').boundingBox();
+  assert.ok(bar.width > 1200 && bar.y > 700, `status bar at ${JSON.stringify(bar)}`);
   await page.getByTestId('onboard-name').fill('Dr. Achieng');
   await page.getByTestId('onboard-passphrase').fill('short');
   assert.match(await page.getByTestId('strength').textContent(), /too short/);
