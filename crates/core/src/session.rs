@@ -31,7 +31,7 @@ impl Core {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
             let mut guard = inner.session.blocking_lock();
-            let now = inner.clock.now_ms();
+            let now = inner.clock.monotonic_ms();
             let session = guard.as_mut().ok_or(CoreError::Locked)?;
             if now - session.last_activity >= inner.idle_lock_ms() {
                 // Idle too long: lock now rather than serve the call.
@@ -51,7 +51,7 @@ impl Core {
     pub async fn tick(&self) -> bool {
         let mut guard = self.inner.session.lock().await;
         let idle = guard.as_ref().is_some_and(|s| {
-            self.inner.clock.now_ms() - s.last_activity >= self.inner.idle_lock_ms()
+            self.inner.clock.monotonic_ms() - s.last_activity >= self.inner.idle_lock_ms()
         });
         if idle && let Some(s) = guard.take() {
             let _ = tokio::task::spawn_blocking(move || s.store.lock()).await;
@@ -76,7 +76,7 @@ impl Core {
     }
 
     pub(crate) async fn install(&self, store: Store) {
-        let now = self.inner.clock.now_ms();
+        let now = self.inner.clock.monotonic_ms();
         let old = self.inner.session.lock().await.replace(Session {
             store,
             last_activity: now,

@@ -133,6 +133,7 @@ impl Store {
         id: &str,
         mut out: impl Write,
     ) -> Result<AttachmentInfo, StoreError> {
+        self.require_care_team()?;
         let info = self.attachment_info(id)?;
         let mut hasher = Sha256::new();
         let mut written: u64 = 0;

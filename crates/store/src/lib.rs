@@ -36,6 +36,12 @@ pub use profile::{Profile, RecoveryKey};
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// The current time in UTC milliseconds.
     fn now_ms(&self) -> i64;
+
+    /// Milliseconds on a clock that never goes back, for measuring intervals (idle time).
+    /// Defaults to [`Clock::now_ms`], which is what an injected test clock wants.
+    fn monotonic_ms(&self) -> i64 {
+        self.now_ms()
+    }
 }
 
 /// The operating system's clock.
@@ -47,6 +53,19 @@ impl Clock for SystemClock {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Setting the wall clock back must not keep an idle session open, so intervals use the
+    /// monotonic clock (measured from the first call in this process).
+    fn monotonic_ms(&self) -> i64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        i64::try_from(
+            START
+                .get_or_init(std::time::Instant::now)
+                .elapsed()
+                .as_millis(),
+        )
+        .unwrap_or(i64::MAX)
     }
 }
 

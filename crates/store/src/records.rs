@@ -406,6 +406,7 @@ fn soap_hash(note_id: &str, signer: &str, at: i64, soap: &Soap) -> String {
 impl Store {
     /// Registers a patient.
     pub fn add_patient(&mut self, p: &NewPatient) -> Result<Patient, StoreError> {
+        self.require_care_team()?;
         if p.given_name.trim().is_empty() && p.family_name.trim().is_empty() {
             return Err(StoreError::Invalid {
                 field: "name",
@@ -469,6 +470,7 @@ impl Store {
 
     /// Patients whose name or clinic number contains `query` (all when empty), by family name.
     pub fn search_patients(&self, query: &str) -> Result<Vec<Patient>, StoreError> {
+        self.require_care_team()?;
         let pattern = format!(
             "%{}%",
             query
@@ -489,6 +491,7 @@ impl Store {
 
     /// One patient (audited as a chart read).
     pub fn patient(&mut self, id: &str) -> Result<Patient, StoreError> {
+        self.require_care_team()?;
         let p = self
             .conn
             .query_row(
@@ -622,6 +625,7 @@ impl Store {
 
     /// Saves a new version of a draft (autosave). A signed note is [`StoreError::Immutable`].
     pub fn update_draft(&mut self, note_id: &str, soap: &Soap) -> Result<Note, StoreError> {
+        self.require_care_team()?;
         let now = self.now();
         let user = self.user.id.clone();
         let tx = self.conn.transaction()?;
@@ -749,6 +753,7 @@ impl Store {
     /// One note with its addenda (not audited separately: notes are read through charts, and
     /// writes already are).
     pub fn note(&self, note_id: &str) -> Result<Note, StoreError> {
+        self.require_care_team()?;
         let mut note = self
             .conn
             .query_row(
@@ -829,7 +834,20 @@ impl Store {
         Ok(vital)
     }
 
+    /// Clinical records on a clinic device are for the care team: a `patient` user (who will
+    /// use the app for their own visits) may not read or write other people's charts.
+    pub(crate) fn require_care_team(&self) -> Result<(), StoreError> {
+        if self.user.role == Role::Patient {
+            return Err(StoreError::Invalid {
+                field: "role",
+                reason: "patients cannot open clinic charts",
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn require_patient(&self, patient_id: &str) -> Result<(), StoreError> {
+        self.require_care_team()?;
         let found: Option<i64> = self
             .conn
             .query_row("SELECT 1 FROM patients WHERE id = ?1", [patient_id], |r| {

@@ -226,3 +226,71 @@ fn bad_input_is_a_typed_error_naming_the_field() {
         Err(StoreError::NotFound("note"))
     ));
 }
+
+#[test]
+fn a_patient_user_cannot_open_clinic_charts() {
+    let (fx, mut store, _) = Fixture::new();
+    let p = store.add_patient(&patient()).unwrap();
+    let mut profile = Profile::open(fx.dir.path()).unwrap();
+    profile
+        .add_user(
+            &mut store,
+            "Kofi (patient)",
+            Role::Patient,
+            b"patient passphrase",
+            FAST,
+        )
+        .unwrap();
+    store.lock().unwrap();
+    let mut as_patient = Profile::open(fx.dir.path())
+        .unwrap()
+        .unlock("Kofi (patient)", b"patient passphrase", fx.clock.clone())
+        .unwrap();
+    assert!(matches!(
+        as_patient.search_patients(""),
+        Err(StoreError::Invalid { field: "role", .. })
+    ));
+    assert!(matches!(
+        as_patient.chart(&p.id),
+        Err(StoreError::Invalid { field: "role", .. })
+    ));
+    assert!(matches!(
+        as_patient.add_patient(&patient()),
+        Err(StoreError::Invalid { field: "role", .. })
+    ));
+    assert!(matches!(
+        as_patient.add_vital(&p.id, None, VitalKind::Pulse, 70.0, None),
+        Err(StoreError::Invalid { field: "role", .. })
+    ));
+}
+
+#[test]
+fn the_role_comes_from_the_database_not_the_profile_file() {
+    let (fx, mut store, _) = Fixture::new();
+    let mut profile = Profile::open(fx.dir.path()).unwrap();
+    profile
+        .add_user(
+            &mut store,
+            "Nurse Esi",
+            Role::Nurse,
+            b"nurse passphrase 1",
+            FAST,
+        )
+        .unwrap();
+    let p = store.add_patient(&patient()).unwrap();
+    let note = store.write_note(&p.id, None, &soap("x")).unwrap();
+    store.lock().unwrap();
+    // Someone with file access promotes the nurse in profile.json.
+    let path = fx.dir.path().join("profile.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"nurse\"", "\"physician\"")).unwrap();
+    let mut nurse = Profile::open(fx.dir.path())
+        .unwrap()
+        .unlock("Nurse Esi", b"nurse passphrase 1", fx.clock.clone())
+        .unwrap();
+    assert_eq!(nurse.user().role, Role::Nurse);
+    assert!(matches!(
+        nurse.sign_note(&note.id),
+        Err(StoreError::Invalid { field: "role", .. })
+    ));
+}
