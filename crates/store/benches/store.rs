@@ -103,7 +103,7 @@ fn sqlcipher_vs_plain() {
     seed(&pla);
     let (mut te, mut tp) = (Vec::new(), Vec::new());
     // Alternate rounds so machine noise hits both sides alike.
-    for round in 0..7 {
+    for round in 0..11 {
         let s = Instant::now();
         batch_insert(&mut enc, round, N);
         te.push(s.elapsed());
