@@ -100,6 +100,7 @@ fn fifty_megabytes_stream_in_and_out() {
         outpost_store::db::hex_for_tests(&out.0.finalize()),
         expected
     );
+    eprintln!("peak RSS growth while streaming 50 MiB in and out: {growth_mib} MiB");
     assert!(
         growth_mib < 45,
         "peak memory grew by {growth_mib} MiB while streaming a 50 MiB file"
