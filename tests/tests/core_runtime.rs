@@ -27,28 +27,24 @@ fn two_runtimes_over_one_directory_agree_and_app_info_serializes_for_the_ui() {
     assert_eq!(first.status().profile, ProfileState::NotCreated);
 }
 
-#[cfg(unix)]
 #[test]
-fn a_read_only_data_directory_is_reported_not_hidden() {
-    use std::os::unix::fs::PermissionsExt;
+fn a_vanished_data_directory_is_reported_not_hidden() {
     let tmp = tempfile::tempdir().unwrap();
-    let core = Core::open(tmp.path()).unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
-    let writable = core.status().data_dir_writable;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    // root ignores permission bits; the check is only meaningful for ordinary users.
-    if !is_root() {
-        assert!(!writable, "a read-only data dir must show as not writable");
-    }
+    let dir = tmp.path().join("usb-stick");
+    let core = Core::open(&dir).unwrap();
+    assert!(core.status().data_dir_writable);
+    // The stick is pulled out: nothing can be written, whoever runs the app (even root).
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        !core.status().data_dir_writable,
+        "a missing data dir must show as not writable"
+    );
+    assert!(!dir.exists(), "checking must not recreate it");
+
     let blocked = tmp.path().join("file");
     std::fs::write(&blocked, b"x").unwrap();
     assert!(matches!(
         Core::open(blocked.join("sub")),
         Err(CoreError::DataDir { .. })
     ));
-}
-
-#[cfg(unix)]
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
 }

@@ -172,8 +172,9 @@ impl Store {
     }
 }
 
-/// A scratch file this process created exclusively, removed on drop.
-struct ScratchFile(PathBuf);
+/// A scratch file this process created exclusively. Removed on drop, with any SQLite `-wal`
+/// and `-shm` beside it, unless [`ScratchFile::forget`] hands it on.
+struct ScratchFile(Option<PathBuf>);
 
 impl ScratchFile {
     fn create_new(path: PathBuf) -> Result<Self, StoreError> {
@@ -182,22 +183,34 @@ impl ScratchFile {
             .create_new(true)
             .open(&path)
         {
-            Ok(_) => Ok(Self(path)),
+            Ok(_) => Ok(Self(Some(path))),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(StoreError::Invalid {
                 field: "path",
-                reason: "a leftover .partial-db file is in the way; remove it",
+                reason: "a leftover .partial file is in the way; remove it",
             }),
             Err(e) => Err(e.into()),
         }
     }
+
     fn path(&self) -> &Path {
-        &self.0
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    /// Keeps the file: it has been renamed into place.
+    fn forget(mut self) {
+        self.0 = None;
     }
 }
 
 impl Drop for ScratchFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        if let Some(path) = self.0.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
     }
 }
 
@@ -259,7 +272,7 @@ fn header_aad(record: &PassphraseRecord) -> Vec<u8> {
 struct OpenedBackup {
     manifest: Manifest,
     database_key: zeroize::Zeroizing<[u8; 32]>,
-    db_file: tempfile_path::TempPath,
+    db_file: ScratchFile,
 }
 
 /// Checks a backup without restoring it: the passphrase, the sealed manifest, the embedded
@@ -320,11 +333,13 @@ fn open_backup(
         serde_json::from_slice(&json).map_err(|_| StoreError::BadBackup("manifest format"))?;
 
     std::fs::create_dir_all(scratch_dir)?;
-    let db_file = tempfile_path::TempPath::new(
+    let db_file = ScratchFile::create_new(
         scratch_dir.join(format!(".restore-{}.db", crate::profile::random_id())),
-    );
+    )?;
     {
-        let mut out = std::fs::File::create(db_file.path())?;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .open(db_file.path())?;
         std::io::copy(&mut file, &mut out)?;
         out.sync_all()?;
     }
@@ -398,33 +413,4 @@ pub fn restore_backup(
     store.audit_now("backup_restored", None, None)?;
     claim.keep();
     Ok((store, recovery))
-}
-
-/// A file path deleted on drop unless [`TempPath::forget`] is called.
-mod tempfile_path {
-    use std::path::{Path, PathBuf};
-
-    pub(super) struct TempPath(Option<PathBuf>);
-
-    impl TempPath {
-        pub(super) fn new(path: PathBuf) -> Self {
-            Self(Some(path))
-        }
-        pub(super) fn path(&self) -> &Path {
-            self.0.as_deref().unwrap_or(Path::new(""))
-        }
-        pub(super) fn forget(mut self) {
-            self.0 = None;
-        }
-    }
-
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            if let Some(p) = self.0.take() {
-                let _ = std::fs::remove_file(&p);
-                let _ = std::fs::remove_file(p.with_extension("db-wal"));
-                let _ = std::fs::remove_file(p.with_extension("db-shm"));
-            }
-        }
-    }
 }
