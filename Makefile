@@ -8,7 +8,7 @@ TIMED := scripts/timed.sh
 # Crates with benchmarks (the desktop shell has none; building it in release would take minutes).
 BENCH_PACKAGES := -p outpost-crypto -p outpost-store
 
-.PHONY: run test bench setup ui fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
+.PHONY: run test bench setup ui standalone fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
 
 ## Install system packages, tauri-driver and UI dependencies (idempotent).
 setup:
@@ -24,11 +24,15 @@ run: setup ui
 	else $(DESKTOP_BIN); fi
 
 ## Every check and every test layer, each stage timed.
-test: setup fmt-check ui clippy test-rust test-ui test-browser test-desktop fuzz
+test: setup standalone fmt-check ui clippy test-rust test-ui test-browser test-desktop fuzz
 	@echo "make test: all stages passed"
 
 ui:
 	@$(TIMED) ui-build bash -c 'cd ui && npm run build --silent'
+
+## The repository stands alone: nothing refers to a folder beside it.
+standalone:
+	@$(TIMED) standalone scripts/check-standalone.sh
 
 fmt-check:
 	@$(TIMED) fmt cargo fmt --all -- --check

@@ -1,16 +1,17 @@
-//! RFC 9605's own test vectors (`shared/vectors/sframe/rfc9605-test-vectors.json`): every header
-//! encoding, every AES-CTR-HMAC AEAD case and every full SFrame case, byte for byte.
+//! RFC 9605's own test vectors (`tests/vectors/sframe/rfc9605-test-vectors.json`, source and
+//! licence in `SOURCE.md` beside it): every header encoding, every AES-CTR-HMAC AEAD case and
+//! every full SFrame case, byte for byte.
 
 use super::{
     CipherSuite, SframeHeader, SframeKey, SframeReceiver, SframeSender, suite::SuiteCipher,
 };
 use serde_json::Value;
 
+/// Compiled in, so the test cannot depend on anything outside the repository.
+const VECTORS: &str = include_str!("../../tests/vectors/sframe/rfc9605-test-vectors.json");
+
 fn vectors() -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/vectors/sframe/rfc9605-test-vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_str(VECTORS).unwrap()
 }
 
 fn hex_field(v: &Value, name: &str) -> Vec<u8> {
