@@ -35,6 +35,18 @@ pub enum CommandError {
     /// The record does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The signed-in user's role does not allow this.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// Someone else saved first; nothing was lost: reload and review.
+    #[error("{0}")]
+    Conflict(String),
+    /// Another writer (the command line) holds the profile; try again.
+    #[error("{0}")]
+    Busy(String),
+    /// A signature does not hold, or the profile was tampered with.
+    #[error("{0}")]
+    Integrity(String),
     /// The store is damaged, or its files are unusable; nothing was overwritten.
     #[error("{0}")]
     Storage(String),
@@ -63,9 +75,18 @@ impl From<StoreError> for CommandError {
             | StoreError::WrongRecoveryKey
             | StoreError::UnknownUser => Self::WrongSecret(message),
             StoreError::RateLimited { .. } => Self::RateLimited(message),
-            StoreError::Invalid { .. } | StoreError::ProfileExists => Self::Invalid(message),
+            StoreError::Invalid { .. }
+            | StoreError::ProfileExists
+            | StoreError::PatientUserRefused => Self::Invalid(message),
             StoreError::Immutable => Self::Immutable(message),
             StoreError::NotFound(_) => Self::NotFound(message),
+            StoreError::NotPermitted { .. } => Self::NotPermitted(message),
+            StoreError::Conflict { .. } => Self::Conflict(message),
+            StoreError::Busy => Self::Busy(message),
+            StoreError::SignatureInvalid(_)
+            | StoreError::IdentityMismatch
+            | StoreError::LogBroken { .. }
+            | StoreError::AuditBroken { .. } => Self::Integrity(message),
             _ => Self::Storage(message),
         }
     }

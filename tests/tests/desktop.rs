@@ -27,6 +27,7 @@ impl Driver {
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             // The app inherits this environment through WebKitWebDriver.
             .env("OUTPOST_DATA_DIR", data_dir)
+            .env("OUTPOST_ANCHOR_DIR", data_dir.with_extension("anchors"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

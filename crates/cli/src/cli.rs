@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use outpost_core::store::{AttachmentId, EncounterId, NoteId, OpHash, PatientId};
 
 /// Outpost, headless: charts, notes, vitals, audit and backups from the command line.
 #[derive(Debug, Parser)]
@@ -33,7 +34,7 @@ pub enum Command {
         /// The first user's display name.
         #[arg(long)]
         name: String,
-        /// physician, nurse, admin or patient.
+        /// physician, nurse or admin for a clinic profile; patient for a patient's own profile.
         #[arg(long, default_value = "physician")]
         role: String,
     },
@@ -93,7 +94,7 @@ pub enum PatientCmd {
     /// Show a patient's chart.
     Show {
         /// Patient id.
-        id: String,
+        id: PatientId,
     },
 }
 
@@ -104,10 +105,15 @@ pub enum EncounterCmd {
     Add {
         /// Patient id.
         #[arg(long)]
-        patient: String,
+        patient: PatientId,
         /// video, in_person or async_consult.
         #[arg(long, default_value = "in_person")]
         kind: String,
+    },
+    /// Finish an encounter.
+    Finish {
+        /// Encounter id.
+        id: EncounterId,
     },
 }
 
@@ -118,10 +124,10 @@ pub enum NoteCmd {
     Write {
         /// Patient id.
         #[arg(long)]
-        patient: String,
+        patient: PatientId,
         /// Encounter id.
         #[arg(long)]
-        encounter: Option<String>,
+        encounter: Option<EncounterId>,
         /// Subjective.
         #[arg(long, default_value = "")]
         subjective: String,
@@ -135,23 +141,48 @@ pub enum NoteCmd {
         #[arg(long, default_value = "")]
         plan: String,
     },
+    /// Save a new revision of a draft. Sections not given keep the text of the revision named
+    /// by --base; a --base that is no longer current keeps both texts and exits 1 (conflict).
+    Update {
+        /// Note id.
+        id: NoteId,
+        /// The revision this text replaces (from `note show`); repeat it to merge a conflict.
+        #[arg(long, required = true)]
+        base: Vec<OpHash>,
+        /// Subjective.
+        #[arg(long)]
+        subjective: Option<String>,
+        /// Objective.
+        #[arg(long)]
+        objective: Option<String>,
+        /// Assessment.
+        #[arg(long)]
+        assessment: Option<String>,
+        /// Plan.
+        #[arg(long)]
+        plan: Option<String>,
+    },
     /// Sign a draft (physicians); it is immutable afterwards.
     Sign {
         /// Note id.
-        id: String,
+        id: NoteId,
+        /// Sign only if the text is still the one with this content hash (from `note show`);
+        /// without it, the text as it is now is signed.
+        #[arg(long)]
+        content_hash: Option<String>,
     },
     /// Add a signed addendum to a signed note.
     Addendum {
         /// Note id.
-        id: String,
+        id: NoteId,
         /// The addendum text.
         #[arg(long)]
         text: String,
     },
-    /// Show a note with its addenda.
+    /// Show a note with its addenda, its revision and content hash, and its signature state.
     Show {
         /// Note id.
-        id: String,
+        id: NoteId,
     },
 }
 
@@ -162,10 +193,10 @@ pub enum VitalsCmd {
     Add {
         /// Patient id.
         #[arg(long)]
-        patient: String,
+        patient: PatientId,
         /// Encounter id.
         #[arg(long)]
-        encounter: Option<String>,
+        encounter: Option<EncounterId>,
         /// Which vital (or its LOINC code).
         #[arg(long)]
         kind: String,
@@ -185,7 +216,7 @@ pub enum AttachCmd {
     Add {
         /// Patient id.
         #[arg(long)]
-        patient: String,
+        patient: PatientId,
         /// MIME type.
         #[arg(long, default_value = "application/octet-stream")]
         media_type: String,
@@ -195,7 +226,7 @@ pub enum AttachCmd {
     /// Write an attachment to a file (appears only once its hash checks out).
     Get {
         /// Attachment id.
-        id: String,
+        id: AttachmentId,
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,
@@ -212,12 +243,13 @@ pub enum AuditCmd {
         record: Option<String>,
         /// Only entries by this user id.
         #[arg(long)]
-        actor: Option<String>,
+        actor: Option<outpost_core::store::UserId>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// Verify the hash chain; exits 0 only when it holds.
+    /// Verify the signed log (links, signatures, roles, chart tables); exits 0 only when it
+    /// holds, else names the first bad operation.
     Verify,
 }
 

@@ -3,14 +3,14 @@
 // Printing results is this module's job.
 #![allow(clippy::print_stdout)]
 
-use std::path::PathBuf;
+use std::{fmt::Write as _, path::PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use outpost_core::{
     Core, Role,
     store::{
         audit::AuditFilter,
-        records::{EncounterKind, NewPatient, Soap, VitalKind},
+        records::{EncounterKind, NewPatient, Signature, Soap, VitalKind},
     },
 };
 use serde::Serialize;
@@ -59,25 +59,47 @@ async fn unlocked(args: &Args) -> Result<Core> {
             .users()
             .await?
             .first()
-            .map(|u| u.id.clone())
+            .map(|u| u.id.to_hex())
             .ok_or_else(|| anyhow!("the profile has no users"))?,
     };
-    core.unlock(user, passphrase(args)?).await?;
+    let session = core.unlock(user, passphrase(args)?).await?;
+    for warning in &session.warnings {
+        eprintln!("warning: {}", describe_warning(warning));
+    }
     Ok(core)
 }
 
+fn describe_warning(w: &outpost_core::store::UnlockWarning) -> String {
+    use outpost_core::store::UnlockWarning;
+    match w {
+        UnlockWarning::RolledBack { missing } => format!(
+            "this profile was restored to an earlier state: {missing} change(s) this device made are missing (recorded in the audit trail)"
+        ),
+        UnlockWarning::ForeignHead => "this profile's database is not the one this device last used (recorded in the audit trail)".to_owned(),
+        UnlockWarning::HeadUnchecked { reason } => format!("could not check for an earlier state: {reason}"),
+        _ => "unlock warning".to_owned(),
+    }
+}
+
 /// Unlocks, runs `f`, and locks again whether `f` succeeded or not, so every command's session
-/// ends with a `lock` audit entry and the key zeroized.
+/// ends with a `lock` entry and the keys zeroized. A lock that fails after `f` committed its
+/// work is a warning, not a failure: a script that retried would write the same thing twice.
 async fn with_session<T>(args: &Args, f: impl AsyncFnOnce(&Core) -> Result<T>) -> Result<T> {
     let core = unlocked(args).await?;
     let out = f(&core).await;
-    core.lock().await?;
+    if let Err(e) = core.lock().await {
+        if out.is_ok() {
+            eprintln!("warning: the work was saved, but locking afterwards failed: {e}");
+        } else {
+            eprintln!("warning: locking failed too: {e}");
+        }
+    }
     out
 }
 
 #[derive(Serialize)]
-struct Id<'a> {
-    id: &'a str,
+struct Id {
+    id: String,
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -85,13 +107,16 @@ pub async fn run(args: Args) -> Result<()> {
     let json = args.json;
     match &args.command {
         Command::Init { name, role } => {
+            let role = Role::from_name(role)
+                .filter(|r| *r != Role::Emergency)
+                .ok_or_else(|| anyhow!("--role: one of physician, nurse, admin, patient"))?;
             let core = Core::open(profile_dir(args)?)?;
             let recovery = core
-                .create_profile(name.clone(), Role::parse(role)?, passphrase(args)?)
+                .create_profile(name.clone(), role, passphrase(args)?)
                 .await?;
             let user = core.current_user().await?;
-            core.lock().await?;
-            emit(
+            // The recovery key is shown before anything else can fail: it exists only now.
+            let shown = emit(
                 json,
                 &serde_json::json!({ "user_id": user.id, "recovery_key": recovery.as_str() }),
                 || {
@@ -102,15 +127,26 @@ pub async fn run(args: Args) -> Result<()> {
                         recovery.as_str()
                     )
                 },
-            )
+            );
+            if let Err(e) = core.lock().await {
+                eprintln!("warning: the profile was created, but locking afterwards failed: {e}");
+            }
+            shown
         }
         Command::Patient(cmd) => patient(args, cmd).await,
         Command::Encounter(EncounterCmd::Add { patient, kind }) => {
+            let kind = EncounterKind::from_name(kind)
+                .ok_or_else(|| anyhow!("--kind: one of video, in_person, async_consult"))?;
             with_session(args, async |core| {
-                let e = core
-                    .add_encounter(patient.clone(), EncounterKind::parse(kind)?)
-                    .await?;
-                emit(json, &Id { id: &e.id }, || e.id.clone())
+                let e = core.add_encounter(*patient, kind).await?;
+                emit(json, &Id { id: e.id.to_hex() }, || e.id.to_hex())
+            })
+            .await
+        }
+        Command::Encounter(EncounterCmd::Finish { id }) => {
+            with_session(args, async |core| {
+                let e = core.finish_encounter(*id).await?;
+                emit(json, &e, || format!("finished {}", e.id))
             })
             .await
         }
@@ -125,14 +161,14 @@ pub async fn run(args: Args) -> Result<()> {
             with_session(args, async |core| {
                 let v = core
                     .add_vital(
-                        patient.clone(),
-                        encounter.clone(),
+                        *patient,
+                        *encounter,
                         VitalKind::parse(kind)?,
                         *value,
                         *value2,
                     )
                     .await?;
-                emit(json, &Id { id: &v.id }, || v.id.clone())
+                emit(json, &Id { id: v.id.to_hex() }, || v.id.to_hex())
             })
             .await
         }
@@ -144,12 +180,12 @@ pub async fn run(args: Args) -> Result<()> {
                     file,
                 } => {
                     let a = core
-                        .add_attachment(patient.clone(), file.clone(), media_type.clone())
+                        .add_attachment(*patient, file.clone(), media_type.clone())
                         .await?;
-                    emit(json, &Id { id: &a.id }, || a.id.clone())
+                    emit(json, &Id { id: a.id.to_hex() }, || a.id.to_hex())
                 }
                 AttachCmd::Get { id, out } => {
-                    let a = core.save_attachment(id.clone(), out.clone()).await?;
+                    let a = core.save_attachment(*id, out.clone()).await?;
                     emit(json, &a, || {
                         format!("wrote {} ({} bytes)", out.display(), a.size)
                     })
@@ -183,7 +219,7 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
                     contact: contact.clone(),
                 })
                 .await?;
-            emit(json, &Id { id: &p.id }, || p.id.clone())
+            emit(json, &Id { id: p.id.to_hex() }, || p.id.to_hex())
         }
         PatientCmd::List { search } => {
             let list = core.search_patients(search.clone()).await?;
@@ -204,7 +240,7 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
             })
         }
         PatientCmd::Show { id } => {
-            let chart = core.chart(id.clone()).await?;
+            let chart = core.chart(*id).await?;
             emit(json, &chart, || {
                 format!(
                     "{}, {} (born {}) — {} encounters, {} notes, {} vitals, {} attachments",
@@ -239,43 +275,90 @@ async fn note(args: &Args, cmd: &NoteCmd) -> Result<()> {
                 assessment: assessment.clone(),
                 plan: plan.clone(),
             };
-            let n = core
-                .write_note(patient.clone(), encounter.clone(), soap)
-                .await?;
-            emit(json, &Id { id: &n.id }, || n.id.clone())
+            let n = core.write_note(*patient, *encounter, soap).await?;
+            emit(json, &Id { id: n.id.to_hex() }, || n.id.to_hex())
         }
-        NoteCmd::Sign { id } => {
-            let n = core.sign_note(id.clone()).await?;
+        NoteCmd::Update {
+            id,
+            base,
+            subjective,
+            objective,
+            assessment,
+            plan,
+        } => {
+            // Sections not given keep the text of the (first) revision named as the base: what
+            // the person edited from, even if someone saved since (that save is kept too).
+            let keep = core.note_revision(*id, base[0]).await?.soap;
+            let soap = Soap {
+                subjective: subjective.clone().unwrap_or(keep.subjective),
+                objective: objective.clone().unwrap_or(keep.objective),
+                assessment: assessment.clone().unwrap_or(keep.assessment),
+                plan: plan.clone().unwrap_or(keep.plan),
+            };
+            let n = core.update_draft(*id, base.clone(), soap).await?;
+            emit(json, &n, || format!("saved revision {}", n.revision))
+        }
+        NoteCmd::Sign { id, content_hash } => {
+            let expected = match content_hash {
+                Some(h) => h.clone(),
+                None => core.note(*id).await?.content_hash,
+            };
+            let n = core.sign_note(*id, expected).await?;
             emit(json, &n, || format!("signed {}", n.id))
         }
         NoteCmd::Addendum { id, text } => {
-            let a = core.add_addendum(id.clone(), text.clone()).await?;
-            emit(json, &Id { id: &a.id }, || a.id.clone())
+            let a = core.add_addendum(*id, text.clone()).await?;
+            emit(json, &Id { id: a.id.to_hex() }, || a.id.to_hex())
         }
         NoteCmd::Show { id } => {
-            let n = core.note(id.clone()).await?;
+            let n = core.note(*id).await?;
             emit(json, &n, || {
                 let mut s = format!(
-                    "S: {}\nO: {}\nA: {}\nP: {}\n{}",
+                    "S: {}\nO: {}\nA: {}\nP: {}\n{}\nrevision: {}\ncontent hash: {}",
                     n.soap.subjective,
                     n.soap.objective,
                     n.soap.assessment,
                     n.soap.plan,
-                    if n.signed_at.is_some() {
-                        "signed"
-                    } else {
-                        "draft"
-                    }
+                    describe_signature(&n.signature),
+                    n.revision,
+                    n.content_hash,
                 );
+                for c in &n.conflicts {
+                    let _ = write!(
+                        s,
+                        "\nconflicting revision {} (saved {}): S: {} | O: {} | A: {} | P: {}",
+                        c.revision,
+                        c.at,
+                        c.soap.subjective,
+                        c.soap.objective,
+                        c.soap.assessment,
+                        c.soap.plan
+                    );
+                }
                 for a in &n.addenda {
-                    s.push_str("\nAddendum: ");
-                    s.push_str(&a.text);
+                    let _ = write!(
+                        s,
+                        "\nAddendum: {} ({})",
+                        a.text,
+                        describe_signature(&a.signature)
+                    );
                 }
                 s
             })
         }
     })
     .await
+}
+
+fn describe_signature(sig: &Signature) -> String {
+    match sig {
+        Signature::Unsigned => "draft".to_owned(),
+        Signature::Valid { by, at } => format!("signed by {by} at {at}"),
+        Signature::Invalid { reason } => format!("SIGNATURE INVALID: {reason}"),
+        Signature::Unverified { by, at } => {
+            format!("signed by {by} at {at} (recorded before signatures; unverified)")
+        }
+    }
 }
 
 async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
@@ -288,7 +371,7 @@ async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
         } => {
             let entries = core
                 .audit_entries(AuditFilter {
-                    actor: actor.clone(),
+                    actor: *actor,
                     record_id: record.clone(),
                     limit: Some(*limit),
                 })
@@ -310,11 +393,21 @@ async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
             })
         }
         AuditCmd::Verify => {
-            let n = core.verify_audit().await?;
+            let r = core.verify_audit().await?;
             emit(
                 json,
-                &serde_json::json!({ "ok": true, "entries": n }),
-                || format!("audit chain intact: {n} entries"),
+                &serde_json::json!({
+                    "ok": true,
+                    "operations": r.operations,
+                    "devices": r.devices,
+                    "legacy_entries": r.legacy_entries,
+                }),
+                || {
+                    format!(
+                        "log intact: {} signed operations from {} device(s) verify; {} entries before signatures",
+                        r.operations, r.devices, r.legacy_entries
+                    )
+                },
             )
         }
     })
@@ -348,8 +441,8 @@ async fn backup(args: &Args, cmd: &BackupCmd) -> Result<()> {
             let core = Core::open(profile_dir(args)?)?;
             let recovery = core.restore_backup(file.clone(), passphrase(args)?).await?;
             let user = core.current_user().await?;
-            core.lock().await?;
-            emit(
+            // Shown before locking: the new recovery key exists only now.
+            let shown = emit(
                 json,
                 &serde_json::json!({ "user_id": user.id, "recovery_key": recovery.as_str() }),
                 || {
@@ -360,7 +453,11 @@ async fn backup(args: &Args, cmd: &BackupCmd) -> Result<()> {
                         recovery.as_str()
                     )
                 },
-            )
+            );
+            if let Err(e) = core.lock().await {
+                eprintln!("warning: the backup was restored, but locking afterwards failed: {e}");
+            }
+            shown
         }
     }
 }

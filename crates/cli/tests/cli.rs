@@ -21,6 +21,7 @@ fn outpost_with(profile: &Path, pass: &str, args: &[&str]) -> Run {
         .args(args)
         .env("OUTPOST_PROFILE", profile)
         .env("OUTPOST_PASSPHRASE", pass)
+        .env("OUTPOST_ANCHOR_DIR", anchors(profile))
         .env_remove("OUTPOST_USER")
         .output()
         .unwrap();
@@ -29,6 +30,11 @@ fn outpost_with(profile: &Path, pass: &str, args: &[&str]) -> Run {
         stdout: String::from_utf8(out.stdout).unwrap(),
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
+}
+
+/// Log-head anchors beside the test's profiles, never in the user's own state directory.
+fn anchors(profile: &Path) -> std::path::PathBuf {
+    profile.parent().unwrap_or(profile).join("anchors")
 }
 
 fn ok(r: Run) -> String {
@@ -163,7 +169,8 @@ fn a_clinic_day_from_the_command_line() {
     ));
     let note = json(outpost(&profile, &["note", "show", &nid, "--json"]));
     assert_eq!(note["soap"]["plan"], "Recheck in 1 week");
-    assert!(note["signed_at"].is_i64());
+    assert_eq!(note["signature"]["state"], "valid");
+    assert_eq!(note["addenda"][0]["signature"]["state"], "valid");
     assert_eq!(note["addenda"][0]["text"], "Repeat BP 128/84 after rest");
 
     // A signed note cannot be signed again: user error, one line, exit 1.
@@ -309,6 +316,7 @@ fn passphrase_file_works_and_wins_over_nothing() {
         ])
         .env_remove("OUTPOST_PASSPHRASE")
         .env_remove("OUTPOST_PROFILE")
+        .env("OUTPOST_ANCHOR_DIR", anchors(&profile))
         .output()
         .unwrap();
     assert!(
@@ -318,4 +326,109 @@ fn passphrase_file_works_and_wins_over_nothing() {
     );
     // The same passphrase from the environment now unlocks it.
     ok(outpost(&profile, &["patient", "list"]));
+}
+
+#[test]
+fn a_stale_draft_edit_is_a_conflict_and_both_texts_are_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("p");
+    ok(outpost(&profile, &["init", "--name", "Dr. Achieng"]));
+    let pid = ok(outpost(
+        &profile,
+        &[
+            "patient",
+            "add",
+            "--given",
+            "A",
+            "--family",
+            "B",
+            "--birth-date",
+            "1991-03-14",
+        ],
+    ));
+    let nid = ok(outpost(
+        &profile,
+        &["note", "write", "--patient", &pid, "--subjective", "first"],
+    ));
+    let shown = json(outpost(&profile, &["note", "show", &nid, "--json"]));
+    let base = shown["revision"].as_str().unwrap().to_owned();
+    ok(outpost(
+        &profile,
+        &[
+            "note",
+            "update",
+            &nid,
+            "--base",
+            &base,
+            "--subjective",
+            "desk",
+        ],
+    ));
+    // A second edit from the same (now stale) revision: kept, and reported as a conflict.
+    let stale = outpost(
+        &profile,
+        &[
+            "note", "update", &nid, "--base", &base, "--plan", "cli plan",
+        ],
+    );
+    assert_eq!(stale.code, 1, "{}", stale.stdout);
+    assert!(
+        stale.stderr.contains("changed since you last saw it"),
+        "{}",
+        stale.stderr
+    );
+    let note = json(outpost(&profile, &["note", "show", &nid, "--json"]));
+    let conflicts = note["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    let texts = [
+        note["soap"]["subjective"].as_str().unwrap(),
+        conflicts[0]["soap"]["subjective"].as_str().unwrap(),
+    ];
+    assert!(texts.contains(&"desk"), "{texts:?}");
+    assert!(
+        texts.contains(&"first"),
+        "the stale edit kept its base text: {texts:?}"
+    );
+    // Signing waits for a merge; a merge naming both revisions clears it.
+    assert_eq!(outpost(&profile, &["note", "sign", &nid]).code, 1);
+    ok(outpost(
+        &profile,
+        &[
+            "note",
+            "update",
+            &nid,
+            "--base",
+            note["revision"].as_str().unwrap(),
+            "--base",
+            conflicts[0]["revision"].as_str().unwrap(),
+            "--subjective",
+            "merged",
+            "--plan",
+            "cli plan",
+        ],
+    ));
+    ok(outpost(&profile, &["note", "sign", &nid]));
+    ok(outpost(&profile, &["audit", "verify"]));
+}
+
+#[test]
+fn a_patient_profile_is_its_own_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("me");
+    ok(outpost(
+        &profile,
+        &["init", "--name", "Kofi", "--role", "patient"],
+    ));
+    let refused = outpost(&profile, &["patient", "list"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("not permitted"),
+        "{}",
+        refused.stderr
+    );
+    let emergency = outpost(
+        &tmp.path().join("x"),
+        &["init", "--name", "E", "--role", "emergency"],
+    );
+    assert_eq!(emergency.code, 1);
 }

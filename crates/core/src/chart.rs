@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use outpost_crypto::KdfParams;
 use outpost_store::{
-    Profile, Role, Store, User,
+    AttachmentId, EncounterId, NoteId, OpHash, PatientId, Profile, Role, Store, UnlockWarning,
+    User,
     attachments::AttachmentInfo,
     audit::{AuditEntry, AuditFilter},
     backup::Manifest,
@@ -15,10 +16,31 @@ use outpost_store::{
         Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, Soap, Vital,
         VitalKind,
     },
+    verify::LogReport,
 };
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::{Core, CoreError};
+
+/// Who is signed in, and what the unlock found that they must be told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SessionInfo {
+    /// The signed-in user.
+    pub user: User,
+    /// Warnings to show before anything else (a profile restored to an earlier state).
+    pub warnings: Vec<UnlockWarning>,
+}
+
+impl SessionInfo {
+    fn of(store: &Store) -> Self {
+        Self {
+            user: store.user().clone(),
+            warnings: store.warnings().to_vec(),
+        }
+    }
+}
 
 impl Core {
     async fn blocking<T: Send + 'static>(
@@ -40,15 +62,17 @@ impl Core {
     ) -> Result<Zeroizing<String>, CoreError> {
         let dir = self.data_dir().to_path_buf();
         let clock = self.clock();
+        let anchors = self.inner.anchor_dir.clone();
         let (store, recovery) = self
             .blocking(move || {
-                Ok(Profile::create(
+                Ok(Profile::create_in(
                     &dir,
                     &name,
                     role,
                     passphrase.as_bytes(),
                     KdfParams::DEFAULT,
                     clock,
+                    anchors,
                 )?)
             })
             .await?;
@@ -68,32 +92,32 @@ impl Core {
         &self,
         user: String,
         passphrase: Zeroizing<String>,
-    ) -> Result<User, CoreError> {
-        let dir = self.data_dir().to_path_buf();
+    ) -> Result<SessionInfo, CoreError> {
+        let profile = self.profile();
         let clock = self.clock();
         let store = self
-            .blocking(move || {
-                Ok(Profile::open(&dir)?.unlock(&user, passphrase.as_bytes(), clock)?)
-            })
+            .blocking(move || Ok(profile?.unlock(&user, passphrase.as_bytes(), clock)?))
             .await?;
-        let user = store.user().clone();
+        let info = SessionInfo::of(&store);
         self.install(store).await;
-        Ok(user)
+        Ok(info)
     }
 
-    /// Emergency access with the recovery key (loudly audited).
+    /// Emergency access with the recovery key, as the profile's emergency user, with the
+    /// reason recorded in the audit trail.
     pub async fn unlock_with_recovery(
         &self,
         recovery: Zeroizing<String>,
-    ) -> Result<User, CoreError> {
-        let dir = self.data_dir().to_path_buf();
+        reason: String,
+    ) -> Result<SessionInfo, CoreError> {
+        let profile = self.profile();
         let clock = self.clock();
         let store = self
-            .blocking(move || Ok(Profile::open(&dir)?.unlock_with_recovery(&recovery, clock)?))
+            .blocking(move || Ok(profile?.unlock_with_recovery(&recovery, &reason, clock)?))
             .await?;
-        let user = store.user().clone();
+        let info = SessionInfo::of(&store);
         self.install(store).await;
-        Ok(user)
+        Ok(info)
     }
 
     /// Adds a user with their own passphrase (needs an admin or physician session).
@@ -103,9 +127,9 @@ impl Core {
         role: Role,
         passphrase: Zeroizing<String>,
     ) -> Result<User, CoreError> {
-        let dir = self.data_dir().to_path_buf();
+        let profile = self.profile();
         self.with_store(move |store: &mut Store| {
-            let mut profile = Profile::open(&dir)?;
+            let mut profile = profile?;
             profile.add_user(
                 store,
                 &name,
@@ -133,72 +157,96 @@ impl Core {
     }
 
     /// A patient's whole chart (audited).
-    pub async fn chart(&self, patient_id: String) -> Result<Chart, CoreError> {
-        self.with_store(move |s| s.chart(&patient_id)).await
+    pub async fn chart(&self, patient_id: PatientId) -> Result<Chart, CoreError> {
+        self.with_store(move |s| s.chart(patient_id)).await
     }
 
     /// Opens an encounter.
     pub async fn add_encounter(
         &self,
-        patient_id: String,
+        patient_id: PatientId,
         kind: EncounterKind,
     ) -> Result<Encounter, CoreError> {
-        self.with_store(move |s| s.add_encounter(&patient_id, kind))
+        self.with_store(move |s| s.add_encounter(patient_id, kind))
             .await
+    }
+
+    /// Finishes an encounter.
+    pub async fn finish_encounter(&self, id: EncounterId) -> Result<Encounter, CoreError> {
+        self.with_store(move |s| s.finish_encounter(id)).await
     }
 
     /// Writes a draft note.
     pub async fn write_note(
         &self,
-        patient_id: String,
-        encounter_id: Option<String>,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
         soap: Soap,
     ) -> Result<Note, CoreError> {
-        self.with_store(move |s| s.write_note(&patient_id, encounter_id.as_deref(), &soap))
+        self.with_store(move |s| s.write_note(patient_id, encounter_id, &soap))
             .await
     }
 
-    /// Saves a draft (autosave).
-    pub async fn update_draft(&self, note_id: String, soap: Soap) -> Result<Note, CoreError> {
-        self.with_store(move |s| s.update_draft(&note_id, &soap))
+    /// Saves a draft revision replacing `bases` (the revision the editor showed, or every
+    /// current revision when merging); a stale base keeps both texts and is a conflict.
+    pub async fn update_draft(
+        &self,
+        note_id: NoteId,
+        bases: Vec<OpHash>,
+        soap: Soap,
+    ) -> Result<Note, CoreError> {
+        self.with_store(move |s| s.update_draft(note_id, &bases, &soap))
             .await
     }
 
-    /// Signs a draft; it is immutable afterwards.
-    pub async fn sign_note(&self, note_id: String) -> Result<Note, CoreError> {
-        self.with_store(move |s| s.sign_note(&note_id)).await
+    /// Signs a draft if its text is still the one whose content hash the caller showed.
+    pub async fn sign_note(
+        &self,
+        note_id: NoteId,
+        expected_content_hash: String,
+    ) -> Result<Note, CoreError> {
+        self.with_store(move |s| s.sign_note(note_id, &expected_content_hash))
+            .await
     }
 
     /// Adds a signed addendum to a signed note.
-    pub async fn add_addendum(&self, note_id: String, text: String) -> Result<Addendum, CoreError> {
-        self.with_store(move |s| s.add_addendum(&note_id, &text))
+    pub async fn add_addendum(&self, note_id: NoteId, text: String) -> Result<Addendum, CoreError> {
+        self.with_store(move |s| s.add_addendum(note_id, &text))
             .await
     }
 
-    /// One note with its addenda.
-    pub async fn note(&self, note_id: String) -> Result<Note, CoreError> {
-        self.with_store(move |s| s.note(&note_id)).await
+    /// One saved text of a note, current or replaced.
+    pub async fn note_revision(
+        &self,
+        note_id: NoteId,
+        revision: OpHash,
+    ) -> Result<outpost_store::records::NoteRevision, CoreError> {
+        self.with_store(move |s| s.note_revision(note_id, revision))
+            .await
+    }
+
+    /// One note with its addenda, signatures verified.
+    pub async fn note(&self, note_id: NoteId) -> Result<Note, CoreError> {
+        self.with_store(move |s| s.note(note_id)).await
     }
 
     /// Records a vital sign.
     pub async fn add_vital(
         &self,
-        patient_id: String,
-        encounter_id: Option<String>,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
         kind: VitalKind,
         value: f64,
         value2: Option<f64>,
     ) -> Result<Vital, CoreError> {
-        self.with_store(move |s| {
-            s.add_vital(&patient_id, encounter_id.as_deref(), kind, value, value2)
-        })
-        .await
+        self.with_store(move |s| s.add_vital(patient_id, encounter_id, kind, value, value2))
+            .await
     }
 
     /// Stores a file as an attachment, streamed from disk.
     pub async fn add_attachment(
         &self,
-        patient_id: String,
+        patient_id: PatientId,
         path: PathBuf,
         media_type: String,
     ) -> Result<AttachmentInfo, CoreError> {
@@ -208,7 +256,7 @@ impl Core {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let file = std::io::BufReader::new(std::fs::File::open(&path)?);
-            s.add_attachment(&patient_id, None, &name, &media_type, file)
+            s.add_attachment(patient_id, None, &name, &media_type, file)
         })
         .await
     }
@@ -216,13 +264,19 @@ impl Core {
     /// Stores bytes the UI read from a file as an attachment.
     pub async fn add_attachment_bytes(
         &self,
-        patient_id: String,
+        patient_id: PatientId,
         file_name: String,
         media_type: String,
         bytes: Vec<u8>,
     ) -> Result<AttachmentInfo, CoreError> {
         self.with_store(move |s| {
-            s.add_attachment(&patient_id, None, &file_name, &media_type, bytes.as_slice())
+            s.add_attachment(
+                patient_id,
+                None,
+                &file_name,
+                &media_type,
+                std::io::Cursor::new(bytes),
+            )
         })
         .await
     }
@@ -231,16 +285,16 @@ impl Core {
     /// images larger than `max_bytes`. Reading it is audited like any attachment read.
     pub async fn attachment_data_url(
         &self,
-        id: String,
+        id: AttachmentId,
         max_bytes: u64,
     ) -> Result<Option<String>, CoreError> {
         self.with_store(move |s| {
-            let info = s.attachment_info(&id)?;
+            let info = s.attachment_info(id)?;
             if !info.media_type.starts_with("image/") || info.size > max_bytes {
                 return Ok(None);
             }
             let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
-            s.read_attachment(&id, &mut bytes)?;
+            s.read_attachment(id, &mut bytes)?;
             Ok(Some(format!(
                 "data:{};base64,{}",
                 info.media_type,
@@ -253,14 +307,14 @@ impl Core {
     /// Writes an attachment to `dest`; the file appears only once its hash has checked out.
     pub async fn save_attachment(
         &self,
-        id: String,
+        id: AttachmentId,
         dest: PathBuf,
     ) -> Result<AttachmentInfo, CoreError> {
         self.with_store(move |s| {
             let tmp = dest.with_extension("partial");
             let result = (|| {
                 let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                let info = s.read_attachment(&id, &mut out)?;
+                let info = s.read_attachment(id, &mut out)?;
                 std::io::Write::flush(&mut out)?;
                 Ok(info)
             })();
@@ -283,8 +337,8 @@ impl Core {
         self.with_store(move |s| s.audit_entries(&filter)).await
     }
 
-    /// Verifies the audit chain; the number of entries when it holds.
-    pub async fn verify_audit(&self) -> Result<i64, CoreError> {
+    /// Verifies the whole log: links, signatures, roles, and the chart tables against it.
+    pub async fn verify_audit(&self) -> Result<LogReport, CoreError> {
         self.with_store(Store::verify_audit).await
     }
 
@@ -324,6 +378,7 @@ impl Core {
     ) -> Result<Zeroizing<String>, CoreError> {
         let dir = self.data_dir().to_path_buf();
         let clock = self.clock();
+        let anchors = self.inner.anchor_dir.clone();
         let (store, recovery) = self
             .blocking(move || {
                 Ok(outpost_store::backup::restore_backup(
@@ -332,6 +387,7 @@ impl Core {
                     &dir,
                     KdfParams::DEFAULT,
                     clock,
+                    anchors,
                 )?)
             })
             .await?;

@@ -17,6 +17,7 @@ pub mod error;
 pub mod info;
 mod session;
 
+pub use chart::SessionInfo;
 pub use error::CoreError;
 pub use info::{AppInfo, CoreStatus, ProfileState};
 pub use outpost_store::{self as store, Clock, Role, StoreError, SystemClock};
@@ -39,6 +40,8 @@ pub struct Core {
 #[derive(Debug)]
 struct Inner {
     data_dir: PathBuf,
+    /// Where the outside copy of the log head lives (see `outpost_store::anchor`).
+    anchor_dir: Option<PathBuf>,
     clock: Arc<dyn Clock>,
     session: tokio::sync::Mutex<Option<session::Session>>,
     idle_lock_ms: AtomicI64,
@@ -65,6 +68,17 @@ impl Core {
         data_dir: impl Into<PathBuf>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, CoreError> {
+        Self::open_with(data_dir, clock, outpost_store::anchor::default_dir())
+    }
+
+    /// Like [`Core::open_with_clock`], with the directory for the outside copy of the log head
+    /// (default `$OUTPOST_ANCHOR_DIR`, else `$XDG_STATE_HOME/outpost/anchors`; tests use their
+    /// own).
+    pub fn open_with(
+        data_dir: impl Into<PathBuf>,
+        clock: Arc<dyn Clock>,
+        anchor_dir: Option<PathBuf>,
+    ) -> Result<Self, CoreError> {
         let data_dir = data_dir.into();
         create_private_dir(&data_dir).map_err(|source| CoreError::DataDir {
             path: data_dir.clone(),
@@ -79,11 +93,18 @@ impl Core {
         Ok(Self {
             inner: Arc::new(Inner {
                 data_dir,
+                anchor_dir,
                 clock,
                 session: tokio::sync::Mutex::new(None),
                 idle_lock_ms: AtomicI64::new(DEFAULT_IDLE_LOCK_MS),
             }),
         })
+    }
+
+    /// The profile in the data directory, with this runtime's anchor directory.
+    pub(crate) fn profile(&self) -> Result<outpost_store::Profile, outpost_store::StoreError> {
+        Ok(outpost_store::Profile::open(&self.inner.data_dir)?
+            .with_anchor_dir(self.inner.anchor_dir.clone()))
     }
 
     /// Sets how long the session may stay idle before it locks itself.

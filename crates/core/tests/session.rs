@@ -28,7 +28,12 @@ fn pass() -> Zeroizing<String> {
 async fn idle_session_locks_itself_and_unlocking_returns_to_the_chart() {
     let tmp = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(1_000_000)));
-    let core = Core::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    let core = Core::open_with(
+        tmp.path().join("p"),
+        clock.clone(),
+        Some(tmp.path().join("anchors")),
+    )
+    .unwrap();
     assert_eq!(core.status().profile, ProfileState::NotCreated);
     core.create_profile("Dr. Lin".into(), Role::Physician, pass())
         .await
@@ -47,7 +52,7 @@ async fn idle_session_locks_itself_and_unlocking_returns_to_the_chart() {
     // Activity keeps it open.
     clock.0.fetch_add(4 * 60 * 1000, Ordering::SeqCst);
     assert!(!core.tick().await);
-    core.chart(p.id.clone()).await.unwrap();
+    core.chart(p.id).await.unwrap();
     clock.0.fetch_add(4 * 60 * 1000, Ordering::SeqCst);
     assert!(!core.tick().await, "activity 4 minutes ago must not lock");
 
@@ -55,14 +60,11 @@ async fn idle_session_locks_itself_and_unlocking_returns_to_the_chart() {
     clock.0.fetch_add(60 * 1000, Ordering::SeqCst);
     assert!(core.tick().await);
     assert_eq!(core.status().profile, ProfileState::Locked);
-    assert!(matches!(
-        core.chart(p.id.clone()).await,
-        Err(CoreError::Locked)
-    ));
+    assert!(matches!(core.chart(p.id).await, Err(CoreError::Locked)));
 
     // Unlock again: the same chart is there.
     core.unlock("Dr. Lin".into(), pass()).await.unwrap();
-    assert_eq!(core.chart(p.id.clone()).await.unwrap().patient, p);
+    assert_eq!(core.chart(p.id).await.unwrap().patient, p);
     let entries = core.audit_entries(Default::default()).await.unwrap();
     assert!(entries.iter().any(|e| e.action == "lock"));
 }
@@ -71,7 +73,12 @@ async fn idle_session_locks_itself_and_unlocking_returns_to_the_chart() {
 async fn a_call_after_the_idle_limit_is_refused_even_before_the_tick() {
     let tmp = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock(AtomicI64::new(0)));
-    let core = Core::open_with_clock(tmp.path(), clock.clone()).unwrap();
+    let core = Core::open_with(
+        tmp.path().join("p"),
+        clock.clone(),
+        Some(tmp.path().join("anchors")),
+    )
+    .unwrap();
     core.set_idle_lock_ms(1000);
     core.create_profile("Nurse Bo".into(), Role::Nurse, pass())
         .await

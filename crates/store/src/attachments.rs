@@ -1,13 +1,18 @@
-//! Attachments (photos, documents): content-hashed and stored in fixed-size chunks inside the
-//! encrypted database, so a 50 MB photo series never needs 50 MB of memory to write or read.
+//! Attachments (photos, documents): content stored once per SHA-256 in fixed-size chunks inside
+//! the encrypted database, so a 50 MB photo series never needs 50 MB of memory to write or
+//! read; the attachment itself is a signed operation naming the content's hash.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
+use outpost_proto::{
+    AttachmentId, AuditAction, EncounterId, PatientId, Payload, RecordId, UserId,
+    payload::AttachmentAdded,
+};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{Store, StoreError, audit, db::hex, profile::random_id};
+use crate::{Store, StoreError, oplog, records::id_col};
 
 /// Bytes per stored chunk.
 pub const CHUNK_SIZE: usize = 256 * 1024;
@@ -19,11 +24,11 @@ pub const MAX_ATTACHMENT_SIZE: u64 = 512 * 1024 * 1024;
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AttachmentInfo {
     /// Stable id.
-    pub id: String,
+    pub id: AttachmentId,
     /// The patient.
-    pub patient_id: String,
+    pub patient_id: PatientId,
     /// The encounter, if any.
-    pub encounter_id: Option<String>,
+    pub encounter_id: Option<EncounterId>,
     /// The original file name.
     pub file_name: String,
     /// MIME type (`image/jpeg`, `application/pdf`, ...).
@@ -36,137 +41,171 @@ pub struct AttachmentInfo {
     /// When it was added (UTC ms).
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: i64,
+    /// Who added it.
+    pub created_by: UserId,
+    /// Added before operations were signed.
+    pub legacy: bool,
+}
+
+/// SHA-256 and length of everything `content` yields.
+fn hash_stream(content: &mut impl Read, buf: &mut [u8]) -> Result<([u8; 32], u64), StoreError> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    loop {
+        let n = read_full(content, buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > MAX_ATTACHMENT_SIZE {
+            return Err(StoreError::Invalid {
+                field: "file",
+                reason: "larger than 512 MiB",
+            });
+        }
+        hasher.update(&buf[..n]);
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok((hasher.finalize().into(), size))
 }
 
 impl Store {
-    /// Stores the bytes read from `content` as an attachment, chunk by chunk, in one
-    /// transaction: either the whole file is stored, or nothing.
+    /// Stores the bytes read from `content` as an attachment. The content is hashed first, then
+    /// written in chunks under that hash in the same transaction as the signed operation that
+    /// names it (and hashed again as it is written: a file that changed meanwhile is refused).
+    /// Either the whole attachment is stored, or nothing.
     pub fn add_attachment(
         &mut self,
-        patient_id: &str,
-        encounter_id: Option<&str>,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
         file_name: &str,
         media_type: &str,
-        mut content: impl Read,
+        mut content: impl Read + Seek,
     ) -> Result<AttachmentInfo, StoreError> {
-        self.require_patient(patient_id)?;
         if file_name.trim().is_empty() || file_name.len() > 255 {
             return Err(StoreError::Invalid {
                 field: "file_name",
                 reason: "must be 1 to 255 characters",
             });
         }
-        let id = random_id();
-        let now = self.now();
-        let user = self.user.id.clone();
-        let tx = self.conn.transaction()?;
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
         let mut buf = vec![0u8; CHUNK_SIZE];
-        let mut idx: i64 = 0;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES (?1, ?2, ?3)",
-            )?;
-            loop {
-                let n = read_full(&mut content, &mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                size += n as u64;
-                if size > MAX_ATTACHMENT_SIZE {
-                    return Err(StoreError::Invalid {
-                        field: "file",
-                        reason: "larger than 512 MiB",
-                    });
-                }
-                hasher.update(&buf[..n]);
-                insert.execute(params![id, idx, &buf[..n]])?;
-                idx += 1;
-                if n < CHUNK_SIZE {
-                    break;
-                }
-            }
-        }
-        let info = AttachmentInfo {
-            id,
-            patient_id: patient_id.to_owned(),
-            encounter_id: encounter_id.map(str::to_owned),
+        let (sha256, size) = hash_stream(&mut content, &mut buf)?;
+        content.seek(SeekFrom::Start(0))?;
+        let id = AttachmentId::random(&mut rand_core::OsRng);
+        let payload = AttachmentAdded {
+            patient: patient_id,
+            encounter: encounter_id,
             file_name: file_name.to_owned(),
             media_type: media_type.to_owned(),
             size,
-            sha256: hex(&hasher.finalize()),
-            created_at: now,
+            sha256,
         };
-        tx.execute(
-            "INSERT INTO attachments (id, patient_id, encounter_id, file_name, media_type, size, sha256, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
-                info.id,
-                info.patient_id,
-                info.encounter_id,
-                info.file_name,
-                info.media_type,
-                i64::try_from(size).unwrap_or(i64::MAX),
-                info.sha256,
-                now,
-                user
-            ],
-        )?;
-        audit::append(
-            &tx,
-            now,
-            Some(&user),
-            "attachment_added",
-            Some("attachment"),
-            Some(&info.id),
-        )?;
-        tx.commit()?;
-        Ok(info)
+        let op = self.write_with(|tx, author| {
+            let stored: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+                [sha256.as_slice()],
+                |r| r.get(0),
+            )?;
+            if !stored {
+                let mut insert =
+                    tx.prepare_cached("INSERT INTO blobs (sha256, idx, data) VALUES (?1, ?2, ?3)")?;
+                let mut hasher = Sha256::new();
+                let mut written = 0u64;
+                let mut idx: i64 = 0;
+                loop {
+                    let n = read_full(&mut content, &mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                    written += n as u64;
+                    insert.execute(params![sha256.as_slice(), idx, &buf[..n]])?;
+                    idx += 1;
+                    if n < CHUNK_SIZE || written > size {
+                        break;
+                    }
+                }
+                if written != size || <[u8; 32]>::from(hasher.finalize()) != sha256 {
+                    return Err(StoreError::Invalid {
+                        field: "file",
+                        reason: "the file changed while it was being added",
+                    });
+                }
+            }
+            oplog::append(
+                tx,
+                author,
+                RecordId::from(id),
+                &Payload::AttachmentAdded(payload.clone()),
+            )
+        })?;
+        Ok(AttachmentInfo {
+            id,
+            patient_id,
+            encounter_id,
+            file_name: payload.file_name,
+            media_type: payload.media_type,
+            size,
+            sha256: outpost_proto::ids::to_hex(&sha256),
+            created_at: i64::try_from(op.header().hlc.wall_ms).unwrap_or(i64::MAX),
+            created_by: self.user.id,
+            legacy: false,
+        })
     }
 
     /// Streams an attachment's bytes into `out`, checking the content hash as it goes. On a
     /// hash mismatch the bytes already written must be discarded by the caller (write to a
-    /// temporary file and rename on success).
+    /// scratch file and publish it only on success). Audited.
     pub fn read_attachment(
         &mut self,
-        id: &str,
+        id: AttachmentId,
         mut out: impl Write,
     ) -> Result<AttachmentInfo, StoreError> {
-        self.require_care_team()?;
         let info = self.attachment_info(id)?;
+        let sha256 = outpost_proto::ids::from_hex::<32>(&info.sha256)
+            .ok_or(StoreError::Corrupt("attachment hash"))?;
         let mut hasher = Sha256::new();
         let mut written: u64 = 0;
         {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT data FROM attachment_chunks WHERE attachment_id = ?1 ORDER BY idx",
-            )?;
-            let mut rows = stmt.query([id])?;
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT data FROM blobs WHERE sha256 = ?1 ORDER BY idx")?;
+            let mut rows = stmt.query([sha256.as_slice()])?;
             while let Some(row) = rows.next()? {
                 let chunk = row
                     .get_ref(0)?
                     .as_blob()
-                    .map_err(|_| StoreError::Corrupt("attachment chunk".into()))?;
+                    .map_err(|_| StoreError::Corrupt("attachment chunk"))?;
                 hasher.update(chunk);
                 out.write_all(chunk)?;
                 written += chunk.len() as u64;
             }
         }
-        if written != info.size || hex(&hasher.finalize()) != info.sha256 {
+        if written == 0 && info.size > 0 {
+            return Err(StoreError::NotFound("attachment content"));
+        }
+        if written != info.size || <[u8; 32]>::from(hasher.finalize()) != sha256 {
             return Err(StoreError::Corrupt(
-                "attachment content does not match its hash".into(),
+                "attachment content does not match its hash",
             ));
         }
-        self.audit_now("attachment_read", Some("attachment"), Some(id))?;
+        self.audit_event(
+            AuditAction::AttachmentRead,
+            Some(RecordId::from(id)),
+            Some(info.patient_id),
+        )?;
         Ok(info)
     }
 
     /// An attachment's metadata.
-    pub fn attachment_info(&self, id: &str) -> Result<AttachmentInfo, StoreError> {
+    pub fn attachment_info(&self, id: AttachmentId) -> Result<AttachmentInfo, StoreError> {
+        self.require_care_team("reading attachments")?;
         self.conn
             .query_row(
-                "SELECT id, patient_id, encounter_id, file_name, media_type, size, sha256, created_at FROM attachments WHERE id = ?1",
-                [id],
+                &format!("SELECT {INFO_COLUMNS} FROM attachments WHERE id = ?1"),
+                [id.to_hex()],
                 info_from_row,
             )
             .optional()?
@@ -175,26 +214,30 @@ impl Store {
 
     pub(crate) fn attachment_list(
         &self,
-        patient_id: &str,
+        patient_id: PatientId,
     ) -> Result<Vec<AttachmentInfo>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, patient_id, encounter_id, file_name, media_type, size, sha256, created_at FROM attachments WHERE patient_id = ?1 ORDER BY created_at DESC",
-        )?;
-        let rows = stmt.query_map([patient_id], info_from_row)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {INFO_COLUMNS} FROM attachments WHERE patient_id = ?1 ORDER BY created_at DESC, id"
+        ))?;
+        let rows = stmt.query_map([patient_id.to_hex()], info_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
+const INFO_COLUMNS: &str = "id, patient_id, encounter_id, file_name, media_type, size, sha256, created_at, created_by, legacy";
+
 fn info_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AttachmentInfo> {
     Ok(AttachmentInfo {
-        id: r.get(0)?,
-        patient_id: r.get(1)?,
-        encounter_id: r.get(2)?,
+        id: id_col(r, 0)?,
+        patient_id: id_col(r, 1)?,
+        encounter_id: crate::records::opt_id_col(r, 2)?,
         file_name: r.get(3)?,
         media_type: r.get(4)?,
         size: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
-        sha256: r.get(6)?,
+        sha256: outpost_proto::ids::to_hex(&r.get::<_, Vec<u8>>(6)?),
         created_at: r.get(7)?,
+        created_by: id_col(r, 8)?,
+        legacy: r.get(9)?,
     })
 }
 

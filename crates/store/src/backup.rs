@@ -3,7 +3,7 @@
 //! A backup file is
 //!
 //! ```text
-//! "OUTPOST-BACKUP\n" (15) || version 0x01 || passphrase record (66)
+//! "OUTPOST-BACKUP\n" (15) || version 0x02 || passphrase record (62)
 //! || manifest length (u32 BE) || XChaCha20-Poly1305 nonce (24) || sealed manifest (JSON)
 //! || SQLCipher database (the rest of the file)
 //! ```
@@ -11,8 +11,12 @@
 //! The passphrase record (Argon2id, see `outpost_crypto::passphrase`) gives the database key of
 //! the embedded database and the key that seals the manifest. The database is exported with
 //! `sqlcipher_export` (consistent, including what is still in the WAL; never a raw file copy).
-//! The manifest lists, per clinical table, the row count and a SHA-256 over every row in key
-//! order; verification opens the embedded database and recomputes them.
+//! The manifest lists, per table, the row count and a SHA-256 over every row in a canonical
+//! order; verification opens the embedded database and recomputes them, and verifies the
+//! whole signed log. Version 2 also seals the creator's signing identity, wrapped under the
+//! backup passphrase, so the restored profile's owner still signs as themselves. Version 1
+//! files (schema 2 databases, no identity) are still restored; their owner registers a key at
+//! the first unlock, as after an upgrade.
 
 use std::{
     io::{Read, Write},
@@ -33,19 +37,9 @@ use crate::{
 };
 
 const MAGIC: &[u8; 15] = b"OUTPOST-BACKUP\n";
-const VERSION: u8 = 1;
-/// Tables whose content a backup must preserve exactly, with their ordering key.
-const TABLES: &[(&str, &str)] = &[
-    ("users", "id"),
-    ("patients", "id"),
-    ("encounters", "id"),
-    ("notes", "id"),
-    ("addenda", "id"),
-    ("vitals", "id"),
-    ("attachments", "id"),
-    ("attachment_chunks", "attachment_id, idx"),
-    ("audit", "seq"),
-];
+const VERSION: u8 = 2;
+/// The version before signing identities: no identity in the manifest.
+const VERSION_1: u8 = 1;
 
 /// What a backup holds, sealed inside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,12 +70,39 @@ pub struct TableDigest {
     pub sha256: String,
 }
 
-/// Row counts and hashes of every clinical table, in a fixed order.
-pub fn content_digests(conn: &Connection) -> Result<Vec<TableDigest>, StoreError> {
-    let mut out = Vec::with_capacity(TABLES.len());
-    for (table, order) in TABLES {
+/// What version 2 seals: the manifest, and the creator's identity under the backup passphrase.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    manifest: Manifest,
+    owner_identity: String,
+}
+
+/// Every table of the database except SQLite's own, by name.
+fn all_tables(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Row counts and hashes of `tables`, each over its rows sorted by every column (an order that
+/// does not depend on how the rows were inserted).
+pub fn content_digests<S: AsRef<str>>(
+    conn: &Connection,
+    tables: &[S],
+) -> Result<Vec<TableDigest>, StoreError> {
+    let mut out = Vec::with_capacity(tables.len());
+    for table in tables {
+        let table = table.as_ref();
+        let columns = conn
+            .prepare(&format!("SELECT * FROM {table}"))?
+            .column_count();
+        let order = (1..=columns)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
-        let columns = stmt.column_count();
         let mut rows = stmt.query([])?;
         let mut h = Sha256::new();
         let mut count = 0u64;
@@ -128,6 +149,16 @@ impl Store {
         // The export goes beside the target. Created exclusively: an unlocked profile's
         // connection may not create files (so a missing database is never silently recreated)
         // and ATTACH inherits that; and a file of the user's with this name is never replaced.
+        if !matches!(
+            self.user.role,
+            crate::Role::Admin | crate::Role::Physician | crate::Role::Emergency
+        ) {
+            return Err(StoreError::NotPermitted {
+                action: "making a backup",
+                needs: "an admin or physician",
+                role: self.user.role,
+            });
+        }
         let export = ScratchFile::create_new(path.with_extension("partial-db"))?;
         if path.exists() {
             return Err(StoreError::Invalid {
@@ -139,16 +170,20 @@ impl Store {
         // Detach whatever happened, so a failed backup does not break the next one.
         let _ = self.conn.execute("DETACH DATABASE backup", []);
         let manifest = manifest?;
+        let sealed = Sealed {
+            owner_identity: hex(&self.signer.wrap(&keys.key_encryption_key, &mut OsRng)?),
+            manifest,
+        };
         write_backup_file(
             path,
             export.path(),
             &record,
             &keys.key_encryption_key,
-            &manifest,
+            &sealed,
         )?;
         drop(export);
-        self.audit_now("backup_created", None, None)?;
-        Ok(manifest)
+        self.audit_event(outpost_proto::AuditAction::BackupCreated, None, None)?;
+        Ok(sealed.manifest)
     }
 
     /// Exports the database into the (empty) file at `export`, keyed with `key`, and describes
@@ -159,7 +194,7 @@ impl Store {
             created_at: self.clock.now_ms(),
             created_by: self.user.clone(),
             schema_version: tx.pragma_query_value(None, "user_version", |r| r.get(0))?,
-            tables: content_digests(&tx)?,
+            tables: content_digests(&tx, &all_tables(&tx)?)?,
         };
         tx.execute(
             "ATTACH DATABASE ?1 AS backup KEY ?2",
@@ -219,12 +254,17 @@ fn write_backup_file(
     export: &Path,
     record: &PassphraseRecord,
     kek: &[u8; 32],
-    manifest: &Manifest,
+    sealed: &Sealed,
 ) -> Result<(), StoreError> {
-    let json = serde_json::to_vec(manifest).map_err(|_| StoreError::BadBackup("manifest"))?;
+    let json = serde_json::to_vec(sealed).map_err(|_| StoreError::BadBackup("manifest"))?;
     let mut nonce = [0u8; 24];
     OsRng.fill_bytes(&mut nonce);
-    let sealed = primitives::xchacha_seal(&manifest_key(kek), &nonce, &header_aad(record), &json)?;
+    let sealed = primitives::xchacha_seal(
+        &manifest_key(kek),
+        &nonce,
+        &header_aad(VERSION, record),
+        &json,
+    )?;
     let tmp = ScratchFile::create_new(path.with_extension("partial"))?;
     {
         let file = std::fs::OpenOptions::new().write(true).open(tmp.path())?;
@@ -260,17 +300,26 @@ fn write_backup_file(
     Ok(())
 }
 
+/// 16 random bytes as hex, for scratch file names.
+fn random_hex() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    hex(&b)
+}
+
 fn manifest_key(kek: &[u8; 32]) -> zeroize::Zeroizing<[u8; 32]> {
     primitives::derive_key(b"", kek, &[b"outpost/v1/backup/manifest"])
 }
 
-fn header_aad(record: &PassphraseRecord) -> Vec<u8> {
-    [&MAGIC[..], &[VERSION], &record.encode()].concat()
+fn header_aad(version: u8, record: &PassphraseRecord) -> Vec<u8> {
+    [&MAGIC[..], &[version], &record.encode()].concat()
 }
 
 /// A backup that passed verification, with its embedded database extracted to a temp file.
 struct OpenedBackup {
     manifest: Manifest,
+    /// The creator's identity (version 2), unwrapped with the backup passphrase.
+    owner_identity: Option<outpost_crypto::DeviceIdentity>,
     database_key: zeroize::Zeroizing<[u8; 32]>,
     db_file: ScratchFile,
 }
@@ -297,7 +346,8 @@ fn open_backup(
     if &head[..15] != MAGIC {
         return Err(StoreError::BadBackup("not an Outpost backup"));
     }
-    if head[15] != VERSION {
+    let version = head[15];
+    if version != VERSION && version != VERSION_1 {
         return Err(StoreError::BadBackup("unknown backup version"));
     }
     let record = PassphraseRecord::decode(&head[16..16 + RECORD_LEN])
@@ -325,17 +375,29 @@ fn open_backup(
     let json = primitives::xchacha_open(
         &manifest_key(&keys.key_encryption_key),
         &nonce,
-        &header_aad(&record),
+        &header_aad(version, &record),
         &sealed,
     )
     .map_err(|_| StoreError::BadBackup("manifest was altered"))?;
-    let manifest: Manifest =
-        serde_json::from_slice(&json).map_err(|_| StoreError::BadBackup("manifest format"))?;
+    let (manifest, owner_identity) = if version == VERSION_1 {
+        let manifest: Manifest =
+            serde_json::from_slice(&json).map_err(|_| StoreError::BadBackup("manifest format"))?;
+        (manifest, None)
+    } else {
+        let sealed: Sealed =
+            serde_json::from_slice(&json).map_err(|_| StoreError::BadBackup("manifest format"))?;
+        let identity = outpost_crypto::DeviceIdentity::unwrap(
+            &keys.key_encryption_key,
+            &crate::db::unhex(&sealed.owner_identity)
+                .ok_or(StoreError::BadBackup("owner identity"))?,
+        )
+        .map_err(|_| StoreError::BadBackup("owner identity"))?;
+        (sealed.manifest, Some(identity))
+    };
 
     std::fs::create_dir_all(scratch_dir)?;
-    let db_file = ScratchFile::create_new(
-        scratch_dir.join(format!(".restore-{}.db", crate::profile::random_id())),
-    )?;
+    let db_file =
+        ScratchFile::create_new(scratch_dir.join(format!(".restore-{}.db", random_hex())))?;
     {
         let mut out = std::fs::OpenOptions::new()
             .write(true)
@@ -343,48 +405,76 @@ fn open_backup(
         std::io::copy(&mut file, &mut out)?;
         out.sync_all()?;
     }
-    let conn =
-        db::open(db_file.path(), &keys.database_key, OpenMode::Existing).map_err(|e| match e {
-            StoreError::NotADatabase | StoreError::Corrupt(_) => {
-                StoreError::BadBackup("embedded database does not open")
-            }
-            other => other,
-        })?;
+    check_embedded(db_file.path(), &keys.database_key, version, &manifest)?;
+    Ok(OpenedBackup {
+        manifest,
+        owner_identity,
+        database_key: keys.database_key,
+        db_file,
+    })
+}
+
+/// Opens the extracted database and checks it against the manifest: integrity, schema
+/// version, every table's content, and its log (version 2) or old audit chain (version 1).
+fn check_embedded(
+    path: &Path,
+    key: &[u8; 32],
+    version: u8,
+    manifest: &Manifest,
+) -> Result<(), StoreError> {
+    let conn = db::open(path, key, OpenMode::Existing).map_err(|e| match e {
+        StoreError::NotADatabase | StoreError::Corrupt(_) => {
+            StoreError::BadBackup("embedded database does not open")
+        }
+        other => other,
+    })?;
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|_| StoreError::BadBackup("embedded database damaged"))?;
     if integrity != "ok" {
         return Err(StoreError::BadBackup("embedded database damaged"));
     }
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version != manifest.schema_version {
+    let schema: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if schema != manifest.schema_version {
         return Err(StoreError::BadBackup(
             "schema version differs from manifest",
         ));
     }
-    if content_digests(&conn).map_err(|_| StoreError::BadBackup("embedded database damaged"))?
+    // Version 1 listed the clinical tables it covered; version 2 covers every table, so a
+    // table added to the embedded database (or left out of the manifest) fails too.
+    let listed: Vec<&str> = manifest.tables.iter().map(|t| t.table.as_str()).collect();
+    let tables =
+        all_tables(&conn).map_err(|_| StoreError::BadBackup("embedded database damaged"))?;
+    if version != VERSION_1 && tables != listed {
+        return Err(StoreError::BadBackup("content differs from manifest"));
+    }
+    if content_digests(&conn, &listed)
+        .map_err(|_| StoreError::BadBackup("embedded database damaged"))?
         != manifest.tables
     {
         return Err(StoreError::BadBackup("content differs from manifest"));
     }
-    crate::audit::verify(&conn).map_err(|_| StoreError::BadBackup("audit chain broken"))?;
-    drop(conn);
-    Ok(OpenedBackup {
-        manifest,
-        database_key: keys.database_key,
-        db_file,
-    })
+    if version == VERSION_1 {
+        crate::legacy::verify_schema2_audit(&conn)
+            .map_err(|_| StoreError::BadBackup("audit chain broken"))?;
+    } else {
+        crate::verify::verify_log(&conn)
+            .map_err(|_| StoreError::BadBackup("the signed log does not verify"))?;
+    }
+    Ok(())
 }
 
 /// Restores a verified backup into a new profile at `dir`, owned by the backup's creator and
 /// unlocked with the backup passphrase. Refuses a directory that already holds a profile.
-/// Returns the open store and the new profile's recovery key (to show once).
+/// Returns the open store and the new profile's recovery key (to show once). `anchor_dir` is
+/// where the new profile keeps the outside copy of its log head.
 pub fn restore_backup(
     path: &Path,
     passphrase: &[u8],
     dir: &Path,
     params: KdfParams,
     clock: Arc<dyn Clock>,
+    anchor_dir: Option<PathBuf>,
 ) -> Result<(Store, RecoveryKey), StoreError> {
     if Profile::exists(dir) {
         return Err(StoreError::ProfileExists);
@@ -396,6 +486,8 @@ pub fn restore_backup(
     // Fresh key for the new profile: the backup passphrase's key stays with the backup.
     let mut new_key = zeroize::Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(new_key.as_mut());
+    let mut new_profile_id = [0u8; 16];
+    OsRng.fill_bytes(&mut new_profile_id);
     {
         let conn = db::open(
             opened.db_file.path(),
@@ -403,14 +495,36 @@ pub fn restore_backup(
             OpenMode::Existing,
         )?;
         db::apply_rekey(&conn, &new_key)?;
+        // A restored copy is a new profile: its own id, so it never answers to the
+        // original's log head anchors.
+        let has_meta: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+            [],
+            |r| r.get(0),
+        )?;
+        if has_meta {
+            conn.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'profile_id'",
+                [hex(&new_profile_id)],
+            )?;
+        }
         conn.pragma_update(None, "journal_mode", "DELETE")?;
     }
     // Replaces the empty file this restore created itself (the claim), nothing else.
     std::fs::rename(opened.db_file.path(), claim.path())?;
     opened.db_file.forget();
     let owner = opened.manifest.created_by.clone();
-    let (mut store, recovery) = Profile::adopt(dir, &owner, passphrase, params, new_key, clock)?;
-    store.audit_now("backup_restored", None, None)?;
+    let (store, recovery) = Profile::adopt(
+        dir,
+        &owner,
+        opened.owner_identity,
+        passphrase,
+        params,
+        &new_key,
+        clock,
+        &new_profile_id,
+        anchor_dir,
+    )?;
     claim.keep();
     Ok((store, recovery))
 }

@@ -12,6 +12,7 @@ use crate::StoreError;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_audit_append_only.sql"),
+    include_str!("../migrations/003_signed_operations.sql"),
 ];
 
 /// The schema version this build writes.
@@ -46,7 +47,7 @@ pub fn open(path: &Path, key: &[u8; 32], mode: OpenMode) -> Result<Connection, S
             if !path.is_file() {
                 return Err(StoreError::ProfileFile {
                     file: "outpost.db",
-                    reason: "missing".into(),
+                    reason: "missing",
                 });
             }
             OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -1,36 +1,75 @@
-//! Outpost's encrypted local store: everything a clinic writes, on its own disk, encrypted.
+//! Outpost's encrypted local store: everything a clinic writes, on its own disk, encrypted, as
+//! a log of signed operations.
 //!
 //! # Layout
 //!
-//! - [`profile`]: the profile directory, its users (each with their own passphrase wrapping the
-//!   one database key), the recovery key, unlock back-off.
+//! - [`profile`]: the profile directory: its users (each with a passphrase that wraps both the
+//!   shared database key and their own signing identity), the recovery key, unlock back-off.
 //! - [`db`]: opening SQLCipher with a raw key and checking it; schema migrations
 //!   (`migrations/*.sql`).
-//! - [`records`]: the clinical records: patients, encounters, SOAP notes with signing and
-//!   addenda, vitals with LOINC codes.
-//! - [`attachments`]: photos and documents, hashed and stored in chunks.
-//! - [`audit`]: the hash-chained audit trail and its verification.
+//! - `oplog`: writing an operation (sign, hash-link, insert, apply) in one `IMMEDIATE`
+//!   transaction; reading the log.
+//! - `apply`: the one path that turns an operation into rows of the projection tables, and
+//!   refuses operations whose author's role does not allow them.
+//! - `authz`: what each role may do, as pure rules shared by writing, applying and verifying.
+//! - [`verify`]: checking the whole log (links, signatures, roles) and rebuilding projections.
+//! - `trust`: the signing keys of this profile's users, verified from their registrations at
+//!   unlock.
+//! - [`anchor`]: the signed log head kept outside the database, to notice a rollback.
+//! - `legacy`: importing a schema 2 (unsigned) profile's records as legacy operations.
+//! - [`records`]: patients, encounters, SOAP notes (revisions, signing, addenda), vitals.
+//! - [`attachments`]: photos and documents, stored by content hash in chunks.
+//! - [`audit`]: the audit view of the log.
 //! - [`backup`]: single-file encrypted backups with a manifest; verify and restore.
 //!
-//! Fail closed: a wrong key, a damaged file or a newer schema is a typed [`StoreError`], and
-//! no failure path creates, rekeys or overwrites a file.
+//! Fail closed: a wrong key, a damaged file, a bad signature or a newer schema is a typed
+//! [`StoreError`], and no failure path creates, rekeys or overwrites a file.
+//!
+//! # Formats
+//!
+//! Operations are `outpost_proto`'s (its crate docs give the bytes). This crate adds:
+//!
+//! ## Log head anchor, version 1
+//!
+//! `"OUTPOST-HEAD\n" (13) || 0x01 || profile id (16) || device id (16) || seq (8) ||
+//! operation hash (32) || written at ms (8) || Ed25519 signature (64)` by the device identity
+//! over `"outpost/v1/log-anchor" || bytes 0..94`. 158 bytes. See [`anchor`].
+//!
+//! ## Device identity at rest
+//!
+//! The device's identity is `outpost_crypto`'s wrapped identity under
+//! `HKDF-SHA256(salt = "", ikm = database key, info = "outpost/v1/store/device-kek")`, in the
+//! `local_device` table of the encrypted database.
 
+pub mod anchor;
+mod apply;
 pub mod attachments;
 pub mod audit;
+mod authz;
 pub mod backup;
 pub mod db;
+mod device;
 mod error;
+mod legacy;
+mod oplog;
 pub mod profile;
 pub mod records;
+mod trust;
+pub mod verify;
 
 use std::{path::PathBuf, sync::Arc};
 
+use outpost_crypto::DeviceIdentity;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 pub use error::StoreError;
-pub use profile::{Profile, RecoveryKey};
+pub use outpost_proto::{
+    self as proto, AddendumId, AttachmentId, EncounterId, NoteId, OpHash, PatientId, Role, UserId,
+    VitalId,
+};
+pub use profile::{Profile, ProfileKind, RecoveryKey};
 
 /// Milliseconds since the Unix epoch, from a clock the caller chooses (tests inject one).
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -69,69 +108,59 @@ impl Clock for SystemClock {
     }
 }
 
-/// What a user of this device does, which decides what they may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Writes and signs notes.
-    Physician,
-    /// Records vitals, photos and consult questions; writes draft notes.
-    Nurse,
-    /// Manages users and backups.
-    Admin,
-    /// A patient using the app for their own visits.
-    Patient,
-}
-
-impl Role {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Physician => "physician",
-            Self::Nurse => "nurse",
-            Self::Admin => "admin",
-            Self::Patient => "patient",
-        }
-    }
-
-    /// Parses a stored or typed name.
-    pub fn parse(s: &str) -> Result<Self, StoreError> {
-        Ok(match s {
-            "physician" => Self::Physician,
-            "nurse" => Self::Nurse,
-            "admin" => Self::Admin,
-            "patient" => Self::Patient,
-            _ => {
-                return Err(StoreError::Invalid {
-                    field: "role",
-                    reason: "one of physician, nurse, admin, patient",
-                });
-            }
-        })
-    }
-}
-
 /// A user of this device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct User {
     /// Stable id.
-    pub id: String,
+    pub id: UserId,
     /// Display name.
     pub name: String,
     /// Role.
     pub role: Role,
 }
 
-/// An unlocked profile: the open database, its key, and who is using it. Dropping it (lock)
-/// closes the database and zeroizes the key.
+/// Something the person unlocking must be told before they trust what they see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnlockWarning {
+    /// The database is older than the head this device last showed: it was restored to an
+    /// earlier state (or operations were removed). Recorded in the audit trail.
+    RolledBack {
+        /// Operations of this device missing since the last known head.
+        #[cfg_attr(feature = "specta", specta(type = f64))]
+        missing: u64,
+    },
+    /// The database is not the one whose head this device last recorded (another profile's
+    /// database, or the log was rewritten). Recorded in the audit trail.
+    ForeignHead,
+    /// The head file could not be checked (missing on a profile that should have one, or
+    /// unreadable); what was not checked is named.
+    HeadUnchecked {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// An unlocked profile: the open database, its key, the person using it and their signing
+/// identity. Dropping it (lock) closes the database and zeroizes the keys.
 pub struct Store {
     conn: Connection,
     key: Zeroizing<[u8; 32]>,
     user: User,
+    signer: DeviceIdentity,
+    device: DeviceIdentity,
+    trusted: trust::TrustedKeys,
+    kind: ProfileKind,
+    profile_id: [u8; 16],
     dir: PathBuf,
+    anchor_dir: Option<PathBuf>,
     clock: Arc<dyn Clock>,
+    warnings: Vec<UnlockWarning>,
+    /// Operations whose signatures were verified this session (by hash of their bytes).
+    verified: std::cell::RefCell<std::collections::HashSet<OpHash>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -144,23 +173,7 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    pub(crate) fn new(
-        conn: Connection,
-        key: Zeroizing<[u8; 32]>,
-        user: User,
-        dir: PathBuf,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            conn,
-            key,
-            user,
-            dir,
-            clock,
-        }
-    }
-
-    /// Who unlocked this store; every write is attributed to them.
+    /// Who unlocked this store; every write is attributed to and signed by them.
     pub fn user(&self) -> &User {
         &self.user
     }
@@ -168,6 +181,21 @@ impl Store {
     /// The profile directory.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
+    }
+
+    /// Whether this is a clinic profile or a patient's own.
+    pub fn profile_kind(&self) -> ProfileKind {
+        self.kind
+    }
+
+    /// What the unlock found that the person must be shown (a rollback, an unchecked head).
+    pub fn warnings(&self) -> &[UnlockWarning] {
+        &self.warnings
+    }
+
+    /// This installation's device id.
+    pub fn device_id(&self) -> outpost_proto::DeviceId {
+        self.device.device_id()
     }
 
     pub(crate) fn key(&self) -> &[u8; 32] {
@@ -178,53 +206,14 @@ impl Store {
         self.clock.now_ms()
     }
 
-    pub(crate) fn insert_user(&mut self, user: &User) -> Result<(), StoreError> {
-        let now = self.now();
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO users (id, name, role, created_at) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![user.id, user.name, user.role.as_str(), now],
-        )?;
-        audit::append(
-            &tx,
-            now,
-            Some(&self.user.id),
-            "user_added",
-            Some("user"),
-            Some(&user.id),
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Appends an audit entry by the current user, now.
-    pub(crate) fn audit_now(
-        &mut self,
-        action: &str,
-        kind: Option<&str>,
-        id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let now = self.now();
-        let actor = self.user.id.clone();
-        audit::append(&self.conn, now, Some(&actor), action, kind, id)
-    }
-
-    /// Appends an audit entry with an explicit time and actor (failed unlocks replayed later).
-    pub(crate) fn audit_at(
-        &mut self,
-        at: i64,
-        actor: Option<&str>,
-        action: &str,
-        kind: Option<&str>,
-        id: Option<&str>,
-    ) -> Result<(), StoreError> {
-        audit::append(&self.conn, at, actor, action, kind, id)
-    }
-
-    /// Closes the database and zeroizes the key, recording the lock in the audit trail.
+    /// Records the lock in the log, refreshes the head anchor, then closes the database and
+    /// zeroizes the keys. The anchor is written after the lock operation commits, so it names
+    /// the newest operation.
     pub fn lock(mut self) -> Result<(), StoreError> {
-        self.audit_now("lock", None, None)?;
-        self.conn.close().map_err(|(_, e)| StoreError::from(e))
+        self.audit_event(outpost_proto::AuditAction::Lock, None, None)?;
+        let anchored = self.write_anchor();
+        let closed = self.conn.close().map_err(|(_, e)| StoreError::from(e));
+        anchored.and(closed)
     }
 
     /// Runs SQLite's full integrity check; `Ok` only when it reports `ok`.
@@ -235,11 +224,11 @@ impl Store {
         if result == "ok" {
             Ok(())
         } else {
-            Err(StoreError::Corrupt("integrity check failed".into()))
+            Err(StoreError::Corrupt("integrity check failed"))
         }
     }
 
-    /// Direct access for tests that tamper with rows (the audit tests).
+    /// Direct access for tests that tamper with rows as an attacker holding the key would.
     #[doc(hidden)]
     pub fn raw_connection(&self) -> &Connection {
         &self.conn

@@ -20,7 +20,7 @@ fn nothing_written_appears_in_the_clear_on_disk() {
         .unwrap();
     store
         .write_note(
-            &p.id,
+            p.id,
             None,
             &Soap {
                 subjective: marker.into(),
@@ -32,7 +32,13 @@ fn nothing_written_appears_in_the_clear_on_disk() {
         .unwrap();
     let photo_marker = b"PHOTO-BYTES-51e2-never-in-the-clear".repeat(2000);
     store
-        .add_attachment(&p.id, None, "wound.png", "image/png", &photo_marker[..])
+        .add_attachment(
+            p.id,
+            None,
+            "wound.png",
+            "image/png",
+            std::io::Cursor::new(&photo_marker),
+        )
         .unwrap();
     // Check both with the WAL still holding pages and after a checkpoint on lock.
     for phase in ["open", "locked"] {
@@ -75,7 +81,7 @@ fn a_wrong_passphrase_is_typed_and_changes_no_byte() {
         .into_iter()
         .filter(|(n, _)| n != "unlock-failures.json")
         .collect();
-    let profile = Profile::open(fx.dir.path()).unwrap();
+    let profile = fx.profile();
     let err = profile
         .unlock("Dr. Amina Okafor", b"not the passphrase", fx.clock.clone())
         .unwrap_err();
@@ -93,29 +99,29 @@ fn a_wrong_passphrase_is_typed_and_changes_no_byte() {
 fn a_wrong_key_or_a_foreign_file_is_not_a_database_and_is_left_alone() {
     let (fx, store, _) = Fixture::new();
     store.lock().unwrap();
-    let path = fx.dir.path().join("outpost.db");
-    let before = std::fs::read(&path).unwrap();
-    let err = db::open(&path, &[0x42; 32], db::OpenMode::Existing).unwrap_err();
+    let path = &fx.dir().join("outpost.db");
+    let before = std::fs::read(path).unwrap();
+    let err = db::open(path, &[0x42; 32], db::OpenMode::Existing).unwrap_err();
     assert!(matches!(err, StoreError::NotADatabase), "{err:?}");
-    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(std::fs::read(path).unwrap(), before);
 
-    let foreign = fx.dir.path().join("holiday.jpg");
+    let foreign = &fx.dir().join("holiday.jpg");
     std::fs::write(
-        &foreign,
+        foreign,
         b"\xff\xd8\xff\xe0 not a database at all, just a photo",
     )
     .unwrap();
-    let foreign_before = std::fs::read(&foreign).unwrap();
+    let foreign_before = std::fs::read(foreign).unwrap();
     assert!(matches!(
-        db::open(&foreign, &[1; 32], db::OpenMode::Existing),
+        db::open(foreign, &[1; 32], db::OpenMode::Existing),
         Err(StoreError::NotADatabase)
     ));
-    assert_eq!(std::fs::read(&foreign).unwrap(), foreign_before);
+    assert_eq!(std::fs::read(foreign).unwrap(), foreign_before);
 
     // A missing database is an error, never a silently created empty one.
-    std::fs::rename(&path, fx.dir.path().join("moved.db")).unwrap();
-    let err = Profile::open(fx.dir.path())
-        .unwrap()
+    std::fs::rename(path, fx.dir().join("moved.db")).unwrap();
+    let err = fx
+        .profile()
         .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
         .unwrap_err();
     assert!(
@@ -145,7 +151,7 @@ fn a_corrupted_page_is_reported_and_the_file_is_not_rewritten() {
     for i in 0..200 {
         store
             .add_vital(
-                &p.id,
+                p.id,
                 None,
                 outpost_store::records::VitalKind::Pulse,
                 f64::from(60 + i % 40),
@@ -154,34 +160,35 @@ fn a_corrupted_page_is_reported_and_the_file_is_not_rewritten() {
             .unwrap();
     }
     store.lock().unwrap();
-    let path = fx.dir.path().join("outpost.db");
-    let mut bytes = std::fs::read(&path).unwrap();
+    let path = &fx.dir().join("outpost.db");
+    let mut bytes = std::fs::read(path).unwrap();
     assert!(bytes.len() > 3 * 4096);
     for b in &mut bytes[2 * 4096 + 100..2 * 4096 + 200] {
         *b ^= 0x5a;
     }
-    std::fs::write(&path, &bytes).unwrap();
-    let result = Profile::open(fx.dir.path())
-        .unwrap()
+    std::fs::write(path, &bytes).unwrap();
+    let result = fx
+        .profile()
         .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
         .and_then(|mut s| {
             s.integrity_check()?;
-            s.chart(&p.id).map(|_| ())
+            s.chart(p.id).map(|_| ())
         });
     assert!(result.is_err(), "a damaged page went unnoticed");
-    assert_eq!(std::fs::read(&path).unwrap()[..2 * 4096], bytes[..2 * 4096]);
+    assert_eq!(std::fs::read(path).unwrap()[..2 * 4096], bytes[..2 * 4096]);
 }
 
 #[test]
 fn profiles_are_never_overwritten() {
     let (fx, _store, _) = Fixture::new();
-    let err = Profile::create(
-        fx.dir.path(),
+    let err = Profile::create_in(
+        &fx.dir(),
         "Someone Else",
         outpost_store::Role::Admin,
         PASSPHRASE,
         common::FAST,
         TestClock::at(0),
+        Some(fx.anchors()),
     )
     .unwrap_err();
     assert!(matches!(err, StoreError::ProfileExists));
@@ -198,7 +205,7 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
     store.lock().unwrap();
     let shown = recovery.display();
     assert_eq!(shown.replace('-', "").len(), 52);
-    let profile = Profile::open(fx.dir.path()).unwrap();
+    let profile = fx.profile();
 
     // Three free attempts, then exponential back-off that survives a restart.
     for _ in 0..3 {
@@ -207,7 +214,7 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
             Err(StoreError::WrongPassphrase)
         ));
     }
-    let again = Profile::open(fx.dir.path()).unwrap();
+    let again = fx.profile();
     assert!(matches!(
         again.unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone()),
         Err(StoreError::RateLimited {
@@ -216,22 +223,45 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
     ));
     fx.clock.advance(1_000);
     assert!(matches!(
-        again.unlock_with_recovery("0000-0000", fx.clock.clone()),
+        again.unlock_with_recovery("0000-0000", "lost passphrase", fx.clock.clone()),
         Err(StoreError::WrongRecoveryKey)
     ));
     assert!(matches!(
-        again.unlock_with_recovery(&shown, fx.clock.clone()),
+        again.unlock_with_recovery(&shown, "lost passphrase", fx.clock.clone()),
         Err(StoreError::RateLimited {
             retry_after_secs: 2
         })
     ));
     fx.clock.advance(2_000);
 
+    // A reason is required, and recorded.
+    assert!(matches!(
+        again.unlock_with_recovery(&shown, "  ", fx.clock.clone()),
+        Err(StoreError::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
     let store = again
-        .unlock_with_recovery(&shown.to_lowercase(), fx.clock.clone())
+        .unlock_with_recovery(
+            &shown.to_lowercase(),
+            "Dr. Okafor away, chart needed",
+            fx.clock.clone(),
+        )
         .unwrap();
+    // Emergency access is its own actor, never a care-team member.
+    assert_eq!(store.user().role, outpost_store::Role::Emergency);
+    assert_eq!(
+        store.user().name,
+        outpost_store::profile::EMERGENCY_USER_NAME
+    );
     let entries = store.audit_entries(&Default::default()).unwrap();
     assert_eq!(entries[0].action, "emergency_access");
+    assert_eq!(entries[0].actor, Some(store.user().id));
+    assert_eq!(
+        entries[0].detail.as_deref(),
+        Some("Dr. Okafor away, chart needed")
+    );
     assert_eq!(
         entries
             .iter()
@@ -242,9 +272,7 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
     drop(store);
     // Success cleared the back-off.
     assert_eq!(
-        Profile::open(fx.dir.path())
-            .unwrap()
-            .backoff_secs(i64::MAX / 2),
+        Profile::open(&fx.dir()).unwrap().backoff_secs(i64::MAX / 2),
         0
     );
 }

@@ -7,8 +7,26 @@ use common::{FAST, Fixture, PASSPHRASE, TestClock};
 use outpost_store::{
     Profile, StoreError,
     backup::{content_digests, restore_backup, verify_backup},
-    records::{NewPatient, Soap, VitalKind},
+    records::{NewPatient, Signature, Soap, VitalKind},
 };
+
+/// Anchors for restored profiles: a directory of the test's, never the user's.
+fn fx_anchor() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("outpost-test-anchors-{}", std::process::id()))
+}
+
+/// The clinical content a restore must keep exactly.
+const CLINICAL: &[&str] = &[
+    "patients",
+    "encounters",
+    "notes",
+    "note_revisions",
+    "note_revision_bases",
+    "addenda",
+    "vitals",
+    "attachments",
+    "blobs",
+];
 
 fn populated() -> (Fixture, outpost_store::Store) {
     let (fx, mut store, _) = Fixture::new();
@@ -22,11 +40,11 @@ fn populated() -> (Fixture, outpost_store::Store) {
             })
             .unwrap();
         store
-            .add_vital(&p.id, None, VitalKind::Weight, 60.0 + f64::from(i), None)
+            .add_vital(p.id, None, VitalKind::Weight, 60.0 + f64::from(i), None)
             .unwrap();
         let n = store
             .write_note(
-                &p.id,
+                p.id,
                 None,
                 &Soap {
                     subjective: format!("s{i}"),
@@ -34,15 +52,15 @@ fn populated() -> (Fixture, outpost_store::Store) {
                 },
             )
             .unwrap();
-        store.sign_note(&n.id).unwrap();
-        store.add_addendum(&n.id, "late result: normal").unwrap();
+        store.sign_note(n.id, &n.content_hash).unwrap();
+        store.add_addendum(n.id, "late result: normal").unwrap();
         store
             .add_attachment(
-                &p.id,
+                p.id,
                 None,
                 "scan.pdf",
                 "application/pdf",
-                &vec![u8::try_from(i).unwrap(); 300_000][..],
+                std::io::Cursor::new(vec![u8::try_from(i).unwrap(); 300_000]),
             )
             .unwrap();
     }
@@ -56,12 +74,16 @@ fn populated() -> (Fixture, outpost_store::Store) {
 #[test]
 fn create_verify_restore_gives_identical_content() {
     let (fx, mut store) = populated();
-    let file = fx.dir.path().join("clinic.outpost-backup");
+    let file = &fx.dir().join("clinic.outpost-backup");
     let manifest = store
-        .create_backup(&file, b"backup passphrase", FAST)
+        .create_backup(file, b"backup passphrase", FAST)
         .unwrap();
-    let original = content_digests(store.raw_connection()).unwrap();
-    let bytes = std::fs::read(&file).unwrap();
+    let original = content_digests(store.raw_connection(), CLINICAL).unwrap();
+    let original_ops: i64 = store
+        .raw_connection()
+        .query_row("SELECT count(*) FROM ops", [], |r| r.get(0))
+        .unwrap();
+    let bytes = std::fs::read(file).unwrap();
     assert!(
         !common::contains(&bytes, b"late result"),
         "backup has plaintext"
@@ -69,7 +91,7 @@ fn create_verify_restore_gives_identical_content() {
 
     let scratch = tempfile::tempdir().unwrap();
     assert_eq!(
-        verify_backup(&file, b"backup passphrase", scratch.path()).unwrap(),
+        verify_backup(file, b"backup passphrase", scratch.path()).unwrap(),
         manifest
     );
     assert_eq!(
@@ -81,27 +103,44 @@ fn create_verify_restore_gives_identical_content() {
     let target = tempfile::tempdir().unwrap();
     let dir = target.path().join("restored");
     let (mut restored, _recovery) = restore_backup(
-        &file,
+        file,
         b"backup passphrase",
         &dir,
         FAST,
         TestClock::at(1_800_000_000_000),
+        Some(fx_anchor()),
     )
     .unwrap();
-    let restored_digests = content_digests(restored.raw_connection()).unwrap();
-    // Every clinical table is identical; only the audit trail grew (the restore itself).
-    for (a, b) in original.iter().zip(&restored_digests) {
-        if a.table != "audit" {
-            assert_eq!(a, b, "table {} differs after restore", a.table);
-        }
-    }
+    let restored_digests = content_digests(restored.raw_connection(), CLINICAL).unwrap();
+    assert_eq!(
+        original, restored_digests,
+        "clinical content differs after restore"
+    );
+    // Every operation of the original is there (the backup itself and the restore came after).
+    let kept: i64 = restored
+        .raw_connection()
+        .query_row("SELECT count(*) FROM ops", [], |r| r.get(0))
+        .unwrap();
+    assert!(kept > original_ops);
     let entries = restored.audit_entries(&Default::default()).unwrap();
     assert_eq!(entries[0].action, "backup_restored");
     restored.verify_audit().unwrap();
+    // The owner still signs as themselves: old signatures verify, and new ones are theirs.
+    let p = restored.search_patients("G3").unwrap().remove(0);
+    let chart = restored.chart(p.id).unwrap();
+    assert!(
+        matches!(chart.notes[0].signature, Signature::Valid { by, .. } if by == manifest.created_by.id)
+    );
+    let n = restored.write_note(p.id, None, &Soap::default()).unwrap();
+    let signed = restored.sign_note(n.id, &n.content_hash).unwrap();
+    assert!(
+        matches!(signed.signature, Signature::Valid { by, .. } if by == manifest.created_by.id)
+    );
     restored.lock().unwrap();
     // The restored profile unlocks with the backup passphrase, as its creator.
     let again = Profile::open(&dir)
         .unwrap()
+        .with_anchor_dir(Some(fx_anchor()))
         .unlock(
             &manifest.created_by.name,
             b"backup passphrase",
@@ -116,40 +155,54 @@ fn create_verify_restore_gives_identical_content() {
 #[test]
 fn tampered_or_wrongly_unlocked_backups_fail_verify_and_restore() {
     let (fx, mut store) = populated();
-    let file = fx.dir.path().join("b.outpost-backup");
+    let file = &fx.dir().join("b.outpost-backup");
     store
-        .create_backup(&file, b"backup passphrase", FAST)
+        .create_backup(file, b"backup passphrase", FAST)
         .unwrap();
     let scratch = tempfile::tempdir().unwrap();
     assert!(matches!(
-        verify_backup(&file, b"wrong passphrase", scratch.path()),
+        verify_backup(file, b"wrong passphrase", scratch.path()),
         Err(StoreError::WrongPassphrase)
     ));
 
-    let good = std::fs::read(&file).unwrap();
+    let good = std::fs::read(file).unwrap();
     let len = good.len();
-    // Manifest, early database page, last database page, and a truncated file.
+    // Where the embedded database starts: magic, version, passphrase record, manifest length,
+    // nonce, sealed manifest (the layout in the backup module's docs).
+    let record = outpost_crypto::passphrase::RECORD_LEN;
+    let len_at = 15 + 1 + record;
+    let manifest_len = usize::try_from(u32::from_be_bytes(
+        good[len_at..len_at + 4].try_into().unwrap(),
+    ))
+    .unwrap();
+    let db_start = len_at + 4 + 24 + manifest_len;
+    assert!(db_start + 3 * 4096 < len);
+    // The passphrase record, the manifest, the database's first page, a middle page and its
+    // last page: each flip alone must be caught.
     for (what, offset) in [
-        ("manifest", 130usize),
-        ("database page 1", 400),
+        ("passphrase record", 16 + 10),
+        ("manifest", len_at + 4 + 24 + manifest_len / 2),
+        ("database page 1", db_start + 100),
+        ("database page 3", db_start + 2 * 4096 + 77),
         ("database tail", len - 100),
     ] {
         let mut bad = good.clone();
         bad[offset] ^= 0x01;
-        let tampered = fx.dir.path().join(format!("tampered-{offset}"));
-        std::fs::write(&tampered, &bad).unwrap();
+        let tampered = &fx.dir().join(format!("tampered-{offset}"));
+        std::fs::write(tampered, &bad).unwrap();
         assert!(
-            verify_backup(&tampered, b"backup passphrase", scratch.path()).is_err(),
+            verify_backup(tampered, b"backup passphrase", scratch.path()).is_err(),
             "{what}: tampering not detected"
         );
         let dir = scratch.path().join(format!("restore-{offset}"));
         assert!(
             restore_backup(
-                &tampered,
+                tampered,
                 b"backup passphrase",
                 &dir,
                 FAST,
-                TestClock::at(0)
+                TestClock::at(0),
+                Some(fx_anchor()),
             )
             .is_err(),
             "{what}: restore accepted"
@@ -159,29 +212,30 @@ fn tampered_or_wrongly_unlocked_backups_fail_verify_and_restore() {
             "{what}: a failed restore left a profile"
         );
     }
-    let truncated = fx.dir.path().join("truncated");
-    std::fs::write(&truncated, &good[..len / 2]).unwrap();
-    assert!(verify_backup(&truncated, b"backup passphrase", scratch.path()).is_err());
+    let truncated = &fx.dir().join("truncated");
+    std::fs::write(truncated, &good[..len / 2]).unwrap();
+    assert!(verify_backup(truncated, b"backup passphrase", scratch.path()).is_err());
     assert!(matches!(
-        verify_backup(&fx.dir.path().join("outpost.db"), b"x", scratch.path()),
+        verify_backup(&fx.dir().join("outpost.db"), b"x", scratch.path()),
         Err(StoreError::BadBackup("not an Outpost backup"))
     ));
 
     // Restoring over an existing profile is refused.
     assert!(matches!(
         restore_backup(
-            &file,
+            file,
             b"backup passphrase",
-            fx.dir.path(),
+            &fx.dir(),
             FAST,
-            TestClock::at(0)
+            TestClock::at(0),
+            Some(fx_anchor()),
         ),
         Err(StoreError::ProfileExists)
     ));
     // And a backup never overwrites an existing file.
     assert!(
         store
-            .create_backup(&file, b"backup passphrase", FAST)
+            .create_backup(file, b"backup passphrase", FAST)
             .is_err()
     );
 }

@@ -1,6 +1,7 @@
 //! Crash consistency: a child process writes notes in a loop and is killed with SIGKILL at
-//! random moments. After every kill the database opens, passes `PRAGMA integrity_check`, its
-//! audit chain verifies, and every note whose write had returned success is there.
+//! random moments. After every kill the database opens without a rollback warning, passes
+//! `PRAGMA integrity_check`, its whole signed log verifies (links, signatures, and the chart
+//! tables against the log), and every note whose write had returned success is there.
 //!
 //! One binary, two roles: run normally it is the parent; with `OUTPOST_CRASH_CHILD` set it is
 //! the writer.
@@ -18,15 +19,21 @@ use std::{
 };
 
 use common::{FAST, PASSPHRASE};
-use outpost_store::{Profile, Role, SystemClock, audit, records::NewPatient, records::Soap};
+use outpost_store::{Profile, Role, SystemClock, records::NewPatient, records::Soap, verify};
 use rand_core::{OsRng, RngCore};
 
 const KILLS: usize = 24;
 const CHILD_ENV: &str = "OUTPOST_CRASH_CHILD";
 
+fn anchors(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("anchors")
+}
+
 fn child(dir: &str) {
-    let mut store = Profile::open(dir.as_ref())
+    let dir = std::path::Path::new(dir);
+    let mut store = Profile::open(&dir.join("profile"))
         .unwrap()
+        .with_anchor_dir(Some(anchors(dir)))
         .unlock("Crash Tester", PASSPHRASE, Arc::new(SystemClock))
         .unwrap();
     let patient = store.search_patients("").unwrap().remove(0);
@@ -35,7 +42,7 @@ fn child(dir: &str) {
     for i in 0u64.. {
         let note = store
             .write_note(
-                &patient.id,
+                patient.id,
                 None,
                 &Soap {
                     subjective: format!("note {i}"),
@@ -45,7 +52,7 @@ fn child(dir: &str) {
             )
             .unwrap();
         // Only now has the write returned success: report it.
-        writeln!(out, "{}", note.id).unwrap();
+        writeln!(out, "{}", note.id.to_hex()).unwrap();
         out.flush().unwrap();
     }
 }
@@ -56,13 +63,14 @@ fn main() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let (mut store, _) = Profile::create(
-        tmp.path(),
+    let (mut store, _) = Profile::create_in(
+        &tmp.path().join("profile"),
         "Crash Tester",
         Role::Physician,
         PASSPHRASE,
         FAST,
         Arc::new(SystemClock),
+        Some(anchors(tmp.path())),
     )
     .unwrap();
     let patient = store
@@ -113,20 +121,26 @@ fn main() {
         reader.join().unwrap();
         acknowledged.extend(rx.try_iter());
 
-        let mut store = Profile::open(tmp.path())
+        let mut store = Profile::open(&tmp.path().join("profile"))
             .unwrap()
+            .with_anchor_dir(Some(anchors(tmp.path())))
             .unlock("Crash Tester", PASSPHRASE, Arc::new(SystemClock))
             .unwrap();
+        assert!(
+            store.warnings().is_empty(),
+            "round {round}: a crash looked like a rollback: {:?}",
+            store.warnings()
+        );
         store
             .integrity_check()
             .unwrap_or_else(|e| panic!("round {round}: {e}"));
-        audit::verify(store.raw_connection()).unwrap_or_else(|e| panic!("round {round}: {e}"));
-        let chart = store.chart(&patient.id).unwrap();
-        let present: std::collections::HashSet<&str> =
-            chart.notes.iter().map(|n| n.id.as_str()).collect();
+        verify::verify_log(store.raw_connection()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let chart = store.chart(patient.id).unwrap();
+        let present: std::collections::HashSet<String> =
+            chart.notes.iter().map(|n| n.id.to_hex()).collect();
         for id in &acknowledged {
             assert!(
-                present.contains(id.as_str()),
+                present.contains(id),
                 "round {round}: acknowledged note {id} lost"
             );
         }

@@ -1,15 +1,253 @@
-//! Schema migrations: from an empty database and from every earlier version to the latest; a
-//! database from a newer build is refused, not downgraded.
+//! Schema migrations: real profiles written by earlier builds (with data, `fixtures/`) upgrade to
+//! the signed operation log at their first unlock and keep every record, attributed to the
+//! users who wrote it and marked as recorded before signatures; a database from a newer build
+//! is refused, not downgraded.
 
-use outpost_store::{StoreError, db};
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{FAST, TestClock};
+use outpost_store::{
+    Profile, Role, StoreError,
+    audit::AuditFilter,
+    db,
+    records::{Signature, VitalKind},
+};
+
+fn fixture(version: u32) -> (tempfile::TempDir, PathBuf) {
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/schema-v{version}"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("profile");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["profile.json", "outpost.db"] {
+        std::fs::copy(src.join(name), dir.join(name)).unwrap();
+    }
+    (tmp, dir)
+}
+
+fn open(tmp: &tempfile::TempDir, dir: &Path) -> Profile {
+    Profile::open(dir)
+        .unwrap()
+        .with_anchor_dir(Some(tmp.path().join("anchors")))
+}
+
+/// The schema version of the fixture's database as it is on disk.
+fn schema_version(dir: &Path) -> i64 {
+    let key = common::database_key(dir, "Dr. Legacy Physician", b"physician passphrase");
+    let conn = db::open(&dir.join("outpost.db"), &key, db::OpenMode::Existing).unwrap();
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
 
 #[test]
-fn migrates_from_every_earlier_version() {
+#[allow(clippy::too_many_lines)] // one scenario per fixture, read top to bottom
+fn every_shipped_schema_upgrades_with_every_record_kept_and_attributed() {
+    for version in [1, 2] {
+        let (tmp, dir) = fixture(version);
+        let clock = TestClock::at(1_800_000_000_000);
+        let users = open(&tmp, &dir).users();
+        let doctor = users
+            .iter()
+            .find(|u| u.role == Role::Physician)
+            .unwrap()
+            .clone();
+        let nurse = users
+            .iter()
+            .find(|u| u.role == Role::Nurse)
+            .unwrap()
+            .clone();
+        assert_eq!(
+            schema_version(&dir),
+            i64::from(version),
+            "the fixture is what it says"
+        );
+
+        let mut doc = open(&tmp, &dir)
+            .unlock(
+                "Dr. Legacy Physician",
+                b"physician passphrase",
+                clock.clone(),
+            )
+            .unwrap();
+        let patients = doc.search_patients("Legacy").unwrap();
+        assert_eq!(patients.len(), 2, "v{version}");
+        assert!(patients.iter().all(|p| p.legacy));
+        let one = patients
+            .iter()
+            .find(|p| p.family_name == "PatientOne")
+            .unwrap();
+        assert_eq!(one.created_by, doctor.id);
+        assert_eq!(one.clinic_id.as_deref(), Some("L-1"));
+        let chart = doc.chart(one.id).unwrap();
+        assert_eq!(chart.encounters.len(), 1);
+        assert!(chart.encounters[0].legacy);
+        let note = &chart.notes[0];
+        assert_eq!(
+            note.soap.subjective, "LEGACY-S2",
+            "the last saved text survives"
+        );
+        assert!(
+            matches!(note.signature, Signature::Unverified { by, .. } if by == doctor.id),
+            "v{version}: {:?}",
+            note.signature
+        );
+        assert!(note.legacy);
+        assert_eq!(note.addenda.len(), 1);
+        assert_eq!(note.addenda[0].text, "LEGACY-ADDENDUM");
+        assert!(matches!(
+            note.addenda[0].signature,
+            Signature::Unverified { .. }
+        ));
+        assert_eq!(chart.vitals.len(), 1);
+        assert_eq!(chart.vitals[0].kind, VitalKind::BloodPressure);
+        assert_eq!(
+            (chart.vitals[0].value, chart.vitals[0].value2),
+            (142.0, Some(91.0))
+        );
+        assert_eq!(chart.attachments.len(), 1);
+        let mut bytes = Vec::new();
+        doc.read_attachment(chart.attachments[0].id, &mut bytes)
+            .unwrap();
+        assert_eq!(bytes, b"LEGACY-ATTACHMENT-BYTES");
+        // A signed legacy note is still immutable.
+        assert!(matches!(
+            doc.update_draft(note.id, &[note.revision], &common::soap("x")),
+            Err(StoreError::Immutable)
+        ));
+
+        let two = patients
+            .iter()
+            .find(|p| p.family_name == "PatientTwo")
+            .unwrap();
+        let chart = doc.chart(two.id).unwrap();
+        assert_eq!(
+            chart.notes[0].author, nurse.id,
+            "the nurse's draft stays hers"
+        );
+        assert_eq!(chart.notes[0].soap.subjective, "NURSE-DRAFT");
+        assert_eq!(chart.notes[0].signature, Signature::Unsigned);
+        assert_eq!(chart.vitals[0].recorded_by, nurse.id);
+
+        // The old audit trail is kept, sealed, and shown after the new entries.
+        let entries = doc.audit_entries(&AuditFilter::default()).unwrap();
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.device == "legacy" && e.action == "note_signed")
+        );
+        assert!(entries.iter().any(|e| e.action == "legacy_audit_sealed"));
+        let report = doc.verify_audit().unwrap();
+        assert!(report.legacy_entries > 5, "v{version}: {report:?}");
+        doc.lock().unwrap();
+
+        // The nurse registers her own key at her first unlock, then works as before, and
+        // still cannot sign.
+        let mut as_nurse = open(&tmp, &dir)
+            .unlock("Nurse Legacy", b"nurse passphrase", clock.clone())
+            .unwrap();
+        assert_eq!(as_nurse.user().id, nurse.id);
+        let v = as_nurse
+            .add_vital(two.id, None, VitalKind::Pulse, 88.0, None)
+            .unwrap();
+        assert_eq!(v.recorded_by, nurse.id);
+        let draft = &as_nurse.chart(two.id).unwrap().notes[0];
+        assert!(matches!(
+            as_nurse.sign_note(draft.id, &draft.content_hash),
+            Err(StoreError::NotPermitted { .. })
+        ));
+        as_nurse.verify_audit().unwrap();
+        as_nurse.lock().unwrap();
+
+        // Unlocking again changes nothing: the import ran once.
+        let doc = open(&tmp, &dir)
+            .unlock(
+                "Dr. Legacy Physician",
+                b"physician passphrase",
+                clock.clone(),
+            )
+            .unwrap();
+        assert_eq!(doc.search_patients("Legacy").unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn a_patient_user_of_an_old_clinic_profile_is_refused_and_nothing_is_deleted() {
+    let (tmp, dir) = fixture(2);
+    let clock = TestClock::at(1_800_000_000_000);
+    let before = std::fs::read(dir.join("outpost.db")).unwrap();
+    let err = open(&tmp, &dir)
+        .unlock("Patient Legacy", b"patient passphrase", clock.clone())
+        .unwrap_err();
+    assert!(matches!(err, StoreError::PatientUserRefused), "{err:?}");
+    assert!(err.to_string().contains("nothing was deleted"));
+    // Refused before anything was imported: the physician's import still finds every record.
+    let _ = before;
+    let doc = open(&tmp, &dir)
+        .unlock(
+            "Dr. Legacy Physician",
+            b"physician passphrase",
+            clock.clone(),
+        )
+        .unwrap();
+    assert_eq!(doc.search_patients("Legacy").unwrap().len(), 2);
+    doc.lock().unwrap();
+    // And after the import, too.
+    assert!(matches!(
+        open(&tmp, &dir).unlock("Patient Legacy", b"patient passphrase", clock),
+        Err(StoreError::PatientUserRefused)
+    ));
+    assert_eq!(
+        open(&tmp, &dir).users().len(),
+        3,
+        "the account is still listed"
+    );
+}
+
+#[test]
+fn emergency_access_works_on_an_upgraded_profile() {
+    let (tmp, dir) = fixture(2);
+    let recovery = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema-v2/RECOVERY.txt"),
+    )
+    .unwrap();
+    let clock = TestClock::at(1_800_000_000_000);
+    // First unlock ever after the upgrade is the emergency one: it imports, as the emergency
+    // user, who registers their key.
+    let store = open(&tmp, &dir)
+        .unlock_with_recovery(
+            &recovery,
+            "all passphrases lost after staff change",
+            clock.clone(),
+        )
+        .unwrap();
+    assert_eq!(store.user().role, Role::Emergency);
+    assert_eq!(store.search_patients("Legacy").unwrap().len(), 2);
+    let entries = store.audit_entries(&AuditFilter::default()).unwrap();
+    let access = entries
+        .iter()
+        .find(|e| e.action == "emergency_access")
+        .unwrap();
+    assert_eq!(
+        access.detail.as_deref(),
+        Some("all passphrases lost after staff change")
+    );
+    store.lock().unwrap();
+    // The same recovery key opens it again as the same emergency user.
+    let again = open(&tmp, &dir)
+        .unlock_with_recovery(&recovery, "second look", clock)
+        .unwrap();
+    assert_eq!(again.user().role, Role::Emergency);
+    let _ = FAST;
+}
+
+#[test]
+fn migrates_from_every_earlier_version_of_an_empty_database() {
     for start in 0..db::latest_version() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut conn = db::open(&path, &[9; 32], db::OpenMode::Create).unwrap();
-        // Bring the database to `start` with the migrations as shipped at that version.
         for sql in &db::MIGRATIONS[..usize::try_from(start).unwrap()] {
             conn.execute_batch(sql).unwrap();
         }
@@ -20,10 +258,9 @@ fn migrates_from_every_earlier_version() {
             .unwrap();
         assert_eq!(version, db::latest_version());
         let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('patients','notes','vitals','audit','attachments')", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('ops','patients','notes','note_revisions','vitals','attachments','blobs')", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(tables, 5, "from version {start}");
-        // Migrating again is a no-op.
+        assert_eq!(tables, 7, "from version {start}");
         db::migrate(&mut conn).unwrap();
     }
 }

@@ -1,44 +1,25 @@
-//! Round trips of every record type, signing and immutability, the audit trail of each write.
+//! Round trips of every record type, roles enforced where a change is made, bad input as typed
+//! errors, and patients kept out of clinic profiles.
 
 mod common;
 
-use common::{FAST, Fixture, PASSPHRASE};
+use common::{DOCTOR, Fixture, NURSE, NURSE_PASSPHRASE, PASSPHRASE, TestClock, patient, soap};
 use outpost_store::{
-    Profile, Role, StoreError,
+    PatientId, Profile, Role, StoreError,
     audit::AuditFilter,
-    records::{EncounterKind, NewPatient, Soap, VitalKind},
+    records::{EncounterKind, EncounterStatus, NewPatient, Signature, VitalKind},
 };
-
-fn soap(marker: &str) -> Soap {
-    Soap {
-        subjective: format!("Cough for 3 days {marker}"),
-        objective: "T 38.1, SpO2 96%".into(),
-        assessment: "Likely viral URTI".into(),
-        plan: "Fluids, paracetamol, review in 48 h".into(),
-    }
-}
-
-fn patient() -> NewPatient {
-    NewPatient {
-        given_name: "Kofi".into(),
-        family_name: "Mensah".into(),
-        birth_date: "1987-04-12".into(),
-        sex: Some("male".into()),
-        clinic_id: Some("KB-0042".into()),
-        contact: Some("+233 20 000 0000".into()),
-    }
-}
 
 #[test]
 fn every_record_type_round_trips_through_a_lock_and_unlock() {
     let (fx, mut store, _) = Fixture::new();
     let p = store.add_patient(&patient()).unwrap();
-    let enc = store.add_encounter(&p.id, EncounterKind::Video).unwrap();
-    let note = store.write_note(&p.id, Some(&enc.id), &soap("")).unwrap();
+    let enc = store.add_encounter(p.id, EncounterKind::Video).unwrap();
+    let note = store.write_note(p.id, Some(enc.id), &soap("")).unwrap();
     let bp = store
         .add_vital(
-            &p.id,
-            Some(&enc.id),
+            p.id,
+            Some(enc.id),
             VitalKind::BloodPressure,
             128.0,
             Some(84.0),
@@ -46,27 +27,45 @@ fn every_record_type_round_trips_through_a_lock_and_unlock() {
         .unwrap();
     fx.clock.advance(1000);
     let t = store
-        .add_vital(&p.id, None, VitalKind::Temperature, 38.1, None)
+        .add_vital(p.id, None, VitalKind::Temperature, 38.1, None)
         .unwrap();
     let photo: Vec<u8> = (0..700_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let att = store
-        .add_attachment(&p.id, Some(&enc.id), "rash.jpg", "image/jpeg", &photo[..])
+        .add_attachment(
+            p.id,
+            Some(enc.id),
+            "rash.jpg",
+            "image/jpeg",
+            std::io::Cursor::new(&photo),
+        )
         .unwrap();
     store.lock().unwrap();
 
     let mut store = fx.unlock();
-    let chart = store.chart(&p.id).unwrap();
+    let chart = store.chart(p.id).unwrap();
     assert_eq!(chart.patient, p);
-    assert_eq!(chart.encounters, vec![enc]);
-    assert_eq!(chart.notes, vec![note]);
+    assert_eq!(chart.encounters, vec![enc.clone()]);
+    assert_eq!(chart.notes, vec![note.clone()]);
+    assert_eq!(chart.notes[0].signature, Signature::Unsigned);
     assert_eq!(chart.vitals, vec![bp.clone(), t]);
     assert_eq!(bp.unit, "mm[Hg]");
     assert_eq!(VitalKind::BloodPressure.loinc(), "85354-9");
     assert_eq!(chart.attachments, vec![att.clone()]);
     let mut back = Vec::new();
-    store.read_attachment(&att.id, &mut back).unwrap();
+    store.read_attachment(att.id, &mut back).unwrap();
     assert_eq!(back, photo);
     assert_eq!(att.size, 700_000);
+
+    let finished = store.finish_encounter(enc.id).unwrap();
+    assert_eq!(finished.status, EncounterStatus::Finished);
+    assert!(finished.ended_at.is_some());
+    assert!(matches!(
+        store.finish_encounter(enc.id),
+        Err(StoreError::Invalid {
+            field: "encounter",
+            ..
+        })
+    ));
 
     assert_eq!(store.search_patients("mens").unwrap().len(), 1);
     assert_eq!(store.search_patients("KB-0042").unwrap().len(), 1);
@@ -82,50 +81,38 @@ fn every_record_type_round_trips_through_a_lock_and_unlock() {
 fn a_signed_note_cannot_be_changed_only_amended() {
     let (_fx, mut store, _) = Fixture::new();
     let p = store.add_patient(&patient()).unwrap();
-    let note = store.write_note(&p.id, None, &soap("v1")).unwrap();
-    let draft = store.update_draft(&note.id, &soap("v2")).unwrap();
+    let note = store.write_note(p.id, None, &soap("v1")).unwrap();
+    let draft = store
+        .update_draft(note.id, &[note.revision], &soap("v2"))
+        .unwrap();
     assert!(draft.soap.subjective.ends_with("v2"));
-    let signed = store.sign_note(&note.id).unwrap();
-    assert!(signed.signed_at.is_some());
-    assert_eq!(signed.content_hash.as_ref().map(String::len), Some(64));
+    let signed = store.sign_note(note.id, &draft.content_hash).unwrap();
+    assert!(matches!(signed.signature, Signature::Valid { by, .. } if by == store.user().id));
+    assert_eq!(signed.soap, draft.soap);
 
     assert!(matches!(
-        store.update_draft(&note.id, &soap("v3")),
+        store.update_draft(note.id, &[signed.revision], &soap("v3")),
         Err(StoreError::Immutable)
     ));
     assert!(matches!(
-        store.sign_note(&note.id),
+        store.sign_note(note.id, &signed.content_hash),
         Err(StoreError::Immutable)
     ));
-    // Even raw SQL with the key cannot: the schema refuses.
-    let raw = store.raw_connection().execute(
-        "UPDATE notes SET plan = 'changed' WHERE id = ?1",
-        [&note.id],
-    );
-    assert!(raw.is_err());
-    assert!(
-        store
-            .raw_connection()
-            .execute("DELETE FROM notes WHERE id = ?1", [&note.id])
-            .is_err()
-    );
 
     let add = store
-        .add_addendum(&note.id, "Correction: temperature was 37.8")
+        .add_addendum(note.id, "Correction: temperature was 37.8")
         .unwrap();
-    let after = store.note(&note.id).unwrap();
+    let after = store.note(note.id).unwrap();
     assert_eq!(after.soap, signed.soap);
     assert_eq!(after.addenda, vec![add.clone()]);
-    assert!(
-        store
-            .raw_connection()
-            .execute("UPDATE addenda SET text = 'x' WHERE id = ?1", [&add.id])
-            .is_err()
-    );
-
-    let draft2 = store.write_note(&p.id, None, &soap("d")).unwrap();
     assert!(matches!(
-        store.add_addendum(&draft2.id, "x"),
+        after.addenda[0].signature,
+        Signature::Valid { .. }
+    ));
+
+    let draft2 = store.write_note(p.id, None, &soap("d")).unwrap();
+    assert!(matches!(
+        store.add_addendum(draft2.id, "x"),
         Err(StoreError::Invalid { field: "note", .. })
     ));
 }
@@ -133,55 +120,65 @@ fn a_signed_note_cannot_be_changed_only_amended() {
 #[test]
 fn nurses_cannot_sign_and_every_action_is_attributed() {
     let (fx, mut store, _) = Fixture::new();
-    let mut profile = Profile::open(fx.dir.path()).unwrap();
-    let nurse = profile
-        .add_user(
-            &mut store,
-            "Nurse Esi",
-            Role::Nurse,
-            b"nurse passphrase 1",
-            FAST,
-        )
-        .unwrap();
-    let doctor_id = store.user().id.clone();
+    let nurse = fx.add_nurse(&mut store);
+    let doctor_id = store.user().id;
     let p = store.add_patient(&patient()).unwrap();
     store.lock().unwrap();
 
-    let mut as_nurse = Profile::open(fx.dir.path())
-        .unwrap()
-        .unlock("Nurse Esi", b"nurse passphrase 1", fx.clock.clone())
-        .unwrap();
+    let mut as_nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
     let v = as_nurse
-        .add_vital(&p.id, None, VitalKind::Spo2, 91.0, None)
+        .add_vital(p.id, None, VitalKind::Spo2, 91.0, None)
         .unwrap();
     assert_eq!(v.recorded_by, nurse.id);
-    let note = as_nurse.write_note(&p.id, None, &soap("triage")).unwrap();
-    assert!(matches!(
-        as_nurse.sign_note(&note.id),
-        Err(StoreError::Invalid { field: "role", .. })
-    ));
-    let nurse_entries = as_nurse
-        .audit_entries(&AuditFilter {
-            actor: Some(nurse.id.clone()),
-            ..Default::default()
-        })
-        .unwrap();
-    assert!(nurse_entries.iter().any(|e| e.action == "vital_recorded"));
+    let note = as_nurse.write_note(p.id, None, &soap("triage")).unwrap();
+    assert_eq!(note.author, nurse.id);
+    let refused = as_nurse.sign_note(note.id, &note.content_hash).unwrap_err();
     assert!(
-        nurse_entries
-            .iter()
-            .all(|e| e.actor.as_deref() == Some(nurse.id.as_str()))
+        matches!(
+            refused,
+            StoreError::NotPermitted {
+                role: Role::Nurse,
+                ..
+            }
+        ),
+        "{refused:?}"
     );
+    assert_eq!(
+        as_nurse.note(note.id).unwrap().signature,
+        Signature::Unsigned
+    );
+    // The nurse may not add users either.
+    assert!(matches!(
+        fx.profile().add_user(
+            &mut as_nurse,
+            "Dr. Impostor",
+            Role::Physician,
+            b"impostor passphrase",
+            common::FAST
+        ),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    // Every entry the log attributes to a user is that user's; the filter is by actor, so the
+    // check is on entries the nurse did not filter out: all of the log, by kind.
+    let all = as_nurse.audit_entries(&AuditFilter::default()).unwrap();
+    let vital_entry = all.iter().find(|e| e.action == "vital_recorded").unwrap();
+    assert_eq!(vital_entry.actor, Some(nurse.id));
+    assert_eq!(vital_entry.patient_id, Some(p.id));
+    let patient_entry = all
+        .iter()
+        .find(|e| e.action == "patient_registered")
+        .unwrap();
+    assert_eq!(patient_entry.actor, Some(doctor_id));
     as_nurse.lock().unwrap();
 
     // The nurse's passphrase does not open the doctor's account, and vice versa.
-    let profile = Profile::open(fx.dir.path()).unwrap();
+    let profile = fx.profile();
     assert!(matches!(
-        profile.unlock("Dr. Amina Okafor", b"nurse passphrase 1", fx.clock.clone()),
+        profile.unlock(DOCTOR, NURSE_PASSPHRASE, fx.clock.clone()),
         Err(StoreError::WrongPassphrase)
     ));
     let doc = profile
-        .unlock(&doctor_id, PASSPHRASE, fx.clock.clone())
+        .unlock(&doctor_id.to_hex(), PASSPHRASE, fx.clock.clone())
         .unwrap();
     assert_eq!(doc.user().role, Role::Physician);
 }
@@ -189,14 +186,38 @@ fn nurses_cannot_sign_and_every_action_is_attributed() {
 #[test]
 fn bad_input_is_a_typed_error_naming_the_field() {
     let (_fx, mut store, _) = Fixture::new();
-    let mut bad = patient();
-    bad.birth_date = "12/04/1987".into();
+    for (date, ok) in [
+        ("12/04/1987", false),
+        ("2023-02-31", false),
+        ("2023-02-29", false),
+        ("2024-02-29", true),
+        ("1987-13-01", false),
+        ("1987-04-1a", false),
+    ] {
+        let mut p = patient();
+        p.clinic_id = None;
+        p.birth_date = date.into();
+        let r = store.add_patient(&p);
+        if ok {
+            r.unwrap();
+        } else {
+            assert!(
+                matches!(
+                    r,
+                    Err(StoreError::Invalid {
+                        field: "birth_date",
+                        ..
+                    })
+                ),
+                "{date} accepted"
+            );
+        }
+    }
+    let mut odd = patient();
+    odd.sex = Some("M".into());
     assert!(matches!(
-        store.add_patient(&bad),
-        Err(StoreError::Invalid {
-            field: "birth_date",
-            ..
-        })
+        store.add_patient(&odd),
+        Err(StoreError::Invalid { field: "sex", .. })
     ));
     let p = store.add_patient(&patient()).unwrap();
     assert!(matches!(
@@ -207,90 +228,139 @@ fn bad_input_is_a_typed_error_naming_the_field() {
         })
     ));
     assert!(matches!(
-        store.add_vital(&p.id, None, VitalKind::Temperature, 375.0, None),
+        store.add_vital(p.id, None, VitalKind::Temperature, 375.0, None),
         Err(StoreError::Invalid { field: "value", .. })
     ));
     assert!(matches!(
-        store.add_vital(&p.id, None, VitalKind::BloodPressure, 120.0, None),
+        store.add_vital(p.id, None, VitalKind::BloodPressure, 120.0, None),
         Err(StoreError::Invalid {
             field: "value2",
             ..
         })
     ));
     assert!(matches!(
-        store.add_vital("nope", None, VitalKind::Pulse, 70.0, None),
+        store.add_vital(p.id, None, VitalKind::BloodPressure, 80.0, Some(120.0)),
+        Err(StoreError::Invalid {
+            field: "value2",
+            ..
+        })
+    ));
+    let nobody = PatientId([7; 16]);
+    assert!(matches!(
+        store.add_vital(nobody, None, VitalKind::Pulse, 70.0, None),
         Err(StoreError::NotFound("patient"))
     ));
     assert!(matches!(
-        store.note("nope"),
+        store.note(outpost_store::NoteId([7; 16])),
         Err(StoreError::NotFound("note"))
     ));
+    // An encounter belongs to one patient: another patient's note or vital cannot use it.
+    let mut other = patient();
+    other.clinic_id = Some("KB-0043".into());
+    let q = store.add_patient(&other).unwrap();
+    let enc = store.add_encounter(p.id, EncounterKind::InPerson).unwrap();
+    assert!(matches!(
+        store.write_note(q.id, Some(enc.id), &soap("x")),
+        Err(StoreError::Invalid {
+            field: "encounter",
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.add_vital(q.id, Some(enc.id), VitalKind::Pulse, 70.0, None),
+        Err(StoreError::Invalid {
+            field: "encounter",
+            ..
+        })
+    ));
+    // Nothing of the refused writes reached the chart.
+    let chart = store.chart(q.id).unwrap();
+    assert!(chart.notes.is_empty() && chart.vitals.is_empty());
 }
 
 #[test]
-fn a_patient_user_cannot_open_clinic_charts() {
+fn patients_are_not_users_of_a_clinic_profile() {
     let (fx, mut store, _) = Fixture::new();
-    let p = store.add_patient(&patient()).unwrap();
-    let mut profile = Profile::open(fx.dir.path()).unwrap();
-    profile
-        .add_user(
+    assert!(matches!(
+        fx.profile().add_user(
             &mut store,
             "Kofi (patient)",
             Role::Patient,
             b"patient passphrase",
-            FAST,
-        )
-        .unwrap();
-    store.lock().unwrap();
-    let mut as_patient = Profile::open(fx.dir.path())
-        .unwrap()
-        .unlock("Kofi (patient)", b"patient passphrase", fx.clock.clone())
-        .unwrap();
+            common::FAST
+        ),
+        Err(StoreError::Invalid { field: "user", .. })
+    ));
+    assert_eq!(fx.profile().users().len(), 1, "nothing was written");
+}
+
+#[test]
+fn a_patient_profile_holds_no_charts() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut own, _) = Profile::create_in(
+        &root.path().join("me"),
+        "Kofi Mensah",
+        Role::Patient,
+        PASSPHRASE,
+        common::FAST,
+        TestClock::at(1_700_000_000_000),
+        Some(root.path().join("anchors")),
+    )
+    .unwrap();
+    assert_eq!(own.profile_kind(), outpost_store::ProfileKind::Patient);
     assert!(matches!(
-        as_patient.search_patients(""),
-        Err(StoreError::Invalid { field: "role", .. })
+        own.search_patients(""),
+        Err(StoreError::NotPermitted { .. })
     ));
     assert!(matches!(
-        as_patient.chart(&p.id),
-        Err(StoreError::Invalid { field: "role", .. })
+        own.add_patient(&patient()),
+        Err(StoreError::NotPermitted { .. })
     ));
     assert!(matches!(
-        as_patient.add_patient(&patient()),
-        Err(StoreError::Invalid { field: "role", .. })
+        own.audit_entries(&AuditFilter::default()),
+        Err(StoreError::NotPermitted { .. })
     ));
     assert!(matches!(
-        as_patient.add_vital(&p.id, None, VitalKind::Pulse, 70.0, None),
-        Err(StoreError::Invalid { field: "role", .. })
+        own.create_backup(&root.path().join("b"), PASSPHRASE, common::FAST),
+        Err(StoreError::NotPermitted { .. })
     ));
 }
 
 #[test]
-fn the_role_comes_from_the_database_not_the_profile_file() {
+fn the_role_comes_from_the_signed_log_not_the_profile_file() {
     let (fx, mut store, _) = Fixture::new();
-    let mut profile = Profile::open(fx.dir.path()).unwrap();
-    profile
-        .add_user(
-            &mut store,
-            "Nurse Esi",
-            Role::Nurse,
-            b"nurse passphrase 1",
-            FAST,
-        )
-        .unwrap();
+    fx.add_nurse(&mut store);
     let p = store.add_patient(&patient()).unwrap();
-    let note = store.write_note(&p.id, None, &soap("x")).unwrap();
+    let note = store.write_note(p.id, None, &soap("x")).unwrap();
     store.lock().unwrap();
     // Someone with file access promotes the nurse in profile.json.
-    let path = fx.dir.path().join("profile.json");
+    let path = fx.dir().join("profile.json");
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("\"nurse\"", "\"physician\"")).unwrap();
-    let mut nurse = Profile::open(fx.dir.path())
-        .unwrap()
-        .unlock("Nurse Esi", b"nurse passphrase 1", fx.clock.clone())
-        .unwrap();
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
     assert_eq!(nurse.user().role, Role::Nurse);
     assert!(matches!(
-        nurse.sign_note(&note.id),
-        Err(StoreError::Invalid { field: "role", .. })
+        nurse.sign_note(note.id, &note.content_hash),
+        Err(StoreError::NotPermitted { .. })
     ));
+}
+
+#[test]
+fn a_new_patient_is_visible_in_search_with_its_legacy_flag_off() {
+    let (_fx, mut store, _) = Fixture::new();
+    let p = store
+        .add_patient(&NewPatient {
+            given_name: "  Ama ".into(),
+            family_name: "Owusu".into(),
+            birth_date: "2020-06-01".into(),
+            sex: Some(String::new()),
+            clinic_id: Some("  ".into()),
+            contact: None,
+        })
+        .unwrap();
+    assert_eq!(p.given_name, "Ama");
+    assert_eq!(p.sex, None, "an empty choice is no value");
+    assert_eq!(p.clinic_id, None);
+    assert!(!p.legacy);
+    assert_eq!(store.search_patients("ama").unwrap(), vec![p]);
 }

@@ -1,6 +1,6 @@
 //! Commands for photos and documents on a chart.
 
-use outpost_core::store::attachments::AttachmentInfo;
+use outpost_core::store::{AttachmentId, PatientId, attachments::AttachmentInfo};
 use tauri::State;
 
 use crate::{CommandError, state::AppState};
@@ -13,7 +13,7 @@ const PREVIEW_MAX_BYTES: u64 = 5 * 1024 * 1024;
 #[specta::specta]
 pub async fn add_attachment(
     state: State<'_, AppState>,
-    patient_id: String,
+    patient_id: PatientId,
     file_name: String,
     media_type: String,
     bytes: Vec<u8>,
@@ -29,7 +29,7 @@ pub async fn add_attachment(
 #[specta::specta]
 pub async fn attachment_preview(
     state: State<'_, AppState>,
-    attachment_id: String,
+    attachment_id: AttachmentId,
 ) -> Result<Option<String>, CommandError> {
     Ok(state
         .core

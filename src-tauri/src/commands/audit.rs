@@ -1,6 +1,10 @@
 //! Commands for the audit trail.
 
-use outpost_core::store::audit::{AuditEntry, AuditFilter};
+use outpost_core::store::{
+    UserId,
+    audit::{AuditEntry, AuditFilter},
+    verify::LogReport,
+};
 use tauri::State;
 
 use crate::{CommandError, state::AppState};
@@ -11,7 +15,7 @@ use crate::{CommandError, state::AppState};
 pub async fn audit_entries(
     state: State<'_, AppState>,
     record_id: Option<String>,
-    actor: Option<String>,
+    actor: Option<UserId>,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, CommandError> {
     Ok(state
@@ -24,11 +28,10 @@ pub async fn audit_entries(
         .await?)
 }
 
-/// Verifies the hash chain; the number of entries when it holds, a typed error naming the
-/// broken entry when it does not.
+/// Verifies the signed log (links, signatures, roles, chart tables); what was checked when it
+/// holds, a typed error naming the first bad operation when it does not.
 #[tauri::command]
 #[specta::specta]
-pub async fn verify_audit(state: State<'_, AppState>) -> Result<u32, CommandError> {
-    let n = state.core.verify_audit().await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+pub async fn verify_audit(state: State<'_, AppState>) -> Result<LogReport, CommandError> {
+    Ok(state.core.verify_audit().await?)
 }

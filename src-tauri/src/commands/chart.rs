@@ -1,7 +1,11 @@
 //! Commands for charts: patients, encounters, notes, vitals.
 
-use outpost_core::store::records::{
-    Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, Soap, Vital, VitalKind,
+use outpost_core::store::{
+    EncounterId, NoteId, OpHash, PatientId,
+    records::{
+        Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, Soap, Vital,
+        VitalKind,
+    },
 };
 use tauri::State;
 
@@ -30,7 +34,10 @@ pub async fn add_patient(
 /// A patient's whole chart (audited as a chart read).
 #[tauri::command]
 #[specta::specta]
-pub async fn chart(state: State<'_, AppState>, patient_id: String) -> Result<Chart, CommandError> {
+pub async fn chart(
+    state: State<'_, AppState>,
+    patient_id: PatientId,
+) -> Result<Chart, CommandError> {
     Ok(state.core.chart(patient_id).await?)
 }
 
@@ -39,10 +46,20 @@ pub async fn chart(state: State<'_, AppState>, patient_id: String) -> Result<Cha
 #[specta::specta]
 pub async fn add_encounter(
     state: State<'_, AppState>,
-    patient_id: String,
+    patient_id: PatientId,
     kind: EncounterKind,
 ) -> Result<Encounter, CommandError> {
     Ok(state.core.add_encounter(patient_id, kind).await?)
+}
+
+/// Finishes an encounter.
+#[tauri::command]
+#[specta::specta]
+pub async fn finish_encounter(
+    state: State<'_, AppState>,
+    encounter_id: EncounterId,
+) -> Result<Encounter, CommandError> {
+    Ok(state.core.finish_encounter(encounter_id).await?)
 }
 
 /// Writes a draft note.
@@ -50,8 +67,8 @@ pub async fn add_encounter(
 #[specta::specta]
 pub async fn write_note(
     state: State<'_, AppState>,
-    patient_id: String,
-    encounter_id: Option<String>,
+    patient_id: PatientId,
+    encounter_id: Option<EncounterId>,
     soap: Soap,
 ) -> Result<Note, CommandError> {
     Ok(state
@@ -60,22 +77,35 @@ pub async fn write_note(
         .await?)
 }
 
-/// Saves a draft (autosave).
+/// Saves a draft revision replacing `bases` (the revision the editor showed; every current
+/// revision when merging a conflict). A stale base keeps both texts and is a `conflict` error.
 #[tauri::command]
 #[specta::specta]
 pub async fn update_draft(
     state: State<'_, AppState>,
-    note_id: String,
+    note_id: NoteId,
+    bases: Vec<OpHash>,
     soap: Soap,
 ) -> Result<Note, CommandError> {
-    Ok(state.core.update_draft(note_id, soap).await?)
+    Ok(state.core.update_draft(note_id, bases, soap).await?)
 }
 
-/// Signs a draft; it is immutable afterwards.
+/// One note, signatures verified (after a conflict, to show both texts).
 #[tauri::command]
 #[specta::specta]
-pub async fn sign_note(state: State<'_, AppState>, note_id: String) -> Result<Note, CommandError> {
-    Ok(state.core.sign_note(note_id).await?)
+pub async fn note(state: State<'_, AppState>, note_id: NoteId) -> Result<Note, CommandError> {
+    Ok(state.core.note(note_id).await?)
+}
+
+/// Signs a draft if its text is still the one whose content hash the editor showed.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_note(
+    state: State<'_, AppState>,
+    note_id: NoteId,
+    content_hash: String,
+) -> Result<Note, CommandError> {
+    Ok(state.core.sign_note(note_id, content_hash).await?)
 }
 
 /// Adds a signed addendum to a signed note.
@@ -83,7 +113,7 @@ pub async fn sign_note(state: State<'_, AppState>, note_id: String) -> Result<No
 #[specta::specta]
 pub async fn add_addendum(
     state: State<'_, AppState>,
-    note_id: String,
+    note_id: NoteId,
     text: String,
 ) -> Result<Addendum, CommandError> {
     Ok(state.core.add_addendum(note_id, text).await?)
@@ -94,7 +124,7 @@ pub async fn add_addendum(
 #[specta::specta]
 pub async fn add_vital(
     state: State<'_, AppState>,
-    patient_id: String,
+    patient_id: PatientId,
     kind: VitalKind,
     value: f64,
     value2: Option<f64>,

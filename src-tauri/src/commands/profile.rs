@@ -1,6 +1,6 @@
 //! Commands for the profile: onboarding, who can unlock, unlock, lock.
 
-use outpost_core::{Role, store::User};
+use outpost_core::{Role, SessionInfo, store::User};
 use tauri::State;
 use zeroize::Zeroizing;
 
@@ -36,20 +36,21 @@ pub async fn unlock(
     state: State<'_, AppState>,
     user: String,
     passphrase: String,
-) -> Result<User, CommandError> {
+) -> Result<SessionInfo, CommandError> {
     Ok(state.core.unlock(user, Zeroizing::new(passphrase)).await?)
 }
 
-/// Emergency access with the recovery key (loudly audited).
+/// Emergency access with the recovery key, as the emergency user, with the reason recorded.
 #[tauri::command]
 #[specta::specta]
 pub async fn unlock_with_recovery(
     state: State<'_, AppState>,
     recovery_key: String,
-) -> Result<User, CommandError> {
+    reason: String,
+) -> Result<SessionInfo, CommandError> {
     Ok(state
         .core
-        .unlock_with_recovery(Zeroizing::new(recovery_key))
+        .unlock_with_recovery(Zeroizing::new(recovery_key), reason)
         .await?)
 }
 

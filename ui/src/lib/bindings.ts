@@ -13,9 +13,9 @@ export const commands = {
 	/**  Creates the profile and its first user, unlocked. Returns the recovery key, to show once. */
 	createProfile: (name: string, role: Role, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("create_profile", { name, role, passphrase })),
 	/**  Unlocks as `user` (id or name). */
-	unlock: (user: string, passphrase: string) => typedError<User, CommandError>(__TAURI_INVOKE("unlock", { user, passphrase })),
-	/**  Emergency access with the recovery key (loudly audited). */
-	unlockWithRecovery: (recoveryKey: string) => typedError<User, CommandError>(__TAURI_INVOKE("unlock_with_recovery", { recoveryKey })),
+	unlock: (user: string, passphrase: string) => typedError<SessionInfo, CommandError>(__TAURI_INVOKE("unlock", { user, passphrase })),
+	/**  Emergency access with the recovery key, as the emergency user, with the reason recorded. */
+	unlockWithRecovery: (recoveryKey: string, reason: string) => typedError<SessionInfo, CommandError>(__TAURI_INVOKE("unlock_with_recovery", { recoveryKey, reason })),
 	/**  Locks now: the key is zeroized and the database closed. */
 	lock: () => typedError<null, CommandError>(__TAURI_INVOKE("lock")),
 	/**  Who is using the unlocked profile. */
@@ -25,26 +25,33 @@ export const commands = {
 	/**  Registers a patient. */
 	addPatient: (patient: NewPatient_Deserialize) => typedError<Patient_Serialize, CommandError>(__TAURI_INVOKE("add_patient", { patient })),
 	/**  A patient's whole chart (audited as a chart read). */
-	chart: (patientId: string) => typedError<Chart_Serialize, CommandError>(__TAURI_INVOKE("chart", { patientId })),
+	chart: (patientId: PatientId) => typedError<Chart_Serialize, CommandError>(__TAURI_INVOKE("chart", { patientId })),
 	/**  Opens an encounter. */
-	addEncounter: (patientId: string, kind: EncounterKind) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("add_encounter", { patientId, kind })),
+	addEncounter: (patientId: PatientId, kind: EncounterKind) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("add_encounter", { patientId, kind })),
+	/**  Finishes an encounter. */
+	finishEncounter: (encounterId: EncounterId) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("finish_encounter", { encounterId })),
 	/**  Writes a draft note. */
-	writeNote: (patientId: string, encounterId: string | null, soap: Soap) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("write_note", { patientId, encounterId, soap })),
-	/**  Saves a draft (autosave). */
-	updateDraft: (noteId: string, soap: Soap) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("update_draft", { noteId, soap })),
-	/**  Signs a draft; it is immutable afterwards. */
-	signNote: (noteId: string) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("sign_note", { noteId })),
-	/**  Adds a signed addendum to a signed note. */
-	addAddendum: (noteId: string, text: string) => typedError<Addendum, CommandError>(__TAURI_INVOKE("add_addendum", { noteId, text })),
-	/**  Records a vital sign (`value2`: diastolic for blood pressure). */
-	addVital: (patientId: string, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, kind, value, value2 })),
-	/**  Audit entries, newest first, optionally for one record (patient) or user. */
-	auditEntries: (recordId: string | null, actor: string | null, limit: number) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { recordId, actor, limit })),
+	writeNote: (patientId: PatientId, encounterId: EncounterId | null, soap: Soap) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("write_note", { patientId, encounterId, soap })),
 	/**
-	 *  Verifies the hash chain; the number of entries when it holds, a typed error naming the
-	 *  broken entry when it does not.
+	 *  Saves a draft revision replacing `bases` (the revision the editor showed; every current
+	 *  revision when merging a conflict). A stale base keeps both texts and is a `conflict` error.
 	 */
-	verifyAudit: () => typedError<number, CommandError>(__TAURI_INVOKE("verify_audit")),
+	updateDraft: (noteId: NoteId, bases: OpHash[], soap: Soap) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("update_draft", { noteId, bases, soap })),
+	/**  One note, signatures verified (after a conflict, to show both texts). */
+	note: (noteId: NoteId) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("note", { noteId })),
+	/**  Signs a draft if its text is still the one whose content hash the editor showed. */
+	signNote: (noteId: NoteId, contentHash: string) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("sign_note", { noteId, contentHash })),
+	/**  Adds a signed addendum to a signed note. */
+	addAddendum: (noteId: NoteId, text: string) => typedError<Addendum, CommandError>(__TAURI_INVOKE("add_addendum", { noteId, text })),
+	/**  Records a vital sign (`value2`: diastolic for blood pressure). */
+	addVital: (patientId: PatientId, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, kind, value, value2 })),
+	/**  Audit entries, newest first, optionally for one record (patient) or user. */
+	auditEntries: (recordId: string | null, actor: UserId | null, limit: number) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { recordId, actor, limit })),
+	/**
+	 *  Verifies the signed log (links, signatures, roles, chart tables); what was checked when it
+	 *  holds, a typed error naming the first bad operation when it does not.
+	 */
+	verifyAudit: () => typedError<LogReport, CommandError>(__TAURI_INVOKE("verify_audit")),
 	/**  Writes an encrypted backup file to `path`, protected by `passphrase`. */
 	createBackup: (path: string, passphrase: string) => typedError<Manifest, CommandError>(__TAURI_INVOKE("create_backup", { path, passphrase })),
 	/**  Checks a backup file without restoring it. */
@@ -55,25 +62,28 @@ export const commands = {
 	 */
 	restoreBackup: (path: string, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("restore_backup", { path, passphrase })),
 	/**  Stores a file the user picked as an attachment on the patient's chart. */
-	addAttachment: (patientId: string, fileName: string, mediaType: string, bytes: number[]) => typedError<AttachmentInfo_Serialize, CommandError>(__TAURI_INVOKE("add_attachment", { patientId, fileName, mediaType, bytes })),
+	addAttachment: (patientId: PatientId, fileName: string, mediaType: string, bytes: number[]) => typedError<AttachmentInfo_Serialize, CommandError>(__TAURI_INVOKE("add_attachment", { patientId, fileName, mediaType, bytes })),
 	/**  A `data:` URL thumbnail for an image attachment (none for other types or large images). */
-	attachmentPreview: (attachmentId: string) => typedError<string | null, CommandError>(__TAURI_INVOKE("attachment_preview", { attachmentId })),
+	attachmentPreview: (attachmentId: AttachmentId) => typedError<string | null, CommandError>(__TAURI_INVOKE("attachment_preview", { attachmentId })),
 };
 
 /* Types */
 /**  A signed correction or addition to a signed note. */
 export type Addendum = {
 	/**  Stable id. */
-	id: string,
-	/**  Its author (user id). */
-	author: string,
+	id: AddendumId,
+	/**  Its author. */
+	author: UserId,
 	/**  The text. */
 	text: string,
 	/**  When it was signed (UTC ms). */
 	signed_at: number | null,
-	/**  SHA-256 over the note id, author, time and text. */
-	content_hash: string,
+	/**  Its signature's state. */
+	signature: Signature,
 };
+
+/**  A signed addendum to a note. */
+export type AddendumId = string;
 
 /**  Build and runtime facts shown in the app's status area. */
 export type AppInfo = {
@@ -87,17 +97,20 @@ export type AppInfo = {
 	status: CoreStatus,
 };
 
+/**  A photo or document. */
+export type AttachmentId = string;
+
 /**  An attachment's metadata. */
 export type AttachmentInfo = AttachmentInfo_Serialize | AttachmentInfo_Deserialize;
 
 /**  An attachment's metadata. */
 export type AttachmentInfo_Deserialize = {
 	/**  Stable id. */
-	id: string,
+	id: AttachmentId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  The encounter, if any. */
-	encounter_id?: string | null,
+	encounter_id?: EncounterId | null,
 	/**  The original file name. */
 	file_name: string,
 	/**  MIME type (`image/jpeg`, `application/pdf`, ...). */
@@ -108,16 +121,20 @@ export type AttachmentInfo_Deserialize = {
 	sha256: string,
 	/**  When it was added (UTC ms). */
 	created_at: number | null,
+	/**  Who added it. */
+	created_by: UserId,
+	/**  Added before operations were signed. */
+	legacy: boolean,
 };
 
 /**  An attachment's metadata. */
 export type AttachmentInfo_Serialize = {
 	/**  Stable id. */
-	id: string,
+	id: AttachmentId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  The encounter, if any. */
-	encounter_id: string | null,
+	encounter_id: EncounterId | null,
 	/**  The original file name. */
 	file_name: string,
 	/**  MIME type (`image/jpeg`, `application/pdf`, ...). */
@@ -128,6 +145,10 @@ export type AttachmentInfo_Serialize = {
 	sha256: string,
 	/**  When it was added (UTC ms). */
 	created_at: number | null,
+	/**  Who added it. */
+	created_by: UserId,
+	/**  Added before operations were signed. */
+	legacy: boolean,
 };
 
 /**  One audit entry. */
@@ -135,34 +156,50 @@ export type AuditEntry = AuditEntry_Serialize | AuditEntry_Deserialize;
 
 /**  One audit entry. */
 export type AuditEntry_Deserialize = {
-	/**  Position in the chain, from 1. */
+	/**  The device whose log holds it (hex), or `"legacy"` for the pre-signature trail. */
+	device: string,
+	/**  Its position in that device's log (in the old trail, its sequence number). */
 	seq: number | null,
-	/**  When, in UTC milliseconds. */
+	/**  When it happened (UTC ms). */
 	at: number | null,
-	/**  The user id, or none for a failed unlock by an unknown user. */
-	actor?: string | null,
+	/**  The user who acted, if known. */
+	actor?: UserId | null,
 	/**  What happened (`note_signed`, `chart_read`, `unlock_failed`, ...). */
 	action: string,
 	/**  The kind of record acted on. */
 	record_kind?: string | null,
-	/**  The record acted on. */
+	/**  The record acted on (hex id). */
 	record_id?: string | null,
+	/**  The patient concerned. */
+	patient_id?: PatientId | null,
+	/**  A short reason or description (an emergency access reason, what a rollback lost). */
+	detail?: string | null,
+	/**  From the pre-signature trail, or a record imported from it. */
+	legacy: boolean,
 };
 
 /**  One audit entry. */
 export type AuditEntry_Serialize = {
-	/**  Position in the chain, from 1. */
+	/**  The device whose log holds it (hex), or `"legacy"` for the pre-signature trail. */
+	device: string,
+	/**  Its position in that device's log (in the old trail, its sequence number). */
 	seq: number | null,
-	/**  When, in UTC milliseconds. */
+	/**  When it happened (UTC ms). */
 	at: number | null,
-	/**  The user id, or none for a failed unlock by an unknown user. */
-	actor: string | null,
+	/**  The user who acted, if known. */
+	actor: UserId | null,
 	/**  What happened (`note_signed`, `chart_read`, `unlock_failed`, ...). */
 	action: string,
 	/**  The kind of record acted on. */
 	record_kind: string | null,
-	/**  The record acted on. */
+	/**  The record acted on (hex id). */
 	record_id: string | null,
+	/**  The patient concerned. */
+	patient_id: PatientId | null,
+	/**  A short reason or description (an emergency access reason, what a rollback lost). */
+	detail: string | null,
+	/**  From the pre-signature trail, or a record imported from it. */
+	legacy: boolean,
 };
 
 /**  A patient's chart as one read: the patient and everything recorded about them. */
@@ -214,6 +251,14 @@ export type CommandError =
 { kind: "immutable"; message: string } | 
 /**  The record does not exist. */
 { kind: "notFound"; message: string } | 
+/**  The signed-in user's role does not allow this. */
+{ kind: "notPermitted"; message: string } | 
+/**  Someone else saved first; nothing was lost: reload and review. */
+{ kind: "conflict"; message: string } | 
+/**  Another writer (the command line) holds the profile; try again. */
+{ kind: "busy"; message: string } | 
+/**  A signature does not hold, or the profile was tampered with. */
+{ kind: "integrity"; message: string } | 
 /**  The store is damaged, or its files are unusable; nothing was overwritten. */
 { kind: "storage"; message: string };
 
@@ -228,6 +273,9 @@ export type CoreStatus = {
 /**  An encounter (a visit or consult). */
 export type Encounter = Encounter_Serialize | Encounter_Deserialize;
 
+/**  An encounter (a visit or a consult). */
+export type EncounterId = string;
+
 /**  How an encounter happens. */
 export type EncounterKind = 
 /**  An end-to-end encrypted video visit. */
@@ -237,40 +285,61 @@ export type EncounterKind =
 /**  A store-and-forward consult. */
 "async_consult";
 
+/**  Where an encounter stands. */
+export type EncounterStatus = 
+/**  Open: notes, vitals and files may be added to it. */
+"in_progress" | 
+/**  Finished. */
+"finished";
+
 /**  An encounter (a visit or consult). */
 export type Encounter_Deserialize = {
 	/**  Stable id. */
-	id: string,
+	id: EncounterId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  How it happens. */
 	kind: EncounterKind,
-	/**  `planned`, `in_progress`, `finished` or `cancelled`. */
-	status: string,
+	/**  Where it stands. */
+	status: EncounterStatus,
 	/**  Start (UTC ms). */
 	started_at: number | null,
 	/**  End (UTC ms), once finished. */
 	ended_at?: number | null,
 	/**  The practitioner's user id. */
-	practitioner: string,
+	practitioner: UserId,
+	/**  Recorded before operations were signed (attribution unverified). */
+	legacy: boolean,
 };
 
 /**  An encounter (a visit or consult). */
 export type Encounter_Serialize = {
 	/**  Stable id. */
-	id: string,
+	id: EncounterId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  How it happens. */
 	kind: EncounterKind,
-	/**  `planned`, `in_progress`, `finished` or `cancelled`. */
-	status: string,
+	/**  Where it stands. */
+	status: EncounterStatus,
 	/**  Start (UTC ms). */
 	started_at: number | null,
 	/**  End (UTC ms), once finished. */
 	ended_at: number | null,
 	/**  The practitioner's user id. */
-	practitioner: string,
+	practitioner: UserId,
+	/**  Recorded before operations were signed (attribution unverified). */
+	legacy: boolean,
+};
+
+/**  What a verified log holds. */
+export type LogReport = {
+	/**  Signed operations checked. */
+	operations: number | null,
+	/**  Devices whose logs they are. */
+	devices: number | null,
+	/**  Entries of the pre-signature audit trail checked. */
+	legacy_entries: number | null,
 };
 
 /**  What a backup holds, sealed inside it. */
@@ -324,64 +393,111 @@ export type NewPatient_Serialize = {
 export type Note = Note_Serialize | Note_Deserialize;
 
 /**  A SOAP note. */
+export type NoteId = string;
+
+/**  One saved text of a note. */
+export type NoteRevision = {
+	/**  The revision (the hash of the operation that saved it). */
+	revision: OpHash,
+	/**  Who saved it. */
+	author: UserId,
+	/**  When (UTC ms). */
+	at: number | null,
+	/**  The text. */
+	soap: Soap,
+};
+
+/**  A SOAP note. */
 export type Note_Deserialize = {
 	/**  Stable id. */
-	id: string,
+	id: NoteId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  The encounter, if written during one. */
-	encounter_id?: string | null,
-	/**  Author (user id). */
-	author: string,
-	/**  The content. */
+	encounter_id?: EncounterId | null,
+	/**  Who started it. */
+	author: UserId,
+	/**  The text shown (for a signed note, the text that was signed). */
 	soap: Soap,
 	/**  Created (UTC ms). */
 	created_at: number | null,
-	/**  Last draft save (UTC ms). */
+	/**  When the text shown was saved (UTC ms). */
 	updated_at: number | null,
-	/**  Signing time, once signed; the note is immutable from then on. */
-	signed_at?: number | null,
-	/**  Who signed. */
-	signed_by?: string | null,
-	/**  SHA-256 of the signed content. */
-	content_hash?: string | null,
+	/**
+	 *  The revision shown: pass it back when saving, so a save based on an older text is
+	 *  caught as a conflict.
+	 */
+	revision: OpHash,
+	/**
+	 *  SHA-256 of what signing would cover: pass it to `sign_note`, so what is signed is what
+	 *  was shown.
+	 */
+	content_hash: string,
+	/**  Signed or not, and whether the signature holds. */
+	signature: Signature,
+	/**
+	 *  Other current texts when saves conflicted (none normally). Both are kept until someone
+	 *  saves a revision that replaces them all.
+	 */
+	conflicts: NoteRevision[],
 	/**  Signed addenda, oldest first. */
 	addenda: Addendum[],
+	/**  Written before operations were signed. */
+	legacy: boolean,
 };
 
 /**  A SOAP note. */
 export type Note_Serialize = {
 	/**  Stable id. */
-	id: string,
+	id: NoteId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  The encounter, if written during one. */
-	encounter_id: string | null,
-	/**  Author (user id). */
-	author: string,
-	/**  The content. */
+	encounter_id: EncounterId | null,
+	/**  Who started it. */
+	author: UserId,
+	/**  The text shown (for a signed note, the text that was signed). */
 	soap: Soap,
 	/**  Created (UTC ms). */
 	created_at: number | null,
-	/**  Last draft save (UTC ms). */
+	/**  When the text shown was saved (UTC ms). */
 	updated_at: number | null,
-	/**  Signing time, once signed; the note is immutable from then on. */
-	signed_at: number | null,
-	/**  Who signed. */
-	signed_by: string | null,
-	/**  SHA-256 of the signed content. */
-	content_hash: string | null,
+	/**
+	 *  The revision shown: pass it back when saving, so a save based on an older text is
+	 *  caught as a conflict.
+	 */
+	revision: OpHash,
+	/**
+	 *  SHA-256 of what signing would cover: pass it to `sign_note`, so what is signed is what
+	 *  was shown.
+	 */
+	content_hash: string,
+	/**  Signed or not, and whether the signature holds. */
+	signature: Signature,
+	/**
+	 *  Other current texts when saves conflicted (none normally). Both are kept until someone
+	 *  saves a revision that replaces them all.
+	 */
+	conflicts: NoteRevision[],
 	/**  Signed addenda, oldest first. */
 	addenda: Addendum[],
+	/**  Written before operations were signed. */
+	legacy: boolean,
 };
+
+/**  The SHA-256 hash that names one operation (see the crate docs). */
+export type OpHash = string;
 
 /**  A patient. */
 export type Patient = Patient_Serialize | Patient_Deserialize;
 
+/**  A patient's chart. */
+export type PatientId = string;
+
 /**  A patient. */
 export type Patient_Deserialize = {
 	/**  Stable id. */
-	id: string,
+	id: PatientId,
 	/**  Given name(s). */
 	given_name: string,
 	/**  Family name. */
@@ -390,18 +506,22 @@ export type Patient_Deserialize = {
 	birth_date: string,
 	/**  Administrative sex as recorded (`female`, `male`, `other`, `unknown`). */
 	sex?: string | null,
-	/**  The clinic's own patient number, unique on this device. */
+	/**  The clinic's own patient number. */
 	clinic_id?: string | null,
 	/**  Phone, address or other contact, free text. */
 	contact?: string | null,
 	/**  When the record was created (UTC ms). */
 	created_at: number | null,
+	/**  Who registered the patient. */
+	created_by: UserId,
+	/**  Registered before operations were signed (attribution unverified). */
+	legacy: boolean,
 };
 
 /**  A patient. */
 export type Patient_Serialize = {
 	/**  Stable id. */
-	id: string,
+	id: PatientId,
 	/**  Given name(s). */
 	given_name: string,
 	/**  Family name. */
@@ -410,12 +530,16 @@ export type Patient_Serialize = {
 	birth_date: string,
 	/**  Administrative sex as recorded (`female`, `male`, `other`, `unknown`). */
 	sex: string | null,
-	/**  The clinic's own patient number, unique on this device. */
+	/**  The clinic's own patient number. */
 	clinic_id: string | null,
 	/**  Phone, address or other contact, free text. */
 	contact: string | null,
 	/**  When the record was created (UTC ms). */
 	created_at: number | null,
+	/**  Who registered the patient. */
+	created_by: UserId,
+	/**  Registered before operations were signed (attribution unverified). */
+	legacy: boolean,
 };
 
 /**  Whether a profile exists on this device, and whether it is unlocked. */
@@ -427,16 +551,56 @@ export type ProfileState =
 /**  A profile is open. */
 "unlocked";
 
-/**  What a user of this device does, which decides what they may do. */
+/**  What a person does, which decides what they may do. */
 export type Role = 
-/**  Writes and signs notes. */
+/**  Writes and signs notes, prescribes. */
 "physician" | 
 /**  Records vitals, photos and consult questions; writes draft notes. */
 "nurse" | 
-/**  Manages users and backups. */
+/**  Manages users, devices and backups. */
 "admin" | 
-/**  A patient using the app for their own visits. */
-"patient";
+/**  A patient, in their own patient-mode profile (never a user of a clinic profile). */
+"patient" | 
+/**
+ *  Break-glass access with the recovery key: reads charts, restores access (adds
+ *  users), makes backups; writes no clinical content.
+ */
+"emergency";
+
+/**  Who is signed in, and what the unlock found that they must be told. */
+export type SessionInfo = {
+	/**  The signed-in user. */
+	user: User,
+	/**  Warnings to show before anything else (a profile restored to an earlier state). */
+	warnings: UnlockWarning[],
+};
+
+/**  Whether a note or addendum is signed, and whether the signature holds. */
+export type Signature = 
+/**  A draft. */
+{ state: "unsigned" } | 
+/**
+ *  Signed, and the signature verifies under the signer's registered key over exactly the
+ *  text shown.
+ */
+{ state: "valid"; 
+/**  Who signed. */
+by: UserId; 
+/**  When (UTC ms). */
+at: number | null } | 
+/**  The signature does not hold: never show this as signed. */
+{ state: "invalid"; 
+/**  Why, for the person reading. */
+reason: string } | 
+/**
+ *  Signed before Outpost signed its records: attribution as the old database said,
+ *  unverifiable.
+ */
+{ state: "unverified"; 
+/**  Who the old database says signed. */
+by: UserId; 
+/**  When (UTC ms). */
+at: number | null };
 
 /**  The four parts of a SOAP note. */
 export type Soap = {
@@ -460,23 +624,51 @@ export type TableDigest = {
 	sha256: string,
 };
 
+/**  Something the person unlocking must be told before they trust what they see. */
+export type UnlockWarning = 
+/**
+ *  The database is older than the head this device last showed: it was restored to an
+ *  earlier state (or operations were removed). Recorded in the audit trail.
+ */
+{ kind: "rolled_back"; 
+/**  Operations of this device missing since the last known head. */
+missing: number | null } | 
+/**
+ *  The database is not the one whose head this device last recorded (another profile's
+ *  database, or the log was rewritten). Recorded in the audit trail.
+ */
+{ kind: "foreign_head" } | 
+/**
+ *  The head file could not be checked (missing on a profile that should have one, or
+ *  unreadable); what was not checked is named.
+ */
+{ kind: "head_unchecked"; 
+/**  Why. */
+reason: string };
+
 /**  A user of this device. */
 export type User = {
 	/**  Stable id. */
-	id: string,
+	id: UserId,
 	/**  Display name. */
 	name: string,
 	/**  Role. */
 	role: Role,
 };
 
+/**
+ *  A person who uses Outpost (a physician, nurse or admin; or a patient in their own
+ *  patient-mode profile).
+ */
+export type UserId = string;
+
 /**  One recorded vital sign. */
 export type Vital = Vital_Serialize | Vital_Deserialize;
 
-/**
- *  A kind of vital sign, with its LOINC code, UCUM unit and a plausible range that catches
- *  typing slips (a temperature of 375 is refused, 37.5 is not).
- */
+/**  One recorded vital sign. */
+export type VitalId = string;
+
+/**  A kind of vital sign. */
 export type VitalKind = 
 /**  Blood pressure (systolic `value`, diastolic `value2`), LOINC 85354-9, mm[Hg]. */
 "blood_pressure" | 
@@ -498,11 +690,11 @@ export type VitalKind =
 /**  One recorded vital sign. */
 export type Vital_Deserialize = {
 	/**  Stable id. */
-	id: string,
+	id: VitalId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  The encounter, if any. */
-	encounter_id?: string | null,
+	encounter_id?: EncounterId | null,
 	/**  What was measured. */
 	kind: VitalKind,
 	/**  The value (systolic for blood pressure). */
@@ -514,17 +706,19 @@ export type Vital_Deserialize = {
 	/**  When it was measured (UTC ms). */
 	observed_at: number | null,
 	/**  Who recorded it. */
-	recorded_by: string,
+	recorded_by: UserId,
+	/**  Recorded before operations were signed (attribution unverified). */
+	legacy: boolean,
 };
 
 /**  One recorded vital sign. */
 export type Vital_Serialize = {
 	/**  Stable id. */
-	id: string,
+	id: VitalId,
 	/**  The patient. */
-	patient_id: string,
+	patient_id: PatientId,
 	/**  The encounter, if any. */
-	encounter_id: string | null,
+	encounter_id: EncounterId | null,
 	/**  What was measured. */
 	kind: VitalKind,
 	/**  The value (systolic for blood pressure). */
@@ -536,7 +730,9 @@ export type Vital_Serialize = {
 	/**  When it was measured (UTC ms). */
 	observed_at: number | null,
 	/**  Who recorded it. */
-	recorded_by: string,
+	recorded_by: UserId,
+	/**  Recorded before operations were signed (attribution unverified). */
+	legacy: boolean,
 };
 
 /* Tauri Specta runtime */

@@ -3,7 +3,7 @@ import type { Vital_Serialize as Vital } from './bindings';
 import { formatVital, latestByKind, trendPoints } from './vitals';
 
 function v(kind: Vital['kind'], value: number, at: number, value2: number | null = null): Vital {
-  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u' };
+  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u', legacy: false };
 }
 
 describe('vitals', () => {

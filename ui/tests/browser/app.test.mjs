@@ -157,7 +157,7 @@ test('the frame shows version and data directory from app_info, and storage prob
   assert.match(await page.getByTestId('pending').textContent(), /Not in this build yet/);
   await page.getByTestId('nav-audit').click();
   await page.getByTestId('audit-verify').click();
-  assert.match(await page.getByTestId('audit-chain').textContent(), /Chain intact/);
+  assert.match(await page.getByTestId('audit-chain').textContent(), /Log intact: \d+ signed entries from 1 device/);
   await page.close();
 });
 
@@ -212,5 +212,103 @@ test('attachments: a picked photo is stored through the core and shown as a thum
   const stored = await page.evaluate(() => window.__FAKE_CORE__.attachments[0].bytes.length);
   assert.equal(stored, png.length, 'the bytes reached the core unchanged in length');
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+const PATIENT = { id: 'p'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 1, created_by: 'a'.repeat(32), legacy: false };
+const note = (over) => ({
+  id: 'n'.repeat(32),
+  patient_id: PATIENT.id,
+  encounter_id: null,
+  author: DOCTOR.id,
+  soap: { subjective: 'Cough', objective: 'T 38.1', assessment: 'URTI', plan: 'Fluids' },
+  created_at: 1,
+  updated_at: 2,
+  revision: 'r'.repeat(64),
+  signature: { state: 'unsigned' },
+  conflicts: [],
+  addenda: [],
+  legacy: false,
+  ...over,
+});
+
+test('a note whose signature does not hold is never shown as signed', async () => {
+  const notes = [
+    note({ id: '1'.repeat(32), signature: { state: 'invalid', reason: 'the text differs from what was signed' } }),
+    note({ id: '2'.repeat(32), signature: { state: 'valid', by: DOCTOR.id, at: 5 } }),
+    note({ id: '3'.repeat(32), signature: { state: 'unverified', by: DOCTOR.id, at: 4 }, legacy: true }),
+  ];
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [PATIENT], notes } });
+  await page.getByTestId('patient-row').click();
+  const states = await page.getByTestId('note-state').allTextContents();
+  assert.equal(states.length, 3);
+  const invalid = states.find((t) => /invalid/i.test(t));
+  assert.ok(invalid && /differs from what was signed/.test(invalid), states.join(' | '));
+  assert.ok(!/^Signed$/.test(invalid));
+  assert.ok(states.includes('Signed'), states.join(' | '));
+  assert.ok(states.some((t) => /before signatures/.test(t)), states.join(' | '));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a draft saved elsewhere meanwhile: both texts are shown and merged, then signed', async () => {
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [PATIENT], notes: [note()] } });
+  await page.getByTestId('patient-row').click();
+  await page.getByTestId('note-open').click();
+  // Someone else (the command line) saves a new revision of the same draft.
+  await page.evaluate(() => {
+    const n = window.__FAKE_CORE__.notes[0];
+    n.revision = 's'.repeat(64);
+    n.soap = { ...n.soap, plan: 'Fluids and paracetamol (from the clinic laptop)' };
+  });
+  await page.getByTestId('soap-plan').fill('Review in 48 h');
+  await page.getByTestId('note-conflicts').waitFor();
+  assert.match(await page.getByTestId('note-error').textContent(), /both texts are kept/);
+  // The editor keeps what was typed; the panel shows the version saved elsewhere.
+  assert.equal(await page.getByTestId('soap-plan').inputValue(), 'Review in 48 h');
+  const versions = await page.getByTestId('note-conflict-version').allTextContents();
+  assert.equal(versions.length, 1, versions.join(' | '));
+  assert.match(versions[0], /from the clinic laptop/);
+  assert.equal(await page.getByTestId('note-sign').isDisabled(), true, 'no signing while two texts stand');
+  // Both texts are in the core: nothing typed was lost.
+  const kept = await page.evaluate(() => {
+    const n = window.__FAKE_CORE__.notes[0];
+    return [n.soap.plan, ...n.conflicts.map((c) => c.soap.plan)];
+  });
+  assert.ok(kept.includes('Review in 48 h') && kept.some((p) => /clinic laptop/.test(p)), kept.join(' | '));
+  await page.getByTestId('soap-plan').fill('Fluids and paracetamol; review in 48 h');
+  await page.getByTestId('note-merge').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=note-conflicts]') === null);
+  await page.getByTestId('note-sign').click();
+  await page.getByTestId('addendum-text').waitFor();
+  const signed = await page.evaluate(() => window.__FAKE_CORE__.notes[0]);
+  assert.equal(signed.signature.state, 'valid');
+  assert.equal(signed.soap.plan, 'Fluids and paracetamol; review in 48 h', 'what was signed is what was shown');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a profile restored to an earlier state is announced after unlock', async () => {
+  const warnings = [{ kind: 'rolled_back', missing: 3 }];
+  const { page } = await openApp({ state: { ...UNLOCKED, current: null, warnings } });
+  await page.getByTestId('unlock-passphrase').fill('clinic passphrase');
+  await page.getByTestId('unlock-submit').click();
+  const banner = page.getByTestId('unlock-warning');
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /restored to an earlier state: 3 change\(s\)/);
+  await page.close();
+});
+
+test('emergency access asks for a reason and the core records it', async () => {
+  const recovery = 'ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345-6789-ABCD-EFGH-JKMN-PQRS-TVWX';
+  const { page } = await openApp({ state: { ...UNLOCKED, current: null, recovery } });
+  await page.getByRole('button', { name: /recovery key/ }).click();
+  await page.getByTestId('unlock-recovery').fill(recovery);
+  await page.getByTestId('unlock-submit').click();
+  assert.match(await page.getByTestId('unlock-error').textContent(), /reason/);
+  await page.getByTestId('unlock-reason').fill('Dr. Achieng away; chart needed for a referral');
+  await page.getByTestId('unlock-submit').click();
+  await page.getByTestId('current-user').waitFor();
+  assert.match(await page.getByTestId('current-user').textContent(), /Emergency access/);
   await page.close();
 });

@@ -14,7 +14,12 @@ export function installFakeCore(seed) {
     throw message === undefined ? { kind } : { kind, message };
   };
   const needUnlocked = () => state.current || fail('locked');
-  const audit = (action, record_id = null) => state.audit.push({ seq: state.audit.length + 1, at: now(), actor: state.current?.id ?? null, action, record_kind: null, record_id });
+  const audit = (action, record_id = null) =>
+    state.audit.push({ device: 'd'.repeat(32), seq: state.audit.length + 1, at: now(), actor: state.current?.id ?? null, action, record_kind: null, record_id, patient_id: null, detail: null, legacy: false });
+  const rev = () => id() + id();
+  // The real core hashes the canonical text; any stable function of the text does here.
+  const contentHash = (n) => JSON.stringify([n.id, n.soap]);
+  const withHash = (n) => ({ ...n, content_hash: contentHash(n) });
   const handlers = {
     app_info: () => ({ ...seed.info, status: { ...seed.info.status, profile: state.current ? 'unlocked' : state.users.length ? 'locked' : 'notCreated' } }),
     profile_users: () => (state.users.length ? state.users : fail('noProfile')),
@@ -33,7 +38,14 @@ export function installFakeCore(seed) {
       if (state.passphrases[u.id] !== passphrase) fail('wrongSecret', 'wrong passphrase');
       state.current = u;
       audit('unlock');
-      return u;
+      return { user: u, warnings: state.warnings ?? [] };
+    },
+    unlock_with_recovery: ({ recoveryKey, reason }) => {
+      if (recoveryKey.replace(/-/g, '') !== (state.recovery ?? '').replace(/-/g, '')) fail('wrongSecret', 'wrong recovery key');
+      if (!reason.trim()) fail('invalid', 'invalid reason: say why emergency access is needed (1 to 500 characters)');
+      state.current = { id: 'e'.repeat(32), name: 'Emergency access (recovery key)', role: 'emergency' };
+      audit('emergency_access');
+      return { user: state.current, warnings: [] };
     },
     lock: () => {
       audit('lock');
@@ -61,7 +73,7 @@ export function installFakeCore(seed) {
       return {
         patient,
         encounters: state.encounters.filter((e) => e.patient_id === patientId).reverse(),
-        notes: state.notes.filter((n) => n.patient_id === patientId).reverse(),
+        notes: state.notes.filter((n) => n.patient_id === patientId).reverse().map(withHash),
         vitals: state.vitals.filter((v) => v.patient_id === patientId),
         attachments: state.attachments.filter((a) => a.patient_id === patientId),
       };
@@ -69,42 +81,62 @@ export function installFakeCore(seed) {
     write_note: ({ patientId, encounterId, soap }) => {
       const u = needUnlocked();
       const t = now();
-      const n = { id: id(), patient_id: patientId, encounter_id: encounterId, author: u.id, soap, created_at: t, updated_at: t, signed_at: null, signed_by: null, content_hash: null, addenda: [] };
+      const n = { id: id(), patient_id: patientId, encounter_id: encounterId, author: u.id, soap, created_at: t, updated_at: t, revision: rev(), signature: { state: 'unsigned' }, conflicts: [], addenda: [], legacy: false };
       state.notes.push(n);
-      return n;
+      return withHash(n);
     },
-    update_draft: ({ noteId, soap }) => {
+    note: ({ noteId }) => {
       needUnlocked();
-      const n = state.notes.find((x) => x.id === noteId) || fail('notFound', 'note not found');
-      if (n.signed_at) fail('immutable', 'a signed note cannot be changed: add a signed addendum instead');
-      Object.assign(n, { soap, updated_at: now() });
-      return n;
+      return withHash(state.notes.find((x) => x.id === noteId) || fail('notFound', 'note not found'));
     },
-    sign_note: ({ noteId }) => {
+    update_draft: ({ noteId, bases, soap }) => {
       const u = needUnlocked();
-      if (u.role !== 'physician') fail('invalid', 'invalid role: only a physician can sign notes');
       const n = state.notes.find((x) => x.id === noteId) || fail('notFound', 'note not found');
-      Object.assign(n, { signed_at: now(), signed_by: u.id, content_hash: 'f'.repeat(64) });
-      return n;
+      if (n.signature.state !== 'unsigned') fail('immutable', 'a signed note cannot be changed: add a signed addendum instead');
+      const current = [n.revision, ...n.conflicts.map((c) => c.revision)];
+      const t = now();
+      if (bases.length === current.length && current.every((r) => bases.includes(r))) {
+        Object.assign(n, { soap, updated_at: t, revision: rev(), conflicts: [] });
+        return withHash(n);
+      }
+      // A stale base: the text is kept as a second version and the save is a conflict.
+      n.conflicts.push({ revision: rev(), author: u.id, at: t, soap });
+      fail('conflict', 'this draft changed since you last saw it: it was saved elsewhere meanwhile; both texts are kept: review them and save a merged text');
+    },
+    sign_note: ({ noteId, contentHash: shown }) => {
+      const u = needUnlocked();
+      if (u.role !== 'physician') fail('notPermitted', 'not permitted: signing a note needs a physician; you are signed in as ' + u.role);
+      const n = state.notes.find((x) => x.id === noteId) || fail('notFound', 'note not found');
+      if (n.conflicts.length) fail('conflict', 'this draft changed since you last saw it: it has conflicting versions; merge them before signing');
+      if (shown !== contentHash(n)) fail('conflict', 'this draft changed since you last saw it: it changed since you last saw it; review the current text before signing');
+      Object.assign(n, { signature: { state: 'valid', by: u.id, at: now() } });
+      return withHash(n);
     },
     add_addendum: ({ noteId, text }) => {
       const u = needUnlocked();
       const n = state.notes.find((x) => x.id === noteId);
-      const a = { id: id(), author: u.id, text, signed_at: now(), content_hash: 'e'.repeat(64) };
+      const t = now();
+      const a = { id: id(), author: u.id, text, signed_at: t, signature: { state: 'valid', by: u.id, at: t } };
       n.addenda.push(a);
       return a;
     },
     add_vital: ({ patientId, kind, value, value2 }) => {
       const u = needUnlocked();
       if (kind === 'temperature' && (value < 25 || value > 45)) fail('invalid', 'invalid value: outside the plausible range for this vital');
-      const v = { id: id(), patient_id: patientId, encounter_id: null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id };
+      const v = { id: id(), patient_id: patientId, encounter_id: null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id, legacy: false };
       state.vitals.push(v);
       return v;
     },
     add_encounter: ({ patientId, kind }) => {
       const u = needUnlocked();
-      const e = { id: id(), patient_id: patientId, kind, status: 'in_progress', started_at: now(), ended_at: null, practitioner: u.id };
+      const e = { id: id(), patient_id: patientId, kind, status: 'in_progress', started_at: now(), ended_at: null, practitioner: u.id, legacy: false };
       state.encounters.push(e);
+      return e;
+    },
+    finish_encounter: ({ encounterId }) => {
+      needUnlocked();
+      const e = state.encounters.find((x) => x.id === encounterId) || fail('notFound', 'encounter not found');
+      Object.assign(e, { status: 'finished', ended_at: now() });
       return e;
     },
     create_backup: ({ path, passphrase }) => {
@@ -121,7 +153,7 @@ export function installFakeCore(seed) {
     },
     add_attachment: ({ patientId, fileName, mediaType, bytes }) => {
       needUnlocked();
-      const a = { id: id(), patient_id: patientId, encounter_id: null, file_name: fileName, media_type: mediaType, size: bytes.length, sha256: '0'.repeat(64), created_at: now(), bytes };
+      const a = { id: id(), patient_id: patientId, encounter_id: null, file_name: fileName, media_type: mediaType, size: bytes.length, sha256: '0'.repeat(64), created_at: now(), created_by: state.current.id, legacy: false, bytes };
       state.attachments.push(a);
       return a;
     },
@@ -130,7 +162,7 @@ export function installFakeCore(seed) {
       return a && a.media_type.startsWith('image/') ? `data:${a.media_type};base64,${btoa(String.fromCharCode(...a.bytes))}` : null;
     },
     audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
-    verify_audit: () => (needUnlocked(), state.audit.length),
+    verify_audit: () => (needUnlocked(), state.verifyError ? fail('integrity', state.verifyError) : { operations: state.audit.length, devices: 1, legacy_entries: 0 }),
   };
   window.__FAKE_CORE__ = state;
   window.__TAURI_INTERNALS__ = {

@@ -1,0 +1,480 @@
+//! What an operation says: one typed payload per kind of clinical or administrative change.
+//!
+//! Each payload's canonical encoding is its fields in order (see [`crate::canon`]). The kind
+//! code in the operation header says which payload follows; a code this build does not know
+//! is an error ([`DecodeError::UnknownCode`]), never a guess.
+
+use crate::{
+    canon::{Bytes, Canon, DecodeError},
+    canon_struct, coded_enum,
+    ids::{EncounterId, NoteId, OpHash, PatientId, RecordId, UserId},
+};
+
+coded_enum! {
+    /// What a person does, which decides what they may do.
+    pub enum Role ("role") {
+        /// Writes and signs notes, prescribes.
+        Physician = 1 => "physician",
+        /// Records vitals, photos and consult questions; writes draft notes.
+        Nurse = 2 => "nurse",
+        /// Manages users, devices and backups.
+        Admin = 3 => "admin",
+        /// A patient, in their own patient-mode profile (never a user of a clinic profile).
+        Patient = 4 => "patient",
+        /// Break-glass access with the recovery key: reads charts, restores access (adds
+        /// users), makes backups; writes no clinical content.
+        Emergency = 5 => "emergency",
+    }
+}
+
+coded_enum! {
+    /// How an encounter happens.
+    pub enum EncounterKind ("encounter kind") {
+        /// An end-to-end encrypted video visit.
+        Video = 1 => "video",
+        /// Face to face.
+        InPerson = 2 => "in_person",
+        /// A store-and-forward consult.
+        AsyncConsult = 3 => "async_consult",
+    }
+}
+
+coded_enum! {
+    /// A demographic field of a patient that can be edited on its own (and merged per field).
+    pub enum PatientField ("patient field") {
+        /// Given name(s).
+        GivenName = 1 => "given_name",
+        /// Family name.
+        FamilyName = 2 => "family_name",
+        /// Birth date, `YYYY-MM-DD`.
+        BirthDate = 3 => "birth_date",
+        /// Administrative sex.
+        Sex = 4 => "sex",
+        /// The clinic's patient number.
+        ClinicId = 5 => "clinic_id",
+        /// Contact details.
+        Contact = 6 => "contact",
+    }
+}
+
+coded_enum! {
+    /// An event recorded in the audit trail that changes no record.
+    pub enum AuditAction ("audit action") {
+        /// A chart was opened.
+        ChartRead = 1 => "chart_read",
+        /// An attachment's content was read.
+        AttachmentRead = 2 => "attachment_read",
+        /// A user unlocked the profile.
+        Unlock = 3 => "unlock",
+        /// The profile was locked (by the user, or when idle).
+        Lock = 4 => "lock",
+        /// A failed unlock, recorded at the next successful one (`at`: when; `subject`: who
+        /// was tried, when known).
+        UnlockFailed = 5 => "unlock_failed",
+        /// Emergency access with the recovery key (`detail`: the reason given).
+        EmergencyAccess = 6 => "emergency_access",
+        /// A backup was written.
+        BackupCreated = 7 => "backup_created",
+        /// This profile was restored from a backup.
+        BackupRestored = 8 => "backup_restored",
+        /// Someone verified the audit trail.
+        AuditVerified = 9 => "audit_verified",
+        /// The profile was created.
+        ProfileCreated = 10 => "profile_created",
+        /// The database was found older than the head this device last showed
+        /// (`detail`: what was missing).
+        RollbackDetected = 11 => "rollback_detected",
+        /// The pre-signature (schema 2) audit trail was imported and sealed (`detail`: its
+        /// length and head hash, or where its hash chain was already broken).
+        LegacyAuditSealed = 12 => "legacy_audit_sealed",
+    }
+}
+
+canon_struct! {
+    /// The four parts of a SOAP note.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[cfg_attr(feature = "specta", derive(specta::Type))]
+    pub struct Soap {
+        /// What the patient reports.
+        pub subjective: String,
+        /// What was observed and measured.
+        pub objective: String,
+        /// The clinician's assessment.
+        pub assessment: String,
+        /// What happens next.
+        pub plan: String,
+    }
+}
+
+canon_struct! {
+    /// A person joins this profile (or workspace) with a role and their public identity.
+    /// The first user of a profile adds themselves; later users are added by an admin or
+    /// physician. `identity` is `None` only for users imported from an unsigned (schema 2)
+    /// profile, who register their key themselves at their next unlock.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserAdded {
+        /// The new user.
+        pub user: UserId,
+        /// Display name.
+        pub name: String,
+        /// Role.
+        pub role: Role,
+        /// Their public identity: Ed25519 public key || X25519 public key.
+        pub identity: Option<[u8; 64]>,
+    }
+}
+
+canon_struct! {
+    /// A user may no longer act; what they did stays attributed to them.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserRemoved {
+        /// Who.
+        pub user: UserId,
+    }
+}
+
+canon_struct! {
+    /// A device (an installation) joins: its public identity, for transport and log authorship.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct DeviceRegistered {
+        /// Ed25519 public key || X25519 public key of the device.
+        pub identity: [u8; 64],
+        /// A name people recognise ("Clinic laptop 2").
+        pub name: String,
+    }
+}
+
+canon_struct! {
+    /// A patient is registered (the target is the new patient id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PatientRegistered {
+        /// Given name(s).
+        pub given_name: String,
+        /// Family name.
+        pub family_name: String,
+        /// Birth date, `YYYY-MM-DD`.
+        pub birth_date: String,
+        /// Administrative sex.
+        pub sex: Option<String>,
+        /// Clinic patient number.
+        pub clinic_id: Option<String>,
+        /// Contact details.
+        pub contact: Option<String>,
+    }
+}
+
+canon_struct! {
+    /// One demographic field is set (the target is the patient). `replaces` names the writes
+    /// of this field that the author had seen, so concurrent edits show as a conflict.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PatientFieldSet {
+        /// Which field.
+        pub field: PatientField,
+        /// The new value (`None` clears an optional field).
+        pub value: Option<String>,
+        /// The operations that last set this field, as the author saw them.
+        pub replaces: Vec<OpHash>,
+    }
+}
+
+canon_struct! {
+    /// An encounter starts (the target is the new encounter id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EncounterOpened {
+        /// The patient.
+        pub patient: PatientId,
+        /// How it happens.
+        pub kind: EncounterKind,
+    }
+}
+
+canon_struct! {
+    /// An encounter is finished (the target is the encounter).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EncounterFinished {
+        /// The patient.
+        pub patient: PatientId,
+    }
+}
+
+canon_struct! {
+    /// A draft note is started (the target is the new note id); this is its first revision.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NoteCreated {
+        /// The patient.
+        pub patient: PatientId,
+        /// The encounter, if written during one.
+        pub encounter: Option<EncounterId>,
+        /// The text.
+        pub soap: Soap,
+    }
+}
+
+canon_struct! {
+    /// A new revision of a draft (the target is the note). `bases` are the revisions the
+    /// author's text replaces: one for an ordinary save, several when a conflict is merged.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NoteRevised {
+        /// The patient.
+        pub patient: PatientId,
+        /// The revisions this one replaces.
+        pub bases: Vec<OpHash>,
+        /// The text.
+        pub soap: Soap,
+    }
+}
+
+canon_struct! {
+    /// A physician signs a note (the target is the note). The payload repeats exactly what
+    /// was signed (patient, encounter, the note's author, the revision and its full text), so
+    /// the signature covers the text itself; the time is the operation's clock value.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NoteSigned {
+        /// The patient.
+        pub patient: PatientId,
+        /// The encounter, if any.
+        pub encounter: Option<EncounterId>,
+        /// Who wrote the note.
+        pub author: UserId,
+        /// The revision signed.
+        pub revision: OpHash,
+        /// Its text.
+        pub soap: Soap,
+    }
+}
+
+canon_struct! {
+    /// A signed correction or addition to a signed note (the target is the new addendum id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AddendumAdded {
+        /// The patient.
+        pub patient: PatientId,
+        /// The note it amends.
+        pub note: NoteId,
+        /// The text.
+        pub text: String,
+    }
+}
+
+canon_struct! {
+    /// A vital sign is recorded (the target is the new vital id).
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct VitalRecorded {
+        /// The patient.
+        pub patient: PatientId,
+        /// The encounter, if any.
+        pub encounter: Option<EncounterId>,
+        /// LOINC code.
+        pub code: String,
+        /// The value (systolic for blood pressure).
+        pub value: f64,
+        /// Diastolic for blood pressure.
+        pub value2: Option<f64>,
+        /// UCUM unit.
+        pub unit: String,
+        /// When it was measured (UTC ms).
+        pub observed_at: i64,
+    }
+}
+
+canon_struct! {
+    /// A photo or document is added (the target is the new attachment id). The content is
+    /// stored by its hash; this names it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AttachmentAdded {
+        /// The patient.
+        pub patient: PatientId,
+        /// The encounter, if any.
+        pub encounter: Option<EncounterId>,
+        /// The original file name.
+        pub file_name: String,
+        /// MIME type.
+        pub media_type: String,
+        /// Size in bytes.
+        pub size: u64,
+        /// SHA-256 of the content.
+        pub sha256: [u8; 32],
+    }
+}
+
+canon_struct! {
+    /// An audit event (the target is the record acted on, or all zeros).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AuditEvent {
+        /// What happened.
+        pub action: AuditAction,
+        /// The patient concerned, if any.
+        pub patient: Option<PatientId>,
+        /// Another person concerned (the user a failed unlock tried), if any.
+        pub subject: Option<UserId>,
+        /// When it happened, if earlier than the operation (a failed unlock recorded later).
+        pub at: Option<i64>,
+        /// A short reason or description, never patient data.
+        pub detail: Option<String>,
+    }
+}
+
+canon_struct! {
+    /// A record written before operations were signed (schema 2 and earlier), imported by the
+    /// user who upgraded the profile. Its attribution and time are as the old database said;
+    /// the signature only attests that this device imported it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct LegacyRecord {
+        /// The user the old database names as author.
+        pub recorded_by: UserId,
+        /// When the old database says it happened (UTC ms).
+        pub recorded_at: i64,
+        /// The kind of the inner payload.
+        pub kind: u16,
+        /// The inner payload's canonical bytes.
+        pub body: Bytes,
+    }
+}
+
+impl LegacyRecord {
+    /// Wraps `inner` (which must not itself be legacy).
+    pub fn wrap(recorded_by: UserId, recorded_at: i64, inner: &Payload) -> Self {
+        Self {
+            recorded_by,
+            recorded_at,
+            kind: inner.kind().0,
+            body: Bytes(inner.body()),
+        }
+    }
+
+    /// The record as it was.
+    pub fn inner(&self) -> Result<Payload, DecodeError> {
+        if self.kind == OpKind::LEGACY.0 {
+            return Err(DecodeError::Malformed("nested legacy record"));
+        }
+        Payload::decode(OpKind(self.kind), &self.body.0)
+    }
+}
+
+/// The kind code in an operation's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpKind(pub u16);
+
+macro_rules! payloads {
+    ( $( $code:literal => $variant:ident ( $ty:ident ), $name:literal, $konst:ident; )* ) => {
+        /// The typed content of an operation.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Payload {
+            $(
+                #[doc = concat!("Kind `", stringify!($code), "`, `", $name, "`.")]
+                $variant($ty),
+            )*
+        }
+
+        impl OpKind {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                pub const $konst: Self = Self($code);
+            )*
+
+            /// The stable name, or `None` for a code this build does not know.
+            pub fn name(self) -> Option<&'static str> {
+                match self.0 {
+                    $( $code => Some($name), )*
+                    _ => None,
+                }
+            }
+        }
+
+        impl Payload {
+            /// The kind code for the header.
+            pub fn kind(&self) -> OpKind {
+                match self {
+                    $( Self::$variant(_) => OpKind($code), )*
+                }
+            }
+
+            /// The canonical bytes of the payload.
+            pub fn body(&self) -> Vec<u8> {
+                match self {
+                    $( Self::$variant(p) => p.to_canonical(), )*
+                }
+            }
+
+            /// Decodes the payload of an operation of `kind`.
+            pub fn decode(kind: OpKind, bytes: &[u8]) -> Result<Self, DecodeError> {
+                match kind.0 {
+                    $( $code => Ok(Self::$variant($ty::from_canonical(bytes)?)), )*
+                    code => Err(DecodeError::UnknownCode {
+                        field: "operation kind",
+                        code: u32::from(code),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+payloads! {
+    0x0001 => UserAdded(UserAdded), "user_added", USER_ADDED;
+    0x0002 => UserRemoved(UserRemoved), "user_removed", USER_REMOVED;
+    0x0003 => DeviceRegistered(DeviceRegistered), "device_registered", DEVICE_REGISTERED;
+    0x0010 => PatientRegistered(PatientRegistered), "patient_registered", PATIENT_REGISTERED;
+    0x0011 => PatientFieldSet(PatientFieldSet), "patient_field_set", PATIENT_FIELD_SET;
+    0x0020 => EncounterOpened(EncounterOpened), "encounter_opened", ENCOUNTER_OPENED;
+    0x0021 => EncounterFinished(EncounterFinished), "encounter_finished", ENCOUNTER_FINISHED;
+    0x0030 => NoteCreated(NoteCreated), "note_created", NOTE_CREATED;
+    0x0031 => NoteRevised(NoteRevised), "note_revised", NOTE_REVISED;
+    0x0032 => NoteSigned(NoteSigned), "note_signed", NOTE_SIGNED;
+    0x0033 => AddendumAdded(AddendumAdded), "addendum_signed", ADDENDUM_ADDED;
+    0x0040 => VitalRecorded(VitalRecorded), "vital_recorded", VITAL_RECORDED;
+    0x0050 => AttachmentAdded(AttachmentAdded), "attachment_added", ATTACHMENT_ADDED;
+    0x0060 => Audit(AuditEvent), "audit", AUDIT;
+    0x0070 => Legacy(LegacyRecord), "legacy_record", LEGACY;
+}
+
+impl Payload {
+    /// The patient this operation concerns, if any (`target` is the operation's target, which
+    /// is the patient for registrations and field edits).
+    pub fn patient(&self, target: RecordId) -> Option<PatientId> {
+        match self {
+            Self::PatientRegistered(_) | Self::PatientFieldSet(_) => Some(PatientId(target.0)),
+            Self::EncounterOpened(p) => Some(p.patient),
+            Self::EncounterFinished(p) => Some(p.patient),
+            Self::NoteCreated(p) => Some(p.patient),
+            Self::NoteRevised(p) => Some(p.patient),
+            Self::NoteSigned(p) => Some(p.patient),
+            Self::AddendumAdded(p) => Some(p.patient),
+            Self::VitalRecorded(p) => Some(p.patient),
+            Self::AttachmentAdded(p) => Some(p.patient),
+            Self::Audit(p) => p.patient,
+            Self::Legacy(l) => l.inner().ok().and_then(|p| p.patient(target)),
+            Self::UserAdded(_) | Self::UserRemoved(_) | Self::DeviceRegistered(_) => None,
+        }
+    }
+
+    /// The action name people see in the audit trail.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Audit(a) => a.action.as_str(),
+            Self::Legacy(l) => l.inner().map_or("legacy_record", |p| p.action()),
+            other => other.kind().name().unwrap_or("unknown"),
+        }
+    }
+
+    /// What kind of record the target is.
+    pub fn record_kind(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::UserAdded(_) | Self::UserRemoved(_) => "user",
+            Self::DeviceRegistered(_) => "device",
+            Self::PatientRegistered(_) | Self::PatientFieldSet(_) => "patient",
+            Self::EncounterOpened(_) | Self::EncounterFinished(_) => "encounter",
+            Self::NoteCreated(_) | Self::NoteRevised(_) | Self::NoteSigned(_) => "note",
+            Self::AddendumAdded(_) => "addendum",
+            Self::VitalRecorded(_) => "vital",
+            Self::AttachmentAdded(_) => "attachment",
+            Self::Audit(a) => match a.action {
+                AuditAction::ChartRead => "patient",
+                AuditAction::AttachmentRead => "attachment",
+                _ => return None,
+            },
+            Self::Legacy(l) => return l.inner().ok().and_then(|p| p.record_kind()),
+        })
+    }
+}

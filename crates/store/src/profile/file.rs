@@ -1,0 +1,167 @@
+//! `profile.json`: per user, the passphrase record and what it unwraps (the shared database key
+//! and the user's own signing identity); the recovery key's wraps. Names and roles are in the
+//! clear so the unlock screen can offer them; what decides what a user may do comes from the
+//! signed log, never from this file.
+
+use std::path::Path;
+
+use outpost_crypto::primitives;
+use rand_core::{OsRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::ProfileKind;
+use crate::{Role, StoreError, db::unhex};
+
+/// The profile file's name.
+pub const PROFILE_FILE: &str = "profile.json";
+/// Format written by this build (1: before signing identities).
+pub(crate) const FORMAT: u32 = 2;
+
+#[derive(Serialize, Deserialize, Clone)]
+pub(crate) struct ProfileFile {
+    pub format: u32,
+    pub profile_id: String,
+    #[serde(default)]
+    pub kind: ProfileKind,
+    pub users: Vec<UserEntry>,
+    pub recovery: RecoveryEntry,
+}
+
+impl std::fmt::Debug for ProfileFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileFile")
+            .field("users", &self.users.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+pub(crate) struct UserEntry {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    /// Hex of the encoded passphrase record.
+    pub passphrase: String,
+    /// The database key under this user's key-encryption key.
+    pub wrap: KeyWrap,
+    /// Hex of this user's signing identity wrapped under their key-encryption key; absent in
+    /// files from before signing identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+pub(crate) struct RecoveryEntry {
+    /// The database key under the recovery key.
+    pub wrapped_key: String,
+    /// The emergency identity under the recovery key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// A key encrypted under a key-encryption key: hex of `nonce (24) || ciphertext`.
+#[derive(Serialize, Deserialize, Clone)]
+pub(crate) struct KeyWrap {
+    pub wrapped_key: String,
+}
+
+pub(crate) fn bad(reason: &'static str) -> StoreError {
+    StoreError::ProfileFile {
+        file: PROFILE_FILE,
+        reason,
+    }
+}
+
+impl ProfileFile {
+    pub(crate) fn read(dir: &Path) -> Result<Self, StoreError> {
+        let bytes = match std::fs::read(dir.join(PROFILE_FILE)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NoProfile);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let file: Self =
+            serde_json::from_slice(&bytes).map_err(|_| bad("not valid JSON for this version"))?;
+        if !(1..=FORMAT).contains(&file.format) {
+            return Err(bad("unknown format"));
+        }
+        Ok(file)
+    }
+
+    pub(crate) fn write(&self, dir: &Path) -> Result<(), StoreError> {
+        let mut file = self.clone();
+        file.format = FORMAT;
+        write_atomic(
+            &dir.join(PROFILE_FILE),
+            &serde_json::to_vec_pretty(&file).map_err(|_| bad("cannot encode"))?,
+        )
+    }
+
+    /// The profile id as bytes.
+    pub(crate) fn id_bytes(&self) -> Result<[u8; 16], StoreError> {
+        outpost_proto::ids::from_hex::<16>(&self.profile_id).ok_or(bad("bad profile id"))
+    }
+}
+
+pub(crate) fn wrap_key(
+    kek: &[u8; 32],
+    db_key: &[u8; 32],
+    profile_id: &str,
+    holder: &str,
+) -> Result<KeyWrap, StoreError> {
+    let mut nonce = [0u8; 24];
+    OsRng.fill_bytes(&mut nonce);
+    let ct = primitives::xchacha_seal(kek, &nonce, &wrap_aad(profile_id, holder), db_key)?;
+    Ok(KeyWrap {
+        wrapped_key: crate::db::hex(&[&nonce[..], &ct].concat()),
+    })
+}
+
+pub(crate) fn unwrap_key(
+    kek: &[u8; 32],
+    wrapped: &str,
+    profile_id: &str,
+    holder: &str,
+) -> Result<Zeroizing<[u8; 32]>, StoreError> {
+    let bytes = unhex(wrapped).ok_or(bad("bad key wrap"))?;
+    if bytes.len() != 24 + 32 + 16 {
+        return Err(bad("bad key wrap length"));
+    }
+    let nonce: [u8; 24] = bytes[..24].try_into().map_err(|_| bad("bad key wrap"))?;
+    let pt = primitives::xchacha_open(kek, &nonce, &wrap_aad(profile_id, holder), &bytes[24..])?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    if pt.len() != 32 {
+        return Err(bad("bad key wrap length"));
+    }
+    key.copy_from_slice(&pt);
+    Ok(key)
+}
+
+fn wrap_aad(profile_id: &str, holder: &str) -> Vec<u8> {
+    [
+        b"outpost/v1/store/key-wrap\0".as_slice(),
+        profile_id.as_bytes(),
+        b"\0",
+        holder.as_bytes(),
+    ]
+    .concat()
+}
+
+/// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never
+/// a torn mix: write a sibling temp file, fsync it, rename over, fsync the directory.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}

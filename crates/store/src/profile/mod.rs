@@ -1,0 +1,599 @@
+//! A profile on disk: the users of this device, each with a passphrase that unwraps the shared
+//! database key and their own signing identity, and the recovery key.
+//!
+//! Files in the profile directory:
+//! - `profile.json` (see `file`): per user the passphrase record and wraps; the recovery wraps.
+//! - `outpost.db` (+ `-wal`, `-shm`): the SQLCipher database.
+//! - `log-head`: the signed log head ([`crate::anchor`]).
+//! - `unlock-failures.json`: times of failed unlocks, for back-off across restarts; they are
+//!   recorded in the log at the next successful unlock.
+
+mod file;
+mod recovery;
+mod session;
+
+use std::path::{Path, PathBuf};
+
+use outpost_crypto::{DeviceIdentity, KdfParams, PassphraseRecord};
+use outpost_proto::{AuditAction, Payload, RecordId, UserId, payload::UserAdded};
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+pub use file::PROFILE_FILE;
+pub(crate) use file::write_atomic;
+pub use recovery::RecoveryKey;
+
+use crate::{
+    Clock, Role, Store, StoreError, User,
+    db::{self, OpenMode, hex, unhex},
+};
+use file::{KeyWrap, ProfileFile, RecoveryEntry, UserEntry, bad, unwrap_key, wrap_key};
+
+/// The SQLCipher database.
+pub const DATABASE_FILE: &str = "outpost.db";
+const FAILURES_FILE: &str = "unlock-failures.json";
+/// Failed unlocks allowed before back-off starts.
+const FREE_ATTEMPTS: usize = 3;
+/// Longest back-off between attempts.
+const MAX_BACKOFF_SECS: u64 = 300;
+/// How the emergency user is named in the audit trail.
+pub const EMERGENCY_USER_NAME: &str = "Emergency access (recovery key)";
+
+/// Whether a profile is a clinic's (care-team users, charts) or a patient's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileKind {
+    /// A clinic's: physicians, nurses and admins; patients' charts.
+    #[default]
+    Clinic,
+    /// A patient's own: their visit summaries and call invites, never clinic charts.
+    Patient,
+}
+
+impl ProfileKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clinic => "clinic",
+            Self::Patient => "patient",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Failures {
+    /// Millisecond times of consecutive failed unlocks, and who was tried (user id, if known).
+    failures: Vec<(i64, Option<String>)>,
+}
+
+/// A profile directory, read but not unlocked.
+#[derive(Debug)]
+pub struct Profile {
+    dir: PathBuf,
+    file: ProfileFile,
+    anchor_dir: Option<PathBuf>,
+}
+
+impl Profile {
+    /// Creates a profile in `dir` with its first user, and returns it unlocked with the
+    /// recovery key to show once. A clinic profile's first user is a physician, nurse or admin;
+    /// a patient profile's is the patient. Refuses a directory that already has a profile.
+    pub fn create(
+        dir: &Path,
+        name: &str,
+        role: Role,
+        passphrase: &[u8],
+        params: KdfParams,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<(Store, RecoveryKey), StoreError> {
+        Self::create_in(
+            dir,
+            name,
+            role,
+            passphrase,
+            params,
+            clock,
+            crate::anchor::default_dir(),
+        )
+    }
+
+    /// [`Profile::create`] with the directory for the outside copy of the log head.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_in(
+        dir: &Path,
+        name: &str,
+        role: Role,
+        passphrase: &[u8],
+        params: KdfParams,
+        clock: std::sync::Arc<dyn Clock>,
+        anchor_dir: Option<PathBuf>,
+    ) -> Result<(Store, RecoveryKey), StoreError> {
+        validate_name(name)?;
+        validate_passphrase(passphrase)?;
+        let kind = match role {
+            Role::Patient => ProfileKind::Patient,
+            Role::Emergency => {
+                return Err(StoreError::Invalid {
+                    field: "role",
+                    reason: "one of physician, nurse, admin, patient",
+                });
+            }
+            _ => ProfileKind::Clinic,
+        };
+        std::fs::create_dir_all(dir)?;
+        if dir.join(PROFILE_FILE).exists() {
+            return Err(StoreError::ProfileExists);
+        }
+        let claim = DatabaseClaim::take(dir)?;
+        let mut db_key = Zeroizing::new([0u8; 32]);
+        rand_core::RngCore::fill_bytes(&mut OsRng, db_key.as_mut());
+        let user = User {
+            id: UserId::random(&mut OsRng),
+            name: name.to_owned(),
+            role,
+        };
+        let identity = DeviceIdentity::generate(&mut OsRng);
+        let emergency = DeviceIdentity::generate(&mut OsRng);
+        let recovery = RecoveryKey::generate();
+        let mut profile_id = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut profile_id);
+        let profile_id_hex = hex(&profile_id);
+        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let file = ProfileFile {
+            format: file::FORMAT,
+            profile_id: profile_id_hex.clone(),
+            kind,
+            users: vec![UserEntry {
+                id: user.id.to_hex(),
+                name: user.name.clone(),
+                role,
+                passphrase: hex(&record.encode()),
+                wrap: wrap_key(
+                    &keys.key_encryption_key,
+                    &db_key,
+                    &profile_id_hex,
+                    &user.id.to_hex(),
+                )?,
+                identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
+            }],
+            recovery: RecoveryEntry {
+                wrapped_key: wrap_key(&recovery.kek(), &db_key, &profile_id_hex, "recovery")?
+                    .wrapped_key,
+                identity: Some(hex(&emergency.wrap(&recovery.kek(), &mut OsRng)?)),
+            },
+        };
+        let mut conn = db::open(claim.path(), &db_key, OpenMode::Existing)?;
+        db::migrate(&mut conn)?;
+        let profile = Self {
+            dir: dir.to_path_buf(),
+            file,
+            anchor_dir,
+        };
+        let store = session::create(
+            &profile,
+            conn,
+            db_key,
+            user,
+            identity,
+            emergency.public(),
+            clock,
+        )?;
+        profile.file.write(dir)?;
+        claim.keep();
+        let _ = store.write_anchor();
+        Ok((store, recovery))
+    }
+
+    /// Makes `dir`, which already holds a database keyed with `db_key` (a restored backup), a
+    /// profile owned by `owner`, who unlocks it with `passphrase` and signs with the identity
+    /// the backup carried (or registers one, for a backup from before signing identities). The
+    /// restored profile is a new device with a new recovery key and emergency user.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn adopt(
+        dir: &Path,
+        owner: &User,
+        owner_identity: Option<DeviceIdentity>,
+        passphrase: &[u8],
+        params: KdfParams,
+        db_key: &[u8; 32],
+        clock: std::sync::Arc<dyn Clock>,
+        profile_id: &[u8; 16],
+        anchor_dir: Option<PathBuf>,
+    ) -> Result<(Store, RecoveryKey), StoreError> {
+        let recovery = RecoveryKey::generate();
+        let emergency = DeviceIdentity::generate(&mut OsRng);
+        let profile_id_hex = hex(profile_id);
+        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let file = ProfileFile {
+            format: file::FORMAT,
+            profile_id: profile_id_hex.clone(),
+            kind: ProfileKind::Clinic,
+            users: vec![UserEntry {
+                id: owner.id.to_hex(),
+                name: owner.name.clone(),
+                role: owner.role,
+                passphrase: hex(&record.encode()),
+                wrap: wrap_key(
+                    &keys.key_encryption_key,
+                    db_key,
+                    &profile_id_hex,
+                    &owner.id.to_hex(),
+                )?,
+                identity: owner_identity
+                    .map(|i| {
+                        i.wrap(&keys.key_encryption_key, &mut OsRng)
+                            .map(|w| hex(&w))
+                    })
+                    .transpose()?,
+            }],
+            recovery: RecoveryEntry {
+                wrapped_key: wrap_key(&recovery.kek(), db_key, &profile_id_hex, "recovery")?
+                    .wrapped_key,
+                identity: Some(hex(&emergency.wrap(&recovery.kek(), &mut OsRng)?)),
+            },
+        };
+        file.write(dir)?;
+        let profile = Self {
+            dir: dir.to_path_buf(),
+            file,
+            anchor_dir,
+        };
+        let mut store = profile.unlock(&owner.id.to_hex(), passphrase, clock)?;
+        let emergency_id = session::user_id_of(&emergency.public());
+        store.write(
+            RecordId::from(emergency_id),
+            &Payload::UserAdded(UserAdded {
+                user: emergency_id,
+                name: EMERGENCY_USER_NAME.to_owned(),
+                role: Role::Emergency,
+                identity: Some(emergency.public().to_bytes()),
+            }),
+        )?;
+        store.audit_event(AuditAction::BackupRestored, None, None)?;
+        Ok((store, recovery))
+    }
+
+    /// Reads the profile in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            file: ProfileFile::read(dir)?,
+            anchor_dir: crate::anchor::default_dir(),
+        })
+    }
+
+    /// Uses `dir` (or none) for the outside copy of the log head instead of the default.
+    #[must_use]
+    pub fn with_anchor_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.anchor_dir = dir;
+        self
+    }
+
+    /// Whether `dir` holds a profile.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(PROFILE_FILE).is_file()
+    }
+
+    /// Clinic or patient profile.
+    pub fn kind(&self) -> ProfileKind {
+        self.file.kind
+    }
+
+    /// The users who can unlock this profile.
+    pub fn users(&self) -> Vec<User> {
+        self.file
+            .users
+            .iter()
+            .filter_map(|u| {
+                Some(User {
+                    id: u.id.parse().ok()?,
+                    name: u.name.clone(),
+                    role: u.role,
+                })
+            })
+            .collect()
+    }
+
+    /// Seconds until another unlock attempt is allowed (0 when allowed now).
+    pub fn backoff_secs(&self, now_ms: i64) -> u64 {
+        let failures = self.failures();
+        let n = failures.failures.len();
+        if n < FREE_ATTEMPTS {
+            return 0;
+        }
+        let wait = 1u64
+            .checked_shl(u32::try_from(n - FREE_ATTEMPTS).unwrap_or(31))
+            .unwrap_or(u64::MAX)
+            .min(MAX_BACKOFF_SECS);
+        let last = failures.failures.last().map_or(0, |f| f.0);
+        let until = last.saturating_add(i64::try_from(wait * 1000).unwrap_or(i64::MAX));
+        u64::try_from(until.saturating_sub(now_ms).max(0))
+            .unwrap_or(0)
+            .div_ceil(1000)
+    }
+
+    /// Unlocks as `user` (a name or an id) with their passphrase.
+    pub fn unlock(
+        &self,
+        user: &str,
+        passphrase: &[u8],
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<Store, StoreError> {
+        let now = clock.now_ms();
+        let retry_after_secs = self.backoff_secs(now);
+        if retry_after_secs > 0 {
+            return Err(StoreError::RateLimited { retry_after_secs });
+        }
+        let Some(entry) = self
+            .file
+            .users
+            .iter()
+            .find(|u| u.id == user || u.name == user)
+        else {
+            self.record_failure(now, None)?;
+            return Err(StoreError::UnknownUser);
+        };
+        let record = PassphraseRecord::decode(&unhex(&entry.passphrase).unwrap_or_default())?;
+        let keys = match record.unlock(passphrase) {
+            Ok(keys) => keys,
+            Err(outpost_crypto::CryptoError::WrongPassphrase) => {
+                self.record_failure(now, Some(entry.id.clone()))?;
+                return Err(StoreError::WrongPassphrase);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let db_key = unwrap_key(
+            &keys.key_encryption_key,
+            &entry.wrap.wrapped_key,
+            &self.file.profile_id,
+            &entry.id,
+        )?;
+        let user_id: UserId = entry.id.parse().map_err(|_| bad("bad user id"))?;
+        let identity = entry
+            .identity
+            .as_deref()
+            .map(|w| {
+                DeviceIdentity::unwrap(
+                    &keys.key_encryption_key,
+                    &unhex(w).ok_or(bad("bad identity wrap"))?,
+                )
+                .map_err(|_| bad("this user's identity does not unwrap"))
+            })
+            .transpose()?;
+        let kek = keys.key_encryption_key.clone();
+        session::open(
+            self,
+            session::Opening {
+                db_key,
+                user: Some(user_id),
+                name: entry.name.clone(),
+                identity,
+                save_identity: &|identity: &DeviceIdentity| {
+                    let mut file = self.file.clone();
+                    let wrapped = hex(&identity.wrap(&kek, &mut OsRng)?);
+                    for u in &mut file.users {
+                        if u.id == user_id.to_hex() {
+                            u.identity = Some(wrapped.clone());
+                        }
+                    }
+                    file.write(&self.dir)
+                },
+                action: AuditAction::Unlock,
+                reason: None,
+            },
+            clock,
+        )
+    }
+
+    /// Emergency access with the recovery key, as the profile's emergency user (never as a
+    /// person of the care team), with the reason recorded prominently in the audit trail.
+    pub fn unlock_with_recovery(
+        &self,
+        recovery: &str,
+        reason: &str,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<Store, StoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 500 {
+            return Err(StoreError::Invalid {
+                field: "reason",
+                reason: "say why emergency access is needed (1 to 500 characters)",
+            });
+        }
+        let now = clock.now_ms();
+        let retry_after_secs = self.backoff_secs(now);
+        if retry_after_secs > 0 {
+            return Err(StoreError::RateLimited { retry_after_secs });
+        }
+        let key = match RecoveryKey::parse(recovery) {
+            Ok(k) => k,
+            Err(e) => {
+                self.record_failure(now, None)?;
+                return Err(e);
+            }
+        };
+        let kek = key.kek();
+        let Ok(db_key) = unwrap_key(
+            &kek,
+            &self.file.recovery.wrapped_key,
+            &self.file.profile_id,
+            "recovery",
+        ) else {
+            self.record_failure(now, None)?;
+            return Err(StoreError::WrongRecoveryKey);
+        };
+        let identity = self
+            .file
+            .recovery
+            .identity
+            .as_deref()
+            .map(|w| {
+                DeviceIdentity::unwrap(&kek, &unhex(w).ok_or(bad("bad identity wrap"))?)
+                    .map_err(|_| bad("the emergency identity does not unwrap"))
+            })
+            .transpose()?;
+        session::open(
+            self,
+            session::Opening {
+                db_key,
+                user: None,
+                name: EMERGENCY_USER_NAME.to_owned(),
+                identity,
+                save_identity: &|identity: &DeviceIdentity| {
+                    let mut file = self.file.clone();
+                    file.recovery.identity = Some(hex(&identity.wrap(&kek, &mut OsRng)?));
+                    file.write(&self.dir)
+                },
+                action: AuditAction::EmergencyAccess,
+                reason: Some(reason.to_owned()),
+            },
+            clock,
+        )
+    }
+
+    /// Adds a user who unlocks with their own passphrase and signs with their own identity,
+    /// registered by the signed-in admin or physician.
+    pub fn add_user(
+        &mut self,
+        store: &mut Store,
+        name: &str,
+        role: Role,
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<User, StoreError> {
+        validate_name(name)?;
+        validate_passphrase(passphrase)?;
+        if self.file.users.iter().any(|u| u.name == name) || name == EMERGENCY_USER_NAME {
+            return Err(StoreError::Invalid {
+                field: "name",
+                reason: "a user with this name exists",
+            });
+        }
+        let user = User {
+            id: UserId::random(&mut OsRng),
+            name: name.to_owned(),
+            role,
+        };
+        let identity = DeviceIdentity::generate(&mut OsRng);
+        let payload = Payload::UserAdded(UserAdded {
+            user: user.id,
+            name: name.to_owned(),
+            role,
+            identity: Some(identity.public().to_bytes()),
+        });
+        // Refused before anything is written when the signed-in user may not add this user.
+        store.check_allowed(&payload)?;
+        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let mut file = self.file.clone();
+        file.users.push(UserEntry {
+            id: user.id.to_hex(),
+            name: name.to_owned(),
+            role,
+            passphrase: hex(&record.encode()),
+            wrap: KeyWrap {
+                wrapped_key: wrap_key(
+                    &keys.key_encryption_key,
+                    store.key(),
+                    &file.profile_id,
+                    &user.id.to_hex(),
+                )?
+                .wrapped_key,
+            },
+            identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
+        });
+        // The file first: a user registered in the log without a way to unlock would be locked
+        // out for good; a file entry without a registration is refused at unlock.
+        file.write(&self.dir)?;
+        if let Err(e) = store.write(RecordId::from(user.id), &payload) {
+            let _ = self.file.write(&self.dir);
+            return Err(e);
+        }
+        self.file = file;
+        Ok(user)
+    }
+
+    fn failures(&self) -> Failures {
+        std::fs::read(self.dir.join(FAILURES_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn record_failure(&self, now: i64, user: Option<String>) -> Result<(), StoreError> {
+        let mut failures = self.failures();
+        failures.failures.push((now, user));
+        write_atomic(
+            &self.dir.join(FAILURES_FILE),
+            &serde_json::to_vec(&failures).map_err(|_| bad("cannot encode"))?,
+        )
+    }
+}
+
+/// An exclusively created, empty `outpost.db`: the claim on a profile directory. Dropped without
+/// [`DatabaseClaim::keep`], it removes the database and its WAL files again.
+pub(crate) struct DatabaseClaim(Option<PathBuf>);
+
+impl DatabaseClaim {
+    pub(crate) fn take(dir: &Path) -> Result<Self, StoreError> {
+        let path = dir.join(DATABASE_FILE);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => Ok(Self(Some(path))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(StoreError::ProfileExists)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.0.as_deref().unwrap_or(Path::new(""))
+    }
+
+    pub(crate) fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for DatabaseClaim {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+            // The directory had no profile when the claim was taken, and only a claim holder
+            // writes one, so any profile file here is this failed attempt's.
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_file(dir.join(PROFILE_FILE));
+                let _ = std::fs::remove_file(dir.join(PROFILE_FILE).with_extension("tmp"));
+            }
+        }
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), StoreError> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(StoreError::Invalid {
+            field: "name",
+            reason: "must be 1 to 200 characters",
+        });
+    }
+    Ok(())
+}
+
+fn validate_passphrase(passphrase: &[u8]) -> Result<(), StoreError> {
+    if passphrase.len() < 8 {
+        return Err(StoreError::Invalid {
+            field: "passphrase",
+            reason: "must be at least 8 characters",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,491 @@
+//! Opening a session: the checks that stand between a passphrase and a usable store, in one
+//! `IMMEDIATE` transaction.
+//!
+//! In order: the device's log head is compared with the anchor outside the database (before
+//! anything new is written, so a rolled-back log is seen as it is); a schema 2 profile is
+//! imported; the users' keys are verified from their signed registrations and the users table
+//! compared with them; the unlocking person's identity must be the one registered for them (or
+//! they register it, if they were imported without one); a patient's user in a clinic profile
+//! is refused; past failed unlocks, a detected rollback and the unlock itself are recorded.
+
+use std::{cell::RefCell, collections::HashSet, sync::Arc};
+
+use outpost_crypto::{DeviceIdentity, PublicIdentity};
+use outpost_proto::{
+    AuditAction, Payload, RecordId, Role, UserId,
+    payload::{AuditEvent, DeviceRegistered, UserAdded},
+};
+use rand_core::OsRng;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use zeroize::Zeroizing;
+
+use super::{EMERGENCY_USER_NAME, FAILURES_FILE, Failures, Profile, ProfileKind};
+use crate::{
+    Clock, Store, StoreError, UnlockWarning, User, anchor, db, device, legacy,
+    oplog::{self, Author},
+    trust::TrustedKeys,
+};
+
+/// What the caller of [`open`] unwrapped.
+pub(super) struct Opening<'a> {
+    /// The database key.
+    pub db_key: Zeroizing<[u8; 32]>,
+    /// Who is unlocking; `None` for the emergency user, whose id follows from their identity.
+    pub user: Option<UserId>,
+    /// Their display name (for a registration).
+    pub name: String,
+    /// Their signing identity, if the profile file holds one.
+    pub identity: Option<DeviceIdentity>,
+    /// Saves a newly made identity into the profile file (before the database registers it).
+    pub save_identity: &'a dyn Fn(&DeviceIdentity) -> Result<(), StoreError>,
+    /// What to record: an unlock, or emergency access.
+    pub action: AuditAction,
+    /// The reason given for emergency access.
+    pub reason: Option<String>,
+}
+
+/// The user id that names an identity (the emergency user's is derived, not chosen).
+pub(crate) fn user_id_of(identity: &PublicIdentity) -> UserId {
+    UserId(identity.device_id().0)
+}
+
+fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
+fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+fn device_registration(device: &DeviceIdentity) -> Payload {
+    Payload::DeviceRegistered(DeviceRegistered {
+        identity: device.public().to_bytes(),
+        name: "Outpost device".to_owned(),
+    })
+}
+
+fn registration(user: UserId, name: &str, role: Role, identity: &DeviceIdentity) -> Payload {
+    Payload::UserAdded(UserAdded {
+        user,
+        name: name.to_owned(),
+        role,
+        identity: Some(identity.public().to_bytes()),
+    })
+}
+
+fn audit(
+    action: AuditAction,
+    subject: Option<UserId>,
+    at: Option<i64>,
+    detail: Option<String>,
+) -> Payload {
+    Payload::Audit(AuditEvent {
+        action,
+        patient: None,
+        subject,
+        at,
+        detail,
+    })
+}
+
+/// Sets up a new profile's database: its identity facts, the device, the first user, the
+/// emergency user (the recovery key's identity), and the first audit entries.
+pub(super) fn create(
+    profile: &Profile,
+    conn: Connection,
+    db_key: Zeroizing<[u8; 32]>,
+    user: User,
+    identity: DeviceIdentity,
+    emergency: PublicIdentity,
+    clock: Arc<dyn Clock>,
+) -> Result<Store, StoreError> {
+    let now = clock.now_ms();
+    let profile_id = profile.file.id_bytes()?;
+    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+    legacy::discard_empty(&tx)?;
+    set_meta(&tx, "profile_id", &profile.file.profile_id)?;
+    set_meta(&tx, "profile_kind", profile.file.kind.as_str())?;
+    set_meta(&tx, "anchored", "1")?;
+    let device = device::create(&tx, &db_key, now)?;
+    let author = Author {
+        signer: &identity,
+        actor: user.id,
+        device: device.device_id(),
+        now_ms: now,
+    };
+    oplog::append(
+        &tx,
+        &author,
+        RecordId::from(user.id),
+        &registration(user.id, &user.name, user.role, &identity),
+    )?;
+    oplog::append(
+        &tx,
+        &author,
+        RecordId([0; 16]),
+        &device_registration(&device),
+    )?;
+    let emergency_id = user_id_of(&emergency);
+    oplog::append(
+        &tx,
+        &author,
+        RecordId::from(emergency_id),
+        &Payload::UserAdded(UserAdded {
+            user: emergency_id,
+            name: EMERGENCY_USER_NAME.to_owned(),
+            role: Role::Emergency,
+            identity: Some(emergency.to_bytes()),
+        }),
+    )?;
+    oplog::append(
+        &tx,
+        &author,
+        RecordId([0; 16]),
+        &audit(AuditAction::ProfileCreated, None, None, None),
+    )?;
+    oplog::append(
+        &tx,
+        &author,
+        RecordId([0; 16]),
+        &audit(AuditAction::Unlock, None, None, None),
+    )?;
+    let trusted = TrustedKeys::load(&tx)?;
+    tx.commit()?;
+    Ok(Store {
+        conn,
+        key: db_key,
+        user,
+        signer: identity,
+        device,
+        trusted,
+        kind: profile.file.kind,
+        profile_id,
+        dir: profile.dir.clone(),
+        anchor_dir: profile.anchor_dir.clone(),
+        clock,
+        warnings: Vec::new(),
+        verified: RefCell::new(HashSet::new()),
+    })
+}
+
+/// The person unlocking: who, with which identity, and whether that identity was made now
+/// (and so still has to be saved into the profile file before the log registers it).
+struct Unlocker<'a> {
+    user: UserId,
+    name: &'a str,
+    emergency: bool,
+    identity: DeviceIdentity,
+    unsaved: std::cell::Cell<bool>,
+    save: &'a dyn Fn(&DeviceIdentity) -> Result<(), StoreError>,
+}
+
+impl Unlocker<'_> {
+    /// Saves a newly made identity into the profile file, once: the file first, so a
+    /// registration in the log never refers to a key nobody can unwrap.
+    fn save_if_new(&self) -> Result<(), StoreError> {
+        if self.unsaved.replace(false) {
+            (self.save)(&self.identity)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn author<'s>(&'s self, device: &DeviceIdentity, now_ms: i64) -> Author<'s> {
+        Author {
+            signer: &self.identity,
+            actor: self.user,
+            device: device.device_id(),
+            now_ms,
+        }
+    }
+}
+
+/// Opens the profile's database for the person in `opening` (see the module docs).
+pub(super) fn open(
+    profile: &Profile,
+    opening: Opening<'_>,
+    clock: Arc<dyn Clock>,
+) -> Result<Store, StoreError> {
+    let mut conn = db::open(
+        &profile.dir.join(super::DATABASE_FILE),
+        &opening.db_key,
+        db::OpenMode::Existing,
+    )?;
+    db::migrate(&mut conn)?;
+    let now = clock.now_ms();
+    let (identity, made_now) = match opening.identity {
+        Some(i) => (i, false),
+        None => (DeviceIdentity::generate(&mut OsRng), true),
+    };
+    let who = Unlocker {
+        user: opening
+            .user
+            .unwrap_or_else(|| user_id_of(&identity.public())),
+        name: &opening.name,
+        emergency: opening.user.is_none(),
+        identity,
+        unsaved: std::cell::Cell::new(made_now),
+        save: opening.save_identity,
+    };
+    let profile_id = profile.file.id_bytes()?;
+
+    let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
+    let kind = profile_kind(&tx, profile)?;
+    let (device, device_is_new, warnings, rollback) =
+        device_and_anchor(&tx, profile, &opening.db_key, &profile_id, now)?;
+    let device_is_new = if legacy::pending(&tx)? {
+        import_legacy(&tx, profile, kind, &who, &device, now)?;
+        false
+    } else {
+        device_is_new
+    };
+    let trusted = confirm_identity(&tx, &who, &device, now)?;
+    let state = trusted.state(who.user).ok_or(StoreError::UnknownUser)?;
+    if state.removed {
+        return Err(StoreError::UnknownUser);
+    }
+    if state.role == Role::Patient && kind == ProfileKind::Clinic {
+        return Err(StoreError::PatientUserRefused);
+    }
+    let name: String = tx.query_row(
+        "SELECT name FROM users WHERE id = ?1",
+        [who.user.to_hex()],
+        |r| r.get(0),
+    )?;
+    let author = who.author(&device, now);
+    if device_is_new {
+        oplog::append(
+            &tx,
+            &author,
+            RecordId([0; 16]),
+            &device_registration(&device),
+        )?;
+    }
+    let failures = record_unlock(
+        &tx,
+        profile,
+        &author,
+        rollback,
+        opening.action,
+        opening.reason.clone(),
+    )?;
+    tx.commit()?;
+    if failures {
+        std::fs::remove_file(profile.dir.join(FAILURES_FILE))?;
+    }
+    let store = Store {
+        conn,
+        key: opening.db_key,
+        user: User {
+            id: who.user,
+            name,
+            role: state.role,
+        },
+        signer: who.identity,
+        device,
+        trusted,
+        kind,
+        profile_id,
+        dir: profile.dir.clone(),
+        anchor_dir: profile.anchor_dir.clone(),
+        clock,
+        warnings,
+        verified: RefCell::new(HashSet::new()),
+    };
+    let _ = store.write_anchor();
+    Ok(store)
+}
+
+/// Clinic or patient profile, from the database's own record (which outranks the
+/// unauthenticated file); a file that names another database is refused.
+fn profile_kind(tx: &Connection, profile: &Profile) -> Result<ProfileKind, StoreError> {
+    if let Some(stored) = meta(tx, "profile_id")?
+        && stored != profile.file.profile_id
+    {
+        return Err(StoreError::ProfileFile {
+            file: super::PROFILE_FILE,
+            reason: "it belongs to another database",
+        });
+    }
+    match meta(tx, "profile_kind")?.as_deref() {
+        Some("patient") => Ok(ProfileKind::Patient),
+        Some("clinic") => Ok(ProfileKind::Clinic),
+        Some(_) => Err(StoreError::Corrupt("unknown profile kind")),
+        None => Ok(profile.file.kind),
+    }
+}
+
+/// This installation's device, and what its log-head anchor says about the database, checked
+/// before anything is written. After a rollback the device is replaced, so that no sequence
+/// number already shown is used again; the description goes into the log.
+fn device_and_anchor(
+    tx: &Connection,
+    profile: &Profile,
+    db_key: &[u8; 32],
+    profile_id: &[u8; 16],
+    now: i64,
+) -> Result<(DeviceIdentity, bool, Vec<UnlockWarning>, Option<String>), StoreError> {
+    let Some(device) = device::load(tx, db_key)? else {
+        return Ok((device::create(tx, db_key, now)?, true, Vec::new(), None));
+    };
+    let expect = meta(tx, "anchored")?.as_deref() == Some("1");
+    let warnings = anchor::check(
+        tx,
+        &profile.dir,
+        profile.anchor_dir.as_deref(),
+        profile_id,
+        &device.public(),
+        expect,
+    )?;
+    let rollback = warnings.iter().find_map(|w| match w {
+        UnlockWarning::RolledBack { missing } => Some(format!(
+            "{missing} operation(s) of this device are missing since the last recorded head"
+        )),
+        UnlockWarning::ForeignHead => {
+            Some("the database is not the one this device last recorded".to_owned())
+        }
+        _ => None,
+    });
+    if rollback.is_some() {
+        return Ok((device::create(tx, db_key, now)?, true, warnings, rollback));
+    }
+    Ok((device, false, warnings, None))
+}
+
+/// A schema 2 profile: the first person to unlock registers themselves and the device, then
+/// imports every old record.
+fn import_legacy(
+    tx: &Connection,
+    profile: &Profile,
+    kind: ProfileKind,
+    who: &Unlocker<'_>,
+    device: &DeviceIdentity,
+    now: i64,
+) -> Result<(), StoreError> {
+    let role = if who.emergency {
+        Role::Emergency
+    } else {
+        legacy::legacy_role(tx, who.user)?.ok_or(StoreError::UnknownUser)?
+    };
+    if role == Role::Patient {
+        return Err(StoreError::PatientUserRefused);
+    }
+    who.save_if_new()?;
+    set_meta(tx, "profile_id", &profile.file.profile_id)?;
+    set_meta(tx, "profile_kind", kind.as_str())?;
+    let author = who.author(device, now);
+    oplog::append(
+        tx,
+        &author,
+        RecordId::from(who.user),
+        &registration(who.user, who.name, role, &who.identity),
+    )?;
+    oplog::append(tx, &author, RecordId([0; 16]), &device_registration(device))?;
+    legacy::import(tx, &author)
+}
+
+/// The users' keys from their signed registrations (the table must agree with them), and the
+/// unlocking person's identity checked against theirs, or registered when they have none yet.
+fn confirm_identity(
+    tx: &Connection,
+    who: &Unlocker<'_>,
+    device: &DeviceIdentity,
+    now: i64,
+) -> Result<TrustedKeys, StoreError> {
+    let trusted = TrustedKeys::load(tx)?;
+    trusted.check_table(tx)?;
+    let register = |name: &str, role: Role| -> Result<TrustedKeys, StoreError> {
+        who.save_if_new()?;
+        oplog::append(
+            tx,
+            &who.author(device, now),
+            RecordId::from(who.user),
+            &registration(who.user, name, role, &who.identity),
+        )?;
+        TrustedKeys::load(tx)
+    };
+    match trusted.state(who.user) {
+        None if who.emergency => register(EMERGENCY_USER_NAME, Role::Emergency),
+        None => Err(StoreError::UnknownUser),
+        // Imported without a key: this person registers theirs now (trust on first use).
+        Some(state) if state.signing_key.is_none() => register(who.name, state.role),
+        Some(state) if state.signing_key != Some(*who.identity.public().signing_key()) => {
+            Err(StoreError::IdentityMismatch)
+        }
+        Some(_) => Ok(trusted),
+    }
+}
+
+/// Records the failed unlocks since the last one, a detected rollback, and this unlock (or
+/// emergency access, with its reason). Returns whether there were failures to clear.
+fn record_unlock(
+    tx: &Connection,
+    profile: &Profile,
+    author: &Author<'_>,
+    rollback: Option<String>,
+    action: AuditAction,
+    reason: Option<String>,
+) -> Result<bool, StoreError> {
+    let failures: Failures = std::fs::read(profile.dir.join(FAILURES_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    for (at, who) in &failures.failures {
+        let subject = who.as_deref().and_then(|w| w.parse().ok());
+        oplog::append(
+            tx,
+            author,
+            RecordId([0; 16]),
+            &audit(AuditAction::UnlockFailed, subject, Some(*at), None),
+        )?;
+    }
+    if let Some(detail) = rollback {
+        oplog::append(
+            tx,
+            author,
+            RecordId([0; 16]),
+            &audit(AuditAction::RollbackDetected, None, None, Some(detail)),
+        )?;
+    }
+    oplog::append(
+        tx,
+        author,
+        RecordId([0; 16]),
+        &audit(action, None, None, reason),
+    )?;
+    set_meta(tx, "anchored", "1")?;
+    Ok(!failures.failures.is_empty())
+}
+
+impl Store {
+    /// Writes the log head anchor (both copies) for this device's newest operation.
+    pub(crate) fn write_anchor(&self) -> Result<(), StoreError> {
+        let Some((seq, hash)) = oplog::device_head(&self.conn, self.device.device_id())? else {
+            return Ok(());
+        };
+        anchor::write(
+            &self.dir,
+            self.anchor_dir.as_deref(),
+            &anchor::Anchor {
+                profile_id: self.profile_id,
+                device: self.device.device_id(),
+                seq,
+                hash,
+                written_at: self.clock.now_ms(),
+            },
+            &self.device,
+        )
+    }
+
+    /// Whether the signed-in user may make `payload` (checked before anything is written).
+    pub(crate) fn check_allowed(&self, payload: &Payload) -> Result<(), StoreError> {
+        crate::apply::authorize(&self.conn, payload, self.user.id)
+    }
+}

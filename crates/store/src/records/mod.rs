@@ -1,0 +1,78 @@
+//! Clinical records, read from the projections and written as signed operations.
+//!
+//! - [`patients`]: registration, search, the audited chart read.
+//! - [`encounters`]: visits and consults, opened and finished.
+//! - [`notes`]: SOAP notes: revisions that are never overwritten, signing that binds the text
+//!   the physician saw, signed addenda, signatures verified on every read.
+//! - [`vitals`]: vital signs with LOINC codes, UCUM units and plausible ranges.
+
+pub mod encounters;
+pub mod notes;
+pub mod patients;
+pub mod vitals;
+
+use serde::{Deserialize, Serialize};
+
+pub use encounters::{Encounter, EncounterStatus};
+pub use notes::{Addendum, Note, NoteRevision, Signature};
+pub use outpost_proto::{EncounterKind, Soap};
+pub use patients::{NewPatient, Patient};
+pub use vitals::{Vital, VitalKind};
+
+/// A patient's chart as one read: the patient and everything recorded about them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Chart {
+    /// The patient.
+    pub patient: Patient,
+    /// Encounters, newest first.
+    pub encounters: Vec<Encounter>,
+    /// Notes, newest first.
+    pub notes: Vec<Note>,
+    /// Vitals, oldest first (for trends).
+    pub vitals: Vec<Vital>,
+    /// Attachments' metadata, newest first.
+    pub attachments: Vec<crate::attachments::AttachmentInfo>,
+}
+
+/// Reads a hex id column into its typed id.
+pub(crate) fn id_col<T: std::str::FromStr>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let s: String = r.get(i)?;
+    s.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            "not a valid id".into(),
+        )
+    })
+}
+
+/// Reads an optional hex id column.
+pub(crate) fn opt_id_col<T: std::str::FromStr>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<T>> {
+    let s: Option<String> = r.get(i)?;
+    s.map(|s| {
+        s.parse().map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                i,
+                rusqlite::types::Type::Text,
+                "not a valid id".into(),
+            )
+        })
+    })
+    .transpose()
+}
+
+/// Reads a 32-byte hash column.
+pub(crate) fn hash_col(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<outpost_proto::OpHash> {
+    let b: Vec<u8> = r.get(i)?;
+    b.try_into().map(outpost_proto::OpHash).map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Blob,
+            "not a 32-byte hash".into(),
+        )
+    })
+}

@@ -1,0 +1,265 @@
+//! Patients: registration, search, and the audited chart read.
+
+use outpost_proto::{
+    AuditAction, PatientId, Payload, RecordId, UserId, payload::PatientRegistered,
+};
+use rusqlite::{OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Chart,
+    encounters::{ENCOUNTER_COLUMNS, encounter_from_row},
+    id_col,
+    vitals::{VITAL_COLUMNS, vital_from_row},
+};
+use crate::{Store, StoreError};
+
+/// A patient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Patient {
+    /// Stable id.
+    pub id: PatientId,
+    /// Given name(s).
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Birth date, `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// Administrative sex as recorded (`female`, `male`, `other`, `unknown`).
+    pub sex: Option<String>,
+    /// The clinic's own patient number.
+    pub clinic_id: Option<String>,
+    /// Phone, address or other contact, free text.
+    pub contact: Option<String>,
+    /// When the record was created (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub created_at: i64,
+    /// Who registered the patient.
+    pub created_by: UserId,
+    /// Registered before operations were signed (attribution unverified).
+    pub legacy: bool,
+}
+
+/// What is needed to register a patient.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NewPatient {
+    /// Given name(s).
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Birth date, `YYYY-MM-DD`.
+    pub birth_date: String,
+    /// Administrative sex.
+    pub sex: Option<String>,
+    /// Clinic patient number.
+    pub clinic_id: Option<String>,
+    /// Contact details.
+    pub contact: Option<String>,
+}
+
+/// The administrative sex values accepted.
+pub const SEX_VALUES: [&str; 4] = ["female", "male", "other", "unknown"];
+
+pub(crate) const PATIENT_COLUMNS: &str = "id, given_name, family_name, birth_date, sex, clinic_id, contact, created_at, created_by, legacy";
+
+pub(crate) fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
+    Ok(Patient {
+        id: id_col(r, 0)?,
+        given_name: r.get(1)?,
+        family_name: r.get(2)?,
+        birth_date: r.get(3)?,
+        sex: r.get(4)?,
+        clinic_id: r.get(5)?,
+        contact: r.get(6)?,
+        created_at: r.get(7)?,
+        created_by: id_col(r, 8)?,
+        legacy: r.get(9)?,
+    })
+}
+
+/// A real calendar date `YYYY-MM-DD` between 1850 and 2200 (2023-02-31 is refused).
+pub fn valid_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        text.get(range)
+            .filter(|part| part.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|part| part.parse::<u32>().ok())
+    };
+    let (Some(year), Some(month), Some(day)) = (number(0..4), number(5..7), number(8..10)) else {
+        return false;
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1850..=2200).contains(&year) && (1..=days).contains(&day)
+}
+
+fn non_empty(v: Option<&String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Store {
+    /// Registers a patient. The clinic number must be unused on this device.
+    pub fn add_patient(&mut self, p: &NewPatient) -> Result<Patient, StoreError> {
+        if p.given_name.trim().is_empty() && p.family_name.trim().is_empty() {
+            return Err(StoreError::Invalid {
+                field: "name",
+                reason: "a given or family name is required",
+            });
+        }
+        if !valid_date(&p.birth_date) {
+            return Err(StoreError::Invalid {
+                field: "birth_date",
+                reason: "use a real date, YYYY-MM-DD",
+            });
+        }
+        let sex = non_empty(p.sex.as_ref());
+        if sex.as_deref().is_some_and(|s| !SEX_VALUES.contains(&s)) {
+            return Err(StoreError::Invalid {
+                field: "sex",
+                reason: "one of female, male, other, unknown",
+            });
+        }
+        let id = PatientId::random(&mut rand_core::OsRng);
+        let payload = PatientRegistered {
+            given_name: p.given_name.trim().to_owned(),
+            family_name: p.family_name.trim().to_owned(),
+            birth_date: p.birth_date.clone(),
+            sex,
+            clinic_id: non_empty(p.clinic_id.as_ref()),
+            contact: non_empty(p.contact.as_ref()),
+        };
+        let op = self.write_with(|tx, author| {
+            if let Some(clinic_id) = &payload.clinic_id {
+                let taken: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM patients WHERE clinic_id = ?1)",
+                    [clinic_id],
+                    |r| r.get(0),
+                )?;
+                if taken {
+                    return Err(StoreError::Invalid {
+                        field: "clinic_id",
+                        reason: "another patient has this clinic number",
+                    });
+                }
+            }
+            crate::oplog::append(
+                tx,
+                author,
+                RecordId::from(id),
+                &Payload::PatientRegistered(payload.clone()),
+            )
+        })?;
+        Ok(Patient {
+            id,
+            given_name: payload.given_name,
+            family_name: payload.family_name,
+            birth_date: payload.birth_date,
+            sex: payload.sex,
+            clinic_id: payload.clinic_id,
+            contact: payload.contact,
+            created_at: i64::try_from(op.header().hlc.wall_ms).unwrap_or(i64::MAX),
+            created_by: self.user.id,
+            legacy: false,
+        })
+    }
+
+    /// Patients whose name or clinic number contains `query` (all when empty), by family name.
+    /// Not audited per keystroke; opening a chart is.
+    pub fn search_patients(&self, query: &str) -> Result<Vec<Patient>, StoreError> {
+        self.require_care_team("searching patients")?;
+        let pattern = format!(
+            "%{}%",
+            query
+                .trim()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients
+             WHERE given_name LIKE ?1 ESCAPE '\\' OR family_name LIKE ?1 ESCAPE '\\'
+                OR (given_name || ' ' || family_name) LIKE ?1 ESCAPE '\\' OR clinic_id LIKE ?1 ESCAPE '\\'
+             ORDER BY family_name COLLATE NOCASE, given_name COLLATE NOCASE"
+        ))?;
+        let rows = stmt.query_map([pattern], patient_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn patient_row(&self, id: PatientId) -> Result<Patient, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE id = ?1"),
+                [id.to_hex()],
+                patient_from_row,
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound("patient"))
+    }
+
+    /// One patient (audited as a chart read).
+    pub fn patient(&mut self, id: PatientId) -> Result<Patient, StoreError> {
+        self.require_care_team("opening a chart")?;
+        let p = self.patient_row(id)?;
+        self.audit_event(AuditAction::ChartRead, Some(RecordId::from(id)), Some(id))?;
+        Ok(p)
+    }
+
+    /// The whole chart of a patient in one read (audited), with every note's signature
+    /// verified.
+    pub fn chart(&mut self, patient_id: PatientId) -> Result<Chart, StoreError> {
+        let patient = self.patient(patient_id)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {ENCOUNTER_COLUMNS} FROM encounters WHERE patient_id = ?1 ORDER BY started_at DESC"
+        ))?;
+        let mut rows = stmt.query([patient_id.to_hex()])?;
+        let mut encounters = Vec::new();
+        while let Some(r) = rows.next()? {
+            encounters.push(encounter_from_row(r)?);
+        }
+        drop(rows);
+        drop(stmt);
+        let notes = self.notes_of(patient_id)?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {VITAL_COLUMNS} FROM vitals WHERE patient_id = ?1 ORDER BY observed_at, id"
+        ))?;
+        let mut rows = stmt.query([patient_id.to_hex()])?;
+        let mut vitals = Vec::new();
+        while let Some(r) = rows.next()? {
+            vitals.push(vital_from_row(r)?);
+        }
+        drop(rows);
+        drop(stmt);
+        let attachments = self.attachment_list(patient_id)?;
+        Ok(Chart {
+            patient,
+            encounters,
+            notes,
+            vitals,
+            attachments,
+        })
+    }
+
+    /// Clinical records are for the care team (and the emergency user, read-only): a patient
+    /// profile's user has none.
+    pub(crate) fn require_care_team(&self, action: &'static str) -> Result<(), StoreError> {
+        if matches!(self.user.role, outpost_proto::Role::Patient) {
+            return Err(StoreError::NotPermitted {
+                action,
+                needs: "a care-team user of a clinic profile",
+                role: self.user.role,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! Vital signs: LOINC codes, UCUM units, and plausible ranges that catch typing slips (a
+//! temperature of 375 is refused, 37.5 is not).
+
+use outpost_proto::{
+    EncounterId, PatientId, Payload, RecordId, UserId, VitalId, payload::VitalRecorded,
+};
+use rusqlite::Row;
+use serde::{Deserialize, Serialize};
+
+use super::{id_col, opt_id_col};
+use crate::{Store, StoreError};
+
+/// A kind of vital sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum VitalKind {
+    /// Blood pressure (systolic `value`, diastolic `value2`), LOINC 85354-9, mm[Hg].
+    BloodPressure,
+    /// Heart rate, LOINC 8867-4, /min.
+    Pulse,
+    /// Body temperature, LOINC 8310-5, Cel.
+    Temperature,
+    /// Oxygen saturation by pulse oximetry, LOINC 59408-5, %.
+    Spo2,
+    /// Respiratory rate, LOINC 9279-1, /min.
+    RespiratoryRate,
+    /// Body weight, LOINC 29463-7, kg.
+    Weight,
+    /// Body height, LOINC 8302-2, cm.
+    Height,
+    /// Blood glucose, LOINC 2339-0, mg/dL.
+    Glucose,
+}
+
+impl VitalKind {
+    /// All kinds, in display order.
+    pub const ALL: [Self; 8] = [
+        Self::BloodPressure,
+        Self::Pulse,
+        Self::Temperature,
+        Self::Spo2,
+        Self::RespiratoryRate,
+        Self::Weight,
+        Self::Height,
+        Self::Glucose,
+    ];
+
+    /// The LOINC code.
+    pub fn loinc(self) -> &'static str {
+        match self {
+            Self::BloodPressure => "85354-9",
+            Self::Pulse => "8867-4",
+            Self::Temperature => "8310-5",
+            Self::Spo2 => "59408-5",
+            Self::RespiratoryRate => "9279-1",
+            Self::Weight => "29463-7",
+            Self::Height => "8302-2",
+            Self::Glucose => "2339-0",
+        }
+    }
+
+    /// The UCUM unit.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Self::BloodPressure => "mm[Hg]",
+            Self::Pulse | Self::RespiratoryRate => "/min",
+            Self::Temperature => "Cel",
+            Self::Spo2 => "%",
+            Self::Weight => "kg",
+            Self::Height => "cm",
+            Self::Glucose => "mg/dL",
+        }
+    }
+
+    fn plausible(self) -> (f64, f64) {
+        match self {
+            Self::BloodPressure => (20.0, 300.0),
+            Self::Pulse => (10.0, 300.0),
+            Self::Temperature => (25.0, 45.0),
+            Self::Spo2 => (30.0, 100.0),
+            Self::RespiratoryRate => (2.0, 80.0),
+            Self::Weight => (0.2, 400.0),
+            Self::Height => (20.0, 260.0),
+            Self::Glucose => (10.0, 1500.0),
+        }
+    }
+
+    /// The kind for a LOINC code, if this build knows it.
+    pub fn from_loinc(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.loinc() == code)
+    }
+
+    /// Parses a typed name (`bp`, `pulse`, `temp`, `spo2`, `rr`, `weight`, `height`, `glucose`)
+    /// or a LOINC code.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "bp" | "blood_pressure" => Self::BloodPressure,
+            "pulse" | "hr" => Self::Pulse,
+            "temp" | "temperature" => Self::Temperature,
+            "spo2" => Self::Spo2,
+            "rr" | "respiratory_rate" => Self::RespiratoryRate,
+            "weight" => Self::Weight,
+            "height" => Self::Height,
+            "glucose" => Self::Glucose,
+            code => {
+                return Self::from_loinc(code).ok_or(StoreError::Invalid {
+                    field: "vital",
+                    reason: "unknown kind",
+                });
+            }
+        })
+    }
+
+    /// Checks a reading: finite, within the plausible range, and two values exactly for blood
+    /// pressure (systolic above diastolic).
+    pub fn check(self, value: f64, value2: Option<f64>) -> Result<(), StoreError> {
+        let (lo, hi) = self.plausible();
+        let in_range = |v: f64| v.is_finite() && (lo..=hi).contains(&v);
+        if !in_range(value) || value2.is_some_and(|v| !in_range(v)) {
+            return Err(StoreError::Invalid {
+                field: "value",
+                reason: "outside the plausible range for this vital",
+            });
+        }
+        match (self == Self::BloodPressure, value2) {
+            (true, Some(diastolic)) if diastolic >= value => Err(StoreError::Invalid {
+                field: "value2",
+                reason: "diastolic must be below systolic",
+            }),
+            (true, Some(_)) | (false, None) => Ok(()),
+            _ => Err(StoreError::Invalid {
+                field: "value2",
+                reason: "blood pressure needs systolic and diastolic; others one value",
+            }),
+        }
+    }
+}
+
+/// One recorded vital sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Vital {
+    /// Stable id.
+    pub id: VitalId,
+    /// The patient.
+    pub patient_id: PatientId,
+    /// The encounter, if any.
+    pub encounter_id: Option<EncounterId>,
+    /// What was measured.
+    pub kind: VitalKind,
+    /// The value (systolic for blood pressure).
+    pub value: f64,
+    /// Diastolic for blood pressure.
+    pub value2: Option<f64>,
+    /// UCUM unit.
+    pub unit: String,
+    /// When it was measured (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub observed_at: i64,
+    /// Who recorded it.
+    pub recorded_by: UserId,
+    /// Recorded before operations were signed (attribution unverified).
+    pub legacy: bool,
+}
+
+pub(crate) const VITAL_COLUMNS: &str =
+    "id, patient_id, encounter_id, code, value, value2, unit, observed_at, recorded_by, legacy";
+
+/// A row of `VITAL_COLUMNS`. An unknown code is an error, never another kind.
+pub(crate) fn vital_from_row(r: &Row<'_>) -> Result<Vital, StoreError> {
+    let code: String = r.get(3)?;
+    Ok(Vital {
+        id: id_col(r, 0)?,
+        patient_id: id_col(r, 1)?,
+        encounter_id: opt_id_col(r, 2)?,
+        kind: VitalKind::from_loinc(&code).ok_or(StoreError::UnknownCode {
+            field: "vital",
+            code,
+        })?,
+        value: r.get(4)?,
+        value2: r.get(5)?,
+        unit: r.get(6)?,
+        observed_at: r.get(7)?,
+        recorded_by: id_col(r, 8)?,
+        legacy: r.get(9)?,
+    })
+}
+
+impl Store {
+    /// Records a vital sign, checked against its plausible range.
+    pub fn add_vital(
+        &mut self,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
+        kind: VitalKind,
+        value: f64,
+        value2: Option<f64>,
+    ) -> Result<Vital, StoreError> {
+        kind.check(value, value2)?;
+        let id = VitalId::random(&mut rand_core::OsRng);
+        let observed_at = self.now();
+        let payload = Payload::VitalRecorded(VitalRecorded {
+            patient: patient_id,
+            encounter: encounter_id,
+            code: kind.loinc().to_owned(),
+            value,
+            value2,
+            unit: kind.unit().to_owned(),
+            observed_at,
+        });
+        self.write(RecordId::from(id), &payload)?;
+        Ok(Vital {
+            id,
+            patient_id,
+            encounter_id,
+            kind,
+            value,
+            value2,
+            unit: kind.unit().to_owned(),
+            observed_at,
+            recorded_by: self.user.id,
+            legacy: false,
+        })
+    }
+}

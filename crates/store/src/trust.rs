@@ -1,0 +1,146 @@
+//! The signing keys this session trusts, verified from the signed user registrations in the
+//! log when the profile is unlocked, not read from the users table.
+//!
+//! Someone holding the database key can edit the users table (give a nurse the physician role,
+//! swap the physician's key for their own). They cannot make the registrations verify: each is
+//! signed by an admin or physician already registered, back to the first user, who registered
+//! themselves. So signatures are checked against these keys, and a users table that disagrees
+//! with them is reported as tampering.
+
+use std::collections::HashMap;
+
+use outpost_proto::{OpKind, Operation, Payload, Role, UserId};
+use rusqlite::Connection;
+
+use crate::{
+    StoreError,
+    authz::{self, ActorState},
+};
+
+/// Users' keys and roles as their verified registrations say.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct TrustedKeys {
+    users: HashMap<UserId, ActorState>,
+}
+
+impl TrustedKeys {
+    /// Replays every user registration and removal in log order, verifying each signature and
+    /// the registration rules. The first operation that fails is an error naming it.
+    pub(crate) fn load(conn: &Connection) -> Result<Self, StoreError> {
+        // Imported (legacy) users are legacy operations whose target is the user; a user the
+        // table lacks is caught by `check_table`, so this filter cannot hide one.
+        let mut stmt = conn.prepare(
+            "SELECT bytes FROM ops WHERE kind IN (?1, ?2)
+                OR (kind = ?3 AND target IN (SELECT id FROM users))
+             ORDER BY hlc_wall, hlc_counter, device, seq",
+        )?;
+        let mut rows = stmt.query([
+            i64::from(OpKind::USER_ADDED.0),
+            i64::from(OpKind::USER_REMOVED.0),
+            i64::from(OpKind::LEGACY.0),
+        ])?;
+        let mut keys = Self::default();
+        while let Some(row) = rows.next()? {
+            let op = Operation::decode(row.get(0)?).map_err(|_| tampered())?;
+            keys.observe(&op).map_err(|reason| StoreError::LogBroken {
+                device: op.header().device,
+                seq: op.header().seq,
+                reason,
+            })?;
+        }
+        Ok(keys)
+    }
+
+    /// Checks one registration or removal and takes it into account.
+    pub(crate) fn observe(&mut self, op: &Operation) -> Result<(), &'static str> {
+        let payload = op.payload().map_err(|_| "does not decode")?;
+        self.check(op, &payload)?;
+        let effective = match &payload {
+            Payload::Legacy(l) => l.inner().map_err(|_| "legacy record does not decode")?,
+            other => other.clone(),
+        };
+        match &effective {
+            Payload::UserAdded(added) => {
+                let signing_key = added.identity.map(|id| {
+                    let mut k = [0u8; 32];
+                    k.copy_from_slice(&id[..32]);
+                    k
+                });
+                let entry = self.users.entry(added.user).or_insert(ActorState {
+                    role: added.role,
+                    signing_key: None,
+                    removed: false,
+                });
+                entry.signing_key = entry.signing_key.or(signing_key);
+            }
+            Payload::UserRemoved(removed) => {
+                if let Some(u) = self.users.get_mut(&removed.user) {
+                    u.removed = true;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Verifies `op`'s signature and role rules against the users known so far.
+    pub(crate) fn check(&self, op: &Operation, payload: &Payload) -> Result<(), &'static str> {
+        let actor_id = op.header().actor;
+        let actor = self.users.get(&actor_id).copied();
+        let key = authz::signing_key_for(payload, actor_id, actor)
+            .ok_or("the author has no registered key")?;
+        op.verify(&key).map_err(|_| "signature does not verify")?;
+        let emergency = self.users.values().any(|u| u.role == Role::Emergency);
+        authz::authorize(
+            payload,
+            actor_id,
+            actor,
+            &|u| self.users.get(&u).copied(),
+            !self.users.is_empty(),
+            emergency,
+        )
+        .map_err(|d| match d {
+            authz::Denied::Role { .. } => "the author's role does not allow it",
+            authz::Denied::UnknownActor => "the author is not a current user",
+            authz::Denied::BadRegistration(r) => r,
+        })
+    }
+
+    /// What the registrations say about `user`.
+    pub(crate) fn state(&self, user: UserId) -> Option<ActorState> {
+        self.users.get(&user).copied()
+    }
+
+    /// Fails when the users table says something about a key or role that the verified
+    /// registrations do not.
+    pub(crate) fn check_table(&self, conn: &Connection) -> Result<(), StoreError> {
+        let mut stmt =
+            conn.prepare("SELECT id, role, signing_key, removed_at IS NOT NULL FROM users")?;
+        let mut rows = stmt.query([])?;
+        let mut seen = 0usize;
+        while let Some(row) = rows.next()? {
+            seen += 1;
+            let id: UserId = row.get::<_, String>(0)?.parse().map_err(|_| tampered())?;
+            let role = crate::apply::parse_role(&row.get::<_, String>(1)?)?;
+            let key: Option<Vec<u8>> = row.get(2)?;
+            let removed: bool = row.get(3)?;
+            let trusted = self.users.get(&id).ok_or_else(tampered)?;
+            if trusted.role != role
+                || trusted.signing_key.map(|k| k.to_vec()) != key
+                || trusted.removed != removed
+            {
+                return Err(tampered());
+            }
+        }
+        if seen != self.users.len() {
+            return Err(tampered());
+        }
+        Ok(())
+    }
+}
+
+fn tampered() -> StoreError {
+    StoreError::Corrupt(
+        "the users table does not match the signed user registrations: the database was altered",
+    )
+}

@@ -1,0 +1,234 @@
+//! Checking the whole log, and rebuilding the projection tables from it.
+//!
+//! [`verify_log`] is what `outpost audit verify` runs: every device's log links without a gap,
+//! every operation's stored hash and columns match its bytes, every signature verifies under
+//! its author's registered key, every author had the role for what they did, the pre-signature
+//! audit trail (if any) matches the seal recorded when it was imported, and the projection
+//! tables are exactly what replaying the log produces. The first failure names the operation.
+
+use outpost_proto::{DeviceId, OpHash, OpKind, Operation, Payload};
+use rusqlite::Connection;
+
+use crate::{StoreError, apply, backup::content_digests, legacy, trust::TrustedKeys};
+
+/// The projection tables, in the order they are cleared (no table references a later one).
+pub(crate) const PROJECTIONS: &[&str] = &[
+    "note_revision_bases",
+    "note_revisions",
+    "addenda",
+    "notes",
+    "vitals",
+    "attachments",
+    "encounters",
+    "patient_field_replaced",
+    "patient_field_heads",
+    "patients",
+    "devices",
+    "users",
+];
+
+/// What a verified log holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct LogReport {
+    /// Signed operations checked.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub operations: u64,
+    /// Devices whose logs they are.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub devices: u64,
+    /// Entries of the pre-signature audit trail checked.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub legacy_entries: u64,
+}
+
+fn broken(device: DeviceId, seq: u64, reason: &'static str) -> StoreError {
+    StoreError::LogBroken {
+        device,
+        seq,
+        reason,
+    }
+}
+
+/// Verifies the whole log (see the module docs).
+pub fn verify_log(conn: &Connection) -> Result<LogReport, StoreError> {
+    let (operations, devices) = verify_links(conn)?;
+    verify_signatures(conn)?;
+    let legacy_entries = legacy::verify_sealed_audit(conn)?;
+    verify_projections(conn)?;
+    Ok(LogReport {
+        operations,
+        devices,
+        legacy_entries,
+    })
+}
+
+/// Per device: sequence numbers 1, 2, 3… without gaps; each operation links to the previous
+/// one's hash; the stored hash and indexed columns match the bytes.
+fn verify_links(conn: &Connection) -> Result<(u64, u64), StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT device, seq, hlc_wall, hlc_counter, actor, kind, target, hash, bytes
+         FROM ops ORDER BY device, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut count = 0u64;
+    let mut devices = 0u64;
+    let mut current: Option<(String, u64, OpHash)> = None;
+    while let Some(row) = rows.next()? {
+        let device_hex: String = row.get(0)?;
+        let seq = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        let device = DeviceId(
+            outpost_proto::ids::from_hex::<16>(&device_hex)
+                .ok_or(StoreError::Corrupt("operation log device column"))?,
+        );
+        let op = Operation::decode(row.get(8)?)
+            .map_err(|_| broken(device, seq, "the operation does not decode"))?;
+        let h = op.header();
+        let columns_match = h.device == device
+            && h.seq == seq
+            && i64::try_from(h.hlc.wall_ms).ok() == Some(row.get::<_, i64>(2)?)
+            && i64::from(h.hlc.counter) == row.get::<_, i64>(3)?
+            && h.actor.to_hex() == row.get::<_, String>(4)?
+            && i64::from(h.kind.0) == row.get::<_, i64>(5)?
+            && h.target.to_hex() == row.get::<_, String>(6)?;
+        if !columns_match {
+            return Err(broken(
+                device,
+                seq,
+                "its indexed columns differ from its bytes",
+            ));
+        }
+        if op.hash().0.as_slice() != row.get::<_, Vec<u8>>(7)?.as_slice() {
+            return Err(broken(
+                device,
+                seq,
+                "its stored hash differs from its bytes",
+            ));
+        }
+        let expected = match &current {
+            Some((d, last, hash)) if *d == device_hex => (last + 1, *hash),
+            _ => {
+                devices += 1;
+                (1, OpHash::GENESIS)
+            }
+        };
+        if seq != expected.0 {
+            return Err(broken(
+                device,
+                expected.0,
+                "missing: the log has a gap here",
+            ));
+        }
+        if h.prev != expected.1 {
+            return Err(broken(
+                device,
+                seq,
+                "does not link to the previous operation",
+            ));
+        }
+        current = Some((device_hex, seq, op.hash()));
+        count += 1;
+    }
+    Ok((count, devices))
+}
+
+/// In log order: every signature under the author's registered key, and every author's role.
+fn verify_signatures(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT bytes FROM ops ORDER BY hlc_wall, hlc_counter, device, seq")?;
+    let mut rows = stmt.query([])?;
+    let mut keys = TrustedKeys::default();
+    while let Some(row) = rows.next()? {
+        let op = Operation::decode(row.get(0)?).map_err(|_| StoreError::Corrupt("operation"))?;
+        let h = *op.header();
+        let payload = op
+            .payload()
+            .map_err(|_| broken(h.device, h.seq, "its content does not decode"))?;
+        if is_membership(&payload) {
+            keys.observe(&op)
+        } else {
+            keys.check(&op, &payload)
+        }
+        .map_err(|reason| broken(h.device, h.seq, reason))?;
+    }
+    Ok(())
+}
+
+/// Whether an operation changes who may act (a registration or removal, imported or not).
+pub(crate) fn is_membership(payload: &Payload) -> bool {
+    match payload {
+        Payload::UserAdded(_) | Payload::UserRemoved(_) => true,
+        Payload::Legacy(l) => l.kind == OpKind::USER_ADDED.0,
+        _ => false,
+    }
+}
+
+/// Replays the log into the projections inside a savepoint and compares: tables edited by hand
+/// (a row removed, a value changed) differ from what the log produces.
+fn verify_projections(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("SAVEPOINT verify_projections")?;
+    let outcome = (|| {
+        let before = content_digests(conn, PROJECTIONS)?;
+        rebuild_projections(conn)?;
+        let after = content_digests(conn, PROJECTIONS)?;
+        Ok::<_, StoreError>(
+            before
+                .iter()
+                .zip(&after)
+                .position(|(b, a)| b != a)
+                .map(|i| PROJECTIONS[i]),
+        )
+    })();
+    conn.execute_batch("ROLLBACK TO verify_projections; RELEASE verify_projections")?;
+    match outcome? {
+        None => Ok(()),
+        Some(table) => Err(StoreError::Corrupt(edited_message(table))),
+    }
+}
+
+/// A static message naming the edited table (error messages carry no runtime strings).
+fn edited_message(table: &str) -> &'static str {
+    match table {
+        "note_revision_bases" => {
+            "the note_revision_bases table differs from the signed log: it was edited"
+        }
+        "note_revisions" => "the note_revisions table differs from the signed log: it was edited",
+        "addenda" => "the addenda table differs from the signed log: it was edited",
+        "notes" => "the notes table differs from the signed log: it was edited",
+        "vitals" => "the vitals table differs from the signed log: it was edited",
+        "attachments" => "the attachments table differs from the signed log: it was edited",
+        "encounters" => "the encounters table differs from the signed log: it was edited",
+        "patients" | "patient_field_heads" | "patient_field_replaced" => {
+            "the patients tables differ from the signed log: they were edited"
+        }
+        "devices" => "the devices table differs from the signed log: it was edited",
+        _ => "the users table differs from the signed log: it was edited",
+    }
+}
+
+/// Clears every projection table and replays the whole log through `apply`, in log order.
+/// The caller provides the transaction.
+pub fn rebuild_projections(conn: &Connection) -> Result<u64, StoreError> {
+    for table in PROJECTIONS {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let mut stmt =
+        conn.prepare("SELECT bytes FROM ops ORDER BY hlc_wall, hlc_counter, device, seq")?;
+    let mut rows = stmt.query([])?;
+    let mut n = 0u64;
+    while let Some(row) = rows.next()? {
+        let op = Operation::decode(row.get(0)?).map_err(|_| StoreError::Corrupt("operation"))?;
+        let h = *op.header();
+        let payload = op
+            .payload()
+            .map_err(|_| broken(h.device, h.seq, "its content does not decode"))?;
+        apply::apply(conn, &op, &payload).map_err(|e| match e {
+            StoreError::NotPermitted { .. } => {
+                broken(h.device, h.seq, "the author's role does not allow it")
+            }
+            other => other,
+        })?;
+        n += 1;
+    }
+    Ok(n)
+}
