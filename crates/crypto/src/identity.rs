@@ -47,14 +47,17 @@ impl PublicIdentity {
     pub const LEN: usize = 64;
 
     /// Parses `ed25519_public || x25519_public`, rejecting a signing key that is not a valid
-    /// Edwards point.
+    /// Edwards point or is of small order (a weak key, under which signatures are not binding).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
         let bytes: &[u8; 64] = bytes.try_into().map_err(|_| CryptoError::BadLength)?;
         let (signing, agreement) = bytes.split_at(32);
         let signing: [u8; 32] = signing.try_into().map_err(|_| CryptoError::BadLength)?;
         let agreement: [u8; 32] = agreement.try_into().map_err(|_| CryptoError::BadLength)?;
-        ed25519_dalek::VerifyingKey::from_bytes(&signing)
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&signing)
             .map_err(|_| CryptoError::InvalidPublicKey)?;
+        if key.is_weak() {
+            return Err(CryptoError::InvalidPublicKey);
+        }
         Ok(Self { signing, agreement })
     }
 

@@ -149,3 +149,45 @@ pub fn ed25519_verify(
     key.verify_strict(message, &signature)
         .map_err(|_| CryptoError::BadSignature)
 }
+
+/// Ed25519 verification of many signatures at once: `Ok` only if every one verifies. About
+/// twice as fast as one by one (a single multiscalar multiplication), so it is what reading a
+/// chart of hundreds of signed notes uses. It is not *strict*: a signature with a small-order
+/// `R` (malleable, not forgeable) passes it, so callers accept only keys that are not weak
+/// (`PublicIdentity::from_bytes` refuses them), and on failure check one by one with
+/// [`ed25519_verify`] to learn which signature is bad.
+pub fn ed25519_verify_batch(items: &[(&[u8; 32], &[u8], &[u8])]) -> Result<(), CryptoError> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut keys = Vec::with_capacity(items.len());
+    let mut signatures = Vec::with_capacity(items.len());
+    let mut messages = Vec::with_capacity(items.len());
+    for (key, message, signature) in items {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(key)
+            .map_err(|_| CryptoError::InvalidPublicKey)?;
+        if key.is_weak() {
+            return Err(CryptoError::InvalidPublicKey);
+        }
+        keys.push(key);
+        // What strict verification checks and the batch equation does not: R must be the
+        // canonical encoding of a point that is not of small order.
+        let r: [u8; 32] = signature
+            .get(..32)
+            .and_then(|r| r.try_into().ok())
+            .ok_or(CryptoError::BadSignature)?;
+        let point = curve25519_dalek::edwards::CompressedEdwardsY(r)
+            .decompress()
+            .ok_or(CryptoError::BadSignature)?;
+        if point.compress().to_bytes() != r || point.is_small_order() {
+            return Err(CryptoError::BadSignature);
+        }
+        signatures.push(
+            ed25519_dalek::Signature::from_slice(signature)
+                .map_err(|_| CryptoError::BadSignature)?,
+        );
+        messages.push(*message);
+    }
+    ed25519_dalek::verify_batch(&messages, &signatures, &keys)
+        .map_err(|_| CryptoError::BadSignature)
+}

@@ -190,6 +190,43 @@ fn ed25519() {
     );
 }
 
+/// The batch path agrees with the strict one on every Wycheproof Ed25519 vector: each valid
+/// signature passes inside a batch of all the valid ones, and each invalid signature makes a
+/// batch with a valid one fail, so one bad signature among hundreds is never waved through.
+#[test]
+fn ed25519_batch() {
+    let set = wycheproof::eddsa::TestSet::load(wycheproof::eddsa::TestName::Ed25519).unwrap();
+    let mut valid: Vec<([u8; 32], Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut invalid = Vec::new();
+    for group in &set.test_groups {
+        let key: [u8; 32] = group.key.pk[..].try_into().unwrap();
+        for t in &group.tests {
+            let case = (key, t.msg.to_vec(), t.sig.to_vec());
+            match t.result {
+                TestResult::Valid => valid.push(case),
+                _ => invalid.push((t.tc_id, case)),
+            }
+        }
+    }
+    let items: Vec<(&[u8; 32], &[u8], &[u8])> = valid
+        .iter()
+        .map(|(k, m, s)| (k, m.as_slice(), s.as_slice()))
+        .collect();
+    primitives::ed25519_verify_batch(&items).unwrap();
+    let (good_key, good_msg, good_sig) = &valid[0];
+    for (tc, (key, msg, sig)) in &invalid {
+        let batch = [
+            (good_key, good_msg.as_slice(), good_sig.as_slice()),
+            (key, msg.as_slice(), sig.as_slice()),
+        ];
+        assert!(
+            primitives::ed25519_verify_batch(&batch).is_err(),
+            "tc {tc}: an invalid signature passed in a batch"
+        );
+    }
+    assert!(valid.len() > 30 && invalid.len() > 50);
+}
+
 #[test]
 fn hkdf_sha256() {
     let set = wycheproof::hkdf::TestSet::load(wycheproof::hkdf::TestName::HkdfSha256).unwrap();

@@ -182,8 +182,9 @@ fn percentiles(mut v: Vec<Duration>) -> (f64, f64) {
     (ms(v[v.len() / 2]), ms(v[v.len() * 99 / 100]))
 }
 
-/// Schema 2's draft save, as the baseline: one transaction that updates the note in place and
-/// appends a SHA-256 hash-chained audit row, on the same SQLCipher settings.
+/// Schema 2's draft save, as the baseline: one transaction that checks the note is unsigned,
+/// updates it in place and appends a SHA-256 hash-chained audit row, then reads the note back
+/// (as `update_draft` returned it), on the same SQLCipher settings.
 struct UnsignedBaseline(Connection);
 
 impl UnsignedBaseline {
@@ -200,6 +201,11 @@ impl UnsignedBaseline {
 
     fn save(&mut self, i: usize, soap: &Soap) {
         let tx = self.0.transaction().unwrap();
+        let _signed: Option<i64> = tx
+            .query_row("SELECT updated_at FROM notes WHERE id = 'n'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
         tx.execute(
             "UPDATE notes SET s = ?1, o = ?2, a = ?3, p = ?4, updated_at = ?5 WHERE id = 'n'",
             params![
@@ -223,6 +229,13 @@ impl UnsignedBaseline {
         )
         .unwrap();
         tx.commit().unwrap();
+        let back: (String, String, String, String) = self
+            .0
+            .query_row("SELECT s, o, a, p FROM notes WHERE id = 'n'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        black_box(back);
     }
 }
 
@@ -412,10 +425,26 @@ fn main() {
         println!("store benches: run with `make bench`");
         return;
     }
+    // `cargo bench -p outpost-store -- notes chart` runs only those.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let run = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
     println!("== outpost-store");
-    sqlcipher_vs_plain();
-    note_writes_vs_unsigned();
-    chart_open();
-    unlock();
-    replay();
+    if run("sqlcipher") {
+        sqlcipher_vs_plain();
+    }
+    if run("notes") {
+        note_writes_vs_unsigned();
+    }
+    if run("chart") {
+        chart_open();
+    }
+    if run("unlock") {
+        unlock();
+    }
+    if run("replay") {
+        replay();
+    }
 }

@@ -57,7 +57,8 @@ CREATE TABLE ops (
 );
 CREATE INDEX ops_order ON ops(hlc_wall, hlc_counter, device, seq);
 CREATE INDEX ops_target ON ops(target);
-CREATE INDEX ops_actor ON ops(actor);
+-- The audit view filters by patient; by user it scans (a rarer question, worth a page write
+-- per change less).
 CREATE INDEX ops_patient ON ops(patient);
 CREATE TRIGGER ops_no_update BEFORE UPDATE ON ops
 BEGIN
@@ -168,7 +169,8 @@ CREATE TABLE notes (
 );
 CREATE INDEX notes_patient ON notes(patient_id, created_at);
 
--- Every saved text of every note: revisions are never overwritten.
+-- Every saved text of every note: revisions are never overwritten. The text itself stays in
+-- the operation that wrote it (`op`), so a save writes it once.
 CREATE TABLE note_revisions (
     op          BLOB PRIMARY KEY,          -- hash of the operation that wrote it
     note_id     TEXT NOT NULL,
@@ -176,19 +178,15 @@ CREATE TABLE note_revisions (
     hlc_wall    INTEGER NOT NULL,
     hlc_counter INTEGER NOT NULL,
     device      TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    subjective  TEXT NOT NULL,
-    objective   TEXT NOT NULL,
-    assessment  TEXT NOT NULL,
-    plan        TEXT NOT NULL
-);
+    seq         INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE INDEX note_revisions_note ON note_revisions(note_id);
 -- Which revisions each revision replaced; a revision nobody replaced is a current text.
 CREATE TABLE note_revision_bases (
     revision    BLOB NOT NULL,
     base        BLOB NOT NULL,
     PRIMARY KEY (revision, base)
-);
+) WITHOUT ROWID;
 CREATE INDEX note_revision_bases_base ON note_revision_bases(base);
 
 CREATE TABLE addenda (

@@ -48,17 +48,16 @@ pub(crate) fn actor_state(
     conn: &Connection,
     user: UserId,
 ) -> Result<Option<ActorState>, StoreError> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT role, signing_key, removed_at IS NOT NULL FROM users WHERE id = ?1",
-        [user.to_hex()],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<Vec<u8>>>(1)?,
-                r.get::<_, bool>(2)?,
-            ))
-        },
-    )
+    )?
+    .query_row([user.to_hex()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
+    })
     .optional()?
     .map(|(role, key, removed)| {
         Ok(ActorState {
@@ -87,23 +86,28 @@ pub(crate) fn authorize(
     actor: UserId,
 ) -> Result<(), StoreError> {
     let state = actor_state(conn, actor)?;
-    let any_users: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?;
-    let emergency: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'emergency')",
-        [],
-        |r| r.get(0),
-    )?;
-    let lookup_err = std::cell::Cell::new(None);
-    let lookup = |user: UserId| match actor_state(conn, user) {
-        Ok(s) => s,
-        Err(e) => {
-            lookup_err.set(Some(e.to_string()));
+    // Only a registration needs more than the actor's own row.
+    let (any_users, emergency) = if matches!(payload, Payload::UserAdded(_)) {
+        (
+            conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?,
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'emergency')",
+                [],
+                |r| r.get(0),
+            )?,
+        )
+    } else {
+        (true, false)
+    };
+    let lookup_failed = std::cell::Cell::new(false);
+    let lookup = |user: UserId| {
+        actor_state(conn, user).unwrap_or_else(|_| {
+            lookup_failed.set(true);
             None
-        }
+        })
     };
     let result = authz::authorize(payload, actor, state, &lookup, any_users, emergency);
-    if lookup_err.take().is_some() {
+    if lookup_failed.get() {
         return Err(StoreError::Corrupt("users table"));
     }
     result.map_err(denied)
@@ -458,30 +462,26 @@ fn encounter_opened(
     Ok(())
 }
 
+/// Records that the operation at `pos` saved a text of `note` (the text stays in the operation).
 fn insert_revision(
     conn: &Connection,
     note: NoteId,
-    soap: &outpost_proto::Soap,
     by: Attribution,
     pos: &Position<'_>,
 ) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO note_revisions (op, note_id, author, hlc_wall, hlc_counter, device, seq, subjective, objective, assessment, plan)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            pos.hash.0.as_slice(),
-            note.to_hex(),
-            by.by.to_hex(),
-            pos.hlc_wall,
-            pos.hlc_counter,
-            pos.device,
-            pos.seq,
-            soap.subjective,
-            soap.objective,
-            soap.assessment,
-            soap.plan
-        ],
-    )?;
+    conn.prepare_cached(
+        "INSERT INTO note_revisions (op, note_id, author, hlc_wall, hlc_counter, device, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        pos.hash.0.as_slice(),
+        note.to_hex(),
+        by.by.to_hex(),
+        pos.hlc_wall,
+        pos.hlc_counter,
+        pos.device,
+        pos.seq,
+    ])?;
     Ok(())
 }
 
@@ -505,7 +505,7 @@ fn note_created(
             by.legacy
         ],
     )?;
-    insert_revision(conn, id, &p.soap, by, pos)
+    insert_revision(conn, id, by, pos)
 }
 
 pub(crate) fn note_patient(conn: &Connection, note: NoteId) -> Result<PatientId, StoreError> {
@@ -548,7 +548,7 @@ fn note_revised(
             return Err(StoreError::NotFound("revision"));
         }
     }
-    insert_revision(conn, id, &p.soap, by, pos)?;
+    insert_revision(conn, id, by, pos)?;
     for base in &p.bases {
         conn.execute(
             "INSERT INTO note_revision_bases (revision, base) VALUES (?1, ?2)",

@@ -16,6 +16,8 @@
 //! - `trust`: the signing keys of this profile's users, verified from their registrations at
 //!   unlock.
 //! - [`anchor`]: the signed log head kept outside the database, to notice a rollback.
+//! - [`receive`]: taking in an operation written elsewhere (sync): once, verified, or
+//!   quarantined with its reason.
 //! - `legacy`: importing a schema 2 (unsigned) profile's records as legacy operations.
 //! - [`records`]: patients, encounters, SOAP notes (revisions, signing, addenda), vitals.
 //! - [`attachments`]: photos and documents, stored by content hash in chunks.
@@ -53,6 +55,7 @@ mod error;
 mod legacy;
 mod oplog;
 pub mod profile;
+pub mod receive;
 pub mod records;
 mod trust;
 pub mod verify;
@@ -152,7 +155,9 @@ pub struct Store {
     user: User,
     signer: DeviceIdentity,
     device: DeviceIdentity,
-    trusted: trust::TrustedKeys,
+    /// Users' keys from their verified registrations; reloaded (and verified again) when an
+    /// author is not in it, since another process or sync may have added a user.
+    trusted: std::cell::RefCell<trust::TrustedKeys>,
     kind: ProfileKind,
     profile_id: [u8; 16],
     dir: PathBuf,

@@ -25,21 +25,22 @@ pub(crate) fn device_head(
     conn: &Connection,
     device: DeviceId,
 ) -> Result<Option<(u64, OpHash)>, StoreError> {
-    conn.query_row(
-        "SELECT seq, hash FROM ops WHERE device = ?1 ORDER BY seq DESC LIMIT 1",
-        [device.to_hex()],
-        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
-    )
-    .optional()?
-    .map(|(seq, hash)| Ok((u64::try_from(seq).map_err(|_| corrupt())?, op_hash(&hash)?)))
-    .transpose()
+    conn.prepare_cached("SELECT seq, hash FROM ops WHERE device = ?1 ORDER BY seq DESC LIMIT 1")?
+        .query_row([device.to_hex()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()?
+        .map(|(seq, hash)| Ok((u64::try_from(seq).map_err(|_| corrupt())?, op_hash(&hash)?)))
+        .transpose()
 }
 
 /// The newest clock value in the log (any device's): the next local value follows it.
 pub(crate) fn last_hlc(conn: &Connection) -> Result<Hlc, StoreError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT hlc_wall, hlc_counter FROM ops ORDER BY hlc_wall DESC, hlc_counter DESC LIMIT 1",
+        )?
+        .query_row(
             [],
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
         )
@@ -89,10 +90,11 @@ pub(crate) fn append(
 /// what is verified.
 pub(crate) fn insert(tx: &Connection, op: &Operation, payload: &Payload) -> Result<(), StoreError> {
     let h = op.header();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, actor, kind, target, patient, hash, bytes)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+    )?
+    .execute(params![
             h.device.to_hex(),
             i64::try_from(h.seq).map_err(|_| corrupt())?,
             i64::try_from(h.hlc.wall_ms).map_err(|_| corrupt())?,
@@ -103,26 +105,8 @@ pub(crate) fn insert(tx: &Connection, op: &Operation, payload: &Payload) -> Resu
             payload.patient(h.target).map(|p| p.to_hex()),
             op.hash().0.as_slice(),
             op.as_bytes(),
-        ],
-    )?;
+        ])?;
     Ok(())
-}
-
-/// One stored operation, decoded.
-pub(crate) fn load(conn: &Connection, hash: &OpHash) -> Result<Option<Operation>, StoreError> {
-    let bytes: Option<Vec<u8>> = conn
-        .query_row(
-            "SELECT bytes FROM ops WHERE hash = ?1",
-            [hash.0.as_slice()],
-            |r| r.get(0),
-        )
-        .optional()?;
-    bytes
-        .map(|b| {
-            Operation::decode(b)
-                .map_err(|_| StoreError::SignatureInvalid("the signed record is damaged"))
-        })
-        .transpose()
 }
 
 impl Store {
@@ -142,6 +126,10 @@ impl Store {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         let op = append(&tx, &author, target, payload)?;
         tx.commit()?;
+        if crate::verify::is_membership(payload) {
+            // Checked when it was made; the session trusts the new registration at once.
+            let _ = self.trusted.borrow_mut().observe(&op);
+        }
         Ok(op)
     }
 
@@ -182,8 +170,16 @@ impl Store {
         )
     }
 
-    /// The users whose signatures this session trusts, for checks by other modules.
+    /// What the verified registrations say about `user`. A user this session has not seen
+    /// (added since the unlock, by another process or through sync) is looked up again by
+    /// verifying the registrations anew.
     pub(crate) fn trusted_state(&self, user: UserId) -> Option<authz::ActorState> {
-        self.trusted.state(user)
+        if let Some(state) = self.trusted.borrow().state(user) {
+            return Some(state);
+        }
+        let reloaded = crate::trust::TrustedKeys::load(&self.conn).ok()?;
+        let state = reloaded.state(user);
+        *self.trusted.borrow_mut() = reloaded;
+        state
     }
 }

@@ -62,11 +62,17 @@ fn replace_op(c: &Connection, old_hash: &[u8], new: &Operation) {
 
 /// Re-links every later operation of the forged one's device to the new hashes, so that every
 /// stored hash and link is consistent again. Each re-linked operation must be signed anew; she
-/// can only sign with her own key.
-fn rechain(c: &Connection, from: &Operation, signer: &DeviceIdentity) {
+/// can only sign with her own key. `edit` may change a payload on the way.
+fn rechain_with(
+    c: &Connection,
+    from: &Operation,
+    signer: &DeviceIdentity,
+    mut edit: impl FnMut(Payload) -> Payload,
+) -> Vec<(Vec<u8>, Operation)> {
     let device = from.header().device;
     let mut prev = from.hash();
     let mut seq = from.header().seq + 1;
+    let mut replaced = Vec::new();
     loop {
         let row: Option<(Vec<u8>, Vec<u8>)> = c
             .query_row(
@@ -86,11 +92,17 @@ fn rechain(c: &Connection, from: &Operation, signer: &DeviceIdentity) {
             target: h.target,
             prev,
         };
-        let relinked = Operation::sign(ctx, &op.payload().unwrap(), signer);
+        let relinked = Operation::sign(ctx, &edit(op.payload().unwrap()), signer);
         replace_op(c, &old_hash, &relinked);
         prev = relinked.hash();
         seq += 1;
+        replaced.push((old_hash, relinked));
     }
+    replaced
+}
+
+fn rechain(c: &Connection, from: &Operation, signer: &DeviceIdentity) {
+    rechain_with(c, from, signer, |p| p);
 }
 
 /// The nurse's own signing identity, unwrapped from profile.json with her passphrase.
@@ -128,12 +140,31 @@ fn verify_fails(store: &Store) -> StoreError {
 }
 
 #[test]
-fn attack_1a_editing_the_signed_text_in_the_chart_tables_shows_signature_invalid() {
+fn attack_1a_editing_the_text_where_the_chart_reads_it_shows_signature_invalid() {
     let (fx, signed) = clinic();
     let c = fx.attacker_connection();
+    drop_guards(&c);
+    // The chart reads a revision's text from the operation that saved it: she rewrites that
+    // operation's text in place, keeping its stored hash so every reference still finds it.
+    let bytes = op_bytes(&c, &signed.revision.0);
+    let op = Operation::decode(bytes).unwrap();
+    let Payload::NoteCreated(mut p) = op.payload().unwrap() else {
+        panic!("not the note's first revision")
+    };
+    p.soap.plan = "No follow-up needed".into();
+    let h = *op.header();
+    let ctx = OpContext {
+        device: h.device,
+        seq: h.seq,
+        hlc: h.hlc,
+        actor: h.actor,
+        target: h.target,
+        prev: h.prev,
+    };
+    let edited = Operation::sign(ctx, &Payload::NoteCreated(p), &nurse_identity(&fx));
     c.execute(
-        "UPDATE note_revisions SET plan = 'No follow-up needed' WHERE note_id = ?1",
-        [signed.id.to_hex()],
+        "UPDATE ops SET bytes = ?1 WHERE hash = ?2",
+        params![edited.as_bytes(), signed.revision.0.as_slice()],
     )
     .unwrap();
     drop(c);
@@ -148,26 +179,60 @@ fn attack_1a_editing_the_signed_text_in_the_chart_tables_shows_signature_invalid
         "{:?}",
         note.signature
     );
+    match verify_fails(&doc) {
+        StoreError::LogBroken {
+            device,
+            seq,
+            reason,
+        } => {
+            assert_eq!((device, seq), (h.device, h.seq));
+            assert!(reason.contains("hash"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn attack_1a2_editing_a_chart_table_is_named_by_verification() {
+    let (fx, signed) = clinic();
+    let c = fx.attacker_connection();
+    c.execute(
+        "UPDATE addenda SET text = 'Repeat BP 110/70' WHERE note_id = ?1",
+        [signed.id.to_hex()],
+    )
+    .unwrap();
+    drop(c);
+    let doc = fx.unlock();
+    let note = doc.note(signed.id).unwrap();
+    assert!(
+        matches!(&note.addenda[0].signature, Signature::Invalid { reason } if reason.contains("differs")),
+        "{:?}",
+        note.addenda[0].signature
+    );
     let err = verify_fails(&doc);
     assert!(
-        matches!(&err, StoreError::Corrupt(m) if m.contains("note_revisions")),
+        matches!(&err, StoreError::Corrupt(m) if m.contains("addenda")),
         "{err:?}"
     );
 }
 
 #[test]
-fn attack_1b_rewriting_the_signing_operation_and_every_hash_fails_at_that_operation() {
+fn attack_1b_rewriting_the_signed_text_and_every_hash_fails_at_that_operation() {
     let (fx, signed) = clinic();
     let c = fx.attacker_connection();
     drop_guards(&c);
-    let hash = signed_op_hash(&c, &signed);
-    let op = Operation::decode(op_bytes(&c, &hash)).unwrap();
-    let Payload::NoteSigned(mut p) = op.payload().unwrap() else {
-        panic!("not a signing operation")
+    let nurse = nurse_identity(&fx);
+    let edited_plan = "No follow-up needed";
+    // The note's text, rewritten in the operation that saved it, re-signed (with her key, the
+    // only one she has), and every later operation re-linked to the new hashes; the signing
+    // operation is rewritten to name the new text, so what is shown and what "was signed" agree.
+    let old_revision = signed.revision;
+    let created = Operation::decode(op_bytes(&c, &old_revision.0)).unwrap();
+    let Payload::NoteCreated(mut text) = created.payload().unwrap() else {
+        panic!("not the note's first revision")
     };
-    p.soap.plan = "No follow-up needed".into();
-    // She can sign only with her own key; she keeps the physician as the actor.
-    let h = *op.header();
+    text.soap.plan = edited_plan.into();
+    let h = *created.header();
     let ctx = OpContext {
         device: h.device,
         seq: h.seq,
@@ -176,30 +241,54 @@ fn attack_1b_rewriting_the_signing_operation_and_every_hash_fails_at_that_operat
         target: h.target,
         prev: h.prev,
     };
-    let nurse = nurse_identity(&fx);
-    let forged = Operation::sign(ctx, &Payload::NoteSigned(p.clone()), &nurse);
-    replace_op(&c, &hash, &forged);
-    rechain(&c, &forged, &nurse);
+    let new_created = Operation::sign(ctx, &Payload::NoteCreated(text.clone()), &nurse);
+    replace_op(&c, &old_revision.0, &new_created);
+    let new_revision = new_created.hash();
+    let replaced = rechain_with(&c, &new_created, &nurse, |payload| match payload {
+        Payload::NoteSigned(mut p) if p.revision == old_revision => {
+            p.revision = new_revision;
+            p.soap = text.soap.clone();
+            Payload::NoteSigned(p)
+        }
+        other => other,
+    });
+    let (_, new_signing) = replaced
+        .iter()
+        .find(|(_, op)| op.header().kind == outpost_proto::OpKind::NOTE_SIGNED)
+        .unwrap();
+    // Every table that names these operations is updated too.
+    c.execute(
+        "UPDATE note_revisions SET op = ?1 WHERE op = ?2",
+        params![new_revision.0.as_slice(), old_revision.0.as_slice()],
+    )
+    .unwrap();
     c.execute(
         "UPDATE notes SET signed_op = ?1 WHERE id = ?2",
-        params![forged.hash().0.as_slice(), signed.id.to_hex()],
+        params![new_signing.hash().0.as_slice(), signed.id.to_hex()],
     )
     .unwrap();
-    c.execute(
-        "UPDATE note_revisions SET plan = 'No follow-up needed' WHERE note_id = ?1",
-        [signed.id.to_hex()],
-    )
-    .unwrap();
+    for (old, new) in &replaced {
+        c.execute(
+            "UPDATE addenda SET op = ?1 WHERE op = ?2",
+            params![new.hash().0.as_slice(), old],
+        )
+        .unwrap();
+    }
     drop(c);
 
     let doc = fx.unlock();
     let note = doc.note(signed.id).unwrap();
+    assert_eq!(
+        note.soap.plan, edited_plan,
+        "the forged text is what is shown"
+    );
     assert!(
         matches!(&note.signature, Signature::Invalid { reason } if reason.contains("does not verify")),
         "{:?}",
         note.signature
     );
-    // Every hash and link is consistent again; the signature is what names the forgery.
+    // Every hash and link is consistent again; the signature is what names the forgery: the
+    // first rewritten operation.
     match verify_fails(&doc) {
         StoreError::LogBroken {
             device,

@@ -188,21 +188,23 @@ fn the_clock_never_goes_back_across_restarts_and_wall_clock_changes() {
     );
 }
 
-/// A modified client of the nurse's: it signs a note signature with her (real) key and links
-/// it properly into this device's log, bypassing the check where it is made.
-#[test]
-fn apply_and_verification_refuse_an_operation_the_authors_role_does_not_allow() {
-    let (fx, mut doc, _) = Fixture::new();
-    let nurse_user = fx.add_nurse(&mut doc);
-    let p = doc.add_patient(&patient()).unwrap();
-    let draft = doc.write_note(p.id, None, &soap("x")).unwrap();
-    doc.lock().unwrap();
-    let nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
-    let device = nurse.device_id();
-    nurse.lock().unwrap();
-    let identity = nurse_identity(&fx);
-    let c = fx.attacker_connection();
-    let (seq, prev, wall): (i64, Vec<u8>, i64) = c
+/// What a modified client of the nurse's makes: a note signature, signed with her real key
+/// and linked properly as the next operation (`ahead` more) of `device`'s log.
+fn nurse_signs(
+    fx: &Fixture,
+    conn: &rusqlite::Connection,
+    device: outpost_proto::DeviceId,
+    draft: &outpost_store::records::Note,
+    ahead: u64,
+) -> Operation {
+    let nurse: outpost_store::UserId = conn
+        .query_row("SELECT id FROM users WHERE name = ?1", [NURSE], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (seq, prev, wall): (i64, Vec<u8>, i64) = conn
         .query_row(
             "SELECT seq, hash, hlc_wall FROM ops WHERE device = ?1 ORDER BY seq DESC LIMIT 1",
             [device.to_hex()],
@@ -211,61 +213,75 @@ fn apply_and_verification_refuse_an_operation_the_authors_role_does_not_allow() 
         .unwrap();
     let ctx = OpContext {
         device,
-        seq: u64::try_from(seq).unwrap() + 1,
+        seq: u64::try_from(seq).unwrap() + 1 + ahead,
         hlc: outpost_proto::Hlc {
             wall_ms: u64::try_from(wall).unwrap() + 1,
             counter: 0,
         },
-        actor: nurse_user.id,
+        actor: nurse,
         target: draft.id.into(),
         prev: OpHash(prev.try_into().unwrap()),
     };
     let payload = Payload::NoteSigned(NoteSigned {
-        patient: p.id,
+        patient: draft.patient_id,
         encounter: None,
         author: draft.author,
         revision: draft.revision,
         soap: draft.soap.clone(),
     });
+    let identity = nurse_identity(fx);
     let op = Operation::sign(ctx, &payload, &identity);
     op.verify(identity.public().signing_key()).unwrap();
-    c.execute(
+    op
+}
+
+/// A modified client of the nurse's signs a note signature with her real key and links it
+/// properly into this device's log, bypassing the check where it is made.
+#[test]
+fn apply_and_verification_refuse_an_operation_the_authors_role_does_not_allow() {
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let patient = doc.add_patient(&patient()).unwrap();
+    let draft = doc.write_note(patient.id, None, &soap("x")).unwrap();
+    doc.lock().unwrap();
+    let nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    let device = nurse.device_id();
+    nurse.lock().unwrap();
+    let conn = fx.attacker_connection();
+    let op = nurse_signs(&fx, &conn, device, &draft, 0);
+    let h = *op.header();
+    conn.execute(
         "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, actor, kind, target, patient, hash, bytes)
          VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?9)",
         rusqlite::params![
             device.to_hex(),
-            seq + 1,
-            wall + 1,
-            nurse_user.id.to_hex(),
+            i64::try_from(h.seq).unwrap(),
+            i64::try_from(h.hlc.wall_ms).unwrap(),
+            h.actor.to_hex(),
             i64::from(outpost_proto::OpKind::NOTE_SIGNED.0),
             draft.id.to_hex(),
-            p.id.to_hex(),
+            draft.patient_id.to_hex(),
             op.hash().0.as_slice(),
             op.as_bytes()
         ],
     )
     .unwrap();
-    // Replaying the log through apply refuses it, naming it.
-    c.execute_batch("SAVEPOINT s").unwrap();
-    let err = verify::rebuild_projections(&c).unwrap_err();
-    c.execute_batch("ROLLBACK TO s").unwrap();
-    match err {
-        StoreError::LogBroken {
-            device: d,
-            seq: s,
-            reason,
-        } => {
-            assert_eq!((d, i64::try_from(s).unwrap()), (device, seq + 1));
-            assert!(reason.contains("role"), "{reason}");
+    // Replaying the log through apply refuses it, naming it; so does verification.
+    conn.execute_batch("SAVEPOINT s").unwrap();
+    let replayed = verify::rebuild_projections(&conn).unwrap_err();
+    conn.execute_batch("ROLLBACK TO s").unwrap();
+    for err in [replayed, verify::verify_log(&conn).unwrap_err()] {
+        match err {
+            StoreError::LogBroken {
+                device: at_device,
+                seq: at_seq,
+                reason,
+            } => {
+                assert_eq!((at_device, at_seq), (device, h.seq));
+                assert!(reason.contains("role"), "{reason}");
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
-    }
-    match verify::verify_log(&c).unwrap_err() {
-        StoreError::LogBroken { seq: s, reason, .. } => {
-            assert_eq!(i64::try_from(s).unwrap(), seq + 1);
-            assert!(reason.contains("role"), "{reason}");
-        }
-        other => panic!("{other:?}"),
     }
 }
 
@@ -327,3 +343,66 @@ fn known_answer_log_anchor() {
 }
 
 const KAT_ANCHOR: &str = "4f5554504f53542d484541440a0111111111111111111111111111111111418e7fcb45831d884d25f5bf4ae03eeb000000000000002a22222222222222222222222222222222222222222222222222222222222222220000019ab697e8001c86154c3acdd1ca92e42bc51fbfaa4ae22ba50f92c6a1f9187f484c84095abf04fc79dd63f01230d4505de74c482a7f4a477af7da91457a463946dc7ebd8b05";
+
+#[test]
+fn receiving_is_idempotent_and_quarantines_what_does_not_hold() {
+    use outpost_store::receive::Received;
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let p = doc.add_patient(&patient()).unwrap();
+    let draft = doc.write_note(p.id, None, &soap("x")).unwrap();
+    // Every operation already here, offered again: nothing changes.
+    let all: Vec<Vec<u8>> = {
+        let mut stmt = doc
+            .raw_connection()
+            .prepare("SELECT bytes FROM ops ORDER BY rowid")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let before = content_digests(doc.raw_connection(), PROJECTIONS).unwrap();
+    for bytes in &all {
+        assert_eq!(doc.receive_operation(bytes).unwrap(), Received::Duplicate);
+    }
+    assert_eq!(
+        content_digests(doc.raw_connection(), PROJECTIONS).unwrap(),
+        before
+    );
+
+    // The same place in the log with other content: an equivocation, set aside.
+    let mut other = all.last().unwrap().clone();
+    let n = other.len();
+    other[n - 70] ^= 1;
+    assert!(matches!(
+        doc.receive_operation(&other).unwrap(),
+        Received::Quarantined { .. }
+    ));
+
+    // The nurse's modified client signs a note signature (her real key, linked properly).
+    let device = doc.device_id();
+    let forged = nurse_signs(&fx, doc.raw_connection(), device, &draft, 0);
+    let seq = i64::try_from(forged.header().seq).unwrap() - 1;
+    let outcome = doc.receive_operation(forged.as_bytes()).unwrap();
+    assert!(
+        matches!(outcome, Received::Quarantined { reason } if reason.contains("role")),
+        "{outcome:?}"
+    );
+    assert_eq!(doc.note(draft.id).unwrap().signature, Signature::Unsigned);
+    let q = doc.quarantined().unwrap();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert!(
+        q.iter()
+            .any(|(_, s, reason, _)| *s == seq + 1 && reason.contains("role"))
+    );
+    // A later operation of a device whose earlier ones are missing is a gap, not applied.
+    let gap = nurse_signs(&fx, doc.raw_connection(), device, &draft, 5);
+    assert_eq!(
+        doc.receive_operation(gap.as_bytes()).unwrap(),
+        Received::Gap {
+            expected: u64::try_from(seq).unwrap() + 1
+        }
+    );
+    doc.verify_audit().unwrap();
+}

@@ -364,3 +364,29 @@ fn a_new_patient_is_visible_in_search_with_its_legacy_flag_off() {
     assert!(!p.legacy);
     assert_eq!(store.search_patients("ama").unwrap(), vec![p]);
 }
+
+#[test]
+fn a_user_added_by_another_process_is_trusted_once_their_registration_verifies() {
+    let (fx, mut first, _) = Fixture::new();
+    let p = first.add_patient(&patient()).unwrap();
+    // While the first session stays open, another process adds a physician, who signs a note.
+    let mut admin = fx.unlock();
+    fx.profile()
+        .add_user(
+            &mut admin,
+            "Dr. Two",
+            Role::Physician,
+            b"second doctor pass",
+            common::FAST,
+        )
+        .unwrap();
+    admin.lock().unwrap();
+    let mut two = fx.unlock_as("Dr. Two", b"second doctor pass");
+    let n = two.write_note(p.id, None, &soap("two")).unwrap();
+    let signed = two.sign_note(n.id, &n.content_hash).unwrap();
+    two.lock().unwrap();
+    // The first session, which unlocked before Dr. Two existed, verifies the signature.
+    let seen = first.note(n.id).unwrap();
+    assert_eq!(seen.signature, signed.signature);
+    assert!(matches!(seen.signature, Signature::Valid { .. }));
+}

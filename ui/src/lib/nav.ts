@@ -18,3 +18,12 @@ export const SECTIONS: readonly Section[] = [
   { id: 'overview', label: 'This device', pending: null },
   { id: 'about', label: 'About', pending: null },
 ];
+
+/**
+ * The sections a user of this role sees. A patient's own profile holds no clinic charts (the
+ * core refuses them too); the menu does not offer what would only be refused.
+ */
+export function sectionsFor(role: string | undefined): readonly Section[] {
+  if (role === 'patient') return SECTIONS.filter((s) => s.id === 'visits' || s.id === 'overview' || s.id === 'about');
+  return SECTIONS;
+}

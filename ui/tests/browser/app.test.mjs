@@ -312,3 +312,23 @@ test('emergency access asks for a reason and the core records it', async () => {
   assert.match(await page.getByTestId('current-user').textContent(), /Emergency access/);
   await page.close();
 });
+
+test('onboarding as a patient makes a patient profile that offers no clinic charts', async () => {
+  const { page, errors } = await openApp();
+  await page.getByTestId('onboarding').waitFor();
+  await page.getByTestId('onboard-name').fill('Kofi Mensah');
+  await page.getByTestId('onboard-kind-patient').check();
+  assert.equal(await page.getByTestId('onboard-role').count(), 0, 'no clinic role for a patient');
+  await page.getByTestId('onboard-passphrase').fill('Correct horse battery staple 42!');
+  await page.getByTestId('onboard-confirm').fill('Correct horse battery staple 42!');
+  await page.getByTestId('onboard-submit').click();
+  await page.getByTestId('recovery-stored').check();
+  await page.getByTestId('recovery-done').click();
+  await page.getByTestId('current-user').waitFor();
+  const role = await page.evaluate(() => window.__FAKE_CORE__.users[0].role);
+  assert.equal(role, 'patient');
+  assert.equal(await page.getByTestId('nav-patients').count(), 0, 'no Patients section');
+  assert.equal(await page.getByTestId('nav-audit').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -9,15 +9,16 @@
 //! text latest in the log's total order (clock, device, sequence), so every device shows the
 //! same one.
 
+mod read;
+
 use std::collections::HashSet;
 
 use outpost_proto::{
-    AddendumId, EncounterId, NoteId, OpHash, OpKind, Operation, PatientId, Payload, RecordId, Role,
-    Soap, UserId,
+    AddendumId, EncounterId, NoteId, OpHash, Operation, PatientId, Payload, RecordId, Soap, UserId,
     canon::Canon,
     payload::{AddendumAdded, NoteCreated, NoteRevised, NoteSigned},
 };
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -156,38 +157,76 @@ pub(crate) fn revision(
 ) -> Result<Option<(NoteId, NoteRevision)>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT note_id, op, author, hlc_wall, subjective, objective, assessment, plan
-             FROM note_revisions WHERE op = ?1",
+            &format!(
+                "SELECT r.note_id, {REVISION_COLUMNS} FROM note_revisions r JOIN ops o ON o.hash = r.op
+                 WHERE r.op = ?1"
+            ),
             [rev.0.as_slice()],
             |r| Ok((id_col(r, 0)?, revision_from_row(r, 1)?)),
         )
         .optional()?)
 }
 
-/// A revision from columns `op, author, hlc_wall, subjective, objective, assessment, plan`
-/// starting at `at`.
+/// The columns `revision_from_row` reads, from `note_revisions r JOIN ops o ON o.hash = r.op`.
+/// The text is not copied into the revisions table: it is read from the signed operation that
+/// wrote it, so a note save writes its text once.
+pub(crate) const REVISION_COLUMNS: &str = "r.op, r.author, r.hlc_wall, o.bytes";
+
+/// The text an operation saved as a note revision (created, revised, or imported as either).
+pub(crate) fn saved_text(op: &Operation) -> Option<Soap> {
+    match op.payload().ok()? {
+        Payload::NoteCreated(p) => Some(p.soap),
+        Payload::NoteRevised(p) => Some(p.soap),
+        Payload::Legacy(l) => match l.inner().ok()? {
+            Payload::NoteCreated(p) => Some(p.soap),
+            Payload::NoteRevised(p) => Some(p.soap),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A revision from `REVISION_COLUMNS` starting at `at`.
 fn revision_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<NoteRevision> {
+    let bytes: Vec<u8> = r.get(at + 3)?;
+    let damaged = || {
+        rusqlite::Error::FromSqlConversionFailure(
+            at + 3,
+            rusqlite::types::Type::Blob,
+            "a note revision's record is damaged".into(),
+        )
+    };
+    let op = Operation::decode(bytes).map_err(|_| damaged())?;
+    let soap = saved_text(&op).ok_or_else(damaged)?;
+    // The revision is named by the hash of the bytes the text was read from, not by a column
+    // that could be edited separately: a signature names exactly this text.
+    let _ = hash_col(r, at)?;
     Ok(NoteRevision {
-        revision: hash_col(r, at)?,
+        revision: op.hash(),
         author: id_col(r, at + 1)?,
         at: r.get(at + 2)?,
-        soap: Soap {
-            subjective: r.get(at + 3)?,
-            objective: r.get(at + 4)?,
-            assessment: r.get(at + 5)?,
-            plan: r.get(at + 6)?,
-        },
+        soap,
     })
 }
 
 /// The current texts of a note, latest first.
 fn leaves(conn: &Connection, note: NoteId) -> Result<Vec<NoteRevision>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT op, author, hlc_wall, subjective, objective, assessment, plan FROM note_revisions r
-         WHERE note_id = ?1 AND NOT EXISTS (SELECT 1 FROM note_revision_bases b WHERE b.base = r.op)
-         ORDER BY hlc_wall DESC, hlc_counter DESC, device DESC, seq DESC",
-    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {REVISION_COLUMNS} FROM note_revisions r JOIN ops o ON o.hash = r.op
+         WHERE r.note_id = ?1 AND NOT EXISTS (SELECT 1 FROM note_revision_bases b WHERE b.base = r.op)
+         ORDER BY r.hlc_wall DESC, r.hlc_counter DESC, r.device DESC, r.seq DESC"
+    ))?;
     let rows = stmt.query_map([note.to_hex()], |r| revision_from_row(r, 0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The revisions of a note that no later revision replaced (hashes only).
+fn current_revisions(conn: &Connection, note: NoteId) -> Result<HashSet<OpHash>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT op FROM note_revisions r
+         WHERE note_id = ?1 AND NOT EXISTS (SELECT 1 FROM note_revision_bases b WHERE b.base = r.op)",
+    )?;
+    let rows = stmt.query_map([note.to_hex()], |r| hash_col(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -203,7 +242,8 @@ struct NoteRow {
     legacy: bool,
 }
 
-const NOTE_COLUMNS: &str = "id, patient_id, encounter_id, author, created_at, signed_op, legacy";
+const NOTE_COLUMNS: &str =
+    "n.id, n.patient_id, n.encounter_id, n.author, n.created_at, n.signed_op, n.legacy";
 
 fn note_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoteRow> {
     Ok(NoteRow {
@@ -229,7 +269,7 @@ fn note_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NoteRow> {
 
 fn load_note_row(conn: &Connection, id: NoteId) -> Result<NoteRow, StoreError> {
     conn.query_row(
-        &format!("SELECT {NOTE_COLUMNS} FROM notes WHERE id = ?1"),
+        &format!("SELECT {NOTE_COLUMNS} FROM notes n WHERE n.id = ?1"),
         [id.to_hex()],
         note_row,
     )
@@ -237,265 +277,11 @@ fn load_note_row(conn: &Connection, id: NoteId) -> Result<NoteRow, StoreError> {
     .ok_or(StoreError::NotFound("note"))
 }
 
-fn invalid(reason: &str) -> Signature {
-    Signature::Invalid {
-        reason: reason.to_owned(),
-    }
-}
-
 fn wall(op: &Operation) -> i64 {
     i64::try_from(op.header().hlc.wall_ms).unwrap_or(i64::MAX)
 }
 
 impl Store {
-    /// Verifies `op`'s signature under its actor's key as registered (not as the users table
-    /// says), requiring one of `roles`; results are cached per operation hash for the session.
-    fn verified_by(&self, op: &Operation, roles: &[Role]) -> Result<UserId, &'static str> {
-        let actor = op.header().actor;
-        let state = self
-            .trusted_state(actor)
-            .ok_or("signed by someone who is not a registered user")?;
-        if !roles.contains(&state.role) {
-            return Err("signed by someone whose role may not sign it");
-        }
-        let hash = op.hash();
-        if self.verified.borrow().contains(&hash) {
-            return Ok(actor);
-        }
-        let key = state
-            .signing_key
-            .ok_or("the signer has no registered key")?;
-        op.verify(&key)
-            .map_err(|_| "the signature does not verify")?;
-        self.verified.borrow_mut().insert(hash);
-        Ok(actor)
-    }
-
-    /// The state of a note's signature, checked against the log and the text shown.
-    fn note_signature(&self, row: &NoteRow, shown: &NoteRevision) -> Result<Signature, StoreError> {
-        let Some(signed_op) = row.signed_op else {
-            // A chart that says "unsigned" while the log holds a signature was altered.
-            let signed_in_log: bool = self.conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM ops WHERE target = ?1 AND kind = ?2)",
-                params![row.id.to_hex(), i64::from(OpKind::NOTE_SIGNED.0)],
-                |r| r.get(0),
-            )?;
-            return Ok(if signed_in_log {
-                invalid("the chart no longer shows a signature the log holds")
-            } else {
-                Signature::Unsigned
-            });
-        };
-        let Some(op) = oplog::load(&self.conn, &signed_op)? else {
-            return Ok(invalid("the record of its signing is missing"));
-        };
-        if op.header().target != RecordId::from(row.id) {
-            return Ok(invalid("the signature belongs to another note"));
-        }
-        let (signed, legacy) = match op.payload() {
-            Ok(Payload::NoteSigned(p)) => (p, None),
-            Ok(Payload::Legacy(l)) => match l.inner() {
-                Ok(Payload::NoteSigned(p)) => (p, Some((l.recorded_by, l.recorded_at))),
-                _ => return Ok(invalid("the signing record is damaged")),
-            },
-            _ => return Ok(invalid("the signing record is damaged")),
-        };
-        if signed.patient != row.patient_id
-            || signed.encounter != row.encounter_id
-            || signed.author != row.author
-        {
-            return Ok(invalid(
-                "the signature names another patient, encounter or author",
-            ));
-        }
-        if signed.revision != shown.revision || signed.soap != shown.soap {
-            return Ok(invalid("the text differs from what was signed"));
-        }
-        if let Some((by, at)) = legacy {
-            return Ok(
-                match self.verified_by(
-                    &op,
-                    &[Role::Physician, Role::Nurse, Role::Admin, Role::Emergency],
-                ) {
-                    Ok(_) => Signature::Unverified { by, at },
-                    Err(reason) => invalid(reason),
-                },
-            );
-        }
-        Ok(match self.verified_by(&op, &[Role::Physician]) {
-            Ok(by) => Signature::Valid { by, at: wall(&op) },
-            Err(reason) => invalid(reason),
-        })
-    }
-
-    fn addendum_signature(
-        &self,
-        note: NoteId,
-        id: AddendumId,
-        author: UserId,
-        text: &str,
-        op_hash: &OpHash,
-    ) -> Result<Signature, StoreError> {
-        let Some(op) = oplog::load(&self.conn, op_hash)? else {
-            return Ok(invalid("the record of its signing is missing"));
-        };
-        if op.header().target != RecordId::from(id) {
-            return Ok(invalid("the signature belongs to another record"));
-        }
-        let (payload, legacy) = match op.payload() {
-            Ok(Payload::AddendumAdded(p)) => (p, None),
-            Ok(Payload::Legacy(l)) => match l.inner() {
-                Ok(Payload::AddendumAdded(p)) => (p, Some((l.recorded_by, l.recorded_at))),
-                _ => return Ok(invalid("the signing record is damaged")),
-            },
-            _ => return Ok(invalid("the signing record is damaged")),
-        };
-        if payload.note != note || payload.text != text {
-            return Ok(invalid("the text differs from what was signed"));
-        }
-        if let Some((by, at)) = legacy {
-            if by != author {
-                return Ok(invalid("the author differs from the signed record"));
-            }
-            return Ok(
-                match self.verified_by(
-                    &op,
-                    &[Role::Physician, Role::Nurse, Role::Admin, Role::Emergency],
-                ) {
-                    Ok(_) => Signature::Unverified { by, at },
-                    Err(reason) => invalid(reason),
-                },
-            );
-        }
-        if op.header().actor != author {
-            return Ok(invalid("the author differs from the signer"));
-        }
-        Ok(
-            match self.verified_by(&op, &[Role::Physician, Role::Nurse]) {
-                Ok(by) => Signature::Valid { by, at: wall(&op) },
-                Err(reason) => invalid(reason),
-            },
-        )
-    }
-
-    fn build_note(&self, row: &NoteRow) -> Result<Note, StoreError> {
-        let mut current = leaves(&self.conn, row.id)?;
-        if current.is_empty() {
-            return Err(StoreError::Corrupt("a note without any text"));
-        }
-        // A signed note shows the text that was signed; anything saved elsewhere after
-        // signing stays listed as a conflict, never shown as the note. When the signing
-        // record cannot be read, the latest text is shown and the signature check says why.
-        let signed_revision = match &row.signed_op {
-            Some(hash) => match oplog::load(&self.conn, hash)?.and_then(|op| op.payload().ok()) {
-                Some(Payload::NoteSigned(p)) => Some(p.revision),
-                Some(Payload::Legacy(l)) => match l.inner() {
-                    Ok(Payload::NoteSigned(p)) => Some(p.revision),
-                    _ => None,
-                },
-                _ => None,
-            },
-            None => None,
-        };
-        let shown = match signed_revision {
-            Some(rev) => match current.iter().position(|r| r.revision == rev) {
-                Some(i) => current.remove(i),
-                None => match revision(&self.conn, &rev)? {
-                    Some((note, r)) if note == row.id => r,
-                    _ => current.remove(0),
-                },
-            },
-            None => current.remove(0),
-        };
-        let signature = self.note_signature(row, &shown)?;
-        let addenda = self.addenda(row.id)?;
-        Ok(Note {
-            id: row.id,
-            patient_id: row.patient_id,
-            encounter_id: row.encounter_id,
-            author: row.author,
-            content_hash: content_hash(row.id, row.patient_id, row.encounter_id, &shown.soap),
-            soap: shown.soap,
-            created_at: row.created_at,
-            updated_at: shown.at,
-            revision: shown.revision,
-            signature,
-            conflicts: current,
-            addenda,
-            legacy: row.legacy,
-        })
-    }
-
-    fn addenda(&self, note: NoteId) -> Result<Vec<Addendum>, StoreError> {
-        let rows: Vec<(AddendumId, UserId, String, i64, OpHash)> = {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT id, author, text, signed_at, op FROM addenda WHERE note_id = ?1 ORDER BY signed_at, id",
-            )?;
-            let rows = stmt.query_map([note.to_hex()], |r| {
-                Ok((
-                    id_col(r, 0)?,
-                    id_col(r, 1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    hash_col(r, 4)?,
-                ))
-            })?;
-            rows.collect::<Result<_, _>>()?
-        };
-        rows.into_iter()
-            .map(|(id, author, text, signed_at, op)| {
-                let signature = self.addendum_signature(note, id, author, &text, &op)?;
-                Ok(Addendum {
-                    id,
-                    author,
-                    text,
-                    signed_at,
-                    signature,
-                })
-            })
-            .collect()
-    }
-
-    /// One note with its addenda, signatures verified (not audited separately: notes are read
-    /// through charts, and writes are operations).
-    pub fn note(&self, id: NoteId) -> Result<Note, StoreError> {
-        self.require_care_team("reading notes")?;
-        let row = load_note_row(&self.conn, id)?;
-        self.build_note(&row)
-    }
-
-    /// Forgets which signatures this session already verified, so the next reads verify
-    /// every one again (benchmarks measure the cold cost with it).
-    #[doc(hidden)]
-    pub fn forget_verified_signatures(&self) {
-        self.verified.borrow_mut().clear();
-    }
-
-    /// One saved text of a note, current or replaced.
-    pub fn note_revision(
-        &self,
-        note: NoteId,
-        revision: OpHash,
-    ) -> Result<NoteRevision, StoreError> {
-        self.require_care_team("reading notes")?;
-        match self::revision(&self.conn, &revision)? {
-            Some((of, r)) if of == note => Ok(r),
-            _ => Err(StoreError::NotFound("revision")),
-        }
-    }
-
-    /// A patient's notes, newest first.
-    pub(crate) fn notes_of(&self, patient: PatientId) -> Result<Vec<Note>, StoreError> {
-        let rows: Vec<NoteRow> = {
-            let mut stmt = self.conn.prepare(&format!(
-                "SELECT {NOTE_COLUMNS} FROM notes WHERE patient_id = ?1 ORDER BY created_at DESC, id"
-            ))?;
-            let rows = stmt.query_map([patient.to_hex()], note_row)?;
-            rows.collect::<Result<_, _>>()?
-        };
-        rows.iter().map(|r| self.build_note(r)).collect()
-    }
-
     /// Starts a draft note.
     pub fn write_note(
         &mut self,
@@ -528,15 +314,11 @@ impl Store {
         bases: &[OpHash],
         soap: &Soap,
     ) -> Result<Note, StoreError> {
-        let stale = self.write_with(|tx, author| {
+        let (row, op, stale) = self.write_with(|tx, author| {
             let row = load_note_row(tx, note_id)?;
             if row.signed_op.is_some() {
                 return Err(StoreError::Immutable);
             }
-            let current: HashSet<OpHash> = leaves(tx, note_id)?
-                .into_iter()
-                .map(|r| r.revision)
-                .collect();
             let asked: HashSet<OpHash> = bases.iter().copied().collect();
             if asked.is_empty() {
                 return Err(StoreError::Invalid {
@@ -544,8 +326,8 @@ impl Store {
                     reason: "name the revision this text replaces",
                 });
             }
-            let stale = asked != current;
-            oplog::append(
+            let stale = asked != current_revisions(tx, note_id)?;
+            let op = oplog::append(
                 tx,
                 author,
                 RecordId::from(note_id),
@@ -555,7 +337,7 @@ impl Store {
                     soap: soap.clone(),
                 }),
             )?;
-            Ok(stale)
+            Ok((row, op, stale))
         })?;
         if stale {
             return Err(StoreError::Conflict {
@@ -563,7 +345,23 @@ impl Store {
                 hint: "it was saved elsewhere meanwhile; both texts are kept: review them and save a merged text",
             });
         }
-        self.note(note_id)
+        // The save replaced every current text, so the note is exactly this: no need to read
+        // it back (a draft has no signature and no addenda).
+        Ok(Note {
+            id: row.id,
+            patient_id: row.patient_id,
+            encounter_id: row.encounter_id,
+            author: row.author,
+            content_hash: content_hash(row.id, row.patient_id, row.encounter_id, soap),
+            soap: soap.clone(),
+            created_at: row.created_at,
+            updated_at: wall(&op),
+            revision: op.hash(),
+            signature: Signature::Unsigned,
+            conflicts: Vec::new(),
+            addenda: Vec::new(),
+            legacy: row.legacy,
+        })
     }
 
     /// Signs the draft as the current user (physicians only), if its text is still the one
@@ -573,7 +371,7 @@ impl Store {
         note_id: NoteId,
         expected_content_hash: &str,
     ) -> Result<Note, StoreError> {
-        self.write_with(|tx, author| {
+        let op = self.write_with(|tx, author| {
             let row = load_note_row(tx, note_id)?;
             if row.signed_op.is_some() {
                 return Err(StoreError::Immutable);
@@ -609,6 +407,9 @@ impl Store {
                 }),
             )
         })?;
+        // Made here, by this session's signer: no need to verify it again when read back
+        // (the cache is keyed by the hash of the bytes, so altered bytes are checked anew).
+        self.verified.borrow_mut().insert(op.hash());
         self.note(note_id)
     }
 
