@@ -8,7 +8,7 @@
 //! current one brings an old `log-head` but not an old outside copy. The newest valid copy
 //! wins.
 //!
-//! Written after unlock, after signing a note, and at lock. What it does not catch is in
+//! Written after unlock and at lock. What it does not catch is in
 //! `docs/SECURITY.md`: someone holding the database key can also sign an anchor (the device
 //! key is in the database), so against them the check is only as good as the copy they cannot
 //! reach; sync adds the relay and the other devices as witnesses.
@@ -148,14 +148,34 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Compares the database with the newest valid anchor of this device.
+/// The public identity of `device` as the log registered it (`devices` table), if any.
+fn registered_identity(
+    conn: &Connection,
+    device: DeviceId,
+) -> Result<Option<PublicIdentity>, StoreError> {
+    let bytes: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT identity FROM devices WHERE id = ?1",
+            [device.to_hex()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(bytes.and_then(|b| PublicIdentity::from_bytes(&b).ok()))
+}
+
+/// Compares the database with the anchors of this profile, before anything new is written.
+///
+/// `current`: this device's identity, when the database still has one that opens. Anchors
+/// are checked even without it (a database whose device row was removed, or one restored from
+/// elsewhere): each anchor names its device, whose key the log registered. `expect`: whether a
+/// missing anchor is itself news (the database says it was anchored).
 pub(crate) fn check(
     conn: &Connection,
     profile_dir: &Path,
     anchor_dir: Option<&Path>,
     profile_id: &[u8; 16],
-    device: &PublicIdentity,
-    expect_anchor: bool,
+    current: Option<&PublicIdentity>,
+    expect: bool,
 ) -> Result<Vec<UnlockWarning>, StoreError> {
     let mut newest: Option<Anchor> = None;
     let mut foreign = false;
@@ -165,21 +185,34 @@ pub(crate) fn check(
             continue;
         };
         found_any = true;
-        match Anchor::open(&bytes, device) {
-            Some(a) if a.profile_id == *profile_id && a.device == device.device_id() => {
-                if newest.is_none_or(|n| a.seq > n.seq) {
+        // The device an anchor names (unverified until its signature checks out).
+        let named = bytes
+            .get(30..46)
+            .and_then(|b| <[u8; 16]>::try_from(b).ok())
+            .map(DeviceId);
+        let key = match (current, named) {
+            (Some(c), Some(d)) if c.device_id() == d => Some(*c),
+            (_, Some(d)) => registered_identity(conn, d)?,
+            (_, None) => None,
+        };
+        match key.and_then(|k| Anchor::open(&bytes, &k)) {
+            Some(a) if a.profile_id == *profile_id => {
+                // The newest statement: a later device's anchor, or the same device further on.
+                if newest.is_none_or(|n| {
+                    a.written_at > n.written_at || (a.device == n.device && a.seq > n.seq)
+                }) {
                     newest = Some(a);
                 }
             }
-            // Signed by another device key, or for another profile: this database is not the
-            // one this directory last held.
+            // Signed by no device of this log, or for another profile: this database is not
+            // the one this directory last held.
             _ => foreign = true,
         }
     }
     let Some(anchor) = newest else {
         return Ok(if foreign {
             vec![UnlockWarning::ForeignHead]
-        } else if expect_anchor && !found_any {
+        } else if expect && !found_any {
             vec![UnlockWarning::HeadUnchecked {
                 reason: "the head file is missing".into(),
             }]

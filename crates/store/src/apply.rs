@@ -8,8 +8,8 @@
 
 use outpost_crypto::PublicIdentity;
 use outpost_proto::{
-    EncounterId, NoteId, OpHash, Operation, PatientField, PatientId, Payload, RecordId, Role,
-    UserId,
+    DeviceId, EncounterId, NoteId, OpHash, OpKind, Operation, PatientField, PatientId, Payload,
+    RecordId, Role, UserId,
     payload::{
         AddendumAdded, AttachmentAdded, EncounterOpened, NoteCreated, NoteRevised, NoteSigned,
         PatientFieldSet, PatientRegistered, UserAdded, VitalRecorded,
@@ -79,25 +79,80 @@ pub(crate) fn parse_role(s: &str) -> Result<Role, StoreError> {
     })
 }
 
-/// Checks the role rules for `actor` making `payload`, against the users table.
+/// Whether `device` is still in its one-time import of schema 2 records: its first operation
+/// registered the importer, and everything since is a device registration or an imported
+/// record (the seal, or any other write, ends it for good).
+pub(crate) fn importing(conn: &Connection, device: DeviceId) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT (SELECT kind FROM ops WHERE device = ?1 AND seq = 1) = ?2
+            AND NOT EXISTS (SELECT 1 FROM ops WHERE device = ?1 AND kind NOT IN (?2, ?3, ?4))",
+            params![
+                device.to_hex(),
+                i64::from(OpKind::USER_ADDED.0),
+                i64::from(OpKind::DEVICE_REGISTERED.0),
+                i64::from(OpKind::LEGACY.0)
+            ],
+            |r| r.get::<_, Option<bool>>(0),
+        )?
+        .unwrap_or(false))
+}
+
+/// Whether `op`'s device was still importing just before `op` (for judging a stored operation).
+pub(crate) fn importing_before(conn: &Connection, op: &Operation) -> Result<bool, StoreError> {
+    let h = op.header();
+    if h.seq == 1 {
+        return Ok(false);
+    }
+    Ok(conn.query_row(
+        "SELECT (SELECT kind FROM ops WHERE device = ?1 AND seq = 1) = ?2
+            AND NOT EXISTS (SELECT 1 FROM ops WHERE device = ?1 AND seq < ?5 AND kind NOT IN (?2, ?3, ?4))",
+        params![
+            h.device.to_hex(),
+            i64::from(OpKind::USER_ADDED.0),
+            i64::from(OpKind::DEVICE_REGISTERED.0),
+            i64::from(OpKind::LEGACY.0),
+            i64::try_from(h.seq).unwrap_or(i64::MAX)
+        ],
+        |r| r.get::<_, Option<bool>>(0),
+    )?
+    .unwrap_or(false))
+}
+
+/// Checks the role rules for `actor` making `payload` on `device`, against the users table.
+/// `stored`: the operation itself when it is already in the log (applying or replaying it),
+/// so the import window is judged as it was just before it.
 pub(crate) fn authorize(
     conn: &Connection,
     payload: &Payload,
     actor: UserId,
+    device: DeviceId,
+    stored: Option<&Operation>,
 ) -> Result<(), StoreError> {
     let state = actor_state(conn, actor)?;
-    // Only a registration needs more than the actor's own row.
-    let (any_users, emergency) = if matches!(payload, Payload::UserAdded(_)) {
-        (
-            conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?,
-            conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'emergency')",
+    // Only registrations and imports need more than the actor's own row.
+    let ctx = match payload {
+        Payload::UserAdded(_) => authz::Context {
+            any_users: conn.query_row("SELECT EXISTS (SELECT 1 FROM users)", [], |r| r.get(0))?,
+            emergency_active: conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'emergency' AND removed_at IS NULL)",
                 [],
                 |r| r.get(0),
             )?,
-        )
-    } else {
-        (true, false)
+            importing: false,
+        },
+        Payload::Legacy(_) => authz::Context {
+            any_users: true,
+            emergency_active: false,
+            importing: match stored {
+                Some(op) => importing_before(conn, op)?,
+                None => importing(conn, device)?,
+            },
+        },
+        _ => authz::Context {
+            any_users: true,
+            ..authz::Context::default()
+        },
     };
     let lookup_failed = std::cell::Cell::new(false);
     let lookup = |user: UserId| {
@@ -106,7 +161,7 @@ pub(crate) fn authorize(
             None
         })
     };
-    let result = authz::authorize(payload, actor, state, &lookup, any_users, emergency);
+    let result = authz::authorize(payload, actor, state, &lookup, ctx);
     if lookup_failed.get() {
         return Err(StoreError::Corrupt("users table"));
     }
@@ -133,6 +188,10 @@ pub(crate) fn denied(d: Denied) -> StoreError {
             field: "user",
             reason,
         },
+        Denied::NotImporting => StoreError::Invalid {
+            field: "record",
+            reason: "records from before signatures are only taken in the one-time import",
+        },
     }
 }
 
@@ -144,7 +203,7 @@ pub(crate) fn apply(
     payload: &Payload,
 ) -> Result<(), StoreError> {
     let h = op.header();
-    authorize(conn, payload, h.actor)?;
+    authorize(conn, payload, h.actor, h.device, Some(op))?;
     let hash = op.hash();
     let pos = Position {
         hash: &hash,

@@ -166,6 +166,12 @@ impl Store {
         let info = self.attachment_info(id)?;
         let sha256 = outpost_proto::ids::from_hex::<32>(&info.sha256)
             .ok_or(StoreError::Corrupt("attachment hash"))?;
+        // Recorded before a byte is handed out: a read that cannot be audited does not happen.
+        self.audit_event(
+            AuditAction::AttachmentRead,
+            Some(RecordId::from(id)),
+            Some(info.patient_id),
+        )?;
         let mut hasher = Sha256::new();
         let mut written: u64 = 0;
         {
@@ -191,11 +197,6 @@ impl Store {
                 "attachment content does not match its hash",
             ));
         }
-        self.audit_event(
-            AuditAction::AttachmentRead,
-            Some(RecordId::from(id)),
-            Some(info.patient_id),
-        )?;
         Ok(info)
     }
 

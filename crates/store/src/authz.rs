@@ -2,7 +2,7 @@
 //! it is signed), where it is applied (local or synced), and where the log is verified, so a
 //! modified client cannot slip in an operation its author had no right to make.
 
-use outpost_proto::{Payload, Role, UserId, payload::UserAdded};
+use outpost_proto::{OpKind, Payload, Role, UserId, payload::UserAdded};
 
 /// What the rules need to know about the acting user, as the log says at that point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,33 +26,54 @@ pub(crate) enum Denied {
     },
     /// The actor is not a user of this profile (or was removed).
     UnknownActor,
-    /// A user registration that breaks the registration rules.
+    /// A user registration (or removal) that breaks the registration rules.
     BadRegistration(&'static str),
+    /// A record imported from before signatures, outside the one-time import.
+    NotImporting,
+}
+
+/// Facts about the log at the point an operation is judged.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Context {
+    /// Whether any user is registered yet (the first registers themselves).
+    pub any_users: bool,
+    /// Whether an emergency user is registered and not removed.
+    pub emergency_active: bool,
+    /// Whether the operation's device is still in its one-time import of schema 2 records:
+    /// everything before it in that device's log is its first registration, its device
+    /// registration or imported records.
+    pub importing: bool,
 }
 
 const CARE_TEAM: &[Role] = &[Role::Physician, Role::Nurse, Role::Admin];
+/// Everyone, for what only records an event.
+const ANYONE: &[Role] = &[
+    Role::Physician,
+    Role::Nurse,
+    Role::Admin,
+    Role::Patient,
+    Role::Emergency,
+];
+
+/// The kinds a schema 2 import produces; nothing else may be wrapped as imported.
+const IMPORTABLE: &[OpKind] = &[
+    OpKind::USER_ADDED,
+    OpKind::PATIENT_REGISTERED,
+    OpKind::ENCOUNTER_OPENED,
+    OpKind::ENCOUNTER_FINISHED,
+    OpKind::NOTE_CREATED,
+    OpKind::NOTE_SIGNED,
+    OpKind::ADDENDUM_ADDED,
+    OpKind::VITAL_RECORDED,
+    OpKind::ATTACHMENT_ADDED,
+];
 
 /// Which roles may make an operation with this payload, and how to name it in a message.
-/// `None` for user registrations, which have their own rules ([`registration`]).
+/// `None` for payloads with rules of their own (registrations, removals, imports).
 fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'static str)> {
     Some(match payload {
-        Payload::UserAdded(_) => return None,
-        Payload::UserRemoved(_) => (
-            "removing a user",
-            &[Role::Admin, Role::Physician, Role::Emergency],
-            "an admin or physician",
-        ),
-        Payload::DeviceRegistered(_) | Payload::Audit(_) => (
-            "recording this",
-            &[
-                Role::Physician,
-                Role::Nurse,
-                Role::Admin,
-                Role::Patient,
-                Role::Emergency,
-            ],
-            "any user",
-        ),
+        Payload::UserAdded(_) | Payload::UserRemoved(_) | Payload::Legacy(_) => return None,
+        Payload::DeviceRegistered(_) | Payload::Audit(_) => ("recording this", ANYONE, "any user"),
         Payload::PatientRegistered(_)
         | Payload::PatientFieldSet(_)
         | Payload::EncounterOpened(_)
@@ -71,11 +92,6 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
             &[Role::Physician, Role::Nurse],
             "a physician or nurse",
         ),
-        Payload::Legacy(_) => (
-            "importing pre-signature records",
-            &[Role::Physician, Role::Nurse, Role::Admin, Role::Emergency],
-            "a care-team user",
-        ),
         // A kind added later: nobody may make it until this build knows its rules.
         _ => ("this kind of change", &[], "a newer version of Outpost"),
     })
@@ -84,55 +100,92 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
 /// Whether `actor` may make an operation with `payload`.
 ///
 /// `actor_id` is the operation's actor; `actor` what the log says about them (`None` when
-/// unknown); `lookup` answers the same for any other user (the one a registration adds).
+/// unknown); `lookup` answers the same for any other user (the one a registration adds or a
+/// removal removes).
 pub(crate) fn authorize(
     payload: &Payload,
     actor_id: UserId,
     actor: Option<ActorState>,
     lookup: &dyn Fn(UserId) -> Option<ActorState>,
-    any_users: bool,
-    emergency_exists: bool,
+    ctx: Context,
 ) -> Result<(), Denied> {
     if let Payload::UserAdded(added) = payload {
-        return registration(added, actor_id, actor, lookup, any_users, emergency_exists);
+        return registration(added, actor_id, actor, lookup, ctx);
     }
-    let actor = actor.filter(|a| !a.removed && a.signing_key.is_some());
-    let Some(actor) = actor else {
-        return Err(Denied::UnknownActor);
+    let actor = actor
+        .filter(|a| !a.removed && a.signing_key.is_some())
+        .ok_or(Denied::UnknownActor)?;
+    let role_is = |roles: &[Role], action, needs| {
+        if roles.contains(&actor.role) {
+            Ok(())
+        } else {
+            Err(Denied::Role {
+                action,
+                needs,
+                role: actor.role,
+            })
+        }
     };
-    let Some((action, roles, needs)) = required(payload) else {
-        return Err(Denied::UnknownActor);
-    };
-    if roles.contains(&actor.role) {
-        Ok(())
-    } else {
-        Err(Denied::Role {
-            action,
-            needs,
-            role: actor.role,
-        })
+    match payload {
+        Payload::UserRemoved(removed) => {
+            lookup(removed.user)
+                .ok_or(Denied::BadRegistration("there is no such user to remove"))?;
+            role_is(
+                &[Role::Admin, Role::Physician],
+                "removing a user",
+                "an admin or physician",
+            )
+        }
+        Payload::Legacy(legacy) => {
+            if !ctx.importing {
+                return Err(Denied::NotImporting);
+            }
+            let inner_ok = IMPORTABLE.contains(&OpKind(legacy.kind))
+                && match legacy.inner() {
+                    // An imported user has no key yet: they register it themselves.
+                    Ok(Payload::UserAdded(u)) => u.identity.is_none() && u.role != Role::Emergency,
+                    Ok(_) => true,
+                    Err(_) => false,
+                };
+            if !inner_ok {
+                return Err(Denied::NotImporting);
+            }
+            role_is(
+                &[Role::Physician, Role::Nurse, Role::Admin, Role::Emergency],
+                "importing pre-signature records",
+                "a care-team user",
+            )
+        }
+        other => {
+            let (action, roles, needs) = required(other).ok_or(Denied::UnknownActor)?;
+            role_is(roles, action, needs)
+        }
     }
 }
 
 /// The rules for adding a user:
 /// - the first user of a profile adds themselves (and signs with the key they register);
 /// - a user imported without a key registers their own key once, keeping their role;
-/// - an emergency (recovery key) user may be added by any user (a patient adds the one of their
-///   own profile); it adds itself only when the
-///   log has none (a profile upgraded from before emergency users existed);
-/// - anyone else is added by an admin, a physician or the emergency user, never as a patient
-///   (patients have their own profiles) and never twice.
+/// - the emergency (recovery key) user registers itself, signing with the emergency key, and
+///   only when no emergency user is active; nobody else can make anyone an emergency user;
+/// - anyone else is added by an admin or a physician, never as a patient (patients have their
+///   own profiles) and never twice.
+///
+/// The emergency user reads charts, makes backups and records events, and nothing more: it
+/// cannot add, remove or promote anyone, so whoever registers one gains no power.
 fn registration(
     added: &UserAdded,
     actor_id: UserId,
     actor: Option<ActorState>,
     lookup: &dyn Fn(UserId) -> Option<ActorState>,
-    any_users: bool,
-    emergency_exists: bool,
+    ctx: Context,
 ) -> Result<(), Denied> {
     let existing = lookup(added.user);
-    if !any_users {
-        return if added.user == actor_id && added.identity.is_some() {
+    let self_registration = added.user == actor_id && added.identity.is_some();
+    if !ctx.any_users {
+        // (The first user may be the emergency user: a profile upgraded from schema 2 whose
+        // first unlock is emergency access.)
+        return if self_registration {
             Ok(())
         } else {
             Err(Denied::BadRegistration(
@@ -144,8 +197,7 @@ fn registration(
         // Only a pending (imported) user may register, only themselves, only their own role.
         return if existing.signing_key.is_none()
             && !existing.removed
-            && added.user == actor_id
-            && added.identity.is_some()
+            && self_registration
             && existing.role == added.role
         {
             Ok(())
@@ -158,8 +210,12 @@ fn registration(
             "a new user must register a signing key",
         ));
     }
-    if added.role == Role::Emergency && added.user == actor_id && actor.is_none() {
-        return if emergency_exists {
+    if added.role == Role::Emergency {
+        return if !self_registration {
+            Err(Denied::BadRegistration(
+                "the emergency user registers itself with the recovery key's identity",
+            ))
+        } else if ctx.emergency_active {
             Err(Denied::BadRegistration(
                 "this profile already has an emergency user",
             ))
@@ -174,8 +230,7 @@ fn registration(
         Role::Patient => Err(Denied::BadRegistration(
             "patients use their own patient profile",
         )),
-        Role::Emergency => Ok(()),
-        _ if matches!(actor.role, Role::Admin | Role::Physician | Role::Emergency) => Ok(()),
+        _ if matches!(actor.role, Role::Admin | Role::Physician) => Ok(()),
         _ => Err(Denied::Role {
             action: "adding a user",
             needs: "an admin or physician",
@@ -209,7 +264,7 @@ mod tests {
     use super::*;
     use outpost_proto::{
         PatientId, Soap,
-        payload::{NoteSigned, PatientRegistered},
+        payload::{LegacyRecord, NoteSigned, PatientRegistered, UserRemoved},
     };
 
     fn state(role: Role) -> ActorState {
@@ -224,6 +279,12 @@ mod tests {
         None
     }
 
+    const LATER: Context = Context {
+        any_users: true,
+        emergency_active: false,
+        importing: false,
+    };
+
     fn signed() -> Payload {
         Payload::NoteSigned(NoteSigned {
             patient: PatientId([0; 16]),
@@ -237,20 +298,10 @@ mod tests {
     #[test]
     fn only_physicians_sign_notes() {
         let me = UserId([9; 16]);
-        assert!(
-            authorize(
-                &signed(),
-                me,
-                Some(state(Role::Physician)),
-                &none,
-                true,
-                true
-            )
-            .is_ok()
-        );
+        assert!(authorize(&signed(), me, Some(state(Role::Physician)), &none, LATER).is_ok());
         for role in [Role::Nurse, Role::Admin, Role::Patient, Role::Emergency] {
             assert!(matches!(
-                authorize(&signed(), me, Some(state(role)), &none, true, true),
+                authorize(&signed(), me, Some(state(role)), &none, LATER),
                 Err(Denied::Role { .. })
             ));
         }
@@ -264,11 +315,11 @@ mod tests {
             ..state(Role::Physician)
         };
         assert_eq!(
-            authorize(&signed(), me, Some(removed), &none, true, true),
+            authorize(&signed(), me, Some(removed), &none, LATER),
             Err(Denied::UnknownActor)
         );
         assert_eq!(
-            authorize(&signed(), me, None, &none, true, true),
+            authorize(&signed(), me, None, &none, LATER),
             Err(Denied::UnknownActor)
         );
         let pending = ActorState {
@@ -276,7 +327,7 @@ mod tests {
             ..state(Role::Physician)
         };
         assert_eq!(
-            authorize(&signed(), me, Some(pending), &none, true, true),
+            authorize(&signed(), me, Some(pending), &none, LATER),
             Err(Denied::UnknownActor)
         );
     }
@@ -293,9 +344,9 @@ mod tests {
         });
         let me = UserId([9; 16]);
         for role in [Role::Patient, Role::Emergency] {
-            assert!(authorize(&p, me, Some(state(role)), &none, true, true).is_err());
+            assert!(authorize(&p, me, Some(state(role)), &none, LATER).is_err());
         }
-        assert!(authorize(&p, me, Some(state(Role::Nurse)), &none, true, true).is_ok());
+        assert!(authorize(&p, me, Some(state(Role::Nurse)), &none, LATER).is_ok());
     }
 
     type Lookup = fn(UserId) -> Option<ActorState>;
@@ -310,13 +361,13 @@ mod tests {
         })
     }
 
-    /// Whether `me` may add `user` with `role` (with a key unless `keyless`).
+    /// Whether user 1 may add `user` with `role`, with a key.
     fn may_add(
         user: u8,
         role: Role,
         actor: Option<ActorState>,
         lookup: Lookup,
-        (any_users, emergency_exists): (bool, bool),
+        ctx: Context,
     ) -> bool {
         let add = Payload::UserAdded(UserAdded {
             user: UserId([user; 16]),
@@ -324,22 +375,17 @@ mod tests {
             role,
             identity: Some([3; 64]),
         });
-        authorize(
-            &add,
-            UserId([1; 16]),
-            actor,
-            &lookup,
-            any_users,
-            emergency_exists,
-        )
-        .is_ok()
+        authorize(&add, UserId([1; 16]), actor, &lookup, ctx).is_ok()
     }
 
     #[test]
     fn registration_rules() {
         let (me, other) = (1, 2);
-        let first = (false, false);
-        let later = (true, false);
+        let first = Context::default();
+        let with_emergency = Context {
+            emergency_active: true,
+            ..LATER
+        };
         // The first user registers only themselves.
         assert!(may_add(me, Role::Nurse, None, none, first));
         assert!(!may_add(other, Role::Nurse, None, none, first));
@@ -349,53 +395,69 @@ mod tests {
             Role::Physician,
             Some(state(Role::Nurse)),
             none,
-            later
+            LATER
         ));
         assert!(may_add(
             other,
             Role::Physician,
             Some(state(Role::Physician)),
             none,
-            later
+            LATER
         ));
         assert!(!may_add(
             other,
             Role::Patient,
             Some(state(Role::Admin)),
             none,
-            later
+            LATER
         ));
-        // An emergency user is added by any user; it adds itself only when there is none.
-        assert!(may_add(
+        // Nobody makes someone else the emergency user, not even an admin; it registers
+        // itself, and only when none is active.
+        assert!(!may_add(
+            other,
+            Role::Emergency,
+            Some(state(Role::Admin)),
+            none,
+            LATER
+        ));
+        assert!(!may_add(
             other,
             Role::Emergency,
             Some(state(Role::Nurse)),
             none,
-            (true, true)
+            LATER
         ));
-        assert!(may_add(me, Role::Emergency, None, none, later));
-        assert!(!may_add(me, Role::Emergency, None, none, (true, true)));
+        assert!(may_add(me, Role::Emergency, None, none, LATER));
+        assert!(!may_add(me, Role::Emergency, None, none, with_emergency));
+        // The emergency user adds nobody.
+        assert!(!may_add(
+            other,
+            Role::Physician,
+            Some(state(Role::Emergency)),
+            none,
+            LATER
+        ));
         // A pending imported user registers only themselves, in their own role.
         assert!(may_add(
             me,
             Role::Nurse,
             pending(UserId([1; 16])),
             pending,
-            later
+            LATER
         ));
         assert!(!may_add(
             me,
             Role::Physician,
             pending(UserId([1; 16])),
             pending,
-            later
+            LATER
         ));
         assert!(!may_add(
             other,
             Role::Nurse,
             Some(state(Role::Admin)),
             pending,
-            later
+            LATER
         ));
         // A registration without a key is refused, first user or not.
         let keyless = Payload::UserAdded(UserAdded {
@@ -404,6 +466,66 @@ mod tests {
             role: Role::Nurse,
             identity: None,
         });
-        assert!(authorize(&keyless, UserId([1; 16]), None, &none, false, false).is_err());
+        assert!(authorize(&keyless, UserId([1; 16]), None, &none, first).is_err());
+    }
+
+    #[test]
+    fn removals() {
+        let remove = Payload::UserRemoved(UserRemoved {
+            user: UserId([2; 16]),
+        });
+        let me = UserId([1; 16]);
+        let physician = |_: UserId| Some(state(Role::Physician));
+        let emergency = |_: UserId| Some(state(Role::Emergency));
+        assert!(authorize(&remove, me, Some(state(Role::Admin)), &physician, LATER).is_ok());
+        assert!(authorize(&remove, me, Some(state(Role::Nurse)), &physician, LATER).is_err());
+        assert!(authorize(&remove, me, Some(state(Role::Emergency)), &physician, LATER).is_err());
+        // Ending emergency access is an admin's or physician's too: otherwise a nurse could
+        // replace the recovery key's user with one of her own.
+        assert!(authorize(&remove, me, Some(state(Role::Nurse)), &emergency, LATER).is_err());
+        assert!(authorize(&remove, me, Some(state(Role::Physician)), &emergency, LATER).is_ok());
+        assert!(authorize(&remove, me, Some(state(Role::Admin)), &none, LATER).is_err());
+    }
+
+    #[test]
+    fn imported_records_only_in_the_import_and_never_with_keys() {
+        let me = UserId([1; 16]);
+        let importing = Context {
+            importing: true,
+            ..LATER
+        };
+        let wrap = |inner: &Payload| Payload::Legacy(LegacyRecord::wrap(UserId([5; 16]), 1, inner));
+        let keyless = Payload::UserAdded(UserAdded {
+            user: UserId([6; 16]),
+            name: "old".into(),
+            role: Role::Nurse,
+            identity: None,
+        });
+        let keyed = Payload::UserAdded(UserAdded {
+            identity: Some([3; 64]),
+            ..match &keyless {
+                Payload::UserAdded(u) => u.clone(),
+                _ => unreachable!(),
+            }
+        });
+        let nurse = Some(state(Role::Nurse));
+        assert!(authorize(&wrap(&keyless), me, nurse, &none, importing).is_ok());
+        assert_eq!(
+            authorize(&wrap(&keyless), me, nurse, &none, LATER),
+            Err(Denied::NotImporting)
+        );
+        assert_eq!(
+            authorize(&wrap(&keyed), me, nurse, &none, importing),
+            Err(Denied::NotImporting),
+            "an import never brings a signing key"
+        );
+        let removal = Payload::UserRemoved(UserRemoved {
+            user: UserId([2; 16]),
+        });
+        assert_eq!(
+            authorize(&wrap(&removal), me, nurse, &none, importing),
+            Err(Denied::NotImporting)
+        );
+        assert!(authorize(&wrap(&signed()), me, nurse, &none, importing).is_ok());
     }
 }

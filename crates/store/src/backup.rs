@@ -170,6 +170,8 @@ impl Store {
         // Detach whatever happened, so a failed backup does not break the next one.
         let _ = self.conn.execute("DETACH DATABASE backup", []);
         let manifest = manifest?;
+        // Recorded before the file appears: a backup that cannot be audited is not made.
+        self.audit_event(outpost_proto::AuditAction::BackupCreated, None, None)?;
         let sealed = Sealed {
             owner_identity: hex(&self.signer.wrap(&keys.key_encryption_key, &mut OsRng)?),
             manifest,

@@ -458,12 +458,13 @@ pub(crate) fn verify_sealed_audit(conn: &Connection) -> Result<u64, StoreError> 
         [],
         |r| r.get(0),
     )?;
-    if !exists {
-        return Ok(0);
-    }
-    let mut seal = None;
+    // Every seal, in log order. Only the import writes one, once; a second is someone's
+    // attempt to vouch for an edited trail.
+    let mut seals = Vec::new();
     {
-        let mut stmt = conn.prepare("SELECT bytes FROM ops WHERE kind = ?1")?;
+        let mut stmt = conn.prepare(
+            "SELECT bytes FROM ops WHERE kind = ?1 ORDER BY hlc_wall, hlc_counter, device, seq",
+        )?;
         let mut rows = stmt.query([i64::from(outpost_proto::OpKind::AUDIT.0)])?;
         while let Some(row) = rows.next()? {
             let op = outpost_proto::Operation::decode(row.get(0)?)
@@ -471,18 +472,35 @@ pub(crate) fn verify_sealed_audit(conn: &Connection) -> Result<u64, StoreError> 
             if let Ok(Payload::Audit(a)) = op.payload()
                 && a.action == AuditAction::LegacyAuditSealed
             {
-                seal = a.detail;
+                seals.push((op, a.detail));
             }
         }
     }
-    let seal = seal.ok_or(StoreError::Corrupt(
-        "the pre-signature audit trail was never sealed",
-    ))?;
-    if seal_text(conn)? != seal {
-        return Err(StoreError::AuditBroken {
-            seq: 0,
-            reason: "the pre-signature audit trail changed since it was sealed",
-        });
+    let changed = |seq| StoreError::AuditBroken {
+        seq,
+        reason: "the pre-signature audit trail changed since it was sealed",
+    };
+    match (exists, seals.as_slice()) {
+        (false, []) => return Ok(0),
+        // Sealed, and the table is gone: the old trail was deleted.
+        (false, _) => return Err(changed(0)),
+        (true, []) => {
+            return Err(StoreError::Corrupt(
+                "the pre-signature audit trail was never sealed",
+            ));
+        }
+        (true, [_, second, ..]) => {
+            return Err(StoreError::LogBroken {
+                device: second.0.header().device,
+                seq: second.0.header().seq,
+                reason: "a second seal of the pre-signature audit trail",
+            });
+        }
+        (true, [(_, seal)]) => {
+            if Some(seal_text(conn)?) != *seal {
+                return Err(changed(0));
+            }
+        }
     }
     Ok(conn
         .query_row("SELECT count(*) FROM legacy_audit", [], |r| {

@@ -20,6 +20,7 @@
 //!   quarantined with its reason.
 //! - `legacy`: importing a schema 2 (unsigned) profile's records as legacy operations.
 //! - [`records`]: patients, encounters, SOAP notes (revisions, signing, addenda), vitals.
+//! - [`users`]: the registered people; removing one.
 //! - [`attachments`]: photos and documents, stored by content hash in chunks.
 //! - [`audit`]: the audit view of the log.
 //! - [`backup`]: single-file encrypted backups with a manifest; verify and restore.
@@ -58,6 +59,7 @@ pub mod profile;
 pub mod receive;
 pub mod records;
 mod trust;
+pub mod users;
 pub mod verify;
 
 use std::{path::PathBuf, sync::Arc};

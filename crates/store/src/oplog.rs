@@ -79,7 +79,7 @@ pub(crate) fn append(
     };
     // Checked where the operation is made as well as where it is applied: a refused action
     // never produces a signed operation.
-    apply::authorize(tx, payload, author.actor)?;
+    apply::authorize(tx, payload, author.actor, author.device, None)?;
     let op = Operation::sign(ctx, payload, author.signer);
     insert(tx, &op, payload)?;
     apply::apply(tx, &op, payload)?;
@@ -128,7 +128,7 @@ impl Store {
         tx.commit()?;
         if crate::verify::is_membership(payload) {
             // Checked when it was made; the session trusts the new registration at once.
-            let _ = self.trusted.borrow_mut().observe(&op);
+            let _ = self.trusted.borrow_mut().observe(&op, false);
         }
         Ok(op)
     }

@@ -130,11 +130,12 @@ fn receive(
     {
         return quarantined("its clock is more than a day ahead of this device's");
     }
-    if let Err(reason) = trusted.check(&op, &payload) {
+    let importing = h.seq > 1 && crate::apply::importing(tx, h.device)?;
+    if let Err(reason) = trusted.check(&op, &payload, importing) {
         // A user registered since this session began (another process wrote it): verify the
         // registrations again before judging.
         *trusted = crate::trust::TrustedKeys::load(tx)?;
-        if trusted.check(&op, &payload).is_err() {
+        if trusted.check(&op, &payload, importing).is_err() {
             return quarantined(reason);
         }
     }
@@ -145,7 +146,7 @@ fn receive(
             tx.execute_batch("RELEASE receive")?;
             if is_membership(&payload) {
                 // Verified above; take the new registration into account at once.
-                let _ = trusted.observe(&op);
+                let _ = trusted.observe(&op, importing);
             }
             Ok(Received::Applied)
         }

@@ -9,12 +9,12 @@
 
 use std::collections::HashMap;
 
-use outpost_proto::{OpKind, Operation, Payload, Role, UserId};
+use outpost_proto::{DeviceId, OpKind, Operation, Payload, Role, UserId};
 use rusqlite::Connection;
 
 use crate::{
     StoreError,
-    authz::{self, ActorState},
+    authz::{self, ActorState, Context},
 };
 
 /// Users' keys and roles as their verified registrations say.
@@ -23,15 +23,44 @@ pub(crate) struct TrustedKeys {
     users: HashMap<UserId, ActorState>,
 }
 
+/// Per device, whether it is still in its one-time import of schema 2 records (see
+/// `apply::importing`), followed operation by operation in log order.
+#[derive(Debug, Default)]
+pub(crate) struct ImportWindows(HashMap<DeviceId, bool>);
+
+impl ImportWindows {
+    /// Whether `op`'s device may still import, given every earlier operation of it was seen.
+    pub(crate) fn open_for(&self, op: &Operation) -> bool {
+        let h = op.header();
+        if h.seq == 1 {
+            return h.kind == OpKind::USER_ADDED;
+        }
+        self.0.get(&h.device).copied().unwrap_or(false)
+    }
+
+    /// Takes `op` into account.
+    pub(crate) fn saw(&mut self, op: &Operation) {
+        let h = op.header();
+        let open = self.open_for(op)
+            && [
+                OpKind::USER_ADDED,
+                OpKind::DEVICE_REGISTERED,
+                OpKind::LEGACY,
+            ]
+            .contains(&h.kind);
+        self.0.insert(h.device, open);
+    }
+}
+
 impl TrustedKeys {
-    /// Replays every user registration and removal in log order, verifying each signature and
-    /// the registration rules. The first operation that fails is an error naming it.
+    /// Replays every user registration and removal (imported ones included) in log order,
+    /// verifying each signature and the registration rules. The first operation that fails is
+    /// an error naming it.
     pub(crate) fn load(conn: &Connection) -> Result<Self, StoreError> {
-        // Imported (legacy) users are legacy operations whose target is the user; a user the
-        // table lacks is caught by `check_table`, so this filter cannot hide one.
+        // Imported records are read whole (they are bounded by the one-time import), so that
+        // no filter on a table someone could edit decides which registrations are seen.
         let mut stmt = conn.prepare(
-            "SELECT bytes FROM ops WHERE kind IN (?1, ?2)
-                OR (kind = ?3 AND target IN (SELECT id FROM users))
+            "SELECT bytes FROM ops WHERE kind IN (?1, ?2, ?3)
              ORDER BY hlc_wall, hlc_counter, device, seq",
         )?;
         let mut rows = stmt.query([
@@ -42,19 +71,37 @@ impl TrustedKeys {
         let mut keys = Self::default();
         while let Some(row) = rows.next()? {
             let op = Operation::decode(row.get(0)?).map_err(|_| tampered())?;
-            keys.observe(&op).map_err(|reason| StoreError::LogBroken {
-                device: op.header().device,
-                seq: op.header().seq,
-                reason,
-            })?;
+            if op.header().kind == OpKind::LEGACY {
+                let Ok(Payload::Legacy(l)) = op.payload() else {
+                    return Err(broken(&op, "does not decode"));
+                };
+                if l.kind != OpKind::USER_ADDED.0 {
+                    continue;
+                }
+            }
+            let importing =
+                op.header().kind == OpKind::LEGACY && crate::apply::importing_before(conn, &op)?;
+            keys.observe(&op, importing)
+                .map_err(|reason| broken(&op, reason))?;
         }
         Ok(keys)
     }
 
+    fn context(&self, importing: bool) -> Context {
+        Context {
+            any_users: !self.users.is_empty(),
+            emergency_active: self
+                .users
+                .values()
+                .any(|u| u.role == Role::Emergency && !u.removed),
+            importing,
+        }
+    }
+
     /// Checks one registration or removal and takes it into account.
-    pub(crate) fn observe(&mut self, op: &Operation) -> Result<(), &'static str> {
+    pub(crate) fn observe(&mut self, op: &Operation, importing: bool) -> Result<(), &'static str> {
         let payload = op.payload().map_err(|_| "does not decode")?;
-        self.check(op, &payload)?;
+        self.check(op, &payload, importing)?;
         let effective = match &payload {
             Payload::Legacy(l) => l.inner().map_err(|_| "legacy record does not decode")?,
             other => other.clone(),
@@ -83,26 +130,31 @@ impl TrustedKeys {
         Ok(())
     }
 
-    /// Verifies `op`'s signature and role rules against the users known so far.
-    pub(crate) fn check(&self, op: &Operation, payload: &Payload) -> Result<(), &'static str> {
+    /// Verifies `op`'s signature and role rules against the users known so far. `importing`:
+    /// whether its device is still in its one-time import (only matters for imported records).
+    pub(crate) fn check(
+        &self,
+        op: &Operation,
+        payload: &Payload,
+        importing: bool,
+    ) -> Result<(), &'static str> {
         let actor_id = op.header().actor;
         let actor = self.users.get(&actor_id).copied();
         let key = authz::signing_key_for(payload, actor_id, actor)
             .ok_or("the author has no registered key")?;
         op.verify(&key).map_err(|_| "signature does not verify")?;
-        let emergency = self.users.values().any(|u| u.role == Role::Emergency);
         authz::authorize(
             payload,
             actor_id,
             actor,
             &|u| self.users.get(&u).copied(),
-            !self.users.is_empty(),
-            emergency,
+            self.context(importing),
         )
         .map_err(|d| match d {
             authz::Denied::Role { .. } => "the author's role does not allow it",
             authz::Denied::UnknownActor => "the author is not a current user",
             authz::Denied::BadRegistration(r) => r,
+            authz::Denied::NotImporting => "a pre-signature record outside the one-time import",
         })
     }
 
@@ -112,7 +164,7 @@ impl TrustedKeys {
     }
 
     /// Fails when the users table says something about a key or role that the verified
-    /// registrations do not.
+    /// registrations do not (a row added, removed or changed).
     pub(crate) fn check_table(&self, conn: &Connection) -> Result<(), StoreError> {
         let mut stmt =
             conn.prepare("SELECT id, role, signing_key, removed_at IS NOT NULL FROM users")?;
@@ -136,6 +188,14 @@ impl TrustedKeys {
             return Err(tampered());
         }
         Ok(())
+    }
+}
+
+fn broken(op: &Operation, reason: &'static str) -> StoreError {
+    StoreError::LogBroken {
+        device: op.header().device,
+        seq: op.header().seq,
+        reason,
     }
 }
 

@@ -9,7 +9,12 @@
 use outpost_proto::{DeviceId, OpHash, OpKind, Operation, Payload};
 use rusqlite::Connection;
 
-use crate::{StoreError, apply, backup::content_digests, legacy, trust::TrustedKeys};
+use crate::{
+    StoreError, apply,
+    backup::content_digests,
+    legacy,
+    trust::{ImportWindows, TrustedKeys},
+};
 
 /// The projection tables, in the order they are cleared (no table references a later one).
 pub(crate) const PROJECTIONS: &[&str] = &[
@@ -67,13 +72,13 @@ pub fn verify_log(conn: &Connection) -> Result<LogReport, StoreError> {
 /// one's hash; the stored hash and indexed columns match the bytes.
 fn verify_links(conn: &Connection) -> Result<(u64, u64), StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT device, seq, hlc_wall, hlc_counter, actor, kind, target, hash, bytes
+        "SELECT device, seq, hlc_wall, hlc_counter, actor, kind, target, hash, bytes, patient
          FROM ops ORDER BY device, seq",
     )?;
     let mut rows = stmt.query([])?;
     let mut count = 0u64;
     let mut devices = 0u64;
-    let mut current: Option<(String, u64, OpHash)> = None;
+    let mut current: Option<(String, u64, OpHash, outpost_proto::Hlc)> = None;
     while let Some(row) = rows.next()? {
         let device_hex: String = row.get(0)?;
         let seq = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
@@ -91,7 +96,14 @@ fn verify_links(conn: &Connection) -> Result<(u64, u64), StoreError> {
             && h.actor.to_hex() == row.get::<_, String>(4)?
             && i64::from(h.kind.0) == row.get::<_, i64>(5)?
             && h.target.to_hex() == row.get::<_, String>(6)?;
-        if !columns_match {
+        // The patient column decides what the audit view shows for a patient: it must be
+        // the one the content names.
+        let patient_matches = op
+            .payload()
+            .map(|p| p.patient(h.target).map(|id| id.to_hex()))
+            .ok()
+            == Some(row.get::<_, Option<String>>(9)?);
+        if !columns_match || !patient_matches {
             return Err(broken(
                 device,
                 seq,
@@ -105,11 +117,11 @@ fn verify_links(conn: &Connection) -> Result<(u64, u64), StoreError> {
                 "its stored hash differs from its bytes",
             ));
         }
-        let expected = match &current {
-            Some((d, last, hash)) if *d == device_hex => (last + 1, *hash),
+        let (expected, previous_clock) = match &current {
+            Some((d, last, hash, clock)) if *d == device_hex => ((last + 1, *hash), Some(*clock)),
             _ => {
                 devices += 1;
-                (1, OpHash::GENESIS)
+                ((1, OpHash::GENESIS), None)
             }
         };
         if seq != expected.0 {
@@ -126,7 +138,16 @@ fn verify_links(conn: &Connection) -> Result<(u64, u64), StoreError> {
                 "does not link to the previous operation",
             ));
         }
-        current = Some((device_hex, seq, op.hash()));
+        // A device's clock only moves forward: a value dated back (or forward and then back)
+        // along one device's log was not written by Outpost.
+        if previous_clock.is_some_and(|c| h.hlc <= c) {
+            return Err(broken(
+                device,
+                seq,
+                "its clock goes back along the device's log",
+            ));
+        }
+        current = Some((device_hex, seq, op.hash(), h.hlc));
         count += 1;
     }
     Ok((count, devices))
@@ -138,27 +159,31 @@ fn verify_signatures(conn: &Connection) -> Result<(), StoreError> {
         conn.prepare("SELECT bytes FROM ops ORDER BY hlc_wall, hlc_counter, device, seq")?;
     let mut rows = stmt.query([])?;
     let mut keys = TrustedKeys::default();
+    let mut windows = ImportWindows::default();
     while let Some(row) = rows.next()? {
         let op = Operation::decode(row.get(0)?).map_err(|_| StoreError::Corrupt("operation"))?;
         let h = *op.header();
         let payload = op
             .payload()
             .map_err(|_| broken(h.device, h.seq, "its content does not decode"))?;
+        let importing = windows.open_for(&op) && h.seq > 1;
         if is_membership(&payload) {
-            keys.observe(&op)
+            keys.observe(&op, importing)
         } else {
-            keys.check(&op, &payload)
+            keys.check(&op, &payload, importing)
         }
         .map_err(|reason| broken(h.device, h.seq, reason))?;
+        windows.saw(&op);
     }
     Ok(())
 }
 
-/// Whether an operation changes who may act (a registration or removal, imported or not).
+/// Whether an operation changes who may act (a registration or removal, imported or not;
+/// an import may carry nothing else of the kind, see `authz`).
 pub(crate) fn is_membership(payload: &Payload) -> bool {
     match payload {
         Payload::UserAdded(_) | Payload::UserRemoved(_) => true,
-        Payload::Legacy(l) => l.kind == OpKind::USER_ADDED.0,
+        Payload::Legacy(l) => l.kind == OpKind::USER_ADDED.0 || l.kind == OpKind::USER_REMOVED.0,
         _ => false,
     }
 }

@@ -122,6 +122,11 @@ fn create_verify_restore_gives_identical_content() {
         .query_row("SELECT count(*) FROM ops", [], |r| r.get(0))
         .unwrap();
     assert!(kept > original_ops);
+    assert!(
+        restored.warnings().is_empty(),
+        "a fresh restore is not a rollback: {:?}",
+        restored.warnings()
+    );
     let entries = restored.audit_entries(&Default::default()).unwrap();
     assert_eq!(entries[0].action, "backup_restored");
     restored.verify_audit().unwrap();

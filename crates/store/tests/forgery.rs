@@ -48,12 +48,18 @@ fn op_bytes(c: &Connection, hash: &[u8]) -> Vec<u8> {
 
 /// Replaces an operation's bytes and recomputes its stored hash, as a thorough attacker would.
 fn replace_op(c: &Connection, old_hash: &[u8], new: &Operation) {
+    let patient = new
+        .payload()
+        .unwrap()
+        .patient(new.header().target)
+        .map(|p| p.to_hex());
     c.execute(
-        "UPDATE ops SET bytes = ?1, hash = ?2, actor = ?3 WHERE hash = ?4",
+        "UPDATE ops SET bytes = ?1, hash = ?2, actor = ?3, patient = ?4 WHERE hash = ?5",
         params![
             new.as_bytes(),
             new.hash().0.as_slice(),
             new.header().actor.to_hex(),
+            patient,
             old_hash
         ],
     )
@@ -583,4 +589,324 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
+}
+
+/// Appends an operation the nurse's modified client signs with her real key, linked properly
+/// as the next operation of the newest device's log (the local one), with her as actor.
+fn nurse_appends(
+    fx: &Fixture,
+    c: &Connection,
+    payload: &Payload,
+    target: outpost_proto::RecordId,
+    hlc: Option<outpost_proto::Hlc>,
+) -> Operation {
+    let nurse: outpost_store::UserId = c
+        .query_row("SELECT id FROM users WHERE name = ?1", [NURSE], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (device, seq, prev, wall): (String, i64, Vec<u8>, i64) = c
+        .query_row(
+            "SELECT device, seq, hash, hlc_wall FROM ops ORDER BY rowid DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    let ctx = OpContext {
+        device: outpost_proto::DeviceId(outpost_proto::ids::from_hex::<16>(&device).unwrap()),
+        seq: u64::try_from(seq).unwrap() + 1,
+        hlc: hlc.unwrap_or(outpost_proto::Hlc {
+            wall_ms: u64::try_from(wall).unwrap() + 1,
+            counter: 0,
+        }),
+        actor: nurse,
+        target,
+        prev: outpost_proto::OpHash(prev.try_into().unwrap()),
+    };
+    let op = Operation::sign(ctx, payload, &nurse_identity(fx));
+    let h = op.header();
+    c.execute(
+        "INSERT INTO ops (device, seq, hlc_wall, hlc_counter, actor, kind, target, patient, hash, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            device,
+            i64::try_from(h.seq).unwrap(),
+            i64::try_from(h.hlc.wall_ms).unwrap(),
+            i64::from(h.hlc.counter),
+            h.actor.to_hex(),
+            i64::from(h.kind.0),
+            h.target.to_hex(),
+            payload.patient(h.target).map(|p| p.to_hex()),
+            op.hash().0.as_slice(),
+            op.as_bytes()
+        ],
+    )
+    .unwrap();
+    op
+}
+
+#[test]
+fn attack_6_nobody_can_make_an_emergency_user_or_use_one_to_add_people() {
+    let (fx, mut doc, recovery) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    doc.lock().unwrap();
+    // Through the API: neither a nurse nor a physician can make anyone the emergency user.
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    let err = fx
+        .profile()
+        .add_user(
+            &mut nurse,
+            "Backdoor",
+            outpost_store::Role::Emergency,
+            b"backdoor pass",
+            common::FAST,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { field: "user", .. }),
+        "{err:?}"
+    );
+    nurse.lock().unwrap();
+    let mut doc = fx.unlock();
+    assert!(
+        fx.profile()
+            .add_user(
+                &mut doc,
+                "Backdoor",
+                outpost_store::Role::Emergency,
+                b"backdoor pass",
+                common::FAST
+            )
+            .is_err()
+    );
+    doc.lock().unwrap();
+    // The real emergency user (the recovery key) cannot add anyone either.
+    let mut emergency = fx
+        .profile()
+        .unlock_with_recovery(
+            &recovery.display(),
+            "testing break-glass limits",
+            fx.clock.clone(),
+        )
+        .unwrap();
+    let err = fx
+        .profile()
+        .add_user(
+            &mut emergency,
+            "Dr. New",
+            outpost_store::Role::Physician,
+            b"new doctor pass",
+            common::FAST,
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotPermitted { .. }), "{err:?}");
+    assert_eq!(
+        fx.profile().users().len(),
+        2,
+        "nothing was added to the profile file"
+    );
+    emergency.lock().unwrap();
+    // With the emergency user removed (by the physician), nobody can put someone else in its
+    // place: the recovery key's user registers itself or not at all.
+    let doc = fx.unlock();
+    let emergency_id: outpost_store::UserId = doc
+        .raw_connection()
+        .query_row("SELECT id FROM users WHERE role = 'emergency'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .unwrap()
+        .parse()
+        .unwrap();
+    doc.lock().unwrap();
+    // A nurse may not end emergency access.
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    assert!(matches!(
+        nurse.remove_user(emergency_id),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    nurse.lock().unwrap();
+    let mut doc = fx.unlock();
+    doc.remove_user(emergency_id).unwrap();
+    let err = fx
+        .profile()
+        .add_user(
+            &mut doc,
+            "Backdoor",
+            outpost_store::Role::Emergency,
+            b"backdoor pass",
+            common::FAST,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Invalid { field: "user", .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn attack_7_an_imported_record_outside_the_import_is_refused() {
+    let (fx, _) = clinic();
+    let c = fx.attacker_connection();
+    // She wraps "a physician with her key" as if imported from before signatures.
+    let fake = outpost_store::UserId([0x77; 16]);
+    let inner = Payload::UserAdded(outpost_proto::payload::UserAdded {
+        user: fake,
+        name: "Dr. Fake".into(),
+        role: outpost_store::Role::Physician,
+        identity: None,
+    });
+    let legacy = Payload::Legacy(outpost_proto::payload::LegacyRecord::wrap(fake, 1, &inner));
+    let op = nurse_appends(&fx, &c, &legacy, fake.into(), None);
+    drop(c);
+    // The registrations no longer verify: unlock names the operation, for everyone.
+    let err = fx
+        .profile()
+        .unlock(DOCTOR, PASSPHRASE, fx.clock.clone())
+        .unwrap_err();
+    match err {
+        StoreError::LogBroken { seq, reason, .. } => {
+            assert_eq!(seq, op.header().seq);
+            assert!(reason.contains("one-time import"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn attack_8_a_hidden_patient_in_an_audit_entry_is_found() {
+    let (fx, _) = clinic();
+    let c = fx.attacker_connection();
+    drop_guards(&c);
+    let hidden = c
+        .execute(
+            "UPDATE ops SET patient = NULL WHERE rowid = (SELECT max(rowid) FROM ops WHERE patient IS NOT NULL)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(hidden, 1);
+    drop(c);
+    let doc = fx.unlock();
+    assert!(
+        matches!(verify_fails(&doc), StoreError::LogBroken { reason, .. } if reason.contains("columns")),
+    );
+}
+
+#[test]
+fn attack_9_deleting_the_device_row_with_the_newest_operations_is_still_reported() {
+    let (fx, _) = clinic();
+    let c = fx.attacker_connection();
+    drop_guards(&c);
+    c.execute_batch(
+        "DELETE FROM ops WHERE rowid IN (SELECT rowid FROM ops ORDER BY rowid DESC LIMIT 2);
+         DELETE FROM local_device;
+         UPDATE meta SET value = '0' WHERE key = 'anchored';",
+    )
+    .unwrap();
+    drop(c);
+    let doc = fx.unlock();
+    assert!(
+        matches!(doc.warnings(), [UnlockWarning::RolledBack { missing: 2 }]),
+        "{:?}",
+        doc.warnings()
+    );
+}
+
+#[test]
+fn attack_10_a_clock_set_back_along_a_devices_log_is_found() {
+    let (fx, _) = clinic();
+    let c = fx.attacker_connection();
+    // A properly linked, validly signed event by her, dated back to 2001.
+    let audit = Payload::Audit(outpost_proto::payload::AuditEvent {
+        action: outpost_proto::AuditAction::ChartRead,
+        patient: None,
+        subject: None,
+        at: None,
+        detail: None,
+    });
+    let op = nurse_appends(
+        &fx,
+        &c,
+        &audit,
+        outpost_proto::RecordId([0; 16]),
+        Some(outpost_proto::Hlc {
+            wall_ms: 1_000_000_000_000,
+            counter: 0,
+        }),
+    );
+    drop(c);
+    let doc = fx.unlock();
+    match verify_fails(&doc) {
+        StoreError::LogBroken { seq, reason, .. } => {
+            assert_eq!(seq, op.header().seq);
+            assert!(reason.contains("clock"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn attack_11_moving_a_draft_to_another_author_stops_it_being_signed() {
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let p = doc.add_patient(&patient()).unwrap();
+    let draft = doc.write_note(p.id, None, &soap("mine")).unwrap();
+    doc.lock().unwrap();
+    let c = fx.attacker_connection();
+    let nurse_id: String = c
+        .query_row("SELECT id FROM users WHERE name = ?1", [NURSE], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    c.execute(
+        "UPDATE notes SET author = ?1 WHERE id = ?2",
+        params![nurse_id, draft.id.to_hex()],
+    )
+    .unwrap();
+    drop(c);
+    let mut doc = fx.unlock();
+    let shown = doc.note(draft.id).unwrap();
+    let err = doc.sign_note(draft.id, &shown.content_hash).unwrap_err();
+    assert!(matches!(err, StoreError::SignatureInvalid(_)), "{err:?}");
+}
+
+#[test]
+fn attack_12_a_draft_text_slipped_in_under_someone_elses_name_is_flagged() {
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let p = doc.add_patient(&patient()).unwrap();
+    let draft = doc.write_note(p.id, None, &soap("original")).unwrap();
+    doc.lock().unwrap();
+    let c = fx.attacker_connection();
+    drop_guards(&c);
+    // She rewrites the draft's text in place, keeping the hash the chart looks it up by.
+    let op = Operation::decode(op_bytes(&c, &draft.revision.0)).unwrap();
+    let Payload::NoteCreated(mut p2) = op.payload().unwrap() else {
+        panic!()
+    };
+    p2.soap.plan = "Stop all medication".into();
+    let h = *op.header();
+    let ctx = OpContext {
+        device: h.device,
+        seq: h.seq,
+        hlc: h.hlc,
+        actor: h.actor,
+        target: h.target,
+        prev: h.prev,
+    };
+    let edited = Operation::sign(ctx, &Payload::NoteCreated(p2), &nurse_identity(&fx));
+    c.execute(
+        "UPDATE ops SET bytes = ?1 WHERE hash = ?2",
+        params![edited.as_bytes(), draft.revision.0.as_slice()],
+    )
+    .unwrap();
+    drop(c);
+    let doc = fx.unlock();
+    let shown = doc.note(draft.id).unwrap();
+    assert!(
+        matches!(&shown.signature, Signature::Invalid { .. }),
+        "a draft whose text is not signed by its writer is not shown as a plain draft: {:?}",
+        shown.signature
+    );
 }

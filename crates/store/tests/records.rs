@@ -390,3 +390,39 @@ fn a_user_added_by_another_process_is_trusted_once_their_registration_verifies()
     assert_eq!(seen.signature, signed.signature);
     assert!(matches!(seen.signature, Signature::Valid { .. }));
 }
+
+#[test]
+fn two_processes_adding_users_at_once_lose_none() {
+    let (fx, first, _) = Fixture::new();
+    first.lock().unwrap();
+    let fx = std::sync::Arc::new(fx);
+    let workers: Vec<_> = (0..2)
+        .map(|w| {
+            let fx = std::sync::Arc::clone(&fx);
+            std::thread::spawn(move || {
+                let mut admin = fx.unlock();
+                for i in 0..4 {
+                    fx.profile()
+                        .add_user(
+                            &mut admin,
+                            &format!("Nurse {w}-{i}"),
+                            Role::Nurse,
+                            b"a nurse passphrase",
+                            common::FAST,
+                        )
+                        .unwrap();
+                }
+                admin.lock().unwrap();
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let users = fx.profile().users();
+    assert_eq!(users.len(), 9, "{users:?}");
+    // Every one of them can unlock: their entry in the file matches their registration.
+    for u in users.iter().filter(|u| u.role == Role::Nurse) {
+        fx.unlock_as(&u.name, b"a nurse passphrase").lock().unwrap();
+    }
+}

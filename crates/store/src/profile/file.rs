@@ -15,6 +15,8 @@ use crate::{Role, StoreError, db::unhex};
 
 /// The profile file's name.
 pub const PROFILE_FILE: &str = "profile.json";
+/// Held while `profile.json` is being changed.
+const LOCK_FILE: &str = "profile.lock";
 /// Format written by this build (1: before signing identities).
 pub(crate) const FORMAT: u32 = 2;
 
@@ -90,6 +92,27 @@ impl ProfileFile {
         Ok(file)
     }
 
+    /// Changes the file under an exclusive lock: re-read, change, write, so that two processes
+    /// (the desktop app and the command line) changing it at once never lose each other's
+    /// change. Returns the file as written.
+    pub(crate) fn update(
+        dir: &Path,
+        change: impl FnOnce(&mut Self) -> Result<(), StoreError>,
+    ) -> Result<Self, StoreError> {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        lock.lock()?;
+        let mut file = Self::read(dir)?;
+        change(&mut file)?;
+        file.write(dir)?;
+        // Dropping the handle releases the lock.
+        drop(lock);
+        Ok(file)
+    }
+
     pub(crate) fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let mut file = self.clone();
         file.format = FORMAT;
@@ -150,16 +173,26 @@ fn wrap_aad(profile_id: &str, holder: &str) -> Vec<u8> {
 }
 
 /// Writes `bytes` to `path` so that a crash leaves either the old file or the new one, never
-/// a torn mix: write a sibling temp file, fsync it, rename over, fsync the directory.
+/// a torn mix: write a sibling temp file (named uniquely, so two writers never share one),
+/// fsync it, rename over, fsync the directory.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = std::fs::File::create(&tmp)?;
+    let mut suffix = [0u8; 8];
+    OsRng.fill_bytes(&mut suffix);
+    let tmp = path.with_extension(format!("{}.tmp", crate::db::hex(&suffix)));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
     }
-    std::fs::rename(&tmp, path)?;
     if let Some(parent) = path.parent() {
         std::fs::File::open(parent)?.sync_all()?;
     }

@@ -74,6 +74,9 @@ pub struct Profile {
     dir: PathBuf,
     file: ProfileFile,
     anchor_dir: Option<PathBuf>,
+    /// Being opened for the first time right after a restore, in this process: no anchor can
+    /// exist yet for the new profile id, so its absence is not news.
+    just_restored: bool,
 }
 
 impl Profile {
@@ -170,16 +173,9 @@ impl Profile {
             dir: dir.to_path_buf(),
             file,
             anchor_dir,
+            just_restored: false,
         };
-        let store = session::create(
-            &profile,
-            conn,
-            db_key,
-            user,
-            identity,
-            emergency.public(),
-            clock,
-        )?;
+        let store = session::create(&profile, conn, db_key, user, identity, &emergency, clock)?;
         profile.file.write(dir)?;
         claim.keep();
         let _ = store.write_anchor();
@@ -239,18 +235,15 @@ impl Profile {
             dir: dir.to_path_buf(),
             file,
             anchor_dir,
+            just_restored: true,
         };
         let mut store = profile.unlock(&owner.id.to_hex(), passphrase, clock)?;
-        let emergency_id = session::user_id_of(&emergency.public());
-        store.write(
-            RecordId::from(emergency_id),
-            &Payload::UserAdded(UserAdded {
-                user: emergency_id,
-                name: EMERGENCY_USER_NAME.to_owned(),
-                role: Role::Emergency,
-                identity: Some(emergency.public().to_bytes()),
-            }),
-        )?;
+        // The old recovery key stays with the original profile; this copy's is new. Only an
+        // admin or physician may end the old one's access (backups are theirs to make); a
+        // backup made otherwise keeps the old emergency user until an admin re-issues the key.
+        if matches!(owner.role, Role::Admin | Role::Physician) {
+            store.replace_emergency(&emergency)?;
+        }
         store.audit_event(AuditAction::BackupRestored, None, None)?;
         Ok((store, recovery))
     }
@@ -261,6 +254,7 @@ impl Profile {
             dir: dir.to_path_buf(),
             file: ProfileFile::read(dir)?,
             anchor_dir: crate::anchor::default_dir(),
+            just_restored: false,
         })
     }
 
@@ -371,14 +365,16 @@ impl Profile {
                 name: entry.name.clone(),
                 identity,
                 save_identity: &|identity: &DeviceIdentity| {
-                    let mut file = self.file.clone();
                     let wrapped = hex(&identity.wrap(&kek, &mut OsRng)?);
-                    for u in &mut file.users {
-                        if u.id == user_id.to_hex() {
-                            u.identity = Some(wrapped.clone());
+                    ProfileFile::update(&self.dir, |file| {
+                        for u in &mut file.users {
+                            if u.id == user_id.to_hex() {
+                                u.identity = Some(wrapped.clone());
+                            }
                         }
-                    }
-                    file.write(&self.dir)
+                        Ok(())
+                    })
+                    .map(|_| ())
                 },
                 action: AuditAction::Unlock,
                 reason: None,
@@ -442,9 +438,12 @@ impl Profile {
                 name: EMERGENCY_USER_NAME.to_owned(),
                 identity,
                 save_identity: &|identity: &DeviceIdentity| {
-                    let mut file = self.file.clone();
-                    file.recovery.identity = Some(hex(&identity.wrap(&kek, &mut OsRng)?));
-                    file.write(&self.dir)
+                    let wrapped = hex(&identity.wrap(&kek, &mut OsRng)?);
+                    ProfileFile::update(&self.dir, |file| {
+                        file.recovery.identity = Some(wrapped.clone());
+                        Ok(())
+                    })
+                    .map(|_| ())
                 },
                 action: AuditAction::EmergencyAccess,
                 reason: Some(reason.to_owned()),
@@ -486,8 +485,7 @@ impl Profile {
         // Refused before anything is written when the signed-in user may not add this user.
         store.check_allowed(&payload)?;
         let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
-        let mut file = self.file.clone();
-        file.users.push(UserEntry {
+        let entry = UserEntry {
             id: user.id.to_hex(),
             name: name.to_owned(),
             role,
@@ -496,21 +494,35 @@ impl Profile {
                 wrapped_key: wrap_key(
                     &keys.key_encryption_key,
                     store.key(),
-                    &file.profile_id,
+                    &self.file.profile_id,
                     &user.id.to_hex(),
                 )?
                 .wrapped_key,
             },
             identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
-        });
+        };
         // The file first: a user registered in the log without a way to unlock would be locked
         // out for good; a file entry without a registration is refused at unlock.
-        file.write(&self.dir)?;
+        self.file = ProfileFile::update(&self.dir, |file| {
+            if file.users.iter().any(|u| u.name == name) {
+                return Err(StoreError::Invalid {
+                    field: "name",
+                    reason: "a user with this name exists",
+                });
+            }
+            file.users.push(entry);
+            Ok(())
+        })?;
         if let Err(e) = store.write(RecordId::from(user.id), &payload) {
-            let _ = self.file.write(&self.dir);
+            let id = user.id.to_hex();
+            if let Ok(file) = ProfileFile::update(&self.dir, |file| {
+                file.users.retain(|u| u.id != id);
+                Ok(())
+            }) {
+                self.file = file;
+            }
             return Err(e);
         }
-        self.file = file;
         Ok(user)
     }
 

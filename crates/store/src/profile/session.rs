@@ -103,7 +103,7 @@ pub(super) fn create(
     db_key: Zeroizing<[u8; 32]>,
     user: User,
     identity: DeviceIdentity,
-    emergency: PublicIdentity,
+    emergency: &DeviceIdentity,
     clock: Arc<dyn Clock>,
 ) -> Result<Store, StoreError> {
     let now = clock.now_ms();
@@ -132,18 +132,7 @@ pub(super) fn create(
         RecordId([0; 16]),
         &device_registration(&device),
     )?;
-    let emergency_id = user_id_of(&emergency);
-    oplog::append(
-        &tx,
-        &author,
-        RecordId::from(emergency_id),
-        &Payload::UserAdded(UserAdded {
-            user: emergency_id,
-            name: EMERGENCY_USER_NAME.to_owned(),
-            role: Role::Emergency,
-            identity: Some(emergency.to_bytes()),
-        }),
-    )?;
+    register_emergency(&tx, emergency, device.device_id(), now)?;
     oplog::append(
         &tx,
         &author,
@@ -241,6 +230,14 @@ pub(super) fn open(
     let (device, device_is_new, warnings, rollback) =
         device_and_anchor(&tx, profile, &opening.db_key, &profile_id, now)?;
     let device_is_new = if legacy::pending(&tx)? {
+        // Old-schema tables in a profile that already has a log were put there by hand:
+        // importing them would fabricate records.
+        let has_ops: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ops)", [], |r| r.get(0))?;
+        if has_ops {
+            return Err(StoreError::Corrupt(
+                "schema 2 tables reappeared in an upgraded profile",
+            ));
+        }
         import_legacy(&tx, profile, kind, &who, &device, now)?;
         false
     } else {
@@ -332,19 +329,34 @@ fn device_and_anchor(
     profile_id: &[u8; 16],
     now: i64,
 ) -> Result<(DeviceIdentity, bool, Vec<UnlockWarning>, Option<String>), StoreError> {
-    let Some(device) = device::load(tx, db_key)? else {
-        return Ok((device::create(tx, db_key, now)?, true, Vec::new(), None));
-    };
-    let expect = meta(tx, "anchored")?.as_deref() == Some("1");
+    let loaded = device::load(tx, db_key)?;
+    // A database that has operations was anchored (unless it is one being upgraded, which
+    // has none yet): a missing anchor is news even if the `anchored` flag was edited away.
+    let has_ops: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ops)", [], |r| r.get(0))?;
+    let expect =
+        !profile.just_restored && (has_ops || meta(tx, "anchored")?.as_deref() == Some("1"));
     let warnings = anchor::check(
         tx,
         &profile.dir,
         profile.anchor_dir.as_deref(),
         profile_id,
-        &device.public(),
+        loaded.as_ref().map(DeviceIdentity::public).as_ref(),
         expect,
     )?;
-    let rollback = warnings.iter().find_map(|w| match w {
+    let Some(device) = loaded else {
+        let rollback = describe_rollback(&warnings);
+        return Ok((device::create(tx, db_key, now)?, true, warnings, rollback));
+    };
+    let rollback = describe_rollback(&warnings);
+    if rollback.is_some() {
+        return Ok((device::create(tx, db_key, now)?, true, warnings, rollback));
+    }
+    Ok((device, false, warnings, None))
+}
+
+/// What the audit trail records of a rollback warning (counts and facts, no patient data).
+fn describe_rollback(warnings: &[UnlockWarning]) -> Option<String> {
+    warnings.iter().find_map(|w| match w {
         UnlockWarning::RolledBack { missing } => Some(format!(
             "{missing} operation(s) of this device are missing since the last recorded head"
         )),
@@ -352,11 +364,7 @@ fn device_and_anchor(
             Some("the database is not the one this device last recorded".to_owned())
         }
         _ => None,
-    });
-    if rollback.is_some() {
-        return Ok((device::create(tx, db_key, now)?, true, warnings, rollback));
-    }
-    Ok((device, false, warnings, None))
+    })
 }
 
 /// A schema 2 profile: the first person to unlock registers themselves and the device, then
@@ -464,7 +472,62 @@ fn record_unlock(
     Ok(!failures.failures.is_empty())
 }
 
+/// The emergency user registers itself, signing with the recovery key's identity: nobody
+/// without that key can make an emergency user (see `authz`).
+fn register_emergency(
+    tx: &Connection,
+    emergency: &DeviceIdentity,
+    device: outpost_proto::DeviceId,
+    now: i64,
+) -> Result<(), StoreError> {
+    let id = user_id_of(&emergency.public());
+    let author = Author {
+        signer: emergency,
+        actor: id,
+        device,
+        now_ms: now,
+    };
+    oplog::append(
+        tx,
+        &author,
+        RecordId::from(id),
+        &registration(id, EMERGENCY_USER_NAME, Role::Emergency, emergency),
+    )?;
+    Ok(())
+}
+
 impl Store {
+    /// Replaces the emergency user with the one of a new recovery key (a restored profile has a
+    /// new one): the active emergency users are removed by the signed-in user, and the new one
+    /// registers itself.
+    pub(crate) fn replace_emergency(
+        &mut self,
+        emergency: &DeviceIdentity,
+    ) -> Result<(), StoreError> {
+        let active: Vec<UserId> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM users WHERE role = 'emergency' AND removed_at IS NULL")?;
+            let rows = stmt.query_map([], |r| crate::records::id_col(r, 0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let device = self.device.device_id();
+        self.write_with(|tx, author| {
+            for user in &active {
+                oplog::append(
+                    tx,
+                    author,
+                    RecordId::from(*user),
+                    &Payload::UserRemoved(outpost_proto::payload::UserRemoved { user: *user }),
+                )?;
+            }
+            register_emergency(tx, emergency, device, author.now_ms)
+        })?;
+        // The registrations changed: verify them again for this session.
+        *self.trusted.borrow_mut() = TrustedKeys::load(&self.conn)?;
+        Ok(())
+    }
+
     /// Writes the log head anchor (both copies) for this device's newest operation.
     pub(crate) fn write_anchor(&self) -> Result<(), StoreError> {
         let Some((seq, hash)) = oplog::device_head(&self.conn, self.device.device_id())? else {
@@ -486,6 +549,12 @@ impl Store {
 
     /// Whether the signed-in user may make `payload` (checked before anything is written).
     pub(crate) fn check_allowed(&self, payload: &Payload) -> Result<(), StoreError> {
-        crate::apply::authorize(&self.conn, payload, self.user.id)
+        crate::apply::authorize(
+            &self.conn,
+            payload,
+            self.user.id,
+            self.device.device_id(),
+            None,
+        )
     }
 }

@@ -230,6 +230,59 @@ fn current_revisions(conn: &Connection, note: NoteId) -> Result<HashSet<OpHash>,
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Where a note was written (patient, encounter, author), from the signed operation that
+/// created it, not from the table a key holder could edit; the creation's signature is checked.
+fn created_context(store: &Store, conn: &Connection, note: NoteId) -> Result<NoteRow, StoreError> {
+    let row = load_note_row(conn, note)?;
+    let altered = || StoreError::SignatureInvalid("the note's record was altered");
+    let mut stmt = conn.prepare_cached(
+        "SELECT bytes FROM ops WHERE target = ?1 AND kind IN (?2, ?3)
+         ORDER BY hlc_wall, hlc_counter, device, seq",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![
+        note.to_hex(),
+        i64::from(outpost_proto::OpKind::NOTE_CREATED.0),
+        i64::from(outpost_proto::OpKind::LEGACY.0)
+    ])?;
+    while let Some(r) = rows.next()? {
+        let op = Operation::decode(r.get(0)?).map_err(|_| altered())?;
+        let (created, author, roles): (_, _, &[outpost_proto::Role]) = match op.payload() {
+            Ok(Payload::NoteCreated(p)) => (
+                p,
+                op.header().actor,
+                &[
+                    outpost_proto::Role::Physician,
+                    outpost_proto::Role::Nurse,
+                    outpost_proto::Role::Admin,
+                ],
+            ),
+            Ok(Payload::Legacy(l)) => match l.inner() {
+                Ok(Payload::NoteCreated(p)) => (
+                    p,
+                    l.recorded_by,
+                    &[
+                        outpost_proto::Role::Physician,
+                        outpost_proto::Role::Nurse,
+                        outpost_proto::Role::Admin,
+                        outpost_proto::Role::Emergency,
+                    ],
+                ),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        store.verified_by(&op, roles).map_err(|_| altered())?;
+        if created.patient != row.patient_id
+            || created.encounter != row.encounter_id
+            || author != row.author
+        {
+            return Err(altered());
+        }
+        return Ok(row);
+    }
+    Err(altered())
+}
+
 /// The projected row of a note.
 #[derive(Debug, Clone, Copy)]
 struct NoteRow {
@@ -371,10 +424,21 @@ impl Store {
         note_id: NoteId,
         expected_content_hash: &str,
     ) -> Result<Note, StoreError> {
+        // What the signature will name (patient, encounter, author) comes from the signed
+        // creation of the note, so an edited table cannot make a physician sign something else.
+        let context = created_context(self, &self.conn, note_id)?;
         let op = self.write_with(|tx, author| {
             let row = load_note_row(tx, note_id)?;
             if row.signed_op.is_some() {
                 return Err(StoreError::Immutable);
+            }
+            if (row.patient_id, row.encounter_id, row.author)
+                != (context.patient_id, context.encounter_id, context.author)
+            {
+                return Err(StoreError::Conflict {
+                    what: "this note",
+                    hint: "it changed while it was being signed; open it again",
+                });
             }
             let mut current = leaves(tx, note_id)?;
             if current.len() != 1 {

@@ -57,6 +57,8 @@ struct Sources {
     leaves: HashMap<NoteId, Vec<NoteRevision>>,
     /// The signing operations of the notes and their addenda, by hash.
     ops: HashMap<OpHash, Operation>,
+    /// The operations that saved the current texts, by hash.
+    revisions: HashMap<OpHash, Operation>,
     /// Notes the log holds a signature for (whatever the chart table says).
     signed_in_log: HashSet<NoteId>,
     addenda: HashMap<NoteId, Vec<AddendumRow>>,
@@ -92,6 +94,7 @@ impl Store {
             rows.collect::<Result<_, _>>()?
         };
         let mut leaves: HashMap<NoteId, Vec<NoteRevision>> = HashMap::new();
+        let mut revisions = HashMap::new();
         {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT r.note_id, {REVISION_COLUMNS}
@@ -101,10 +104,11 @@ impl Store {
             ))?;
             let mut q = stmt.query([&param])?;
             while let Some(r) = q.next()? {
-                leaves
-                    .entry(id_col(r, 0)?)
-                    .or_default()
-                    .push(revision_from_row(r, 1)?);
+                let revision = revision_from_row(r, 1)?;
+                if let Ok(op) = Operation::decode(r.get(4)?) {
+                    revisions.insert(revision.revision, op);
+                }
+                leaves.entry(id_col(r, 0)?).or_default().push(revision);
             }
         }
         let mut ops = HashMap::new();
@@ -156,6 +160,7 @@ impl Store {
             rows,
             leaves,
             ops,
+            revisions,
             signed_in_log,
             addenda,
         })
@@ -190,7 +195,11 @@ impl Store {
 
     /// Checks `op`'s signature under its actor's key as registered (not as the users table
     /// says), requiring one of `roles`; results are remembered per operation hash.
-    fn verified_by(&self, op: &Operation, roles: &[Role]) -> Result<UserId, &'static str> {
+    pub(super) fn verified_by(
+        &self,
+        op: &Operation,
+        roles: &[Role],
+    ) -> Result<UserId, &'static str> {
         let actor = op.header().actor;
         let state = self
             .trusted_state(actor)
@@ -211,12 +220,31 @@ impl Store {
         Ok(actor)
     }
 
+    /// Whether the text shown of a draft was saved, signed, by someone who may chart (so a
+    /// draft cannot show a text someone else slipped in under another's name).
+    fn draft_holds(&self, shown: &NoteRevision, sources: &Sources) -> Result<(), &'static str> {
+        let op = sources
+            .revisions
+            .get(&shown.revision)
+            .ok_or("the record of this text is missing")?;
+        let roles: &[Role] = if op.header().kind == OpKind::LEGACY {
+            &[Role::Physician, Role::Nurse, Role::Admin, Role::Emergency]
+        } else {
+            &[Role::Physician, Role::Nurse, Role::Admin]
+        };
+        self.verified_by(op, roles)
+            .map(|_| ())
+            .map_err(|_| "the text shown does not carry a valid signature of whoever saved it")
+    }
+
     /// The state of a note's signature, checked against the log and the text shown.
     fn note_signature(&self, row: &NoteRow, shown: &NoteRevision, sources: &Sources) -> Signature {
         let Some(signed_op) = row.signed_op else {
             // A chart that says "unsigned" while the log holds a signature was altered.
             return if sources.signed_in_log.contains(&row.id) {
                 invalid("the chart no longer shows a signature the log holds")
+            } else if let Err(reason) = self.draft_holds(shown, sources) {
+                invalid(reason)
             } else {
                 Signature::Unsigned
             };
@@ -314,11 +342,16 @@ impl Store {
             .into_iter()
             .map(|a| {
                 let signature = self.addendum_signature(row.id, &a, sources);
+                // The time shown is the signature's own, not a column.
+                let signed_at = match &signature {
+                    Signature::Valid { at, .. } | Signature::Unverified { at, .. } => *at,
+                    _ => a.signed_at,
+                };
                 Addendum {
                     id: a.id,
                     author: a.author,
                     text: a.text,
-                    signed_at: a.signed_at,
+                    signed_at,
                     signature,
                 }
             })
@@ -343,7 +376,7 @@ impl Store {
     /// The notes of a scope, newest first, every signature checked.
     pub(super) fn read_notes(&self, scope: Scope) -> Result<Vec<Note>, StoreError> {
         let mut sources = self.sources(scope)?;
-        self.preverify(sources.ops.values());
+        self.preverify(sources.ops.values().chain(sources.revisions.values()));
         let rows = std::mem::take(&mut sources.rows);
         rows.iter()
             .map(|row| self.build_note(row, &mut sources))

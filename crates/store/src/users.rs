@@ -1,0 +1,66 @@
+//! The people registered in this profile's log: listing them and removing one (what was signed
+//! stays theirs; they can act no more).
+
+use outpost_proto::{Payload, RecordId, UserId, payload::UserRemoved};
+use serde::Serialize;
+
+use crate::{Store, StoreError, records::id_col};
+
+/// A registered user, as the verified log says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Member {
+    /// Their id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: outpost_proto::Role,
+    /// Whether they were removed.
+    pub removed: bool,
+    /// Whether they registered a signing key yet (users imported from before signatures
+    /// register at their first unlock).
+    pub registered: bool,
+}
+
+impl Store {
+    /// Everyone registered, removed ones included (their records stay theirs).
+    pub fn members(&self) -> Result<Vec<Member>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, name, role, removed_at IS NOT NULL, signing_key IS NOT NULL FROM users
+             ORDER BY added_at, id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: UserId = id_col(r, 0)?;
+            // Roles and keys as the verified registrations say, not as the table does.
+            let trusted = self.trusted_state(id).ok_or(StoreError::Corrupt(
+                "the users table does not match the signed user registrations",
+            ))?;
+            out.push(Member {
+                id,
+                name: r.get(1)?,
+                role: trusted.role,
+                removed: trusted.removed,
+                registered: trusted.signing_key.is_some(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes a user (admins and physicians): from now on nothing they sign is accepted.
+    pub fn remove_user(&mut self, user: UserId) -> Result<(), StoreError> {
+        if user == self.user.id {
+            return Err(StoreError::Invalid {
+                field: "user",
+                reason: "you cannot remove yourself",
+            });
+        }
+        self.write(
+            RecordId::from(user),
+            &Payload::UserRemoved(UserRemoved { user }),
+        )?;
+        Ok(())
+    }
+}
