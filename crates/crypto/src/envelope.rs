@@ -123,12 +123,24 @@ pub struct SealedEnvelope {
     signature: [u8; SIGNATURE_LEN],
 }
 
-/// A verified, decrypted envelope. `Debug` shows the header and the plaintext's length only.
+/// A verified, decrypted envelope: only [`SealedEnvelope::open_group`] and
+/// [`SealedEnvelope::open_direct`] make one, so holding one proves the signature verified.
+/// `Debug` shows the header and the plaintext's length only.
 pub struct OpenedEnvelope {
+    header: EnvelopeHeader,
+    plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl OpenedEnvelope {
     /// The authenticated header.
-    pub header: EnvelopeHeader,
-    /// The plaintext, zeroized on drop.
-    pub plaintext: Zeroizing<Vec<u8>>,
+    pub fn header(&self) -> &EnvelopeHeader {
+        &self.header
+    }
+
+    /// The plaintext (zeroized on drop).
+    pub fn plaintext(&self) -> &[u8] {
+        &self.plaintext
+    }
 }
 
 impl std::fmt::Debug for OpenedEnvelope {
@@ -422,10 +434,17 @@ pub enum Observation {
     Fresh,
     /// Already seen: a duplicate delivery or a replay. Drop it.
     Replay,
+    /// Too far beyond what is contiguous: fetch the gap first, then offer it again.
+    TooFarAhead,
 }
 
 /// Remembers which (author, seq) pairs were accepted, to reject replays and report gaps (the
 /// relay silently dropping envelopes). Sequence numbers start at 0 for each author.
+///
+/// It only observes envelopes that were opened (so verified): a forged envelope can never mark
+/// a sequence number as seen. It is bounded: at most [`SequenceTracker::MAX_AHEAD`] numbers
+/// ahead of an author's contiguous prefix are remembered; one further ahead is refused
+/// ([`Observation::TooFarAhead`]) until the gap below it is filled.
 #[derive(Debug, Default, Clone)]
 pub struct SequenceTracker {
     authors: BTreeMap<DeviceId, AuthorSeqs>,
@@ -445,12 +464,20 @@ impl SequenceTracker {
         Self::default()
     }
 
-    /// Records `(author, seq)`; says whether it is new.
-    pub fn observe(&mut self, author: DeviceId, seq: u64) -> Observation {
+    /// Most sequence numbers remembered ahead of an author's contiguous prefix.
+    pub const MAX_AHEAD: u64 = 4096;
+
+    /// Records the envelope's `(author, seq)`; says whether it is new.
+    pub fn observe(&mut self, envelope: &OpenedEnvelope) -> Observation {
+        let (author, seq) = (envelope.header.author, envelope.header.seq);
         let state = self.authors.entry(author).or_default();
-        if seq < state.contiguous || !state.ahead.insert(seq) {
+        if seq < state.contiguous || state.ahead.contains(&seq) {
             return Observation::Replay;
         }
+        if seq - state.contiguous > Self::MAX_AHEAD {
+            return Observation::TooFarAhead;
+        }
+        state.ahead.insert(seq);
         while state.ahead.remove(&state.contiguous) {
             state.contiguous += 1;
         }

@@ -14,9 +14,9 @@ use crate::{
 };
 
 /// Version of the key-delivery payload.
-const DELIVERY_VERSION: u8 = 1;
-/// `version || group || epoch || key`.
-const DELIVERY_LEN: usize = 1 + 16 + 4 + 32;
+const DELIVERY_VERSION: u8 = 2;
+/// `version || group || epoch || commit || key`.
+const DELIVERY_LEN: usize = 1 + 16 + 4 + 32 + 32;
 
 /// The symmetric key of one group epoch. Zeroized on drop; never printed.
 #[derive(Clone)]
@@ -56,6 +56,20 @@ impl GroupKey {
         Ok(Self::generate(self.group, epoch, rng))
     }
 
+    /// A key kept in a device's encrypted store, read back.
+    pub fn from_secret(group: GroupId, epoch: u32, secret: &[u8; 32]) -> Self {
+        Self {
+            group,
+            epoch,
+            secret: Zeroizing::new(*secret),
+        }
+    }
+
+    /// The secret, for keeping in the device's encrypted store (and nowhere else).
+    pub fn secret(&self) -> Zeroizing<[u8; 32]> {
+        self.secret.clone()
+    }
+
     /// The group this key belongs to.
     pub fn group(&self) -> GroupId {
         self.group
@@ -78,18 +92,21 @@ impl GroupKey {
         )
     }
 
-    /// Seals this key to one member device, as a direct envelope from `author`.
+    /// Seals this key to one member device, as a direct envelope from `author`, bound to
+    /// `commit` (the hash of the signed operation that started this epoch).
     pub fn seal_for<R: RngCore + CryptoRng>(
         &self,
         author: &DeviceIdentity,
         recipient: &PublicIdentity,
         seq: u64,
+        commit: &[u8; 32],
         rng: &mut R,
     ) -> Result<SealedEnvelope, CryptoError> {
         let mut payload = Zeroizing::new(Vec::with_capacity(DELIVERY_LEN));
         payload.push(DELIVERY_VERSION);
         payload.extend_from_slice(&self.group.0);
         payload.extend_from_slice(&self.epoch.to_be_bytes());
+        payload.extend_from_slice(commit);
         payload.extend_from_slice(self.secret.as_ref());
         SealedEnvelope::seal_direct(
             author,
@@ -102,18 +119,18 @@ impl GroupKey {
         )
     }
 
-    /// Opens a key delivered with [`GroupKey::seal_for`]. The payload's group must match the
-    /// envelope's authenticated group.
+    /// Opens a key delivered with [`GroupKey::seal_for`]: the key and the commit it is bound
+    /// to. The payload's group must match the envelope's authenticated group.
     pub fn open_delivery(
         envelope: &SealedEnvelope,
         recipient: &DeviceIdentity,
         author: &PublicIdentity,
-    ) -> Result<Self, CryptoError> {
+    ) -> Result<(Self, [u8; 32]), CryptoError> {
         if envelope.header().content_type != ContentType::KEY_DELIVERY {
             return Err(CryptoError::Malformed("not a key delivery"));
         }
         let opened = envelope.open_direct(recipient, author)?;
-        let p = &opened.plaintext;
+        let p = opened.plaintext();
         if p.len() != DELIVERY_LEN {
             return Err(CryptoError::BadLength);
         }
@@ -121,16 +138,21 @@ impl GroupKey {
             return Err(CryptoError::UnsupportedVersion(p[0]));
         }
         let group = GroupId(p[1..17].try_into().map_err(|_| CryptoError::BadLength)?);
-        if group != opened.header.group {
+        if group != opened.header().group {
             return Err(CryptoError::Malformed("key delivery for another group"));
         }
         let epoch = u32::from_be_bytes(p[17..21].try_into().map_err(|_| CryptoError::BadLength)?);
+        let mut commit = [0u8; 32];
+        commit.copy_from_slice(&p[21..53]);
         let mut secret = Zeroizing::new([0u8; 32]);
-        secret.copy_from_slice(&p[21..53]);
-        Ok(Self {
-            group,
-            epoch,
-            secret,
-        })
+        secret.copy_from_slice(&p[53..85]);
+        Ok((
+            Self {
+                group,
+                epoch,
+                secret,
+            },
+            commit,
+        ))
     }
 }

@@ -62,10 +62,12 @@
 //! aad = "outpost/v1/identity-wrap" || 0x01 || device id, Ed25519 seed (32) || X25519 secret (32))`,
 //! with `key = HKDF-SHA256(salt = "", ikm = kek, info = "outpost/v1/identity-wrap/key")`. 121 bytes.
 //!
-//! ## Key delivery payload, version 1
+//! ## Key delivery payload, version 2
 //!
-//! Plaintext of a direct envelope with content type 2: `0x01 || group id (16) || epoch (4) ||
-//! key (32)`. The group id must equal the envelope header's.
+//! Plaintext of a direct envelope with content type 2: `0x02 || group id (16) || epoch (4) ||
+//! commit (32) || key (32)`. The group id must equal the envelope header's; `commit` names the
+//! signed operation that started the epoch, so a key is only ever taken for an epoch an admin
+//! committed to. (Version 1, without the commit, is refused.)
 //!
 //! ## Passphrase record, version 1
 //!

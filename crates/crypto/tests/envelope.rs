@@ -40,10 +40,10 @@ fn group_and_direct_round_trip() {
     assert_eq!(wire.len(), env.encoded_len());
     let decoded = SealedEnvelope::decode(&wire).unwrap();
     let opened = decoded.open_group(&t.key, &t.alice.public()).unwrap();
-    assert_eq!(opened.plaintext.as_slice(), b"BP 120/80");
-    assert_eq!(opened.header.seq, 42);
-    assert_eq!(opened.header.epoch, 3);
-    assert_eq!(opened.header.author, t.alice.device_id());
+    assert_eq!(opened.plaintext(), b"BP 120/80");
+    assert_eq!(opened.header().seq, 42);
+    assert_eq!(opened.header().epoch, 3);
+    assert_eq!(opened.header().author, t.alice.device_id());
     assert!(
         !wire.windows(9).any(|w| w == b"BP 120/80"),
         "plaintext visible on the wire"
@@ -64,8 +64,7 @@ fn group_and_direct_round_trip() {
         decoded
             .open_direct(&t.bob, &t.alice.public())
             .unwrap()
-            .plaintext
-            .as_slice(),
+            .plaintext(),
         b"join"
     );
     // Nobody else can open it, not even the author.
@@ -234,23 +233,43 @@ fn replays_are_recognised_and_gaps_reported() {
                 .unwrap()
         })
         .collect();
+    let opened = |e: &SealedEnvelope| e.open_group(&t.key, &t.alice.public()).unwrap();
     for i in [0usize, 1, 4] {
-        let (author, seq) = envs[i].replay_id();
-        assert_eq!(tracker.observe(author, seq), Observation::Fresh);
+        assert_eq!(tracker.observe(&opened(&envs[i])), Observation::Fresh);
     }
     // The relay replays an old envelope byte for byte: same replay id.
     let replayed = SealedEnvelope::decode(&envs[1].encode()).unwrap();
     assert_eq!(replayed.replay_id(), envs[1].replay_id());
-    let (a, s) = replayed.replay_id();
-    assert_eq!(tracker.observe(a, s), Observation::Replay);
+    assert_eq!(tracker.observe(&opened(&replayed)), Observation::Replay);
     // 2 and 3 were dropped.
     assert_eq!(tracker.gaps(t.alice.device_id()), vec![2..=3]);
-    tracker.observe(a, 3);
+    tracker.observe(&opened(&envs[3]));
     assert_eq!(tracker.gaps(t.alice.device_id()), vec![2..=2]);
-    tracker.observe(a, 2);
+    tracker.observe(&opened(&envs[2]));
     assert!(tracker.gaps(t.alice.device_id()).is_empty());
-    assert_eq!(tracker.observe(a, 0), Observation::Replay);
+    assert_eq!(tracker.observe(&opened(&envs[0])), Observation::Replay);
     assert!(tracker.gaps(t.bob.device_id()).is_empty());
+}
+
+#[test]
+fn the_tracker_is_bounded() {
+    let t = team();
+    let mut tracker = SequenceTracker::new();
+    let far = SequenceTracker::MAX_AHEAD + 1;
+    let env = |seq| {
+        SealedEnvelope::seal_group(&t.alice, &t.key, seq, ContentType::RECORD, b"r", &mut OsRng)
+            .unwrap()
+            .open_group(&t.key, &t.alice.public())
+            .unwrap()
+    };
+    // An envelope far beyond the contiguous prefix is not remembered (memory stays bounded
+    // whatever an author claims)...
+    assert_eq!(tracker.observe(&env(far)), Observation::TooFarAhead);
+    assert!(tracker.gaps(t.alice.device_id()).is_empty());
+    // ...but one just inside the window is, and the prefix catching up lets the far one in.
+    assert_eq!(tracker.observe(&env(far - 1)), Observation::Fresh);
+    assert_eq!(tracker.observe(&env(0)), Observation::Fresh);
+    assert_eq!(tracker.observe(&env(far)), Observation::Fresh);
 }
 
 #[test]
@@ -298,24 +317,27 @@ fn group_key_delivery_and_rotation_on_member_removal() {
     let t = team();
     let delivery = t
         .key
-        .seal_for(&t.alice, &t.bob.public(), 10, &mut OsRng)
+        .seal_for(&t.alice, &t.bob.public(), 10, &[7; 32], &mut OsRng)
         .unwrap();
     let wire = delivery.encode();
-    let bobs_key = GroupKey::open_delivery(
+    let (bobs_key, commit) = GroupKey::open_delivery(
         &SealedEnvelope::decode(&wire).unwrap(),
         &t.bob,
         &t.alice.public(),
     )
     .unwrap();
     assert_eq!(bobs_key.epoch(), t.key.epoch());
+    assert_eq!(
+        commit, [7; 32],
+        "the delivery names the commit it was sealed for"
+    );
     let note =
         SealedEnvelope::seal_group(&t.alice, &t.key, 11, ContentType::RECORD, b"n", &mut OsRng)
             .unwrap();
     assert_eq!(
         note.open_group(&bobs_key, &t.alice.public())
             .unwrap()
-            .plaintext
-            .as_slice(),
+            .plaintext(),
         b"n"
     );
 
@@ -344,7 +366,7 @@ fn group_key_delivery_and_rotation_on_member_removal() {
         GroupId([9; 16]),
         13,
         ContentType::RECORD,
-        &[0; 53],
+        &[0; 85],
         &mut OsRng,
     )
     .unwrap();
@@ -393,9 +415,9 @@ proptest! {
         let decoded = SealedEnvelope::decode(&env.encode()).unwrap();
         prop_assert_eq!(&decoded, &env);
         let opened = if direct { decoded.open_direct(&bob, &alice.public()) } else { decoded.open_group(&key, &alice.public()) }.unwrap();
-        prop_assert_eq!(opened.plaintext.as_slice(), &plaintext[..]);
-        prop_assert_eq!(opened.header.seq, seq);
-        prop_assert_eq!(opened.header.content_type, ContentType(content));
+        prop_assert_eq!(opened.plaintext(), &plaintext[..]);
+        prop_assert_eq!(opened.header().seq, seq);
+        prop_assert_eq!(opened.header().content_type, ContentType(content));
     }
 
     #[test]

@@ -150,6 +150,41 @@ id_type!(
     RecordId,
     "record"
 );
+id_type!(
+    /// A care-team workspace: a clinic and its remote physicians, syncing through one relay.
+    /// Derived from the hash of its founding operation (see [`WorkspaceId::of_root`]), so an
+    /// invite's workspace id pins the root every joiner verifies the log against.
+    WorkspaceId,
+    "workspace"
+);
+id_type!(
+    /// An invite to a workspace (single use).
+    InviteId,
+    "invite"
+);
+
+impl WorkspaceId {
+    /// The workspace founded by the operation named `root` (the first user's registration).
+    pub fn of_root(root: &OpHash) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"outpost/v1/workspace-id")
+            .chain_update(root.0)
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        Self(id)
+    }
+}
+
+impl Canon for outpost_crypto::DeviceId {
+    fn encode(&self, w: &mut Writer) {
+        w.raw(&self.0);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self(r.array()?))
+    }
+}
 
 macro_rules! into_record_id {
     ($($t:ident),*) => {$(

@@ -13,6 +13,7 @@
 //! - [`payload`]: [`Payload`], one typed body per kind of change, and the coded enums
 //!   ([`Role`], [`EncounterKind`], [`AuditAction`], ...).
 //! - [`op`]: [`Operation`], the signed, hash-linked envelope of a payload.
+//! - [`relay`]: the relay protocol's requests and responses.
 //!
 //! # Formats
 //!
@@ -46,8 +47,12 @@
 //! | `0x0001` | user_added | — | user id, name, role (u8), public identity (64)? |
 //! | `0x0002` | user_removed | — | user id |
 //! | `0x0003` | device_registered | — | public identity (64), name |
+//! | `0x0004` | user_role_changed | — | user id, role (u8) |
+//! | `0x0005` | device_admitted | — | device identity (64), device name, user id, user name, user identity (64), role (u8), invite id |
+//! | `0x0006` | device_removed | — | device id, last valid sequence number (u64) |
 //! | `0x0010` | patient_registered | patient | given, family, birth date, sex?, clinic id?, contact? |
 //! | `0x0011` | patient_field_set | patient | field (u8), value?, replaced operation hashes |
+//! | `0x0012` | patients_linked | patient | the other patient id |
 //! | `0x0020` | encounter_opened | encounter | patient, kind (u8) |
 //! | `0x0021` | encounter_finished | encounter | patient |
 //! | `0x0030` | note_created | note | patient, encounter?, S, O, A, P |
@@ -57,7 +62,12 @@
 //! | `0x0040` | vital_recorded | vital | patient, encounter?, LOINC code, value (f64), value2 (f64?), UCUM unit, observed at (i64 ms) |
 //! | `0x0050` | attachment_added | attachment | patient, encounter?, file name, media type, size (u64), SHA-256 (32) |
 //! | `0x0060` | audit | record or zeros | action (u16 code as u8), patient?, subject user?, at (i64)?, detail? |
+//! | `0x0051` | attachment_uploaded | attachment | patient, blob hash (32), blob size (u64), content key (32) |
 //! | `0x0070` | legacy_record | as inner | recorded by, recorded at (i64), inner kind (u16), inner payload (bytes) |
+//! | `0x0080` | workspace_created | — | workspace id, name, relay URL |
+//! | `0x0081` | invite_created | — | invite id, role (u8), expires at (i64), SHA-256 of the secret (32) |
+//! | `0x0082` | epoch_started | — | epoch (u32), SHA-256 of the member devices (32) |
+//! | `0x0083` | receipt | — | list of (author device id, sequence number) |
 //!
 //! `x?` is an `Option`. Codes: role 1 physician, 2 nurse, 3 admin, 4 patient, 5 emergency; encounter kind
 //! 1 video, 2 in person, 3 async consult; patient field 1 given name … 6 contact; audit
@@ -74,11 +84,12 @@ pub mod hlc;
 pub mod ids;
 pub mod op;
 pub mod payload;
+pub mod relay;
 
 pub use hlc::Hlc;
 pub use ids::{
-    AddendumId, AttachmentId, BadId, EncounterId, NoteId, OpHash, PatientId, RecordId, UserId,
-    VitalId,
+    AddendumId, AttachmentId, BadId, EncounterId, InviteId, NoteId, OpHash, PatientId, RecordId,
+    UserId, VitalId, WorkspaceId,
 };
 pub use op::{OpContext, OpError, OpHeader, Operation};
 pub use outpost_crypto::DeviceId;

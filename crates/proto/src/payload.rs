@@ -7,8 +7,9 @@
 use crate::{
     canon::{Bytes, Canon, DecodeError},
     canon_struct, coded_enum,
-    ids::{EncounterId, NoteId, OpHash, PatientId, RecordId, UserId},
+    ids::{EncounterId, InviteId, NoteId, OpHash, PatientId, RecordId, UserId, WorkspaceId},
 };
+use outpost_crypto::DeviceId;
 
 coded_enum! {
     /// What a person does, which decides what they may do.
@@ -141,6 +142,139 @@ canon_struct! {
         pub identity: [u8; 64],
         /// A name people recognise ("Clinic laptop 2").
         pub name: String,
+    }
+}
+
+canon_struct! {
+    /// A member's role changes (admin-signed; takes effect from this operation's clock).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserRoleChanged {
+        /// Who.
+        pub user: UserId,
+        /// Their new role.
+        pub role: Role,
+    }
+}
+
+canon_struct! {
+    /// An admin admits a device that joined with an invite: the device's identity, and the
+    /// person on it (registered here if new to the workspace) with the invite's role.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct DeviceAdmitted {
+        /// Ed25519 public key || X25519 public key of the device.
+        pub device_identity: [u8; 64],
+        /// The device's name.
+        pub device_name: String,
+        /// The person using it.
+        pub user: UserId,
+        /// Their display name.
+        pub user_name: String,
+        /// Their public identity (Ed25519 || X25519).
+        pub user_identity: [u8; 64],
+        /// Their role, as the invite said.
+        pub role: Role,
+        /// The invite used (each admits one device, once).
+        pub invite: InviteId,
+    }
+}
+
+canon_struct! {
+    /// A device leaves the workspace (a lost laptop, a member gone). Its operations up to
+    /// `after_seq` stay; any later one is refused by every device, wherever it arrives first.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct DeviceRemoved {
+        /// The device.
+        pub device: DeviceId,
+        /// The last of its operations the admin had seen (they remain valid).
+        pub after_seq: u64,
+    }
+}
+
+canon_struct! {
+    /// Two charts are the same person (registered twice, on two devices): linked, never merged
+    /// silently; both stay, each pointing to the other (the target is the first patient).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PatientsLinked {
+        /// The other chart.
+        pub other: PatientId,
+    }
+}
+
+canon_struct! {
+    /// An attachment's content was encrypted and uploaded to the relay (the target is the
+    /// attachment): where to fetch it and the key to read it. The key travels only inside
+    /// end-to-end encrypted operations.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AttachmentUploaded {
+        /// The patient (for routing on devices, never sent in clear).
+        pub patient: PatientId,
+        /// SHA-256 of the encrypted blob: its name on the relay.
+        pub blob: [u8; 32],
+        /// Size of the encrypted blob.
+        pub blob_size: u64,
+        /// The random key the content was encrypted with.
+        pub content_key: [u8; 32],
+    }
+}
+
+canon_struct! {
+    /// A care-team workspace is founded on this profile's log (by an admin or physician).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct WorkspaceCreated {
+        /// Its id ([`WorkspaceId::of_root`] of this log's first operation).
+        pub workspace: WorkspaceId,
+        /// Its name ("Riverside clinic").
+        pub name: String,
+        /// The relay's URL.
+        pub relay: String,
+    }
+}
+
+canon_struct! {
+    /// An admin invites someone: one device may join with it, once, before it expires.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct InviteCreated {
+        /// The invite's id (the relay knows it, never the secret).
+        pub invite: InviteId,
+        /// The role the joiner gets.
+        pub role: Role,
+        /// When it expires (UTC ms).
+        pub expires_at: i64,
+        /// SHA-256 of the one-time secret in the invite code.
+        pub secret_hash: [u8; 32],
+    }
+}
+
+canon_struct! {
+    /// A new group-key epoch (an admin-signed commit): the key itself reaches each member
+    /// device sealed to it, bound to this operation's hash.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EpochStarted {
+        /// The epoch number (above every earlier one the admin knew).
+        pub epoch: u32,
+        /// SHA-256 over the member devices the key was delivered to (sorted ids and keys).
+        pub members: [u8; 32],
+    }
+}
+
+canon_struct! {
+    /// How far a device has applied one author device's log.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Watermark {
+        /// The author device.
+        pub device: DeviceId,
+        /// Every operation of it up to this sequence number is applied here.
+        pub seq: u64,
+    }
+}
+
+canon_struct! {
+    /// A device's signed word of what it has received and applied, so "received by the
+    /// physician's laptop" is that laptop's statement, not the relay's.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Receipt {
+        /// Per author device (receipts themselves aside), how far this device has applied.
+        pub seen: Vec<Watermark>,
     }
 }
 
@@ -415,8 +549,12 @@ payloads! {
     0x0001 => UserAdded(UserAdded), "user_added", USER_ADDED;
     0x0002 => UserRemoved(UserRemoved), "user_removed", USER_REMOVED;
     0x0003 => DeviceRegistered(DeviceRegistered), "device_registered", DEVICE_REGISTERED;
+    0x0004 => UserRoleChanged(UserRoleChanged), "user_role_changed", USER_ROLE_CHANGED;
+    0x0005 => DeviceAdmitted(DeviceAdmitted), "device_admitted", DEVICE_ADMITTED;
+    0x0006 => DeviceRemoved(DeviceRemoved), "device_removed", DEVICE_REMOVED;
     0x0010 => PatientRegistered(PatientRegistered), "patient_registered", PATIENT_REGISTERED;
     0x0011 => PatientFieldSet(PatientFieldSet), "patient_field_set", PATIENT_FIELD_SET;
+    0x0012 => PatientsLinked(PatientsLinked), "patients_linked", PATIENTS_LINKED;
     0x0020 => EncounterOpened(EncounterOpened), "encounter_opened", ENCOUNTER_OPENED;
     0x0021 => EncounterFinished(EncounterFinished), "encounter_finished", ENCOUNTER_FINISHED;
     0x0030 => NoteCreated(NoteCreated), "note_created", NOTE_CREATED;
@@ -425,8 +563,13 @@ payloads! {
     0x0033 => AddendumAdded(AddendumAdded), "addendum_signed", ADDENDUM_ADDED;
     0x0040 => VitalRecorded(VitalRecorded), "vital_recorded", VITAL_RECORDED;
     0x0050 => AttachmentAdded(AttachmentAdded), "attachment_added", ATTACHMENT_ADDED;
+    0x0051 => AttachmentUploaded(AttachmentUploaded), "attachment_uploaded", ATTACHMENT_UPLOADED;
     0x0060 => Audit(AuditEvent), "audit", AUDIT;
     0x0070 => Legacy(LegacyRecord), "legacy_record", LEGACY;
+    0x0080 => WorkspaceCreated(WorkspaceCreated), "workspace_created", WORKSPACE_CREATED;
+    0x0081 => InviteCreated(InviteCreated), "invite_created", INVITE_CREATED;
+    0x0082 => EpochStarted(EpochStarted), "epoch_started", EPOCH_STARTED;
+    0x0083 => Receipt(Receipt), "receipt", RECEIPT;
 }
 
 impl Payload {
@@ -434,7 +577,10 @@ impl Payload {
     /// is the patient for registrations and field edits).
     pub fn patient(&self, target: RecordId) -> Option<PatientId> {
         match self {
-            Self::PatientRegistered(_) | Self::PatientFieldSet(_) => Some(PatientId(target.0)),
+            Self::PatientRegistered(_) | Self::PatientFieldSet(_) | Self::PatientsLinked(_) => {
+                Some(PatientId(target.0))
+            }
+            Self::AttachmentUploaded(p) => Some(p.patient),
             Self::EncounterOpened(p) => Some(p.patient),
             Self::EncounterFinished(p) => Some(p.patient),
             Self::NoteCreated(p) => Some(p.patient),
@@ -445,7 +591,16 @@ impl Payload {
             Self::AttachmentAdded(p) => Some(p.patient),
             Self::Audit(p) => p.patient,
             Self::Legacy(l) => l.inner().ok().and_then(|p| p.patient(target)),
-            Self::UserAdded(_) | Self::UserRemoved(_) | Self::DeviceRegistered(_) => None,
+            Self::UserAdded(_)
+            | Self::UserRemoved(_)
+            | Self::DeviceRegistered(_)
+            | Self::UserRoleChanged(_)
+            | Self::DeviceAdmitted(_)
+            | Self::DeviceRemoved(_)
+            | Self::WorkspaceCreated(_)
+            | Self::InviteCreated(_)
+            | Self::EpochStarted(_)
+            | Self::Receipt(_) => None,
         }
     }
 
@@ -461,9 +616,18 @@ impl Payload {
     /// What kind of record the target is.
     pub fn record_kind(&self) -> Option<&'static str> {
         Some(match self {
-            Self::UserAdded(_) | Self::UserRemoved(_) => "user",
-            Self::DeviceRegistered(_) => "device",
-            Self::PatientRegistered(_) | Self::PatientFieldSet(_) => "patient",
+            Self::UserAdded(_)
+            | Self::UserRemoved(_)
+            | Self::UserRoleChanged(_)
+            | Self::DeviceAdmitted(_) => "user",
+            Self::DeviceRegistered(_) | Self::DeviceRemoved(_) => "device",
+            Self::PatientRegistered(_) | Self::PatientFieldSet(_) | Self::PatientsLinked(_) => {
+                "patient"
+            }
+            Self::AttachmentUploaded(_) => "attachment",
+            Self::WorkspaceCreated(_) => "workspace",
+            Self::InviteCreated(_) => "invite",
+            Self::EpochStarted(_) | Self::Receipt(_) => return None,
             Self::EncounterOpened(_) | Self::EncounterFinished(_) => "encounter",
             Self::NoteCreated(_) | Self::NoteRevised(_) | Self::NoteSigned(_) => "note",
             Self::AddendumAdded(_) => "addendum",
