@@ -624,7 +624,6 @@ impl Payload {
             Self::PatientRegistered(_) | Self::PatientFieldSet(_) | Self::PatientsLinked(_) => {
                 "patient"
             }
-            Self::AttachmentUploaded(_) => "attachment",
             Self::WorkspaceCreated(_) => "workspace",
             Self::InviteCreated(_) => "invite",
             Self::EpochStarted(_) | Self::Receipt(_) => return None,
@@ -632,7 +631,7 @@ impl Payload {
             Self::NoteCreated(_) | Self::NoteRevised(_) | Self::NoteSigned(_) => "note",
             Self::AddendumAdded(_) => "addendum",
             Self::VitalRecorded(_) => "vital",
-            Self::AttachmentAdded(_) => "attachment",
+            Self::AttachmentAdded(_) | Self::AttachmentUploaded(_) => "attachment",
             Self::Audit(a) => match a.action {
                 AuditAction::ChartRead => "patient",
                 AuditAction::AttachmentRead => "attachment",
