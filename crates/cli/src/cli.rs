@@ -59,6 +59,30 @@ pub enum Command {
     /// Encrypted backups.
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// Run a relay (the meeting point of a care team's devices; it sees only ciphertext).
+    #[command(subcommand)]
+    Relay(RelayCmd),
+}
+
+/// `outpost relay ...`
+#[derive(Debug, Subcommand)]
+pub enum RelayCmd {
+    /// Serve in the foreground until SIGTERM or SIGINT; the first line printed is
+    /// "listening on URL".
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        listen: std::net::SocketAddr,
+        /// Directory for the relay's database.
+        #[arg(long)]
+        data: PathBuf,
+        /// PEM certificate chain, for HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key, for HTTPS (with --tls-cert).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
 }
 
 /// `outpost patient ...`

@@ -17,7 +17,8 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::cli::{
-    Args, AttachCmd, AuditCmd, BackupCmd, Command, EncounterCmd, NoteCmd, PatientCmd, VitalsCmd,
+    Args, AttachCmd, AuditCmd, BackupCmd, Command, EncounterCmd, NoteCmd, PatientCmd, RelayCmd,
+    VitalsCmd,
 };
 
 /// Prints `value` as JSON when asked, else the human line.
@@ -134,6 +135,12 @@ pub async fn run(args: Args) -> Result<()> {
             shown
         }
         Command::Patient(cmd) => patient(args, cmd).await,
+        Command::Relay(RelayCmd::Serve {
+            listen,
+            data,
+            tls_cert,
+            tls_key,
+        }) => relay_serve(*listen, data, tls_cert.clone().zip(tls_key.clone())).await,
         Command::Encounter(EncounterCmd::Add { patient, kind }) => {
             let kind = EncounterKind::from_name(kind)
                 .ok_or_else(|| anyhow!("--kind: one of video, in_person, async_consult"))?;
@@ -460,4 +467,38 @@ async fn backup(args: &Args, cmd: &BackupCmd) -> Result<()> {
             shown
         }
     }
+}
+
+/// `outpost relay serve`: runs until SIGTERM or SIGINT.
+async fn relay_serve(
+    listen: std::net::SocketAddr,
+    data: &std::path::Path,
+    tls: Option<(PathBuf, PathBuf)>,
+) -> Result<()> {
+    use std::io::Write as _;
+    let relay = outpost_relay::Relay::bind(outpost_relay::Config {
+        listen,
+        data: data.to_owned(),
+        tls,
+        limits: outpost_relay::Limits::default(),
+    })
+    .await?;
+    println!("listening on {}", relay.url());
+    std::io::stdout().flush()?;
+    if relay.plain_on_network() {
+        eprintln!(
+            "WARNING: serving plain HTTP on a network address. Envelopes stay end-to-end \
+             encrypted, but sessions and metadata are exposed: pass --tls-cert and --tls-key."
+        );
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    relay
+        .run(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        })
+        .await;
+    Ok(())
 }
