@@ -130,6 +130,9 @@ pub(crate) fn authorize(
     stored: Option<&Operation>,
 ) -> Result<(), StoreError> {
     let state = actor_state(conn, actor)?;
+    if let Some(op) = stored {
+        crate::membership::device_not_removed(conn, op)?;
+    }
     // Only registrations and imports need more than the actor's own row.
     let ctx = match payload {
         Payload::UserAdded(_) => authz::Context {
@@ -140,10 +143,16 @@ pub(crate) fn authorize(
                 |r| r.get(0),
             )?,
             importing: false,
+            root_ok: match stored {
+                Some(op) => crate::workspace::is_root(conn, &op.hash())?,
+                // Made here, now: only a profile's own first registration comes this way.
+                None => true,
+            },
         },
         Payload::Legacy(_) => authz::Context {
             any_users: true,
             emergency_active: false,
+            root_ok: true,
             importing: match stored {
                 Some(op) => importing_before(conn, op)?,
                 None => importing(conn, device)?,
@@ -151,6 +160,7 @@ pub(crate) fn authorize(
         },
         _ => authz::Context {
             any_users: true,
+            root_ok: true,
             ..authz::Context::default()
         },
     };
@@ -195,13 +205,73 @@ pub(crate) fn denied(d: Denied) -> StoreError {
     }
 }
 
+/// What applying an operation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applied {
+    /// The projections now reflect it.
+    Done,
+    /// Its author had no right to make it, or it breaks a rule every device applies the same
+    /// way: it stays in the log, changes nothing, and is listed in `refused` with the reason.
+    Refused(&'static str),
+}
+
+/// Why an operation is refused, for the `refused` table and the sync centre.
+fn refusal(e: &StoreError) -> Option<&'static str> {
+    Some(match e {
+        StoreError::NotPermitted { .. } => "its author's role did not allow it",
+        StoreError::Invalid { reason, .. } => reason,
+        StoreError::UnknownCode { .. } => "it holds a code this version does not know",
+        StoreError::Crypto(_) => "it holds a key that is not valid",
+        _ => return None,
+    })
+}
+
 /// Applies one operation (already stored in `ops`) to the projections, after checking that
-/// its author may make it.
+/// its author may make it. An operation its author had no right to make, or that breaks a
+/// rule, is recorded as refused and changes nothing; a missing referenced record is an error
+/// (`NotFound`: the caller decides whether it may still arrive).
 pub(crate) fn apply(
     conn: &Connection,
     op: &Operation,
     payload: &Payload,
+) -> Result<Applied, StoreError> {
+    conn.execute_batch("SAVEPOINT apply")?;
+    let outcome = apply_inner(conn, op, payload);
+    match outcome {
+        Ok(()) => {
+            conn.execute_batch("RELEASE apply")?;
+            Ok(Applied::Done)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO apply; RELEASE apply")?;
+            let Some(reason) = refusal(&e) else {
+                return Err(e);
+            };
+            let h = op.header();
+            conn.execute(
+                "INSERT OR REPLACE INTO refused (hash, device, seq, reason) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    op.hash().0.as_slice(),
+                    h.device.to_hex(),
+                    i64::try_from(h.seq).unwrap_or(i64::MAX),
+                    reason
+                ],
+            )?;
+            Ok(Applied::Refused(reason))
+        }
+    }
+}
+
+/// Applies an operation this device just made (and authorized): every failure is an error.
+pub(crate) fn apply_local(
+    conn: &Connection,
+    op: &Operation,
+    payload: &Payload,
 ) -> Result<(), StoreError> {
+    apply_inner(conn, op, payload)
+}
+
+fn apply_inner(conn: &Connection, op: &Operation, payload: &Payload) -> Result<(), StoreError> {
     let h = op.header();
     authorize(conn, payload, h.actor, h.device, Some(op))?;
     let hash = op.hash();
@@ -227,28 +297,33 @@ pub(crate) fn apply(
                 at: legacy.recorded_at,
                 legacy: true,
             };
-            project(conn, h.target, &inner, by, &pos)
+            project(conn, op, h.target, &inner, by, &pos)
         }
-        other => project(conn, h.target, other, by, &pos),
+        other => project(conn, op, h.target, other, by, &pos),
     }
 }
 
 fn project(
     conn: &Connection,
+    op: &Operation,
     target: RecordId,
     payload: &Payload,
     by: Attribution,
     pos: &Position<'_>,
 ) -> Result<(), StoreError> {
+    use crate::membership as m;
     match payload {
         Payload::UserAdded(p) => user_added(conn, p, by),
-        Payload::UserRemoved(p) => {
-            conn.execute(
-                "UPDATE users SET removed_at = ?2 WHERE id = ?1 AND removed_at IS NULL",
-                params![p.user.to_hex(), by.at],
-            )?;
-            Ok(())
-        }
+        Payload::UserRemoved(p) => m::user_removed(conn, op, p.user),
+        Payload::UserRoleChanged(p) => m::user_role_changed(conn, op, p),
+        Payload::DeviceAdmitted(p) => m::device_admitted(conn, op, p),
+        Payload::DeviceRemoved(p) => m::device_removed(conn, op, p),
+        Payload::WorkspaceCreated(p) => m::workspace_created(conn, op, p),
+        Payload::InviteCreated(p) => m::invite_created(conn, op, p),
+        Payload::EpochStarted(p) => m::epoch_started(conn, op, p),
+        Payload::Receipt(p) => m::receipt(conn, op, p),
+        Payload::PatientsLinked(p) => m::patients_linked(conn, op, PatientId(target.0), p),
+        Payload::AttachmentUploaded(p) => m::attachment_uploaded(conn, op, target, p),
         Payload::DeviceRegistered(p) => {
             let public = PublicIdentity::from_bytes(&p.identity)?;
             conn.execute(

@@ -34,6 +34,7 @@ pub(crate) enum Denied {
 
 /// Facts about the log at the point an operation is judged.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent facts, each named
 pub(crate) struct Context {
     /// Whether any user is registered yet (the first registers themselves).
     pub any_users: bool,
@@ -43,9 +44,15 @@ pub(crate) struct Context {
     /// everything before it in that device's log is its first registration, its device
     /// registration or imported records.
     pub importing: bool,
+    /// For the first registration of a log: whether it is the one the workspace was founded
+    /// on (its hash gives the workspace id this device joined); always true on a device in no
+    /// workspace. A relay cannot slip in a first user of its own.
+    pub root_ok: bool,
 }
 
 const CARE_TEAM: &[Role] = &[Role::Physician, Role::Nurse, Role::Admin];
+/// Who manages a workspace's membership (admins, and physicians, who add users today).
+pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Physician];
 /// Everyone, for what only records an event.
 const ANYONE: &[Role] = &[
     Role::Physician,
@@ -73,7 +80,15 @@ const IMPORTABLE: &[OpKind] = &[
 fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'static str)> {
     Some(match payload {
         Payload::UserAdded(_) | Payload::UserRemoved(_) | Payload::Legacy(_) => return None,
-        Payload::DeviceRegistered(_) | Payload::Audit(_) => ("recording this", ANYONE, "any user"),
+        Payload::DeviceRegistered(_) | Payload::Audit(_) | Payload::Receipt(_) => {
+            ("recording this", ANYONE, "any user")
+        }
+        Payload::WorkspaceCreated(_)
+        | Payload::InviteCreated(_)
+        | Payload::DeviceAdmitted(_)
+        | Payload::DeviceRemoved(_)
+        | Payload::UserRoleChanged(_)
+        | Payload::EpochStarted(_) => ("managing the workspace", MANAGERS, "an admin or physician"),
         Payload::PatientRegistered(_)
         | Payload::PatientFieldSet(_)
         | Payload::EncounterOpened(_)
@@ -81,7 +96,9 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         | Payload::NoteCreated(_)
         | Payload::NoteRevised(_)
         | Payload::VitalRecorded(_)
-        | Payload::AttachmentAdded(_) => (
+        | Payload::AttachmentAdded(_)
+        | Payload::AttachmentUploaded(_)
+        | Payload::PatientsLinked(_) => (
             "charting",
             CARE_TEAM,
             "a physician, nurse or admin of the care team",
@@ -185,12 +202,16 @@ fn registration(
     if !ctx.any_users {
         // (The first user may be the emergency user: a profile upgraded from schema 2 whose
         // first unlock is emergency access.)
-        return if self_registration {
-            Ok(())
-        } else {
+        return if !self_registration {
             Err(Denied::BadRegistration(
                 "the first user must register themselves",
             ))
+        } else if !ctx.root_ok {
+            Err(Denied::BadRegistration(
+                "not the registration this workspace was founded on",
+            ))
+        } else {
+            Ok(())
         };
     }
     if let Some(existing) = existing {
@@ -283,6 +304,7 @@ mod tests {
         any_users: true,
         emergency_active: false,
         importing: false,
+        root_ok: true,
     };
 
     fn signed() -> Payload {
@@ -381,7 +403,12 @@ mod tests {
     #[test]
     fn registration_rules() {
         let (me, other) = (1, 2);
-        let first = Context::default();
+        let first = Context {
+            root_ok: true,
+            ..Context::default()
+        };
+        // In a workspace, only the founding registration may be the first.
+        assert!(!may_add(me, Role::Nurse, None, none, Context::default()));
         let with_emergency = Context {
             emergency_active: true,
             ..LATER

@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_audit_append_only.sql"),
     include_str!("../migrations/003_signed_operations.sql"),
+    include_str!("../migrations/004_workspace.sql"),
 ];
 
 /// The schema version this build writes.

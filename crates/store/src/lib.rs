@@ -54,6 +54,7 @@ pub mod db;
 mod device;
 mod error;
 mod legacy;
+mod membership;
 mod oplog;
 pub mod profile;
 pub mod receive;
@@ -61,6 +62,7 @@ pub mod records;
 mod trust;
 pub mod users;
 pub mod verify;
+pub mod workspace;
 
 use std::{path::PathBuf, sync::Arc};
 

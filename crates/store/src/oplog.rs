@@ -82,7 +82,9 @@ pub(crate) fn append(
     apply::authorize(tx, payload, author.actor, author.device, None)?;
     let op = Operation::sign(ctx, payload, author.signer);
     insert(tx, &op, payload)?;
-    apply::apply(tx, &op, payload)?;
+    // Made here and allowed: any failure is an error for the person writing, never a refusal
+    // kept in the log.
+    apply::apply_local(tx, &op, payload)?;
     Ok(op)
 }
 

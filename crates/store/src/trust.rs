@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use outpost_proto::{DeviceId, OpKind, Operation, Payload, Role, UserId};
+use outpost_proto::{OpKind, Operation, Payload, Role, UserId, WorkspaceId};
 use rusqlite::Connection;
 
 use crate::{
@@ -17,39 +17,21 @@ use crate::{
     authz::{self, ActorState, Context},
 };
 
+/// Why a membership operation was not taken into account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// Its signature does not verify (or it does not decode): the log was forged.
+    Forged(&'static str),
+    /// Authentic, but its author had no right to make it: it changes nothing.
+    NotAllowed(&'static str),
+}
+
 /// Users' keys and roles as their verified registrations say.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TrustedKeys {
     users: HashMap<UserId, ActorState>,
-}
-
-/// Per device, whether it is still in its one-time import of schema 2 records (see
-/// `apply::importing`), followed operation by operation in log order.
-#[derive(Debug, Default)]
-pub(crate) struct ImportWindows(HashMap<DeviceId, bool>);
-
-impl ImportWindows {
-    /// Whether `op`'s device may still import, given every earlier operation of it was seen.
-    pub(crate) fn open_for(&self, op: &Operation) -> bool {
-        let h = op.header();
-        if h.seq == 1 {
-            return h.kind == OpKind::USER_ADDED;
-        }
-        self.0.get(&h.device).copied().unwrap_or(false)
-    }
-
-    /// Takes `op` into account.
-    pub(crate) fn saw(&mut self, op: &Operation) {
-        let h = op.header();
-        let open = self.open_for(op)
-            && [
-                OpKind::USER_ADDED,
-                OpKind::DEVICE_REGISTERED,
-                OpKind::LEGACY,
-            ]
-            .contains(&h.kind);
-        self.0.insert(h.device, open);
-    }
+    /// The workspace this device is in or joining: its id pins the log's first registration.
+    workspace: Option<WorkspaceId>,
 }
 
 impl TrustedKeys {
@@ -60,15 +42,17 @@ impl TrustedKeys {
         // Imported records are read whole (they are bounded by the one-time import), so that
         // no filter on a table someone could edit decides which registrations are seen.
         let mut stmt = conn.prepare(
-            "SELECT bytes FROM ops WHERE kind IN (?1, ?2, ?3)
+            "SELECT bytes FROM ops WHERE kind IN (?1, ?2, ?3, ?4, ?5)
              ORDER BY hlc_wall, hlc_counter, device, seq",
         )?;
         let mut rows = stmt.query([
             i64::from(OpKind::USER_ADDED.0),
             i64::from(OpKind::USER_REMOVED.0),
             i64::from(OpKind::LEGACY.0),
+            i64::from(OpKind::USER_ROLE_CHANGED.0),
+            i64::from(OpKind::DEVICE_ADMITTED.0),
         ])?;
-        let mut keys = Self::default();
+        let mut keys = Self::empty(conn)?;
         while let Some(row) = rows.next()? {
             let op = Operation::decode(row.get(0)?).map_err(|_| tampered())?;
             if op.header().kind == OpKind::LEGACY {
@@ -81,14 +65,27 @@ impl TrustedKeys {
             }
             let importing =
                 op.header().kind == OpKind::LEGACY && crate::apply::importing_before(conn, &op)?;
-            keys.observe(&op, importing)
-                .map_err(|reason| broken(&op, reason))?;
+            // Authentic but not allowed: it registers nothing (and is listed as refused).
+            if let Err(Rejection::Forged(reason)) = keys.observe(&op, importing) {
+                return Err(broken(&op, reason));
+            }
         }
         Ok(keys)
     }
 
-    fn context(&self, importing: bool) -> Context {
+    /// No registrations yet, for a log whose workspace (if any) is `conn`'s.
+    pub(crate) fn empty(conn: &Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            users: HashMap::new(),
+            workspace: crate::workspace::expected(conn)?,
+        })
+    }
+
+    fn context(&self, op: &Operation, importing: bool) -> Context {
         Context {
+            root_ok: self
+                .workspace
+                .is_none_or(|w| WorkspaceId::of_root(&op.hash()) == w),
             any_users: !self.users.is_empty(),
             emergency_active: self
                 .users
@@ -99,11 +96,15 @@ impl TrustedKeys {
     }
 
     /// Checks one registration or removal and takes it into account.
-    pub(crate) fn observe(&mut self, op: &Operation, importing: bool) -> Result<(), &'static str> {
-        let payload = op.payload().map_err(|_| "does not decode")?;
+    pub(crate) fn observe(&mut self, op: &Operation, importing: bool) -> Result<(), Rejection> {
+        let payload = op
+            .payload()
+            .map_err(|_| Rejection::Forged("does not decode"))?;
         self.check(op, &payload, importing)?;
         let effective = match &payload {
-            Payload::Legacy(l) => l.inner().map_err(|_| "legacy record does not decode")?,
+            Payload::Legacy(l) => l
+                .inner()
+                .map_err(|_| Rejection::Forged("legacy record does not decode"))?,
             other => other.clone(),
         };
         match &effective {
@@ -125,9 +126,58 @@ impl TrustedKeys {
                     u.removed = true;
                 }
             }
+            Payload::UserRoleChanged(changed) => {
+                if let Some(u) = self.users.get_mut(&changed.user)
+                    && !u.removed
+                    && u.role != Role::Emergency
+                {
+                    u.role = changed.role;
+                }
+            }
+            Payload::DeviceAdmitted(admitted) => {
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&admitted.user_identity[..32]);
+                match self.users.get(&admitted.user) {
+                    Some(u) if u.signing_key.is_some_and(|k| k != key) => {
+                        return Err(Rejection::NotAllowed(
+                            "a different key for a registered person",
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.users.insert(
+                            admitted.user,
+                            ActorState {
+                                role: admitted.role,
+                                signing_key: Some(key),
+                                removed: false,
+                            },
+                        );
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// The key `op` must be signed with: its actor's registered key, or for a
+    /// self-registration, the key it registers.
+    pub(crate) fn key_for(&self, op: &Operation, payload: &Payload) -> Option<[u8; 32]> {
+        let actor_id = op.header().actor;
+        authz::signing_key_for(payload, actor_id, self.users.get(&actor_id).copied())
+    }
+
+    /// Verifies only `op`'s signature, under its actor's registered key.
+    pub(crate) fn verify_signature(
+        &self,
+        op: &Operation,
+        payload: &Payload,
+    ) -> Result<(), &'static str> {
+        let key = self
+            .key_for(op, payload)
+            .ok_or("the author has no registered key")?;
+        op.verify(&key).map_err(|_| "signature does not verify")
     }
 
     /// Verifies `op`'s signature and role rules against the users known so far. `importing`:
@@ -137,24 +187,25 @@ impl TrustedKeys {
         op: &Operation,
         payload: &Payload,
         importing: bool,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), Rejection> {
         let actor_id = op.header().actor;
         let actor = self.users.get(&actor_id).copied();
-        let key = authz::signing_key_for(payload, actor_id, actor)
-            .ok_or("the author has no registered key")?;
-        op.verify(&key).map_err(|_| "signature does not verify")?;
+        self.verify_signature(op, payload)
+            .map_err(Rejection::Forged)?;
         authz::authorize(
             payload,
             actor_id,
             actor,
             &|u| self.users.get(&u).copied(),
-            self.context(importing),
+            self.context(op, importing),
         )
-        .map_err(|d| match d {
-            authz::Denied::Role { .. } => "the author's role does not allow it",
-            authz::Denied::UnknownActor => "the author is not a current user",
-            authz::Denied::BadRegistration(r) => r,
-            authz::Denied::NotImporting => "a pre-signature record outside the one-time import",
+        .map_err(|d| {
+            Rejection::NotAllowed(match d {
+                authz::Denied::Role { .. } => "the author's role does not allow it",
+                authz::Denied::UnknownActor => "the author is not a current user",
+                authz::Denied::BadRegistration(r) => r,
+                authz::Denied::NotImporting => "a pre-signature record outside the one-time import",
+            })
         })
     }
 

@@ -9,15 +9,18 @@
 use outpost_proto::{DeviceId, OpHash, OpKind, Operation, Payload};
 use rusqlite::Connection;
 
-use crate::{
-    StoreError, apply,
-    backup::content_digests,
-    legacy,
-    trust::{ImportWindows, TrustedKeys},
-};
+use crate::{StoreError, apply, backup::content_digests, legacy, trust::TrustedKeys};
 
 /// The projection tables, in the order they are cleared (no table references a later one).
 pub(crate) const PROJECTIONS: &[&str] = &[
+    "refused",
+    "membership_events",
+    "workspace",
+    "invites",
+    "epochs",
+    "receipts",
+    "patient_links",
+    "attachment_uploads",
     "note_revision_bases",
     "note_revisions",
     "addenda",
@@ -153,27 +156,21 @@ fn verify_links(conn: &Connection) -> Result<(u64, u64), StoreError> {
     Ok((count, devices))
 }
 
-/// In log order: every signature under the author's registered key, and every author's role.
+/// Every signature under its author's registered key (the registrations themselves verified
+/// in log order). Whether each author had the right to act is judged by replaying the log
+/// (`verify_projections`): what was not allowed must be listed as refused, and nothing else.
 fn verify_signatures(conn: &Connection) -> Result<(), StoreError> {
-    let mut stmt =
-        conn.prepare("SELECT bytes FROM ops ORDER BY hlc_wall, hlc_counter, device, seq")?;
+    let keys = TrustedKeys::load(conn)?;
+    let mut stmt = conn.prepare("SELECT bytes FROM ops")?;
     let mut rows = stmt.query([])?;
-    let mut keys = TrustedKeys::default();
-    let mut windows = ImportWindows::default();
     while let Some(row) = rows.next()? {
         let op = Operation::decode(row.get(0)?).map_err(|_| StoreError::Corrupt("operation"))?;
         let h = *op.header();
         let payload = op
             .payload()
             .map_err(|_| broken(h.device, h.seq, "its content does not decode"))?;
-        let importing = windows.open_for(&op) && h.seq > 1;
-        if is_membership(&payload) {
-            keys.observe(&op, importing)
-        } else {
-            keys.check(&op, &payload, importing)
-        }
-        .map_err(|reason| broken(h.device, h.seq, reason))?;
-        windows.saw(&op);
+        keys.verify_signature(&op, &payload)
+            .map_err(|reason| broken(h.device, h.seq, reason))?;
     }
     Ok(())
 }
@@ -182,7 +179,10 @@ fn verify_signatures(conn: &Connection) -> Result<(), StoreError> {
 /// an import may carry nothing else of the kind, see `authz`).
 pub(crate) fn is_membership(payload: &Payload) -> bool {
     match payload {
-        Payload::UserAdded(_) | Payload::UserRemoved(_) => true,
+        Payload::UserAdded(_)
+        | Payload::UserRemoved(_)
+        | Payload::UserRoleChanged(_)
+        | Payload::DeviceAdmitted(_) => true,
         Payload::Legacy(l) => l.kind == OpKind::USER_ADDED.0 || l.kind == OpKind::USER_REMOVED.0,
         _ => false,
     }
@@ -227,6 +227,17 @@ fn edited_message(table: &str) -> &'static str {
             "the patients tables differ from the signed log: they were edited"
         }
         "devices" => "the devices table differs from the signed log: it was edited",
+        "refused" => {
+            "the list of refused operations differs from what the signed log gives: it was edited"
+        }
+        "workspace" | "invites" | "epochs" | "membership_events" => {
+            "the workspace tables differ from the signed log: they were edited"
+        }
+        "receipts" => "the receipts table differs from the signed log: it was edited",
+        "patient_links" => "the patient_links table differs from the signed log: it was edited",
+        "attachment_uploads" => {
+            "the attachment_uploads table differs from the signed log: it was edited"
+        }
         _ => "the users table differs from the signed log: it was edited",
     }
 }
@@ -247,12 +258,23 @@ pub fn rebuild_projections(conn: &Connection) -> Result<u64, StoreError> {
         let payload = op
             .payload()
             .map_err(|_| broken(h.device, h.seq, "its content does not decode"))?;
-        apply::apply(conn, &op, &payload).map_err(|e| match e {
-            StoreError::NotPermitted { .. } => {
-                broken(h.device, h.seq, "the author's role does not allow it")
+        match apply::apply(conn, &op, &payload) {
+            Ok(_) => {}
+            // In clock order, what an operation refers to comes before it; when it does not
+            // (its record was refused, or never written), the operation is refused too.
+            Err(StoreError::NotFound(_)) => {
+                conn.execute(
+                    "INSERT OR REPLACE INTO refused (hash, device, seq, reason) VALUES (?1, ?2, ?3, ?4)",
+                    rusqlite::params![
+                        op.hash().0.as_slice(),
+                        h.device.to_hex(),
+                        i64::try_from(h.seq).unwrap_or(i64::MAX),
+                        "it refers to a record that is not in the chart"
+                    ],
+                )?;
             }
-            other => other,
-        })?;
+            Err(e) => return Err(e),
+        }
         n += 1;
     }
     Ok(n)

@@ -758,20 +758,25 @@ fn attack_7_an_imported_record_outside_the_import_is_refused() {
         identity: None,
     });
     let legacy = Payload::Legacy(outpost_proto::payload::LegacyRecord::wrap(fake, 1, &inner));
-    let op = nurse_appends(&fx, &c, &legacy, fake.into(), None);
+    let _op = nurse_appends(&fx, &c, &legacy, fake.into(), None);
     drop(c);
-    // The registrations no longer verify: unlock names the operation, for everyone.
-    let err = fx
+    // It is authentic (her signature), so it stays in the log, but it registers nobody: the
+    // fake physician is not a member and can sign nothing.
+    let doc = fx
         .profile()
         .unlock(DOCTOR, PASSPHRASE, fx.clock.clone())
-        .unwrap_err();
-    match err {
-        StoreError::LogBroken { seq, reason, .. } => {
-            assert_eq!(seq, op.header().seq);
-            assert!(reason.contains("one-time import"), "{reason}");
-        }
-        other => panic!("{other:?}"),
-    }
+        .unwrap();
+    assert!(
+        doc.members().unwrap().iter().all(|m| m.id != fake),
+        "an import outside the import window must not register anyone"
+    );
+    // And verifying the log finds an operation that should have been refused but is not
+    // listed as refused: the log was written to behind the app's back.
+    let err = outpost_store::verify::verify_log(doc.raw_connection()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Corrupt(m) if m.contains("refused")),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -5,7 +5,9 @@
 //! - [`notes`]: SOAP notes: revisions that are never overwritten, signing that binds the text
 //!   the physician saw, signed addenda, signatures verified on every read.
 //! - [`vitals`]: vital signs with LOINC codes, UCUM units and plausible ranges.
+//! - [`conflicts`]: concurrent writes for a person to resolve; possible duplicate charts.
 
+pub mod conflicts;
 pub mod encounters;
 pub mod notes;
 pub mod patients;

@@ -104,6 +104,34 @@ pub fn valid_date(text: &str) -> bool {
     (1850..=2200).contains(&year) && (1..=days).contains(&day)
 }
 
+/// Checks a new value of one demographic field.
+pub(crate) fn check_field(
+    field: outpost_proto::PatientField,
+    value: &str,
+) -> Result<(), StoreError> {
+    use outpost_proto::PatientField as F;
+    let value = value.trim();
+    match field {
+        F::BirthDate if !valid_date(value) => Err(StoreError::Invalid {
+            field: "birth_date",
+            reason: "use a real date, YYYY-MM-DD",
+        }),
+        F::Sex if !value.is_empty() && !SEX_VALUES.contains(&value) => Err(StoreError::Invalid {
+            field: "sex",
+            reason: "one of female, male, other, unknown",
+        }),
+        F::GivenName | F::FamilyName if value.is_empty() => Err(StoreError::Invalid {
+            field: "name",
+            reason: "a name cannot be emptied",
+        }),
+        _ if value.chars().count() > 500 => Err(StoreError::Invalid {
+            field: "value",
+            reason: "at most 500 characters",
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn non_empty(v: Option<&String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }

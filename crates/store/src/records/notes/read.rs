@@ -131,7 +131,8 @@ impl Store {
         {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT o.target FROM notes n JOIN ops o ON o.target = n.id
-                 WHERE {clause} AND n.signed_op IS NULL AND o.kind = ?2"
+                 WHERE {clause} AND n.signed_op IS NULL AND o.kind = ?2
+                   AND NOT EXISTS (SELECT 1 FROM refused f WHERE f.hash = o.hash)"
             ))?;
             let mut q = stmt.query(rusqlite::params![&param, i64::from(OpKind::NOTE_SIGNED.0)])?;
             while let Some(r) = q.next()? {
