@@ -110,6 +110,22 @@ fn paths(profile_dir: &Path, anchor_dir: Option<&Path>, profile_id: &[u8; 16]) -
     out
 }
 
+/// Deletes both copies (the log they name was replaced, as when a device joins a workspace).
+pub(crate) fn remove(
+    profile_dir: &Path,
+    anchor_dir: Option<&Path>,
+    profile_id: &[u8; 16],
+) -> Result<(), StoreError> {
+    for path in paths(profile_dir, anchor_dir, profile_id) {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Writes both copies (creating the outside directory, owner-only). Each copy is written
 /// atomically; the first failure is returned after trying both.
 pub(crate) fn write(

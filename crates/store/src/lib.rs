@@ -219,6 +219,10 @@ impl Store {
     /// zeroizes the keys. The anchor is written after the lock operation commits, so it names
     /// the newest operation.
     pub fn lock(mut self) -> Result<(), StoreError> {
+        if !self.is_admitted()? {
+            // A device waiting to be admitted has written nothing and anchors nothing.
+            return self.conn.close().map_err(|(_, e)| StoreError::from(e));
+        }
         self.audit_event(outpost_proto::AuditAction::Lock, None, None)?;
         let anchored = self.write_anchor();
         let closed = self.conn.close().map_err(|(_, e)| StoreError::from(e));

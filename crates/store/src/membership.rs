@@ -397,3 +397,16 @@ pub(crate) fn needs_replay(
             |r| r.get(0),
         )?)
 }
+
+/// Whether this device holds operations of `device` after `seq`.
+pub(crate) fn has_ops_after(
+    conn: &Connection,
+    device: outpost_proto::DeviceId,
+    seq: u64,
+) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM ops WHERE device = ?1 AND seq > ?2)",
+        params![device.to_hex(), i64::try_from(seq).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?)
+}

@@ -165,7 +165,13 @@ fn receive(
         Payload::DeviceRemoved(p) => Some(p.device.to_hex()),
         _ => None,
     };
-    let replay = membership::needs_replay(tx, &op, subject)?;
+    let replay = membership::needs_replay(tx, &op, subject)?
+        || match &payload {
+            // A removal cuts a device's log at a sequence number, whatever the clock says:
+            // anything beyond it that was applied must be undone.
+            Payload::DeviceRemoved(p) => membership::has_ops_after(tx, p.device, p.after_seq)?,
+            _ => false,
+        };
     tx.execute_batch("SAVEPOINT receive")?;
     let applied = oplog::insert(tx, &op, &payload).and_then(|()| {
         if replay {

@@ -155,6 +155,58 @@ impl Store {
         self.workspace()?.ok_or(StoreError::NotFound("workspace"))
     }
 
+    /// Refuses to join a workspace from a profile that holds anything to lose: records, other
+    /// users, another workspace, or a patient's profile.
+    pub(crate) fn check_empty_for_join(&self) -> Result<(), StoreError> {
+        if self.kind == crate::ProfileKind::Patient {
+            return Err(StoreError::Invalid {
+                field: "profile",
+                reason: "a patient's profile does not join a care-team workspace",
+            });
+        }
+        if self.workspace()?.is_some() {
+            return Err(StoreError::Invalid {
+                field: "profile",
+                reason: "this profile is already in a workspace",
+            });
+        }
+        let (records, others): (i64, i64) = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM patients) + (SELECT count(*) FROM encounters)
+                  + (SELECT count(*) FROM notes) + (SELECT count(*) FROM vitals)
+                  + (SELECT count(*) FROM attachments),
+                    (SELECT count(*) FROM users WHERE role != 'emergency' AND removed_at IS NULL
+                        AND id != ?1)",
+            [self.user.id.to_hex()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if records > 0 || others > 0 {
+            return Err(StoreError::Invalid {
+                field: "profile",
+                reason: "this profile already holds records or other users; join from a new profile (outpost init), or found a workspace from this one",
+            });
+        }
+        Ok(())
+    }
+
+    /// Takes in what sync changed about the person using this device (admitted, a new role).
+    pub fn refresh_user(&mut self) -> Result<(), StoreError> {
+        if let Some(state) = self.trusted_state(self.user.id) {
+            self.user.role = state.role;
+            if let Some(name) = self
+                .conn
+                .query_row(
+                    "SELECT name FROM users WHERE id = ?1",
+                    [self.user.id.to_hex()],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+            {
+                self.user.name = name;
+            }
+        }
+        Ok(())
+    }
+
     /// The public identity of the person using this device.
     pub fn user_identity(&self) -> PublicIdentity {
         self.signer.public()

@@ -378,6 +378,7 @@ impl Profile {
                 },
                 action: AuditAction::Unlock,
                 reason: None,
+                role: entry.role,
             },
             clock,
         )
@@ -447,9 +448,72 @@ impl Profile {
                 },
                 action: AuditAction::EmergencyAccess,
                 reason: Some(reason.to_owned()),
+                role: Role::Emergency,
             },
             clock,
         )
+    }
+
+    /// Joins a workspace with an invite code, as `user`: this profile must hold no records
+    /// and no other user (a device joins with a fresh profile). Its database is set aside
+    /// (renamed, not deleted) and a new one started for the workspace's log, with a new device
+    /// identity; the person keeps their identity and passphrase. Returns the session (waiting
+    /// for an admin to admit the device) and the request to send to the relay.
+    pub fn join_workspace(
+        &self,
+        user: &str,
+        passphrase: &[u8],
+        code: &crate::workspace::InviteCode,
+        device_name: &str,
+        clock: std::sync::Arc<dyn Clock>,
+    ) -> Result<(Store, crate::workspace::JoinRequest), StoreError> {
+        let store = self.unlock(user, passphrase, clock.clone())?;
+        store.check_empty_for_join()?;
+        let me = store.user().clone();
+        let db_key = store.key().to_owned();
+        store.lock()?;
+        let db_path = self.dir.join(DATABASE_FILE);
+        let set_aside = self
+            .dir
+            .join(format!("{DATABASE_FILE}.before-join-{}", clock.now_ms()));
+        std::fs::rename(&db_path, &set_aside)?;
+        for suffix in ["-wal", "-shm"] {
+            let side = self.dir.join(format!("{DATABASE_FILE}{suffix}"));
+            if side.exists() {
+                std::fs::rename(
+                    &side,
+                    self.dir.join(format!("{}{suffix}", set_aside.display())),
+                )?;
+            }
+        }
+        let profile_id = self.file.id_bytes()?;
+        crate::anchor::remove(&self.dir, self.anchor_dir.as_deref(), &profile_id)?;
+        {
+            let mut conn = crate::db::open(&db_path, &db_key, crate::db::OpenMode::Create)?;
+            crate::db::migrate(&mut conn)?;
+            let tx = rusqlite::Transaction::new_unchecked(
+                &conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            crate::legacy::discard_empty(&tx)?;
+            for (key, value) in [
+                ("profile_id", self.file.profile_id.clone()),
+                ("profile_kind", self.file.kind.as_str().to_owned()),
+                ("anchored", "joined".to_owned()),
+                ("workspace", code.workspace.to_hex()),
+                ("join_relay", code.relay.clone()),
+            ] {
+                crate::workspace::set_meta(&tx, key, &value)?;
+            }
+            crate::device::create(&tx, &db_key, clock.now_ms())?;
+            tx.commit()?;
+        }
+        let store = self.unlock(&me.id.to_hex(), passphrase, clock)?;
+        let request =
+            code.join_request((me.id, &me.name, &store.signer), &store.device, device_name)?;
+        store.set_sync_value("join_request", &hex(&request.sealed))?;
+        store.set_sync_value("join_invite", &request.invite.to_hex())?;
+        Ok((store, request))
     }
 
     /// Adds a user who unlocks with their own passphrase and signs with their own identity,

@@ -42,6 +42,9 @@ pub(super) struct Opening<'a> {
     pub action: AuditAction,
     /// The reason given for emergency access.
     pub reason: Option<String>,
+    /// Their role as the profile file says (shown while a joining device waits to be
+    /// admitted, when the log does not know them yet).
+    pub role: Role,
 }
 
 /// The user id that names an identity (the emergency user's is derived, not chosen).
@@ -208,6 +211,12 @@ pub(super) fn open(
         db::OpenMode::Existing,
     )?;
     db::migrate(&mut conn)?;
+    if let Some(user) = opening.user
+        && crate::workspace::expected(&conn)?.is_some()
+        && !registered(&conn, user)?
+    {
+        return open_pending(profile, opening, user, conn, clock);
+    }
     let now = clock.now_ms();
     let (identity, made_now) = match opening.identity {
         Some(i) => (i, false),
@@ -300,6 +309,51 @@ pub(super) fn open(
     Ok(store)
 }
 
+fn registered(conn: &Connection, user: UserId) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
+        [user.to_hex()],
+        |r| r.get(0),
+    )?)
+}
+
+/// A session on a device that joined a workspace and waits for an admin to admit it: its log
+/// does not know this person yet, so nothing is written (an operation by an unknown author
+/// would be refused everywhere); sync is all it can do.
+fn open_pending(
+    profile: &Profile,
+    opening: Opening<'_>,
+    user: UserId,
+    conn: Connection,
+    clock: Arc<dyn Clock>,
+) -> Result<Store, StoreError> {
+    let identity = opening.identity.ok_or(StoreError::UnknownUser)?;
+    let device = device::load(&conn, &opening.db_key)?.ok_or(StoreError::Corrupt(
+        "a joining device without its device identity",
+    ))?;
+    let trusted = TrustedKeys::load(&conn)?;
+    let kind = profile_kind(&conn, profile)?;
+    Ok(Store {
+        conn,
+        key: opening.db_key,
+        user: User {
+            id: user,
+            name: opening.name,
+            role: opening.role,
+        },
+        signer: identity,
+        device,
+        trusted: RefCell::new(trusted),
+        kind,
+        profile_id: profile.file.id_bytes()?,
+        dir: profile.dir.clone(),
+        anchor_dir: profile.anchor_dir.clone(),
+        clock,
+        warnings: Vec::new(),
+        verified: RefCell::new(HashSet::new()),
+    })
+}
+
 /// Clinic or patient profile, from the database's own record (which outranks the
 /// unauthenticated file); a file that names another database is refused.
 fn profile_kind(tx: &Connection, profile: &Profile) -> Result<ProfileKind, StoreError> {
@@ -333,8 +387,11 @@ fn device_and_anchor(
     // A database that has operations was anchored (unless it is one being upgraded, which
     // has none yet): a missing anchor is news even if the `anchored` flag was edited away.
     let has_ops: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ops)", [], |r| r.get(0))?;
-    let expect =
-        !profile.just_restored && (has_ops || meta(tx, "anchored")?.as_deref() == Some("1"));
+    // A device that joined a workspace has no anchor until its first lock after admission.
+    let joined_unanchored = meta(tx, "anchored")?.as_deref() == Some("joined");
+    let expect = !profile.just_restored
+        && !joined_unanchored
+        && (has_ops || meta(tx, "anchored")?.as_deref() == Some("1"));
     let warnings = anchor::check(
         tx,
         &profile.dir,
