@@ -352,8 +352,13 @@ pub(crate) fn attachment_uploaded(
 /// Refuses an operation written on a device after its removal's cut-off.
 pub(crate) fn device_not_removed(conn: &Connection, op: &Operation) -> Result<(), StoreError> {
     let h = op.header();
+    // The cut-off as applied so far, or as a replay already knows it from the whole log.
     let after: Option<Option<i64>> = conn
-        .prepare_cached("SELECT removed_after FROM devices WHERE id = ?1")?
+        .prepare_cached(
+            "SELECT coalesce(
+                (SELECT removed_after FROM main.devices WHERE id = ?1),
+                (SELECT after_seq FROM temp.known_cutoffs WHERE device = ?1))",
+        )?
         .query_row([h.device.to_hex()], |r| r.get(0))
         .optional()?;
     match after.flatten() {

@@ -244,9 +244,51 @@ fn edited_message(table: &str) -> &'static str {
 
 /// Clears every projection table and replays the whole log through `apply`, in log order.
 /// The caller provides the transaction.
+///
+/// A device's removal cuts its log at a sequence number, whatever the clock says, so an
+/// operation of it that comes before the removal on the clock but after the cut-off in its
+/// log must be refused too: when the first replay ends with such cut-offs, the log is
+/// replayed again with them known from the start, until they no longer change.
 pub fn rebuild_projections(conn: &Connection) -> Result<u64, StoreError> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS known_cutoffs (device TEXT PRIMARY KEY, after_seq INTEGER NOT NULL);
+         DELETE FROM temp.known_cutoffs;",
+    )?;
+    let mut n = 0;
+    for _ in 0..4 {
+        n = replay(conn)?;
+        let changed = conn.execute(
+            "INSERT INTO temp.known_cutoffs (device, after_seq)
+             SELECT id, removed_after FROM main.devices WHERE removed_after IS NOT NULL
+             ON CONFLICT (device) DO UPDATE SET after_seq = excluded.after_seq
+             WHERE after_seq != excluded.after_seq",
+            [],
+        )?;
+        let stale: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM temp.known_cutoffs k WHERE NOT EXISTS (
+                SELECT 1 FROM main.devices d WHERE d.id = k.device AND d.removed_after = k.after_seq))",
+            [],
+            |r| r.get(0),
+        )?;
+        if changed == 0 && !stale {
+            break;
+        }
+        if stale {
+            // A cut-off from a removal that this replay refused: forget it and replay again.
+            conn.execute(
+                "DELETE FROM temp.known_cutoffs WHERE NOT EXISTS (
+                    SELECT 1 FROM main.devices d WHERE d.id = device AND d.removed_after = after_seq)",
+                [],
+            )?;
+        }
+    }
+    conn.execute("DELETE FROM temp.known_cutoffs", [])?;
+    Ok(n)
+}
+
+fn replay(conn: &Connection) -> Result<u64, StoreError> {
     for table in PROJECTIONS {
-        conn.execute(&format!("DELETE FROM {table}"), [])?;
+        conn.execute(&format!("DELETE FROM main.{table}"), [])?;
     }
     let mut stmt =
         conn.prepare("SELECT bytes FROM ops ORDER BY hlc_wall, hlc_counter, device, seq")?;
