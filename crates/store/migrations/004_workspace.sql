@@ -163,3 +163,10 @@ CREATE TABLE relay_tasks (
     body        BLOB NOT NULL,             -- the canonical request
     created_at  INTEGER NOT NULL
 );
+
+-- Device removals' cut-offs known to a replay in progress (empty otherwise): see
+-- `verify::rebuild_projections`.
+CREATE TABLE replay_cutoffs (
+    device      TEXT PRIMARY KEY,
+    after_seq   INTEGER NOT NULL
+);

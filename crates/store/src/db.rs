@@ -70,12 +70,8 @@ pub fn open(path: &Path, key: &[u8; 32], mode: OpenMode) -> Result<Connection, S
     // would hit the OS cache: a 32 MiB page cache keeps a clinic's working set decrypted in
     // memory (measured: indexed reads went from 9.8x plain SQLite to par; `make bench`).
     conn.pragma_update(None, "cache_size", CACHE_SIZE_KIB)?;
-    // Temporary tables stay in memory (never in an unencrypted temp file); `known_cutoffs`
-    // is the replay's view of device removals (see `verify::rebuild_projections`).
+    // Temporary tables and sorts stay in memory, never in an unencrypted temp file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS known_cutoffs (device TEXT PRIMARY KEY, after_seq INTEGER NOT NULL);",
-    )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }

@@ -357,7 +357,7 @@ pub(crate) fn device_not_removed(conn: &Connection, op: &Operation) -> Result<()
         .prepare_cached(
             "SELECT coalesce(
                 (SELECT removed_after FROM main.devices WHERE id = ?1),
-                (SELECT after_seq FROM temp.known_cutoffs WHERE device = ?1))",
+                (SELECT after_seq FROM replay_cutoffs WHERE device = ?1))",
         )?
         .query_row([h.device.to_hex()], |r| r.get(0))
         .optional()?;

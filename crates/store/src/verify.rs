@@ -250,22 +250,19 @@ fn edited_message(table: &str) -> &'static str {
 /// log must be refused too: when the first replay ends with such cut-offs, the log is
 /// replayed again with them known from the start, until they no longer change.
 pub fn rebuild_projections(conn: &Connection) -> Result<u64, StoreError> {
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS known_cutoffs (device TEXT PRIMARY KEY, after_seq INTEGER NOT NULL);
-         DELETE FROM temp.known_cutoffs;",
-    )?;
+    conn.execute("DELETE FROM replay_cutoffs", [])?;
     let mut n = 0;
     for _ in 0..4 {
         n = replay(conn)?;
         let changed = conn.execute(
-            "INSERT INTO temp.known_cutoffs (device, after_seq)
+            "INSERT INTO replay_cutoffs (device, after_seq)
              SELECT id, removed_after FROM main.devices WHERE removed_after IS NOT NULL
              ON CONFLICT (device) DO UPDATE SET after_seq = excluded.after_seq
              WHERE after_seq != excluded.after_seq",
             [],
         )?;
         let stale: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM temp.known_cutoffs k WHERE NOT EXISTS (
+            "SELECT EXISTS (SELECT 1 FROM replay_cutoffs k WHERE NOT EXISTS (
                 SELECT 1 FROM main.devices d WHERE d.id = k.device AND d.removed_after = k.after_seq))",
             [],
             |r| r.get(0),
@@ -276,13 +273,13 @@ pub fn rebuild_projections(conn: &Connection) -> Result<u64, StoreError> {
         if stale {
             // A cut-off from a removal that this replay refused: forget it and replay again.
             conn.execute(
-                "DELETE FROM temp.known_cutoffs WHERE NOT EXISTS (
+                "DELETE FROM replay_cutoffs WHERE NOT EXISTS (
                     SELECT 1 FROM main.devices d WHERE d.id = device AND d.removed_after = after_seq)",
                 [],
             )?;
         }
     }
-    conn.execute("DELETE FROM temp.known_cutoffs", [])?;
+    conn.execute("DELETE FROM replay_cutoffs", [])?;
     Ok(n)
 }
 
