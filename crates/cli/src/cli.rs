@@ -62,6 +62,81 @@ pub enum Command {
     /// Run a relay (the meeting point of a care team's devices; it sees only ciphertext).
     #[command(subcommand)]
     Relay(RelayCmd),
+    /// Care-team workspaces: create, invite, join, members.
+    #[command(subcommand)]
+    Workspace(WorkspaceCmd),
+    /// Exchange with the relay: push what this device wrote, pull what others wrote.
+    Sync {
+        /// Keep syncing: live updates from the relay, retries when the link drops.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// What has synced: pending changes, the oldest one's age, the last sync, conflicts.
+    Status,
+    /// Concurrent edits waiting for a person to choose.
+    #[command(subcommand)]
+    Conflicts(ConflictsCmd),
+}
+
+/// `outpost workspace ...`
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCmd {
+    /// Found a workspace on this profile (its current user manages it); prints its id.
+    Create {
+        /// The workspace's name.
+        #[arg(long)]
+        name: String,
+        /// The relay's URL.
+        #[arg(long)]
+        relay: String,
+    },
+    /// Create an invite; prints the code on one line.
+    Invite {
+        /// physician, nurse or admin.
+        #[arg(long)]
+        role: String,
+        /// How long it lasts: 30m, 12h, 7d (at most 30d).
+        #[arg(long, default_value = "7d")]
+        expires: String,
+    },
+    /// Join a workspace with an invite code (on a profile with no records yet), then sync.
+    Join {
+        /// The invite code.
+        code: String,
+        /// This device's name, as the care team will see it.
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Members, per person and device, with safety numbers.
+    Members,
+    /// Mark a member's safety number as compared in person or by phone.
+    Verify {
+        /// User id.
+        user: String,
+    },
+    /// Remove a member (user id) or one device (device id): a new key epoch follows.
+    Remove {
+        /// User or device id.
+        id: String,
+    },
+}
+
+/// `outpost conflicts ...`
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCmd {
+    /// Open conflicts.
+    List,
+    /// Resolve one: choose a value, or give a new one.
+    Resolve {
+        /// Conflict id (from `conflicts list`).
+        id: String,
+        /// The value to keep (its id).
+        #[arg(long, conflicts_with = "value", required_unless_present = "value")]
+        choose: Option<String>,
+        /// A new value.
+        #[arg(long)]
+        value: Option<String>,
+    },
 }
 
 /// `outpost relay ...`
@@ -119,6 +194,29 @@ pub enum PatientCmd {
     Show {
         /// Patient id.
         id: PatientId,
+    },
+    /// Edit demographic fields (each a signed change, merged per field when devices sync).
+    Edit {
+        /// Patient id.
+        id: PatientId,
+        /// Given name(s).
+        #[arg(long)]
+        given: Option<String>,
+        /// Family name.
+        #[arg(long)]
+        family: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        birth_date: Option<String>,
+        /// female, male, other or unknown (empty clears it).
+        #[arg(long)]
+        sex: Option<String>,
+        /// The clinic's patient number (empty clears it).
+        #[arg(long)]
+        clinic_id: Option<String>,
+        /// Phone or address (empty clears it).
+        #[arg(long)]
+        contact: Option<String>,
     },
 }
 

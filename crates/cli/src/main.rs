@@ -6,6 +6,7 @@
 
 mod cli;
 mod run;
+mod sync;
 
 use clap::Parser;
 

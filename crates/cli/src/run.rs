@@ -22,7 +22,11 @@ use crate::cli::{
 };
 
 /// Prints `value` as JSON when asked, else the human line.
-fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> Result<()> {
+pub(crate) fn emit<T: Serialize>(
+    json: bool,
+    value: &T,
+    human: impl FnOnce() -> String,
+) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -31,7 +35,7 @@ fn emit<T: Serialize>(json: bool, value: &T, human: impl FnOnce() -> String) -> 
     Ok(())
 }
 
-fn passphrase(args: &Args) -> Result<Zeroizing<String>> {
+pub(crate) fn passphrase(args: &Args) -> Result<Zeroizing<String>> {
     if let Some(file) = &args.passphrase_file {
         let text = Zeroizing::new(
             std::fs::read_to_string(file)
@@ -45,14 +49,14 @@ fn passphrase(args: &Args) -> Result<Zeroizing<String>> {
     }
 }
 
-fn profile_dir(args: &Args) -> Result<PathBuf> {
+pub(crate) fn profile_dir(args: &Args) -> Result<PathBuf> {
     args.profile
         .clone()
         .ok_or_else(|| anyhow!("no profile: pass --profile DIR or set OUTPOST_PROFILE"))
 }
 
 /// Opens the core and unlocks it as the chosen (or first) user.
-async fn unlocked(args: &Args) -> Result<Core> {
+pub(crate) async fn unlocked(args: &Args) -> Result<Core> {
     let core = Core::open(profile_dir(args)?)?;
     let user = match &args.user {
         Some(u) => u.clone(),
@@ -85,7 +89,10 @@ fn describe_warning(w: &outpost_core::store::UnlockWarning) -> String {
 /// Unlocks, runs `f`, and locks again whether `f` succeeded or not, so every command's session
 /// ends with a `lock` entry and the keys zeroized. A lock that fails after `f` committed its
 /// work is a warning, not a failure: a script that retried would write the same thing twice.
-async fn with_session<T>(args: &Args, f: impl AsyncFnOnce(&Core) -> Result<T>) -> Result<T> {
+pub(crate) async fn with_session<T>(
+    args: &Args,
+    f: impl AsyncFnOnce(&Core) -> Result<T>,
+) -> Result<T> {
     let core = unlocked(args).await?;
     let out = f(&core).await;
     if let Err(e) = core.lock().await {
@@ -99,41 +106,45 @@ async fn with_session<T>(args: &Args, f: impl AsyncFnOnce(&Core) -> Result<T>) -
 }
 
 #[derive(Serialize)]
-struct Id {
-    id: String,
+pub(crate) struct Id {
+    pub(crate) id: String,
+}
+
+/// `outpost init`: creates the profile and shows the recovery key once.
+async fn init(args: &Args, name: &str, role: &str) -> Result<()> {
+    let json = args.json;
+    let role = Role::from_name(role)
+        .filter(|r| *r != Role::Emergency)
+        .ok_or_else(|| anyhow!("--role: one of physician, nurse, admin, patient"))?;
+    let core = Core::open(profile_dir(args)?)?;
+    let recovery = core
+        .create_profile(name.to_owned(), role, passphrase(args)?)
+        .await?;
+    let user = core.current_user().await?;
+    // The recovery key is shown before anything else can fail: it exists only now.
+    let shown = emit(
+        json,
+        &serde_json::json!({ "user_id": user.id, "recovery_key": recovery.as_str() }),
+        || {
+            format!(
+                "Profile created for {} ({}).\nRecovery key (shown once; print it and keep it locked away):\n  {}",
+                user.name,
+                user.role.as_str(),
+                recovery.as_str()
+            )
+        },
+    );
+    if let Err(e) = core.lock().await {
+        eprintln!("warning: the profile was created, but locking afterwards failed: {e}");
+    }
+    shown
 }
 
 pub async fn run(args: Args) -> Result<()> {
     let args = &args;
     let json = args.json;
     match &args.command {
-        Command::Init { name, role } => {
-            let role = Role::from_name(role)
-                .filter(|r| *r != Role::Emergency)
-                .ok_or_else(|| anyhow!("--role: one of physician, nurse, admin, patient"))?;
-            let core = Core::open(profile_dir(args)?)?;
-            let recovery = core
-                .create_profile(name.clone(), role, passphrase(args)?)
-                .await?;
-            let user = core.current_user().await?;
-            // The recovery key is shown before anything else can fail: it exists only now.
-            let shown = emit(
-                json,
-                &serde_json::json!({ "user_id": user.id, "recovery_key": recovery.as_str() }),
-                || {
-                    format!(
-                        "Profile created for {} ({}).\nRecovery key (shown once; print it and keep it locked away):\n  {}",
-                        user.name,
-                        user.role.as_str(),
-                        recovery.as_str()
-                    )
-                },
-            );
-            if let Err(e) = core.lock().await {
-                eprintln!("warning: the profile was created, but locking afterwards failed: {e}");
-            }
-            shown
-        }
+        Command::Init { name, role } => init(args, name, role).await,
         Command::Patient(cmd) => patient(args, cmd).await,
         Command::Relay(RelayCmd::Serve {
             listen,
@@ -141,6 +152,9 @@ pub async fn run(args: Args) -> Result<()> {
             tls_cert,
             tls_key,
         }) => relay_serve(*listen, data, tls_cert.clone().zip(tls_key.clone())).await,
+        Command::Workspace(_) | Command::Sync { .. } | Command::Status | Command::Conflicts(_) => {
+            crate::sync::run(args).await
+        }
         Command::Encounter(EncounterCmd::Add { patient, kind }) => {
             let kind = EncounterKind::from_name(kind)
                 .ok_or_else(|| anyhow!("--kind: one of video, in_person, async_consult"))?;
@@ -245,6 +259,36 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
                     .collect::<Vec<_>>()
                     .join("\n")
             })
+        }
+        PatientCmd::Edit {
+            id,
+            given,
+            family,
+            birth_date,
+            sex,
+            clinic_id,
+            contact,
+        } => {
+            use outpost_core::store::proto::PatientField as F;
+            let edits = [
+                (F::GivenName, given),
+                (F::FamilyName, family),
+                (F::BirthDate, birth_date),
+                (F::Sex, sex),
+                (F::ClinicId, clinic_id),
+                (F::Contact, contact),
+            ];
+            let mut changed = 0;
+            for (field, value) in edits {
+                if let Some(value) = value {
+                    core.edit_patient(*id, field, Some(value.clone())).await?;
+                    changed += 1;
+                }
+            }
+            if changed == 0 {
+                bail!("nothing to change: give --given, --family, --birth-date, --sex, --clinic-id or --contact");
+            }
+            emit(json, &Id { id: id.to_hex() }, || id.to_hex())
         }
         PatientCmd::Show { id } => {
             let chart = core.chart(*id).await?;

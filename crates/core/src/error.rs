@@ -26,4 +26,13 @@ pub enum CoreError {
     /// A background task died (a bug, reported rather than hidden).
     #[error("internal task failed")]
     Task,
+    /// The profile is in no workspace (create or join one first).
+    #[error("this profile is in no workspace: create one or join one with an invite")]
+    NoWorkspace,
+    /// The relay's address or TLS setup is unusable.
+    #[error("relay: {0}")]
+    Relay(String),
+    /// Sync did not complete; see the inner error (nothing written is lost).
+    #[error(transparent)]
+    Sync(#[from] outpost_sync::SyncError),
 }

@@ -8,19 +8,27 @@
 //!   threads.
 //! - `session`: the unlocked store and its idle auto-lock ([`Core::tick`]).
 //! - [`error`]: the typed errors this crate returns ([`CoreError`]).
+//! - [`workspace`]: care-team workspaces (found, invite, join, members) and sync: the
+//!   `outpost-sync` engine driven against the relay, holding the store only between network
+//!   calls.
+//! - [`net`]: the HTTP and WebSocket transport to the relay.
+//! - `replica`: the store as the sync engine's replica.
 //!
-//! Sync and calls join here in later issues; the shell and the CLI stay thin wrappers over
-//! [`Core`].
+//! Calls join here in a later issue; the shell and the CLI stay thin wrappers over [`Core`].
 
 pub mod chart;
 pub mod error;
 pub mod info;
+pub mod net;
+mod replica;
 mod session;
+pub mod workspace;
 
 pub use chart::SessionInfo;
 pub use error::CoreError;
 pub use info::{AppInfo, CoreStatus, ProfileState};
 pub use outpost_store::{self as store, Clock, Role, StoreError, SystemClock};
+pub use outpost_sync::{Summary as SyncSummary, SyncError};
 pub use session::DEFAULT_IDLE_LOCK_MS;
 
 use std::{
@@ -45,6 +53,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     session: tokio::sync::Mutex<Option<session::Session>>,
     idle_lock_ms: AtomicI64,
+    /// One sync exchange at a time (the watch loop and "sync now" share it).
+    sync_lock: tokio::sync::Mutex<()>,
 }
 
 impl Inner {
@@ -97,6 +107,7 @@ impl Core {
                 clock,
                 session: tokio::sync::Mutex::new(None),
                 idle_lock_ms: AtomicI64::new(DEFAULT_IDLE_LOCK_MS),
+                sync_lock: tokio::sync::Mutex::new(()),
             }),
         })
     }

@@ -391,6 +391,25 @@ impl SealedEnvelope {
         self.decrypt(&key.envelope_key())
     }
 
+    /// Decrypts a group envelope whose author's key is not known yet (a device taking in the
+    /// log that will register it). The AEAD still proves a holder of the epoch's key sealed
+    /// it, but not which device: the caller must verify the content on its own (an operation
+    /// carries its author's signature) and must not treat the header's author and sequence
+    /// number as authenticated. It yields bytes, not an [`OpenedEnvelope`], so nothing that
+    /// requires a verified envelope (the [`SequenceTracker`]) can take it.
+    pub fn open_group_unverified(&self, key: &GroupKey) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        if self.header.addressing != Addressing::Group || self.header.group != key.group() {
+            return Err(CryptoError::WrongRecipient);
+        }
+        if self.header.epoch != key.epoch() {
+            return Err(CryptoError::EpochMismatch {
+                envelope: self.header.epoch,
+                key: key.epoch(),
+            });
+        }
+        Ok(self.decrypt(&key.envelope_key())?.plaintext)
+    }
+
     fn decrypt(&self, key: &[u8; 32]) -> Result<OpenedEnvelope, CryptoError> {
         let plaintext = primitives::xchacha_open(key, &self.nonce, &self.aad(), &self.ciphertext)?;
         Ok(OpenedEnvelope {

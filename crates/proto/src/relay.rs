@@ -252,6 +252,10 @@ canon_struct! {
         pub id: u64,
         /// Who sent it (the relay's word: the content proves it).
         pub from: DeviceId,
+        /// The sender's public identity as the relay registered it (all zeros when unknown).
+        /// A device with no log yet opens a key delivery with it, and trusts the key only
+        /// once the log confirms the sender.
+        pub sender: [u8; 64],
         /// What kind: [`DIRECT_ENVELOPE`] or [`DIRECT_JOIN`].
         pub kind: u8,
         /// The content.
@@ -263,6 +267,18 @@ canon_struct! {
 pub const DIRECT_ENVELOPE: u8 = 1;
 /// A [`DirectMessage`] holding a join request: an encoded [`Join`].
 pub const DIRECT_JOIN: u8 = 2;
+
+canon_struct! {
+    /// A key delivery as the receiving store takes it: the sender's identity (from
+    /// [`DirectMessage::sender`]) and the direct envelope.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Delivery {
+        /// Ed25519 || X25519 of the delivering device.
+        pub sender: [u8; 64],
+        /// The direct envelope (content type: key delivery).
+        pub envelope: Bytes,
+    }
+}
 
 canon_struct! {
     /// The oldest messages of the mailbox.

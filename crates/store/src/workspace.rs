@@ -149,6 +149,8 @@ impl Store {
             }),
         )?;
         set_meta(&self.conn, "workspace", &id.to_hex())?;
+        // Registered with the relay at the next sync.
+        self.set_sync_value("must_found", "1")?;
         self.trusted
             .replace(crate::trust::TrustedKeys::load(&self.conn)?);
         self.start_epoch()?;

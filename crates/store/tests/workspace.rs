@@ -57,7 +57,11 @@ fn deliver_keys(from: &Store, to: &mut Store) -> usize {
         }
         let send = SendDirect::from_canonical(&body).unwrap();
         if send.to == to.device_id() {
-            to.accept_delivery(&send.envelope.0).unwrap();
+            let delivery = outpost_proto::relay::Delivery {
+                sender: from.device_identity().public().to_bytes(),
+                envelope: send.envelope,
+            };
+            to.accept_delivery(&delivery.to_canonical()).unwrap();
             n += 1;
         }
     }

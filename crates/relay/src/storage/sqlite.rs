@@ -617,8 +617,10 @@ impl Storage for SqliteStorage {
     ) -> Result<Vec<DirectMessage>, StorageError> {
         self.read(move |conn| {
             conn.prepare_cached(
-                "SELECT id, sender, kind, body FROM direct WHERE workspace = ?1 AND recipient = ?2
-                 ORDER BY id LIMIT ?3",
+                "SELECT d.id, d.sender, d.kind, d.body, v.identity FROM direct d
+                 LEFT JOIN devices v ON v.workspace = d.workspace AND v.id = d.sender
+                 WHERE d.workspace = ?1 AND d.recipient = ?2
+                 ORDER BY d.id LIMIT ?3",
             )?
             .query_map(
                 params![workspace.0, to.0, i64::try_from(limit).unwrap_or(i64::MAX)],
@@ -628,14 +630,16 @@ impl Storage for SqliteStorage {
                         r.get::<_, Vec<u8>>(1)?,
                         r.get::<_, u8>(2)?,
                         r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, Option<Vec<u8>>>(4)?,
                     ))
                 },
             )?
             .map(|row| {
-                let (id, from, kind, body) = row?;
+                let (id, from, kind, body, sender) = row?;
                 Ok(DirectMessage {
                     id: u64_of(id),
                     from: device_id(&from)?,
+                    sender: sender.and_then(|s| s.try_into().ok()).unwrap_or([0; 64]),
                     kind,
                     body: Bytes(body),
                 })

@@ -14,9 +14,8 @@ use outpost_crypto::{GroupId, GroupKey, PublicIdentity, SealedEnvelope};
 use outpost_proto::{
     OpHash, Operation, Payload, RecordId,
     canon::{Bytes, Canon},
-    canon_struct,
     payload::EpochStarted,
-    relay::SendDirect,
+    relay::{Delivery, SendDirect},
 };
 use rand_core::OsRng;
 use rusqlite::{OptionalExtension, params};
@@ -28,18 +27,6 @@ use crate::{Store, StoreError};
 pub const ROTATE_AFTER_MS: i64 = 30 * 24 * 3600 * 1000;
 /// Keep an old epoch's key this long after the next epoch started.
 pub const GRACE_MS: i64 = 30 * 24 * 3600 * 1000;
-
-canon_struct! {
-    /// The body of a mailbox message carrying a key: the delivering device's public identity
-    /// (so a device that has no log yet can open it) and the sealed delivery.
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct Delivery {
-        /// Ed25519 || X25519 of the delivering device.
-        pub sender: [u8; 64],
-        /// The direct envelope (content type: key delivery).
-        pub envelope: Bytes,
-    }
-}
 
 /// SHA-256 over the member devices (id and identity, sorted by id).
 pub fn members_hash(devices: &[PublicIdentity]) -> [u8; 32] {
@@ -157,15 +144,11 @@ impl Store {
     ) -> Result<(), StoreError> {
         let seq = self.next_direct_seq()?;
         let envelope = key.seal_for(&self.device, device, seq, &commit.0, &mut OsRng)?;
-        let body = Delivery {
-            sender: self.device.public().to_bytes(),
-            envelope: Bytes(envelope.encode()),
-        };
         self.add_relay_task(
             "direct",
             &SendDirect {
                 to: device.device_id(),
-                envelope: Bytes(body.to_canonical()),
+                envelope: Bytes(envelope.encode()),
             }
             .to_canonical(),
         )
@@ -244,7 +227,8 @@ impl Store {
         Ok(oldest_held.is_some_and(|o| i64::from(epoch) < o))
     }
 
-    /// Takes a key delivered through the mailbox. Refused when the envelope is not addressed
+    /// Takes a key delivered through the mailbox (a [`Delivery`]: the sender's identity as the
+    /// relay gave it, and the envelope). Refused when the envelope is not addressed
     /// to this device, does not verify under the sender's key, or the sender is known and
     /// may not deliver. Returns the epoch.
     pub fn accept_delivery(&mut self, body: &[u8]) -> Result<u32, StoreError> {
