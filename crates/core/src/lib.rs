@@ -12,7 +12,7 @@
 //!   `outpost-sync` engine driven against the relay, holding the store only between network
 //!   calls.
 //! - [`net`]: the HTTP and WebSocket transport to the relay.
-//! - `replica`: the store as the sync engine's replica.
+//! - [`replica`]: the store as the sync engine's replica.
 //!
 //! Calls join here in a later issue; the shell and the CLI stay thin wrappers over [`Core`].
 
@@ -20,7 +20,7 @@ pub mod chart;
 pub mod error;
 pub mod info;
 pub mod net;
-mod replica;
+pub mod replica;
 mod session;
 pub mod workspace;
 

@@ -7,7 +7,7 @@ use outpost_sync::{Membership, Offered, Replica, Task};
 
 /// A store, borrowed for one step of the engine.
 #[derive(Debug)]
-pub(crate) struct StoreReplica<'a>(pub &'a mut Store);
+pub struct StoreReplica<'a>(pub &'a mut Store);
 
 impl Replica for StoreReplica<'_> {
     type Error = StoreError;

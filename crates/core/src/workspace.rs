@@ -7,7 +7,6 @@ use outpost_store::{
     workspace::{InviteCode, WorkspaceInfo, WorkspaceMember, sync_state::SyncStatus},
 };
 use outpost_sync::{Action, Engine, Summary};
-use rand_core::OsRng;
 use zeroize::Zeroizing;
 
 use crate::{Core, CoreError, net::RelayClient, replica::StoreReplica};
@@ -200,7 +199,7 @@ impl Core {
         let (mut engine, mut action) = self
             .with_store(move |s| {
                 let mut engine = Engine::new(now);
-                let action = engine.start(&mut StoreReplica(s), &mut OsRng);
+                let action = engine.start(&mut StoreReplica(s));
                 Ok((engine, action))
             })
             .await?;
@@ -215,8 +214,7 @@ impl Core {
                     let response = client.send(&out).await;
                     (engine, action) = self
                         .with_store(move |s| {
-                            let action =
-                                engine.on_response(&mut StoreReplica(s), response, &mut OsRng);
+                            let action = engine.on_response(&mut StoreReplica(s), response);
                             Ok((engine, action))
                         })
                         .await?;

@@ -327,6 +327,41 @@ impl SealedEnvelope {
         Self::seal_with_key(author, header, &aead_key, plaintext, rng)
     }
 
+    /// Seals like [`SealedEnvelope::seal_group`], with the nonce derived from the key, the
+    /// header and the plaintext instead of drawn at random: sealing the same record again
+    /// under the same key gives the same bytes, so a push retried after a lost acknowledgement
+    /// is recognised by the relay as the same envelope. Two different plaintexts (or headers)
+    /// get independent nonces (a PRF of their SHA-256 under the key); the same one twice
+    /// reveals only that it was sent twice, which the sequence number says anyway.
+    pub fn seal_group_deterministic(
+        author: &DeviceIdentity,
+        key: &GroupKey,
+        seq: u64,
+        content_type: ContentType,
+        plaintext: &[u8],
+    ) -> Result<Self, CryptoError> {
+        let header = EnvelopeHeader {
+            addressing: Addressing::Group,
+            content_type,
+            group: key.group(),
+            epoch: key.epoch(),
+            author: author.device_id(),
+            seq,
+        };
+        let aead_key = key.envelope_key();
+        let mut header_bytes = Vec::with_capacity(COMMON_HEADER_LEN);
+        header.encode_into(&mut header_bytes);
+        let digest = primitives::sha256(plaintext);
+        let derived = primitives::derive_key(
+            b"",
+            aead_key.as_ref(),
+            &[b"outpost/v1/envelope/nonce", &header_bytes, &digest],
+        );
+        let mut nonce = [0u8; primitives::XNONCE_LEN];
+        nonce.copy_from_slice(&derived[..primitives::XNONCE_LEN]);
+        Self::seal_with_nonce(author, header, &aead_key, plaintext, nonce)
+    }
+
     fn seal_with_key<R: RngCore + CryptoRng>(
         author: &DeviceIdentity,
         header: EnvelopeHeader,
@@ -334,11 +369,21 @@ impl SealedEnvelope {
         plaintext: &[u8],
         rng: &mut R,
     ) -> Result<Self, CryptoError> {
+        let mut nonce = [0u8; primitives::XNONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        Self::seal_with_nonce(author, header, key, plaintext, nonce)
+    }
+
+    fn seal_with_nonce(
+        author: &DeviceIdentity,
+        header: EnvelopeHeader,
+        key: &[u8; 32],
+        plaintext: &[u8],
+        nonce: [u8; primitives::XNONCE_LEN],
+    ) -> Result<Self, CryptoError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(CryptoError::BadLength);
         }
-        let mut nonce = [0u8; primitives::XNONCE_LEN];
-        rng.fill_bytes(&mut nonce);
         let mut envelope = Self {
             header,
             nonce,

@@ -99,6 +99,12 @@ pub fn chacha_open(
         .map_err(|_| CryptoError::DecryptionFailed)
 }
 
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    Sha256::digest(data).into()
+}
+
 /// HKDF-SHA256: extract with `salt`, expand with `info` into `out`.
 ///
 /// Fails only when `out` is longer than HKDF allows (255 * 32 bytes).

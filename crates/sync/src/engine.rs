@@ -1,6 +1,7 @@
 //! The sync engine: one exchange with the relay as a state machine. It is handed the relay's
 //! answers (or why none came) and says what to send next, until it says it is done. It does no
-//! IO and reads no clock: the caller passes the time and the randomness.
+//! IO, reads no clock and draws no randomness: the caller passes the time, and envelopes are
+//! sealed deterministically (a retried push is byte for byte the same).
 //!
 //! One exchange, in order:
 //! 1. register the workspace with the relay (a founder, once) or send the join request (a
@@ -16,6 +17,7 @@
 //! killed process) is repeated harmlessly by the next one.
 
 use outpost_crypto::{ContentType, SealedEnvelope, SequenceTracker};
+
 use outpost_proto::{
     OpKind,
     canon::{Bytes, Canon},
@@ -24,7 +26,6 @@ use outpost_proto::{
         DirectBatch, ErrorCode, Join, OpenSession, Pull, Push, RemoveDevice, SendDirect, SetDevice,
     },
 };
-use rand_core::{CryptoRng, RngCore};
 
 use crate::{
     Failure, Outgoing, Replica, Request, Response,
@@ -135,6 +136,7 @@ enum Waiting {
     Ack,
     Push { count: u64 },
     Pull,
+    OwnCheck,
 }
 
 /// One exchange with the relay (see the module docs).
@@ -147,6 +149,7 @@ pub struct Engine {
     membership: Option<Membership>,
     relay_admitted: bool,
     second_round: bool,
+    own_checked: bool,
     sequence_retries: u32,
     idle_pulls: u32,
     intake: Intake,
@@ -183,6 +186,7 @@ impl Engine {
             membership: None,
             relay_admitted: false,
             second_round: false,
+            own_checked: false,
             sequence_retries: 0,
             idle_pulls: 0,
             intake: Intake::new(SequenceTracker::new()),
@@ -196,11 +200,11 @@ impl Engine {
     }
 
     /// Starts the exchange.
-    pub fn start<R: Replica>(&mut self, r: &mut R, rng: &mut (impl RngCore + CryptoRng)) -> Action {
+    pub fn start<R: Replica>(&mut self, r: &mut R) -> Action {
         match r.membership() {
             Ok(Some(m)) => {
                 self.membership = Some(m);
-                self.next(r, rng)
+                self.next(r)
             }
             Ok(None) => self.finish(
                 r,
@@ -251,7 +255,7 @@ impl Engine {
     }
 
     /// Decides the next request from the stage.
-    fn next<R: Replica>(&mut self, r: &mut R, rng: &mut (impl RngCore + CryptoRng)) -> Action {
+    fn next<R: Replica>(&mut self, r: &mut R) -> Action {
         loop {
             let Some(m) = self.membership.clone() else {
                 return self.finish(r, Err(SyncError::Store("no workspace".into())));
@@ -293,7 +297,7 @@ impl Engine {
                     }
                 },
                 Stage::Fetch => return self.send(Waiting::Fetch, Request::FetchDirect),
-                Stage::Push => match Self::push_request(r, rng) {
+                Stage::Push => match Self::push_request(r) {
                     Err(e) => return self.finish(r, Err(e)),
                     Ok(Some((count, request))) => {
                         return self.send(Waiting::Push { count }, request);
@@ -333,10 +337,7 @@ impl Engine {
         }
     }
 
-    fn push_request<R: Replica>(
-        r: &mut R,
-        rng: &mut (impl RngCore + CryptoRng),
-    ) -> Result<Option<(u64, Request)>, SyncError> {
+    fn push_request<R: Replica>(r: &mut R) -> Result<Option<(u64, Request)>, SyncError> {
         let Some(key) = r.sealing_key().map_err(store_err)? else {
             // No key yet (a device waiting for its first delivery): nothing can be sealed.
             return Ok(None);
@@ -348,13 +349,14 @@ impl Engine {
         }
         let mut envelopes = Vec::with_capacity(ops.len());
         for op in &ops {
-            let envelope = SealedEnvelope::seal_group(
+            // Deterministic: a push retried after a lost acknowledgement carries the very
+            // bytes the relay already holds.
+            let envelope = SealedEnvelope::seal_group_deterministic(
                 r.device(),
                 &key,
                 op.header().seq,
                 ContentType::RECORD,
                 op.as_bytes(),
-                rng,
             )
             .map_err(|e| SyncError::Crypto(e.to_string()))?;
             envelopes.push(Bytes(envelope.encode()));
@@ -368,7 +370,6 @@ impl Engine {
         &mut self,
         r: &mut R,
         response: Result<Response, Failure>,
-        rng: &mut (impl RngCore + CryptoRng),
     ) -> Action {
         let Some(waiting) = self.waiting.take() else {
             return self.finish(
@@ -378,7 +379,7 @@ impl Engine {
         };
         match self.handle(r, waiting, response) {
             Ok(Some(action)) => action,
-            Ok(None) => self.next(r, rng),
+            Ok(None) => self.next(r),
             Err(e) => self.finish(r, Err(e)),
         }
     }
@@ -466,6 +467,16 @@ impl Engine {
                     .map_err(store_err)?;
                 Ok(None)
             }
+            (Waiting::Push { .. }, Err(Failure::Refused { body, .. }))
+                if body.code == ErrorCode::SEQUENCE_REUSED && !self.own_checked =>
+            {
+                self.own_checked = true;
+                Ok(Some(self.read_own_log(r)?))
+            }
+            (Waiting::OwnCheck, Ok(Response::Batch(batch))) => {
+                self.check_own(r, m.workspace, batch)?;
+                Ok(None)
+            }
             (Waiting::Pull, Ok(Response::Batch(batch))) => {
                 self.take_batch(r, m.workspace, batch)?;
                 Ok(None)
@@ -525,6 +536,62 @@ impl Engine {
             self.stage = Stage::Settle;
         }
         Ok(())
+    }
+
+    /// The relay holds other bytes at a place of this log: a push whose answer was lost,
+    /// sealed again under a newer key since. Ask for what it holds, to compare.
+    fn read_own_log<R: Replica>(&mut self, r: &mut R) -> Result<Action, SyncError> {
+        let mut have = r.watermarks().map_err(store_err)?;
+        let me = r.device().device_id();
+        let head = r.relay_head().map_err(store_err)?;
+        have.retain(|w| w.device != me);
+        have.push(outpost_proto::payload::Watermark {
+            device: me,
+            seq: head,
+        });
+        Ok(self.send(
+            Waiting::OwnCheck,
+            Request::Pull(Pull {
+                have,
+                max_bytes: PULL_BYTES,
+            }),
+        ))
+    }
+
+    /// Compares what the relay holds of this device's own log with the log: the places that
+    /// hold this device's very operations count as pushed; anything else is a divergence.
+    fn check_own<R: Replica>(
+        &mut self,
+        r: &mut R,
+        workspace: outpost_proto::WorkspaceId,
+        batch: outpost_proto::relay::Batch,
+    ) -> Result<(), SyncError> {
+        let me = r.device().device_id();
+        let mut head = r.relay_head().map_err(store_err)?;
+        let mut others = Vec::new();
+        for Bytes(bytes) in batch.envelopes {
+            let Ok(envelope) = SealedEnvelope::decode(&bytes) else {
+                continue;
+            };
+            if envelope.header().author != me {
+                others.push(bytes);
+                continue;
+            }
+            let seq = envelope.header().seq;
+            let keys = r.opening_keys(envelope.header().epoch).map_err(store_err)?;
+            let public = r.device().public();
+            let held = keys
+                .iter()
+                .find_map(|k| envelope.open_group(k, &public).ok())
+                .and_then(|o| outpost_proto::Operation::decode(o.plaintext().to_vec()).ok());
+            let mine = r.outbox(seq - 1, 1).map_err(store_err)?;
+            match (held, mine.first()) {
+                (Some(h), Some(m)) if seq == head + 1 && h.hash() == m.hash() => head = seq,
+                _ => return Err(SyncError::Diverged),
+            }
+        }
+        r.set_relay_head(head).map_err(store_err)?;
+        ingest::take(r, &mut self.intake, workspace, others, &mut self.summary)
     }
 
     /// After the mailbox: a device the relay has not admitted stops here.

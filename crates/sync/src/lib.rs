@@ -6,12 +6,12 @@
 //! them and applies them through the store's one apply path. Merging is the store's: per
 //! field with conflicts kept for people, notes and vitals as sets, drafts as revision graphs.
 //!
-//! - [`Engine`]: one exchange with the relay as a state machine: told the time, handed
-//!   randomness and the relay's answers, it says what to send next ([`Action`]).
+//! - [`Engine`]: one exchange with the relay as a state machine: told the time and handed the
+//!   relay's answers, it says what to send next ([`Action`]).
 //! - [`Replica`]: what it needs from the device's store.
 //! - [`Request`], [`Response`], [`Failure`]: what crosses the transport.
 //!
-//! Nothing here reads a clock, draws randomness of its own, touches a socket or a file.
+//! Nothing here reads a clock, draws randomness, touches a socket or a file.
 
 mod engine;
 mod ingest;
