@@ -2,6 +2,11 @@
 //!
 //! - `tests/core_runtime.rs`: the core runtime over a real data directory, as the shell uses it.
 //! - `tests/desktop.rs`: the real desktop binary in a real window, driven over WebDriver.
+//! - `tests/sync.rs`: a relay process and several devices (the command line) syncing through
+//!   it: offline edits, killed processes, removal, invites, rollback, zero knowledge, tamper.
+//! - [`scenario`]: the relay and device processes those scenarios drive.
+
+pub mod scenario;
 
 use std::path::PathBuf;
 

@@ -211,35 +211,33 @@ async fn sync(args: &Args, watch: bool) -> Result<()> {
     }
     with_session(args, async |core| {
         let s = core.sync_now().await?;
-        emit(json, &serde_json::json!({
-            "pushed": s.pushed, "received": s.received, "refused": s.refused,
-            "unreadable": s.unreadable, "waiting": s.waiting, "admitted": s.admitted,
-            "device_admitted": s.device_admitted, "rolled_back": s.rolled_back,
-        }), || {
-            let mut line = if s.device_admitted {
-                format!("Up to date: pushed {}, received {}.", s.pushed, s.received)
-            } else {
-                "Waiting for an admin's device to admit this one (it does so at its next sync).".to_owned()
-            };
-            if s.admitted > 0 {
-                let _ = write!(line, " Admitted {} new device(s).", s.admitted);
-            }
-            if s.refused + s.unreadable > 0 {
-                let _ = write!(
-                    line,
-                    " {} set aside (see the sync centre).",
-                    s.refused + s.unreadable
-                );
-            }
-            if s.rolled_back > 0 {
-                let _ = write!(
-                    line,
-                    " This device's log was behind the relay by {} change(s): restored from the relay.",
-                    s.rolled_back
-                );
-            }
-            line
-        })
+        emit(
+            json,
+            &serde_json::json!({
+                "pushed": s.pushed, "received": s.received, "refused": s.refused,
+                "unreadable": s.unreadable, "waiting": s.waiting, "admitted": s.admitted,
+                "device_admitted": s.device_admitted,
+            }),
+            || {
+                let mut line = if s.device_admitted {
+                    format!("Up to date: pushed {}, received {}.", s.pushed, s.received)
+                } else {
+                    "Waiting for an admin's device to admit this one (it does so at its next sync)."
+                        .to_owned()
+                };
+                if s.admitted > 0 {
+                    let _ = write!(line, " Admitted {} new device(s).", s.admitted);
+                }
+                if s.refused + s.unreadable > 0 {
+                    let _ = write!(
+                        line,
+                        " {} set aside (see the sync centre).",
+                        s.refused + s.unreadable
+                    );
+                }
+                line
+            },
+        )
     })
     .await
 }

@@ -59,9 +59,6 @@ pub struct Summary {
     pub refused_messages: u64,
     /// Whether the relay has admitted this device (false while it waits).
     pub device_admitted: bool,
-    /// When the relay holds more of this device's own log than the device does: how many
-    /// operations (the device was rolled back; they are pulled back).
-    pub rolled_back: u64,
 }
 
 /// Why an exchange failed.
@@ -80,6 +77,16 @@ pub enum SyncError {
     /// The invite could not be used.
     #[error("{0}")]
     Invite(String),
+    /// The relay holds more of this device's own log than the device does: its database was
+    /// restored from an older copy. Nothing is lost (the relay and the team hold what is
+    /// missing here), but this device's log has forked and it pushes nothing more.
+    #[error(
+        "this device's database was restored from an older copy: the relay holds {missing} more of its own changes (nothing is lost: the team has them); join again with a new invite from a fresh profile to keep working on this device"
+    )]
+    RolledBack {
+        /// Operations of this device the relay holds beyond its log.
+        missing: u64,
+    },
     /// The relay holds a different history of this device's log (it was restored from an
     /// older copy and wrote since): its new operations cannot be pushed.
     #[error(
@@ -421,12 +428,14 @@ impl Engine {
                 self.token = Some(s.token);
                 self.relay_admitted = s.admitted;
                 self.summary.device_admitted = s.admitted;
-                let own = r.own_head().map_err(store_err)?;
-                if s.own_head > own {
-                    // The relay holds more of this device's log than the device: it was put
-                    // back to an older copy. What the relay holds comes back with the pull.
-                    self.summary.rolled_back = s.own_head - own;
-                    r.set_relay_head(own).map_err(store_err)?;
+                let relay_head = r.relay_head().map_err(store_err)?;
+                if s.own_head > relay_head && relay_head_is_stale(r, s.own_head)? {
+                    // The relay holds more of this device's log than the device ever saw
+                    // acknowledged and than it holds itself: it was put back to an older copy.
+                    let own = r.own_head().map_err(store_err)?;
+                    return Err(SyncError::RolledBack {
+                        missing: s.own_head.saturating_sub(own.min(relay_head)),
+                    });
                 }
                 self.stage = if s.admitted {
                     Stage::Tasks
@@ -696,4 +705,11 @@ fn task_request(kind: &str, body: &[u8]) -> Option<Request> {
 /// Whether an operation kind is one whose arrival says nothing new to acknowledge.
 pub fn is_receipt(kind: OpKind) -> bool {
     kind == OpKind::RECEIPT
+}
+
+/// Whether the relay's head of this device's own log is beyond what the device holds: a
+/// restored database (the relay being ahead of the recorded acknowledgement alone is only a
+/// lost answer, when the device holds those operations).
+fn relay_head_is_stale<R: Replica>(r: &mut R, relay_has: u64) -> Result<bool, SyncError> {
+    Ok(r.own_head().map_err(store_err)? < relay_has)
 }

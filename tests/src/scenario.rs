@@ -1,0 +1,183 @@
+//! Real processes for sync scenarios: a relay (`outpost relay serve`) on loopback that can be
+//! stopped, killed and restarted on the same data, and devices driven through the `outpost`
+//! command line as a clinic's scripts would.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+/// The built `outpost` binary (`cargo test --workspace` builds it before running tests).
+pub fn outpost_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("OUTPOST_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let debug = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("tests run from <target>/<profile>/deps");
+    let bin = debug.join("outpost");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p outpost-cli` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A relay process.
+#[derive(Debug)]
+pub struct Relay {
+    child: Option<Child>,
+    /// Its data directory.
+    pub data: PathBuf,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    listen: String,
+}
+
+impl Relay {
+    /// Starts a relay on a free loopback port with its data in `data`.
+    pub fn start(data: &Path) -> Self {
+        let mut relay = Self {
+            child: None,
+            data: data.to_owned(),
+            url: String::new(),
+            listen: "127.0.0.1:0".into(),
+        };
+        relay.spawn();
+        relay
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(outpost_bin())
+            .args(["relay", "serve", "--listen", &self.listen, "--data"])
+            .arg(&self.data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the relay");
+        let stdout = child.stdout.take().expect("relay stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the relay's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        // Restarts reuse the port, so devices keep the URL their invite carried.
+        self.listen = url.trim_start_matches("http://").to_owned();
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("a running relay");
+        signal(c.id(), "TERM");
+        c.wait().expect("the relay exits")
+    }
+
+    /// Starts it again on the same address and data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop it first");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // The port may linger a moment after a kill.
+            match std::net::TcpListener::bind(&self.listen) {
+                Ok(l) => {
+                    drop(l);
+                    break;
+                }
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("port {} stays taken: {e}", self.listen),
+            }
+        }
+        self.spawn();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Sends a signal by name with `kill`.
+pub fn signal(pid: u32, name: &str) {
+    let _ = Command::new("kill")
+        .args([format!("-{name}"), pid.to_string()])
+        .status();
+}
+
+/// One device: a profile directory driven through the command line.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// The profile directory.
+    pub dir: PathBuf,
+    /// Outside anchors.
+    pub anchors: PathBuf,
+    /// The passphrase.
+    pub passphrase: String,
+}
+
+impl Device {
+    /// A device in `root/name` (nothing created yet).
+    pub fn new(root: &Path, name: &str, passphrase: &str) -> Self {
+        Self {
+            dir: root.join(name),
+            anchors: root.join(format!("{name}-anchors")),
+            passphrase: passphrase.to_owned(),
+        }
+    }
+
+    /// The command, with this device's profile and passphrase.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(outpost_bin());
+        c.arg("--profile")
+            .arg(&self.dir)
+            .args(args)
+            .env("OUTPOST_PASSPHRASE", &self.passphrase)
+            .env("OUTPOST_ANCHOR_DIR", &self.anchors)
+            .env_remove("OUTPOST_USER");
+        c
+    }
+
+    /// Runs a command; returns its output whatever the exit code.
+    pub fn try_run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run outpost")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.try_run(args);
+        assert!(
+            out.status.success(),
+            "outpost {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 output")
+    }
+
+    /// Runs with `--json` and parses the output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.run(&all)).expect("JSON output")
+    }
+}
