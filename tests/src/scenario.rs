@@ -71,7 +71,8 @@ impl Relay {
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_owned();
         // Restarts reuse the port, so devices keep the URL their invite carried.
-        self.listen = url.trim_start_matches("http://").to_owned();
+        url.trim_start_matches("http://")
+            .clone_into(&mut self.listen);
         self.url = url;
         self.child = Some(child);
     }
