@@ -104,7 +104,7 @@ impl Relay {
                     break;
                 }
                 Err(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
+                    std::thread::sleep(Duration::from_millis(50));
                 }
                 Err(e) => panic!("port {} stays taken: {e}", self.listen),
             }
