@@ -406,7 +406,7 @@ fn the_relay_learns_nothing_but_sizes_and_timing() {
     let mut content = marker_file.to_vec();
     content.extend(std::iter::repeat_n(b'x', 10_000));
     std::fs::write(&file, &content).unwrap();
-    t.a.run(&[
+    let attachment = t.a.run(&[
         "attach",
         "add",
         "--patient",
@@ -419,6 +419,16 @@ fn the_relay_learns_nothing_but_sizes_and_timing() {
             .iter()
             .any(|x| x["given_name"] == marker_name)
     );
+    // The attachment's content crossed the relay, encrypted, and arrived whole.
+    let copy = t.root.path().join("copy.txt");
+    t.b.run(&[
+        "attach",
+        "get",
+        attachment.trim(),
+        "--out",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&copy).unwrap(), content);
     let files = relay_bytes(&t.relay);
     assert!(files.iter().any(|(n, _)| n.starts_with("relay.sqlite")));
     for (name, bytes) in files {

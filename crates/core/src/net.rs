@@ -15,7 +15,10 @@ use hyper_util::{
 };
 use outpost_proto::{
     canon::Canon,
-    relay::{self, Batch, Challenge, DirectBatch, ErrorBody, ErrorCode, Live, PushAck, Session},
+    relay::{
+        self, Batch, BlobStatus, Challenge, DirectBatch, ErrorBody, ErrorCode, Live, PushAck,
+        Session,
+    },
 };
 use outpost_sync::{Failure, Outgoing, Request, Response};
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
@@ -96,7 +99,8 @@ impl RelayClient {
     /// Sends one request of the sync engine and reads its answer.
     pub async fn send(&self, out: &Outgoing) -> Result<Response, Failure> {
         let (method, body) = match &out.request {
-            Request::Challenge => (Method::GET, Vec::new()),
+            Request::BlobPut { data, .. } => (Method::PUT, data.clone()),
+            Request::Challenge | Request::BlobGet { .. } => (Method::GET, Vec::new()),
             Request::CreateWorkspace(r) => (Method::POST, r.to_canonical()),
             Request::Join(r) => (Method::POST, r.to_canonical()),
             Request::OpenSession(r) => (Method::POST, r.to_canonical()),
@@ -104,13 +108,15 @@ impl RelayClient {
             Request::SetDevice(r) => (Method::POST, r.to_canonical()),
             Request::RemoveDevice(r) => (Method::POST, r.to_canonical()),
             Request::SendDirect(r) => (Method::POST, r.to_canonical()),
-            Request::FetchDirect => (Method::POST, Vec::new()),
+            Request::FetchDirect | Request::BlobStatus(_) | Request::BlobComplete(_) => {
+                (Method::POST, Vec::new())
+            }
             Request::AckDirect(r) => (Method::POST, r.to_canonical()),
             Request::Push(r) => (Method::POST, r.to_canonical()),
             Request::Pull(r) => (Method::POST, r.to_canonical()),
         };
         let bytes = self
-            .call(method, out.request.path(), body, out.token)
+            .call(method, &out.request.path(), body, out.token)
             .await?;
         let bad = |_| unreachable("the relay's answer does not decode");
         Ok(match &out.request {
@@ -125,6 +131,10 @@ impl RelayClient {
             Request::FetchDirect => {
                 Response::Direct(DirectBatch::from_canonical(&bytes).map_err(bad)?)
             }
+            Request::BlobStatus(_) | Request::BlobPut { .. } | Request::BlobComplete(_) => {
+                Response::Blob(BlobStatus::from_canonical(&bytes).map_err(bad)?)
+            }
+            Request::BlobGet { .. } => Response::Bytes(bytes),
             _ => Response::Empty,
         })
     }

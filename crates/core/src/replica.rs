@@ -2,8 +2,12 @@
 
 use outpost_crypto::{DeviceIdentity, GroupKey, PublicIdentity};
 use outpost_proto::{DeviceId, Operation, payload::Watermark, relay::Join};
-use outpost_store::{Store, StoreError, receive::Received};
-use outpost_sync::{Membership, Offered, Replica, Task};
+use outpost_store::{
+    AttachmentId, Store, StoreError,
+    receive::Received,
+    workspace::blobs::{BlobPlan, SEALED_CHUNK},
+};
+use outpost_sync::{Membership, Offered, Replica, Task, Transfer};
 
 /// A store, borrowed for one step of the engine.
 #[derive(Debug)]
@@ -122,6 +126,32 @@ impl Replica for StoreReplica<'_> {
         self.0.record_hole(device, seq, reason)
     }
 
+    fn next_upload(&mut self, skip: &[[u8; 16]]) -> Result<Option<Transfer>, StoreError> {
+        let skip: Vec<AttachmentId> = skip.iter().map(|a| AttachmentId(*a)).collect();
+        Ok(self.0.next_upload(&skip)?.as_ref().map(transfer))
+    }
+
+    fn upload_chunk(&mut self, t: &Transfer, i: u64) -> Result<Vec<u8>, StoreError> {
+        self.0.upload_chunk(AttachmentId(t.attachment), i)
+    }
+
+    fn upload_done(&mut self, t: &Transfer) -> Result<(), StoreError> {
+        self.0.upload_done(&plan(t))
+    }
+
+    fn upload_failed(&mut self, t: &Transfer) -> Result<(), StoreError> {
+        self.0.upload_failed(AttachmentId(t.attachment))
+    }
+
+    fn next_download(&mut self, skip: &[[u8; 16]]) -> Result<Option<Transfer>, StoreError> {
+        let skip: Vec<AttachmentId> = skip.iter().map(|a| AttachmentId(*a)).collect();
+        Ok(self.0.next_download(&skip)?.as_ref().map(transfer))
+    }
+
+    fn download_chunk(&mut self, t: &Transfer, i: u64, sealed: &[u8]) -> Result<bool, StoreError> {
+        self.0.download_chunk(&plan(t), i, sealed)
+    }
+
     fn settle(&mut self) -> Result<bool, StoreError> {
         self.0.confirm_keys()?;
         self.0.refresh_user()?;
@@ -142,5 +172,25 @@ impl Replica for StoreReplica<'_> {
             }
             Some(e) => self.0.set_sync_value("last_error", e),
         }
+    }
+}
+
+fn transfer(p: &BlobPlan) -> Transfer {
+    Transfer {
+        attachment: p.attachment.0,
+        blob: p.blob,
+        chunks: p.chunks,
+        chunk_size: SEALED_CHUNK,
+        have: p.have,
+    }
+}
+
+fn plan(t: &Transfer) -> BlobPlan {
+    BlobPlan {
+        attachment: AttachmentId(t.attachment),
+        blob: t.blob,
+        blob_size: 0,
+        chunks: t.chunks,
+        have: t.have,
     }
 }

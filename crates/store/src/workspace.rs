@@ -5,6 +5,7 @@
 //! The key schedule (which key seals what, when a new epoch starts, who may deliver a key)
 //! lives in [`keys`], one module, so MLS (RFC 9420) can replace it later.
 
+pub mod blobs;
 pub mod invite;
 pub mod keys;
 pub mod members;

@@ -10,8 +10,9 @@
 //! 3. carry out relay requests queued offline (invites, admissions, removals, key deliveries);
 //! 4. read the mailbox: admit joiners (managers), take delivered keys;
 //! 5. push this device's operations the relay lacks, sealed under the current epoch's key;
-//! 6. pull everything above this device's watermarks and take it in (see [`crate::ingest`]);
-//! 7. settle (confirm keys, receipts, rotation) and push what that wrote.
+//! 6. pull everything above this device's watermarks and take it in (see `ingest`);
+//! 7. upload attachment content the team lacks and download what others uploaded (`blobs`);
+//! 8. settle (confirm keys, receipts, rotation) and push what that wrote.
 //!
 //! Every step's progress is in the store, so an exchange cut anywhere (a dropped link, a
 //! killed process) is repeated harmlessly by the next one.
@@ -29,6 +30,7 @@ use outpost_proto::{
 
 use crate::{
     Failure, Outgoing, Replica, Request, Response,
+    blobs::Blobs,
     ingest::{self, Intake},
     replica::Membership,
 };
@@ -57,6 +59,10 @@ pub struct Summary {
     pub admitted: u64,
     /// Join requests or key deliveries refused.
     pub refused_messages: u64,
+    /// Attachments whose content this device uploaded.
+    pub uploaded: u64,
+    /// Attachments whose content arrived here.
+    pub downloaded: u64,
     /// Whether the relay has admitted this device (false while it waits).
     pub device_admitted: bool,
 }
@@ -129,6 +135,7 @@ enum Stage {
     Fetch,
     Push,
     Pull,
+    Blobs,
     Settle,
 }
 
@@ -144,6 +151,7 @@ enum Waiting {
     Push { count: u64 },
     Pull,
     OwnCheck,
+    Blob,
 }
 
 /// One exchange with the relay (see the module docs).
@@ -160,6 +168,7 @@ pub struct Engine {
     sequence_retries: u32,
     idle_pulls: u32,
     intake: Intake,
+    blobs: Blobs,
     summary: Summary,
 }
 
@@ -197,6 +206,7 @@ impl Engine {
             sequence_retries: 0,
             idle_pulls: 0,
             intake: Intake::new(SequenceTracker::new()),
+            blobs: Blobs::default(),
             summary: Summary::default(),
         }
     }
@@ -325,6 +335,15 @@ impl Engine {
                                 max_bytes: PULL_BYTES,
                             }),
                         );
+                    }
+                },
+                Stage::Blobs => match self.blobs.next(r) {
+                    Err(e) => return self.finish(r, Err(e)),
+                    Ok(Some(request)) => return self.send(Waiting::Blob, request),
+                    Ok(None) => {
+                        self.summary.uploaded = self.blobs.uploaded;
+                        self.summary.downloaded = self.blobs.downloaded;
+                        self.stage = Stage::Settle;
                     }
                 },
                 Stage::Settle => match r.settle() {
@@ -482,6 +501,10 @@ impl Engine {
                 self.own_checked = true;
                 Ok(Some(self.read_own_log(r)?))
             }
+            (Waiting::Blob, response) => {
+                self.blobs.on_response(r, response)?;
+                Ok(None)
+            }
             (Waiting::OwnCheck, Ok(Response::Batch(batch))) => {
                 self.check_own(r, m.workspace, batch)?;
                 Ok(None)
@@ -542,7 +565,7 @@ impl Engine {
             self.idle_pulls += 1;
         }
         if !batch.more || self.idle_pulls > IDLE_PULLS {
-            self.stage = Stage::Settle;
+            self.stage = Stage::Blobs;
         }
         Ok(())
     }

@@ -13,11 +13,12 @@
 //!
 //! Nothing here reads a clock, draws randomness, touches a socket or a file.
 
+mod blobs;
 mod engine;
 mod ingest;
 mod replica;
 mod wire;
 
 pub use engine::{Action, Engine, Summary, SyncError, is_receipt};
-pub use replica::{Membership, Offered, Replica, Task};
+pub use replica::{Membership, Offered, Replica, Task, Transfer};
 pub use wire::{Failure, Outgoing, Request, Response};

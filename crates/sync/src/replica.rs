@@ -34,6 +34,21 @@ pub struct Membership {
     pub join: Option<(InviteId, Vec<u8>)>,
 }
 
+/// An attachment's content to upload or download, as a blob of sealed chunks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The attachment (its id).
+    pub attachment: [u8; 16],
+    /// The blob's name on the relay.
+    pub blob: [u8; 32],
+    /// Sealed chunks in the blob.
+    pub chunks: u64,
+    /// Bytes of each sealed chunk but the last.
+    pub chunk_size: u64,
+    /// For a download: chunks already held.
+    pub have: u64,
+}
+
 /// A relay request queued while offline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Task {
@@ -96,6 +111,19 @@ pub trait Replica {
     /// key no longer held): a hole, reported.
     fn hole(&mut self, device: DeviceId, seq: u64, reason: &'static str)
     -> Result<(), Self::Error>;
+
+    /// The next attachment whose content this device should upload (none in `skip`).
+    fn next_upload(&mut self, skip: &[[u8; 16]]) -> Result<Option<Transfer>, Self::Error>;
+    /// Sealed chunk `i` of an upload.
+    fn upload_chunk(&mut self, t: &Transfer, i: u64) -> Result<Vec<u8>, Self::Error>;
+    /// The relay holds the whole blob: record it for the team.
+    fn upload_done(&mut self, t: &Transfer) -> Result<(), Self::Error>;
+    /// The relay refused the blob: start afresh next time.
+    fn upload_failed(&mut self, t: &Transfer) -> Result<(), Self::Error>;
+    /// The next attachment whose content this device should download (none in `skip`).
+    fn next_download(&mut self, skip: &[[u8; 16]]) -> Result<Option<Transfer>, Self::Error>;
+    /// Sealed chunk `i` of a download; returns whether the content is complete (and checked).
+    fn download_chunk(&mut self, t: &Transfer, i: u64, sealed: &[u8]) -> Result<bool, Self::Error>;
 
     /// After pulling: confirm keys whose commits arrived, take in what changed about this
     /// device's person, write a receipt, rotate an old epoch, delete expired keys. Returns

@@ -3,8 +3,8 @@
 //! `outpost_proto::relay`.
 
 use outpost_proto::relay::{
-    AckDirect, Batch, Challenge, CreateInvite, CreateWorkspace, DirectBatch, ErrorBody, Join,
-    OpenSession, Pull, Push, PushAck, RemoveDevice, SendDirect, Session, SetDevice,
+    AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateWorkspace, DirectBatch, ErrorBody,
+    Join, OpenSession, Pull, Push, PushAck, RemoveDevice, SendDirect, Session, SetDevice,
 };
 
 /// A request to the relay.
@@ -34,11 +34,54 @@ pub enum Request {
     Push(Push),
     /// `POST /v1/pull`.
     Pull(Pull),
+    /// `POST /v1/blobs/{id}/status`.
+    BlobStatus([u8; 32]),
+    /// `PUT /v1/blobs/{id}?offset=`: one sealed chunk.
+    BlobPut {
+        /// The blob.
+        blob: [u8; 32],
+        /// Where the chunk goes.
+        offset: u64,
+        /// The chunk.
+        data: Vec<u8>,
+    },
+    /// `POST /v1/blobs/{id}/complete`.
+    BlobComplete([u8; 32]),
+    /// `GET /v1/blobs/{id}?offset=&len=`.
+    BlobGet {
+        /// The blob.
+        blob: [u8; 32],
+        /// From where.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl Request {
-    /// The path it is sent to.
-    pub fn path(&self) -> &'static str {
+    /// The path (and query) it is sent to.
+    pub fn path(&self) -> String {
+        match self {
+            Self::BlobStatus(b) => return format!("/v1/blobs/{}/status", hex(b)),
+            Self::BlobPut { blob, offset, .. } => {
+                return format!("/v1/blobs/{}?offset={offset}", hex(blob));
+            }
+            Self::BlobComplete(b) => return format!("/v1/blobs/{}/complete", hex(b)),
+            Self::BlobGet { blob, offset, len } => {
+                return format!("/v1/blobs/{}?offset={offset}&len={len}", hex(blob));
+            }
+            _ => {}
+        }
         match self {
             Self::Challenge => "/v1/challenge",
             Self::CreateWorkspace(_) => "/v1/workspaces",
@@ -52,7 +95,12 @@ impl Request {
             Self::AckDirect(_) => "/v1/direct/ack",
             Self::Push(_) => "/v1/push",
             Self::Pull(_) => "/v1/pull",
+            Self::BlobStatus(_)
+            | Self::BlobPut { .. }
+            | Self::BlobComplete(_)
+            | Self::BlobGet { .. } => "",
         }
+        .to_owned()
     }
 }
 
@@ -80,6 +128,10 @@ pub enum Response {
     Batch(Batch),
     /// To [`Request::FetchDirect`].
     Direct(DirectBatch),
+    /// To the blob requests but [`Request::BlobGet`].
+    Blob(BlobStatus),
+    /// To [`Request::BlobGet`].
+    Bytes(Vec<u8>),
 }
 
 /// Why a request got no answer.

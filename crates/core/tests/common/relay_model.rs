@@ -267,6 +267,13 @@ impl RelayModel {
                     head: log.len() as u64,
                 }))
             }
+            Request::BlobStatus(_)
+            | Request::BlobPut { .. }
+            | Request::BlobComplete(_)
+            | Request::BlobGet { .. } => {
+                self.member(out.token)?;
+                Err(refused(ErrorCode::NOT_FOUND, "this model holds no blobs"))
+            }
             Request::Pull(p) => {
                 self.member(out.token)?;
                 let mut envelopes = Vec::new();
