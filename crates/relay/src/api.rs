@@ -254,7 +254,12 @@ async fn read_bytes(limits: &Limits, body: Body, limit: usize) -> Result<Vec<u8>
 
 async fn read<T: Canon, S>(state: &AppState<S>, body: Body) -> Result<T, ApiError> {
     let bytes = read_bytes(&state.limits, body, state.limits.max_body).await?;
-    T::from_canonical(&bytes).map_err(|_| ApiError::bad("the request does not decode"))
+    T::from_canonical(&bytes).map_err(|e| match e {
+        outpost_proto::canon::DecodeError::TooLong => {
+            ApiError::too_large("a part of the request is larger than the relay accepts")
+        }
+        _ => ApiError::bad("the request does not decode"),
+    })
 }
 
 fn rate_limited() -> ApiError {
