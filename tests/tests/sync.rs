@@ -92,7 +92,7 @@ fn three_devices_edit_offline_and_converge_when_the_relay_returns() {
     let shared = shared.trim().to_owned();
     sync_all(&t, 1);
     // The relay goes away for days; everyone keeps working.
-    t.relay.terminate();
+    assert!(t.relay.terminate().success(), "SIGTERM is a clean shutdown");
     let pa = t.a.run(&[
         "patient",
         "add",
