@@ -36,5 +36,17 @@ fn outpost_commands() -> &'static [&'static str] {
         "restore_backup",
         "add_attachment",
         "attachment_preview",
+        "workspace",
+        "create_workspace",
+        "create_invite",
+        "join_workspace",
+        "workspace_members",
+        "mark_verified",
+        "remove_member",
+        "sync_now",
+        "sync_status",
+        "sync_centre",
+        "resolve_conflict",
+        "edit_patient",
     ]
 }

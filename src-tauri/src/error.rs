@@ -50,6 +50,9 @@ pub enum CommandError {
     /// The store is damaged, or its files are unusable; nothing was overwritten.
     #[error("{0}")]
     Storage(String),
+    /// Sync did not complete (the relay unreachable, this device removed); nothing is lost.
+    #[error("{0}")]
+    Sync(String),
 }
 
 impl From<CoreError> for CommandError {
@@ -58,6 +61,9 @@ impl From<CoreError> for CommandError {
             CoreError::DataDir { source, .. } => Self::DataDir(source.kind().to_string()),
             CoreError::Locked => Self::Locked,
             CoreError::Store(e) => e.into(),
+            CoreError::NoWorkspace => Self::NotFound(err.to_string()),
+            // Sync failures are written to be shown: the relay unreachable, this device removed.
+            CoreError::Sync(_) | CoreError::Relay(_) => Self::Sync(err.to_string()),
             // Core adds variants over time; until one is mapped it surfaces as a storage
             // failure: visible, typed, and without internals.
             _ => Self::Storage("unexpected internal error".to_owned()),

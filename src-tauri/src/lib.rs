@@ -46,6 +46,7 @@ pub fn run_app<R: Runtime>(
             };
             let core = outpost_core::Core::open(data_dir)?;
             state::spawn_idle_lock(core.clone());
+            state::spawn_sync_loop(core.clone());
             app.manage(state::AppState::new(core));
             Ok(())
         })

@@ -42,3 +42,19 @@ pub fn spawn_idle_lock(core: outpost_core::Core) {
         }
     });
 }
+
+/// How often the background sync runs while the profile is unlocked and in a workspace.
+const SYNC_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Syncs in the background while unlocked and in a workspace. Failures (the relay unreachable)
+/// are recorded by the core and shown by the sync indicator; the loop simply tries again.
+pub fn spawn_sync_loop(core: outpost_core::Core) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(SYNC_EVERY).await;
+            if core.is_unlocked().await && matches!(core.workspace().await, Ok(Some(_))) {
+                let _ = core.sync_now().await;
+            }
+        }
+    });
+}

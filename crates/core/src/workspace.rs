@@ -4,7 +4,10 @@
 use outpost_proto::{PatientField, PatientId, Role, UserId};
 use outpost_store::{
     records::conflicts::{Conflict, PossibleDuplicate},
-    workspace::{InviteCode, WorkspaceInfo, WorkspaceMember, sync_state::SyncStatus},
+    workspace::{
+        InviteCode, WorkspaceInfo, WorkspaceMember,
+        sync_state::{OwnChange, SetAside, SyncStatus},
+    },
 };
 use outpost_sync::{Action, Engine, Summary};
 use zeroize::Zeroizing;
@@ -85,6 +88,16 @@ impl Core {
     /// What the sync indicator shows.
     pub async fn sync_status(&self) -> Result<SyncStatus, CoreError> {
         self.with_store(|s| s.sync_status()).await
+    }
+
+    /// This device's newest changes and how far each has travelled.
+    pub async fn recent_changes(&self, limit: usize) -> Result<Vec<OwnChange>, CoreError> {
+        self.with_store(move |s| s.recent_changes(limit)).await
+    }
+
+    /// What sync set aside, with why.
+    pub async fn set_aside(&self) -> Result<Vec<SetAside>, CoreError> {
+        self.with_store(|s| s.set_aside()).await
     }
 
     /// Open conflicts.

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod chart;
 pub mod profile;
+pub mod sync;
 
 use tauri::Runtime;
 
@@ -46,6 +47,18 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::restore_backup,
         attachments::add_attachment,
         attachments::attachment_preview,
+        sync::workspace,
+        sync::create_workspace,
+        sync::create_invite,
+        sync::join_workspace,
+        sync::workspace_members,
+        sync::mark_verified,
+        sync::remove_member,
+        sync::sync_now,
+        sync::sync_status,
+        sync::sync_centre,
+        sync::resolve_conflict,
+        sync::edit_patient,
     ])
 }
 

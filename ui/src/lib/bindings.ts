@@ -65,6 +65,30 @@ export const commands = {
 	addAttachment: (patientId: PatientId, fileName: string, mediaType: string, bytes: number[]) => typedError<AttachmentInfo_Serialize, CommandError>(__TAURI_INVOKE("add_attachment", { patientId, fileName, mediaType, bytes })),
 	/**  A `data:` URL thumbnail for an image attachment (none for other types or large images). */
 	attachmentPreview: (attachmentId: AttachmentId) => typedError<string | null, CommandError>(__TAURI_INVOKE("attachment_preview", { attachmentId })),
+	/**  The workspace this profile is in or joining. */
+	workspace: () => typedError<WorkspaceInfo | null, CommandError>(__TAURI_INVOKE("workspace")),
+	/**  Founds a workspace on this profile. */
+	createWorkspace: (name: string, relay: string) => typedError<WorkspaceInfo, CommandError>(__TAURI_INVOKE("create_workspace", { name, relay })),
+	/**  Creates an invite for `role`, valid `days` days. */
+	createInvite: (role: Role, days: number) => typedError<Invite, CommandError>(__TAURI_INVOKE("create_invite", { role, days })),
+	/**  Joins a workspace with an invite code (this profile must hold no records yet). */
+	joinWorkspace: (code: string, user: string, passphrase: string, deviceName: string) => typedError<WorkspaceInfo, CommandError>(__TAURI_INVOKE("join_workspace", { code, user, passphrase, deviceName })),
+	/**  Everyone in the workspace with their safety numbers. */
+	workspaceMembers: () => typedError<WorkspaceMember_Serialize[], CommandError>(__TAURI_INVOKE("workspace_members")),
+	/**  Marks a member's safety number as compared and matching. */
+	markVerified: (user: UserId) => typedError<null, CommandError>(__TAURI_INVOKE("mark_verified", { user })),
+	/**  Removes a member or a device; a new key epoch follows. */
+	removeMember: (id: string) => typedError<string[], CommandError>(__TAURI_INVOKE("remove_member", { id })),
+	/**  One sync exchange now. */
+	syncNow: () => typedError<SyncReport, CommandError>(__TAURI_INVOKE("sync_now")),
+	/**  The sync indicator's state. */
+	syncStatus: () => typedError<SyncStatus_Serialize, CommandError>(__TAURI_INVOKE("sync_status")),
+	/**  Everything the sync centre shows. */
+	syncCentre: () => typedError<SyncCentre_Serialize, CommandError>(__TAURI_INVOKE("sync_centre")),
+	/**  Resolves a conflict by choosing a value (`choose`) or giving one (`value`). */
+	resolveConflict: (id: string, choose: string | null, value: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("resolve_conflict", { id, choose, value })),
+	/**  Edits one demographic field of a patient. */
+	editPatient: (patientId: PatientId, field: PatientField, value: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("edit_patient", { patientId, field, value })),
 };
 
 /* Types */
@@ -260,7 +284,63 @@ export type CommandError =
 /**  A signature does not hold, or the profile was tampered with. */
 { kind: "integrity"; message: string } | 
 /**  The store is damaged, or its files are unusable; nothing was overwritten. */
-{ kind: "storage"; message: string };
+{ kind: "storage"; message: string } | 
+/**  Sync did not complete (the relay unreachable, this device removed); nothing is lost. */
+{ kind: "sync"; message: string };
+
+/**  A field, or a draft's text, that two devices wrote without seeing each other's write. */
+export type Conflict = Conflict_Serialize | Conflict_Deserialize;
+
+/**  One value of a conflict. */
+export type ConflictValue = ConflictValue_Serialize | ConflictValue_Deserialize;
+
+/**  One value of a conflict. */
+export type ConflictValue_Deserialize = {
+	/**  The write (its operation hash): pass it to `--choose`. */
+	id: string,
+	/**  The value (a note's text as its four sections, one per line). */
+	value?: string | null,
+	/**  Who wrote it. */
+	author: UserId,
+	/**  When (UTC ms). */
+	at: number | null,
+};
+
+/**  One value of a conflict. */
+export type ConflictValue_Serialize = {
+	/**  The write (its operation hash): pass it to `--choose`. */
+	id: string,
+	/**  The value (a note's text as its four sections, one per line). */
+	value: string | null,
+	/**  Who wrote it. */
+	author: UserId,
+	/**  When (UTC ms). */
+	at: number | null,
+};
+
+/**  A field, or a draft's text, that two devices wrote without seeing each other's write. */
+export type Conflict_Deserialize = {
+	/**  Its id: `record.field`. */
+	id: string,
+	/**  The record: a patient or a note id. */
+	record: string,
+	/**  The field (`text` for a note). */
+	field: string,
+	/**  The values, newest first (the first is the one shown meanwhile). */
+	values: ConflictValue_Deserialize[],
+};
+
+/**  A field, or a draft's text, that two devices wrote without seeing each other's write. */
+export type Conflict_Serialize = {
+	/**  Its id: `record.field`. */
+	id: string,
+	/**  The record: a patient or a note id. */
+	record: string,
+	/**  The field (`text` for a note). */
+	field: string,
+	/**  The values, newest first (the first is the one shown meanwhile). */
+	values: ConflictValue_Serialize[],
+};
 
 /**  The runtime's current state. */
 export type CoreStatus = {
@@ -330,6 +410,14 @@ export type Encounter_Serialize = {
 	practitioner: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+};
+
+/**  An invite, as the admin hands it over. */
+export type Invite = {
+	/**  The one-line code. */
+	code: string,
+	/**  The same code as a QR image (`data:image/svg+xml;base64,...`). */
+	qr: string,
 };
 
 /**  What a verified log holds. */
@@ -488,8 +576,58 @@ export type Note_Serialize = {
 /**  The SHA-256 hash that names one operation (see the crate docs). */
 export type OpHash = string;
 
+/**  One change this device made, and how far it has travelled. */
+export type OwnChange = OwnChange_Serialize | OwnChange_Deserialize;
+
+/**  One change this device made, and how far it has travelled. */
+export type OwnChange_Deserialize = {
+	/**  Its place in this device's log. */
+	seq: number | null,
+	/**  What it was (`vital_recorded`, `note_signed`, ...). */
+	action: string,
+	/**  When (UTC ms). */
+	at: number | null,
+	/**  The patient concerned, if any. */
+	patient_id?: PatientId | null,
+	/**  Whether the relay holds it (otherwise it is on this device only). */
+	on_relay: boolean,
+	/**  The devices that say they received it (their names). */
+	received_by: string[],
+};
+
+/**  One change this device made, and how far it has travelled. */
+export type OwnChange_Serialize = {
+	/**  Its place in this device's log. */
+	seq: number | null,
+	/**  What it was (`vital_recorded`, `note_signed`, ...). */
+	action: string,
+	/**  When (UTC ms). */
+	at: number | null,
+	/**  The patient concerned, if any. */
+	patient_id: PatientId | null,
+	/**  Whether the relay holds it (otherwise it is on this device only). */
+	on_relay: boolean,
+	/**  The devices that say they received it (their names). */
+	received_by: string[],
+};
+
 /**  A patient. */
 export type Patient = Patient_Serialize | Patient_Deserialize;
+
+/**  A demographic field of a patient that can be edited on its own (and merged per field). */
+export type PatientField = 
+/**  Given name(s). */
+"given_name" | 
+/**  Family name. */
+"family_name" | 
+/**  Birth date, `YYYY-MM-DD`. */
+"birth_date" | 
+/**  Administrative sex. */
+"sex" | 
+/**  The clinic's patient number. */
+"clinic_id" | 
+/**  Contact details. */
+"contact";
 
 /**  A patient's chart. */
 export type PatientId = string;
@@ -575,6 +713,18 @@ export type SessionInfo = {
 	warnings: UnlockWarning[],
 };
 
+/**  Something sync set aside, with why. */
+export type SetAside = {
+	/**  The device whose log it is in (hex). */
+	device: string,
+	/**  Its place in that log. */
+	seq: number | null,
+	/**  `unreadable` (a hole), `refused` (its author had no right) or `quarantined`. */
+	kind: string,
+	/**  Why. */
+	reason: string,
+};
+
 /**  Whether a note or addendum is signed, and whether the signature holds. */
 export type Signature = 
 /**  A draft. */
@@ -612,6 +762,92 @@ export type Soap = {
 	assessment: string,
 	/**  What happens next. */
 	plan: string,
+};
+
+/**  Everything the sync centre shows. */
+export type SyncCentre = SyncCentre_Serialize | SyncCentre_Deserialize;
+
+/**  Everything the sync centre shows. */
+export type SyncCentre_Deserialize = {
+	/**  The indicator's state. */
+	status: SyncStatus_Deserialize,
+	/**  This device's newest changes and how far each has travelled. */
+	changes: OwnChange_Deserialize[],
+	/**  Conflicts waiting for a person. */
+	conflicts: Conflict_Deserialize[],
+	/**  What was set aside, with why. */
+	set_aside: SetAside[],
+};
+
+/**  Everything the sync centre shows. */
+export type SyncCentre_Serialize = {
+	/**  The indicator's state. */
+	status: SyncStatus_Serialize,
+	/**  This device's newest changes and how far each has travelled. */
+	changes: OwnChange_Serialize[],
+	/**  Conflicts waiting for a person. */
+	conflicts: Conflict_Serialize[],
+	/**  What was set aside, with why. */
+	set_aside: SetAside[],
+};
+
+/**  What one sync exchange did. */
+export type SyncReport = {
+	/**  This device's changes the relay acknowledged. */
+	pushed: number | null,
+	/**  Changes of other devices taken in. */
+	received: number | null,
+	/**  Set aside this time (unreadable or refused). */
+	set_aside: number | null,
+	/**  Still waiting for something (a key, an earlier change). */
+	waiting: number | null,
+	/**  Devices this device admitted. */
+	admitted: number | null,
+	/**  Whether the relay has admitted this device. */
+	device_admitted: boolean,
+};
+
+/**  What the sync indicator shows. */
+export type SyncStatus = SyncStatus_Serialize | SyncStatus_Deserialize;
+
+/**  What the sync indicator shows. */
+export type SyncStatus_Deserialize = {
+	/**  The workspace id, if in one. */
+	workspace?: string | null,
+	/**  This device's operations the relay does not hold yet. */
+	pending: number | null,
+	/**  Age of the oldest of them, in seconds. */
+	oldest_pending_seconds?: number | null,
+	/**  When sync last completed (UTC ms). */
+	last_sync?: number | null,
+	/**  Open conflicts. */
+	conflicts: number | null,
+	/**  Operations set aside (unreadable, tampered, refused). */
+	quarantined: number | null,
+	/**  What the last attempt said, when it failed. */
+	last_error?: string | null,
+	/**  Whether this device waits for an admin to admit it. */
+	pending_admission: boolean,
+};
+
+/**  What the sync indicator shows. */
+export type SyncStatus_Serialize = {
+	/**  The workspace id, if in one. */
+	workspace: string | null,
+	/**  This device's operations the relay does not hold yet. */
+	pending: number | null,
+	/**  Age of the oldest of them, in seconds. */
+	oldest_pending_seconds: number | null,
+	/**  When sync last completed (UTC ms). */
+	last_sync: number | null,
+	/**  Open conflicts. */
+	conflicts: number | null,
+	/**  Operations set aside (unreadable, tampered, refused). */
+	quarantined: number | null,
+	/**  What the last attempt said, when it failed. */
+	last_error: string | null,
+	/**  Whether this device waits for an admin to admit it. */
+	pending_admission: boolean,
 };
 
 /**  Row count and content hash of one table. */
@@ -733,6 +969,64 @@ export type Vital_Serialize = {
 	recorded_by: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+};
+
+/**
+ *  A care-team workspace: a clinic and its remote physicians, syncing through one relay.
+ *  Derived from the hash of its founding operation (see [`WorkspaceId::of_root`]), so an
+ *  invite's workspace id pins the root every joiner verifies the log against.
+ */
+export type WorkspaceId = string;
+
+/**  The workspace this device is in, or is joining. */
+export type WorkspaceInfo = {
+	/**  Its id. */
+	id: WorkspaceId,
+	/**  Its name (empty while joining: the log has not arrived). */
+	name: string,
+	/**  The relay's URL. */
+	relay: string,
+	/**  Whether this device is still waiting for an admin to admit it. */
+	pending: boolean,
+};
+
+/**  One person on one device. */
+export type WorkspaceMember = WorkspaceMember_Serialize | WorkspaceMember_Deserialize;
+
+/**  One person on one device. */
+export type WorkspaceMember_Deserialize = {
+	/**  The person. */
+	user: UserId,
+	/**  Their name. */
+	name: string,
+	/**  The device (none for a person registered on no device of their own yet). */
+	device?: string | null,
+	/**  The device's name. */
+	device_name?: string | null,
+	/**  Their role. */
+	role: Role,
+	/**  The 60-digit safety number of your identity and theirs (yours: your own). */
+	safety_number: string,
+	/**  `you`, `verified`, `unverified`, `key_changed` or `removed`. */
+	status: string,
+};
+
+/**  One person on one device. */
+export type WorkspaceMember_Serialize = {
+	/**  The person. */
+	user: UserId,
+	/**  Their name. */
+	name: string,
+	/**  The device (none for a person registered on no device of their own yet). */
+	device: string | null,
+	/**  The device's name. */
+	device_name: string | null,
+	/**  Their role. */
+	role: Role,
+	/**  The 60-digit safety number of your identity and theirs (yours: your own). */
+	safety_number: string,
+	/**  `you`, `verified`, `unverified`, `key_changed` or `removed`. */
+	status: string,
 };
 
 /* Tauri Specta runtime */

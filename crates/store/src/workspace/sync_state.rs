@@ -39,6 +39,41 @@ pub struct SyncStatus {
     pub pending_admission: bool,
 }
 
+/// One change this device made, and how far it has travelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OwnChange {
+    /// Its place in this device's log.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub seq: u64,
+    /// What it was (`vital_recorded`, `note_signed`, ...).
+    pub action: String,
+    /// When (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub at: i64,
+    /// The patient concerned, if any.
+    pub patient_id: Option<outpost_proto::PatientId>,
+    /// Whether the relay holds it (otherwise it is on this device only).
+    pub on_relay: bool,
+    /// The devices that say they received it (their names).
+    pub received_by: Vec<String>,
+}
+
+/// Something sync set aside, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SetAside {
+    /// The device whose log it is in (hex).
+    pub device: String,
+    /// Its place in that log.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub seq: u64,
+    /// `unreadable` (a hole), `refused` (its author had no right) or `quarantined`.
+    pub kind: String,
+    /// Why.
+    pub reason: String,
+}
+
 fn seq_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
@@ -213,6 +248,90 @@ impl Store {
             ))
         })
         .collect()
+    }
+
+    /// The newest changes this device made (not audit entries or receipts), newest first,
+    /// with whether the relay holds them and which devices said they received them.
+    pub fn recent_changes(&self, limit: usize) -> Result<Vec<OwnChange>, StoreError> {
+        let relay_head = self.relay_head()?;
+        let names: std::collections::HashMap<String, String> = {
+            let mut stmt = self.conn.prepare("SELECT id, name FROM devices")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, kind, hlc_wall, patient FROM ops WHERE device = ?1 AND kind NOT IN (?2, ?3)
+             ORDER BY seq DESC LIMIT ?4",
+        )?;
+        let rows: Vec<(i64, i64, i64, Option<String>)> = stmt
+            .query_map(
+                params![
+                    self.device_id().to_hex(),
+                    i64::from(outpost_proto::OpKind::AUDIT.0),
+                    i64::from(outpost_proto::OpKind::RECEIPT.0),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        drop(stmt);
+        rows.into_iter()
+            .map(|(seq, kind, at, patient)| {
+                let seq = seq_of(seq);
+                let received_by = self
+                    .received_by(self.device_id(), seq)?
+                    .into_iter()
+                    .map(|(d, _)| {
+                        names
+                            .get(&d.to_hex())
+                            .cloned()
+                            .unwrap_or_else(|| d.to_hex())
+                    })
+                    .collect();
+                Ok(OwnChange {
+                    seq,
+                    action: outpost_proto::OpKind(u16::try_from(kind).unwrap_or(0))
+                        .name()
+                        .unwrap_or("unknown")
+                        .to_owned(),
+                    at,
+                    patient_id: patient.map(|p| p.parse()).transpose()?,
+                    on_relay: seq <= relay_head,
+                    received_by,
+                })
+            })
+            .collect()
+    }
+
+    /// Everything sync set aside: unreadable places, refused operations, quarantined ones.
+    pub fn set_aside(&self) -> Result<Vec<SetAside>, StoreError> {
+        let mut out: Vec<SetAside> = self
+            .holes()?
+            .into_iter()
+            .map(|(d, seq, reason, _)| SetAside {
+                device: d.to_hex(),
+                seq,
+                kind: "unreadable".into(),
+                reason,
+            })
+            .collect();
+        out.extend(self.refused()?.into_iter().map(|(d, seq, reason)| SetAside {
+            device: d,
+            seq: seq_of(seq),
+            kind: "refused".into(),
+            reason,
+        }));
+        out.extend(
+            self.quarantined()?
+                .into_iter()
+                .map(|(d, seq, reason, _)| SetAside {
+                    device: d,
+                    seq: seq_of(seq),
+                    kind: "quarantined".into(),
+                    reason,
+                }),
+        );
+        Ok(out)
     }
 
     /// What the sync indicator shows.
