@@ -12,7 +12,7 @@ export const SECTIONS: readonly Section[] = [
   { id: 'patients', label: 'Patients', pending: null },
   { id: 'visits', label: 'Video visits', pending: 'Encrypted video visits arrive with the call engine.' },
   { id: 'consults', label: 'Consults', pending: 'Store-and-forward consults arrive with sync.' },
-  { id: 'sync', label: 'Sync', pending: 'No relay is configured; nothing leaves this device.' },
+  { id: 'sync', label: 'Sync & team', pending: null },
   { id: 'audit', label: 'Audit log', pending: null },
   { id: 'backup', label: 'Backup', pending: null },
   { id: 'overview', label: 'This device', pending: null },

@@ -30,10 +30,12 @@ describe('statusItems', () => {
     expect(storage?.detail).toContain('/home/nurse/.local/share/org.outpost.desktop');
   });
 
-  it('never claims to be synced without a relay', () => {
+  it('never claims to be synced without the core saying so', () => {
     const sync = statusItems(info({ profile: 'unlocked' })).find((i) => i.id === 'sync');
-    expect(sync?.label).toBe('Offline');
+    expect(sync?.label).toBe('This device only');
     expect(sync?.tone).not.toBe('ok');
+    const told = statusItems(info({ profile: 'unlocked' }), { state: 'pending', label: '2 changes waiting', detail: 'x', tone: 'attention' });
+    expect(told.find((i) => i.id === 'sync')?.label).toBe('2 changes waiting');
   });
 
   it('shows the version reported by the core', () => {

@@ -1,5 +1,6 @@
 // Turns the core's AppInfo into the lines of the status area. Pure, so Vitest covers it.
 import type { AppInfo, ProfileState } from './bindings';
+import type { SyncView } from './sync';
 
 /** How a status item should look: calm, needing attention, or a problem. */
 export type Tone = 'ok' | 'attention' | 'problem';
@@ -19,7 +20,7 @@ const PROFILE_TEXT: Record<ProfileState, { label: string; detail: string; tone: 
 };
 
 /** The status area's items, most important first. Never claims more than the core reported. */
-export function statusItems(info: AppInfo): StatusItem[] {
+export function statusItems(info: AppInfo, sync?: SyncView): StatusItem[] {
   const profile = PROFILE_TEXT[info.status.profile];
   const storage: StatusItem = info.status.dataDirWritable
     ? { id: 'storage', label: 'Storage ready', detail: info.dataDir, tone: 'ok' }
@@ -32,8 +33,11 @@ export function statusItems(info: AppInfo): StatusItem[] {
   return [
     { id: 'profile', ...profile },
     storage,
-    // No relay is configured in this build: say so rather than imply anything synced.
-    { id: 'sync', label: 'Offline', detail: 'No relay configured; everything stays on this device.', tone: 'attention' },
+    // Without the core's sync status (locked, or no workspace), say that nothing leaves the
+    // device rather than imply anything synced.
+    sync
+      ? { id: 'sync', label: sync.label, detail: sync.detail, tone: sync.tone }
+      : { id: 'sync', label: 'This device only', detail: 'Not syncing: everything stays on this device.', tone: 'attention' },
     { id: 'version', label: `v${info.version}`, detail: info.buildFeatures.join(', '), tone: 'ok' },
   ];
 }

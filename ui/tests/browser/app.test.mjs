@@ -332,3 +332,133 @@ test('onboarding as a patient makes a patient profile that offers no clinic char
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+const WORKSPACE = { id: 'c'.repeat(32), name: 'Riverside clinic', relay: 'http://127.0.0.1:8470', pending: false };
+
+test('the sync indicator never says up to date while changes wait, and sync now sends them', async () => {
+  const changes = [
+    { seq: 12, action: 'vital_recorded', at: 1_700_000_100_000, patient_id: null, on_relay: false, received_by: [] },
+    { seq: 11, action: 'note_signed', at: 1_700_000_050_000, patient_id: null, on_relay: true, received_by: ['Dr. Okoro’s laptop'] },
+  ];
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, workspace: WORKSPACE, changes, lastSync: Date.now() - 3_600_000 } });
+  const item = page.getByTestId('status-sync');
+  await page.waitForFunction(() => document.querySelector('[data-testid="status-sync"]')?.textContent.includes('waiting'));
+  assert.match(await item.textContent(), /1 change waiting/);
+  assert.match(await item.getAttribute('title'), /oldest 2 h/);
+  await page.getByTestId('nav-sync').click();
+  assert.match(await page.getByTestId('sync-state').textContent(), /1 change waiting/);
+  const rows = page.getByTestId('change');
+  assert.equal(await rows.count(), 2);
+  assert.match(await rows.nth(0).textContent(), /On this device only/);
+  assert.match(await rows.nth(1).textContent(), /Received by Dr. Okoro’s laptop/);
+  await page.getByTestId('sync-now').click();
+  await page.getByTestId('sync-message').waitFor();
+  assert.match(await page.getByTestId('sync-message').textContent(), /sent 1/);
+  await page.waitForFunction(() => document.querySelector('[data-testid="sync-state"]')?.textContent.includes('Up to date'));
+  assert.match(await page.getByTestId('change').nth(0).textContent(), /On the relay/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('offline: the indicator says so and that nothing is lost', async () => {
+  const changes = [{ seq: 3, action: 'patient_registered', at: 1_700_000_100_000, patient_id: null, on_relay: false, received_by: [] }];
+  const { page } = await openApp({ state: { ...UNLOCKED, workspace: WORKSPACE, changes, relayDown: true } });
+  await page.waitForFunction(() => document.querySelector('[data-testid="status-sync"]')?.textContent.includes('Offline'));
+  await page.getByTestId('nav-sync').click();
+  assert.match(await page.getByTestId('sync-state').textContent(), /Offline · 1 change waiting/);
+  assert.match(await page.getByTestId('sync-detail').textContent(), /Nothing is lost/);
+  await page.getByTestId('sync-now').click();
+  assert.match(await page.getByTestId('sync-message').textContent(), /unreachable/);
+  await page.close();
+});
+
+test('conflicts are shown side by side and a choice resolves them', async () => {
+  const conflicts = [
+    {
+      id: 'p'.repeat(32) + '.contact',
+      record: 'p'.repeat(32),
+      field: 'contact',
+      values: [
+        { id: '1'.repeat(64), value: '+233 20 111 1111', author: DOCTOR.id, at: 1_700_000_000_000 },
+        { id: '2'.repeat(64), value: '+233 24 222 2222', author: 'b'.repeat(32), at: 1_700_000_000_500 },
+      ],
+    },
+  ];
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, workspace: WORKSPACE, conflicts } });
+  await page.getByTestId('nav-sync').click();
+  await page.getByTestId('sync-tab-conflicts').click();
+  const values = page.getByTestId('conflict-value');
+  assert.equal(await values.count(), 2);
+  const boxes = [await values.nth(0).boundingBox(), await values.nth(1).boundingBox()];
+  assert.ok(Math.abs(boxes[0].y - boxes[1].y) < 4 && boxes[1].x > boxes[0].x + boxes[0].width - 4, 'side by side');
+  await values.nth(1).getByTestId('conflict-choose').click();
+  await page.getByTestId('conflicts-empty').waitFor();
+  const resolved = await page.evaluate(() => window.__FAKE_CORE__.resolved);
+  assert.deepEqual(resolved, { id: conflicts[0].id, value: '+233 24 222 2222' });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('set-aside changes are listed with their reasons', async () => {
+  const setAside = [
+    { device: 'e'.repeat(32), seq: 14, kind: 'unreadable', reason: 'its signature does not verify: it was altered after its author sealed it' },
+    { device: 'f'.repeat(32), seq: 3, kind: 'refused', reason: "its author's role did not allow it" },
+  ];
+  const { page } = await openApp({ state: { ...UNLOCKED, workspace: WORKSPACE, setAside } });
+  await page.getByTestId('nav-sync').click();
+  await page.getByTestId('sync-tab-set-aside').click();
+  const items = page.getByTestId('set-aside-item');
+  assert.equal(await items.count(), 2);
+  assert.match(await items.nth(0).textContent(), /altered after its author sealed it/);
+  assert.match(await items.nth(1).textContent(), /role did not allow it/);
+  await page.close();
+});
+
+test('care team: create a workspace, invite with a code and a QR, verify a member', async () => {
+  const { page, errors } = await openApp({ state: { ...UNLOCKED } });
+  await page.getByTestId('nav-sync').click();
+  await page.getByTestId('sync-tab-team').click();
+  await page.getByTestId('ws-name').fill('Riverside clinic');
+  await page.getByTestId('ws-relay').fill('not a url');
+  await page.getByTestId('ws-create').click();
+  assert.match(await page.getByTestId('sync-message').textContent(), /http/);
+  await page.getByTestId('ws-relay').fill('http://127.0.0.1:8470');
+  await page.getByTestId('ws-create').click();
+  await page.getByTestId('ws-id').waitFor();
+  await page.getByTestId('invite-role').selectOption('physician');
+  await page.getByTestId('invite-create').click();
+  await page.getByTestId('invite').waitFor();
+  assert.match(await page.getByTestId('invite-code').inputValue(), /^outpost-invite-1:FAKEphysician7$/);
+  const qr = await page.getByTestId('invite-qr').evaluate((img) => ({ w: img.naturalWidth, src: img.getAttribute('src') }));
+  assert.ok(qr.src.startsWith('data:image/svg+xml;base64,') && qr.w > 0, 'the QR image renders');
+  // A member appears after their device joined; the physician compares safety numbers.
+  await page.evaluate(() => window.__FAKE_CORE__.members.push({ user: 'b'.repeat(32), name: 'Nurse Boateng', device: '9'.repeat(32), device_name: 'Clinic laptop 2', role: 'nurse', safety_number: '54321 '.repeat(12).trim(), status: 'unverified' }));
+  await page.getByTestId('sync-tab-status').click();
+  await page.getByTestId('sync-tab-team').click();
+  const nurse = page.getByTestId('member').filter({ hasText: 'Nurse Boateng' });
+  await nurse.waitFor();
+  assert.match(await nurse.textContent(), /54321 54321/);
+  assert.match(await nurse.getByTestId('member-status').textContent(), /unverified/);
+  await nurse.getByTestId('member-verify').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="member"]')].some((r) => r.textContent.includes('Nurse Boateng') && r.textContent.includes('verified') && !r.textContent.includes('unverified')));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('joining: a bad code is refused clearly; a good one waits for admission', async () => {
+  const NURSE = { id: 'b'.repeat(32), name: 'Nurse Boateng', role: 'nurse' };
+  const { page } = await openApp({ state: { users: [NURSE], passphrases: { [NURSE.id]: 'nurse passphrase' }, current: NURSE } });
+  await page.getByTestId('nav-sync').click();
+  await page.getByTestId('sync-tab-team').click();
+  assert.equal(await page.getByTestId('ws-create').isDisabled(), true, 'a nurse cannot found a workspace');
+  await page.getByTestId('join-code').fill('hello');
+  await page.getByTestId('join-passphrase').fill('nurse passphrase');
+  await page.getByTestId('join-submit').click();
+  assert.match(await page.getByTestId('sync-message').textContent(), /not an Outpost invite code/);
+  await page.getByTestId('join-code').fill('outpost-invite-1:AAAA');
+  await page.getByTestId('join-passphrase').fill('nurse passphrase');
+  await page.getByTestId('join-submit').click();
+  await page.getByTestId('ws-pending').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid="status-sync"]')?.textContent.includes('Waiting to be admitted'));
+  await page.close();
+});

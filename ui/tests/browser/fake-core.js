@@ -161,6 +161,70 @@ export function installFakeCore(seed) {
       const a = state.attachments.find((x) => x.id === attachmentId);
       return a && a.media_type.startsWith('image/') ? `data:${a.media_type};base64,${btoa(String.fromCharCode(...a.bytes))}` : null;
     },
+    // Workspaces and sync: a workspace, pending changes, conflicts and set-aside items the
+    // tests seed; sync_now "sends" what is pending when the relay is reachable.
+    workspace: () => (needUnlocked(), state.workspace ?? null),
+    create_workspace: ({ name, relay }) => {
+      needUnlocked();
+      if (!['admin', 'physician'].includes(state.current.role)) fail('notPermitted', 'not permitted: founding a workspace needs an admin or physician');
+      if (!/^https?:\/\//.test(relay)) fail('invalid', 'invalid relay: a relay URL starts with http:// or https://');
+      state.workspace = { id: 'c'.repeat(32), name, relay, pending: false };
+      state.members = [{ user: state.current.id, name: state.current.name, device: 'd'.repeat(32), device_name: 'This laptop', role: state.current.role, safety_number: '12345 '.repeat(12).trim(), status: 'you' }];
+      state.changes = state.changes ?? [];
+      return state.workspace;
+    },
+    create_invite: ({ role, days }) => {
+      needUnlocked();
+      state.invites = (state.invites ?? 0) + 1;
+      return { code: `outpost-invite-1:FAKE${role}${days}`, qr: 'data:image/svg+xml;base64,' + btoa('<svg xmlns="http://www.w3.org/2000/svg" width="220" height="220"><rect width="220" height="220"/></svg>') };
+    },
+    join_workspace: ({ code }) => {
+      needUnlocked();
+      if (!code.startsWith('outpost-invite-1:')) fail('invalid', 'invalid invite: this is not an Outpost invite code (copy the whole line)');
+      state.workspace = { id: 'c'.repeat(32), name: '', relay: 'http://relay.invalid', pending: true };
+      return state.workspace;
+    },
+    workspace_members: () => (needUnlocked(), state.members ?? []),
+    mark_verified: ({ user }) => {
+      const m = (state.members ?? []).find((x) => x.user === user) || fail('notFound', 'user not found');
+      m.status = 'verified';
+      return null;
+    },
+    remove_member: ({ id: who }) => {
+      const m = (state.members ?? []).find((x) => x.device === who || x.user === who) || fail('notFound', 'member or device not found');
+      m.status = 'removed';
+      return [m.device];
+    },
+    sync_status: () => {
+      needUnlocked();
+      const pending = (state.changes ?? []).filter((c) => !c.on_relay).length;
+      return {
+        workspace: state.workspace?.id ?? null,
+        pending,
+        oldest_pending_seconds: pending ? 7200 : null,
+        last_sync: state.lastSync ?? null,
+        conflicts: (state.conflicts ?? []).length,
+        quarantined: (state.setAside ?? []).length,
+        last_error: state.relayDown ? 'the relay is unreachable: connection refused' : null,
+        pending_admission: !!state.workspace?.pending,
+      };
+    },
+    sync_now: () => {
+      needUnlocked();
+      if (!state.workspace) fail('notFound', 'this profile is in no workspace');
+      if (state.relayDown) fail('sync', 'the relay is unreachable: connection refused');
+      const pushed = (state.changes ?? []).filter((c) => !c.on_relay).length;
+      for (const c of state.changes ?? []) c.on_relay = true;
+      state.lastSync = Date.now();
+      return { pushed, received: 0, set_aside: 0, waiting: 0, admitted: 0, device_admitted: !state.workspace.pending };
+    },
+    sync_centre: () => ({ status: handlers.sync_status(), changes: state.changes ?? [], conflicts: state.conflicts ?? [], set_aside: state.setAside ?? [] }),
+    resolve_conflict: ({ id: cid, choose, value }) => {
+      const c = (state.conflicts ?? []).find((x) => x.id === cid) || fail('invalid', 'invalid conflict: no such conflict');
+      state.resolved = { id: cid, value: choose ? c.values.find((v) => v.id === choose)?.value : value };
+      state.conflicts = state.conflicts.filter((x) => x.id !== cid);
+      return null;
+    },
     audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
     verify_audit: () => (needUnlocked(), state.verifyError ? fail('integrity', state.verifyError) : { operations: state.audit.length, devices: 1, legacy_entries: 0 }),
   };
