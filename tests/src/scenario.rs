@@ -142,7 +142,8 @@ impl Device {
     pub fn new(root: &Path, name: &str, passphrase: &str) -> Self {
         Self {
             dir: root.join(name),
-            anchors: root.join(format!("{name}-anchors")),
+            // Where the desktop shell's tests put them too (`<data dir>.anchors`).
+            anchors: root.join(format!("{name}.anchors")),
             passphrase: passphrase.to_owned(),
         }
     }

@@ -246,3 +246,89 @@ async fn a_physician_charts_offline_in_the_real_window() {
         );
     }
 }
+
+/// Unlocks the window with `passphrase` and waits for the signed-in frame.
+async fn unlock(client: &Client, passphrase: &str) {
+    fill(client, "unlock-passphrase", passphrase).await;
+    click(client, "unlock-submit").await;
+    element(client, "current-user").await;
+}
+
+const NOTE_MARKER: &str = "Sync-marker-e2e-91b3";
+
+/// Two real windows, a nurse's and a physician's, in one workspace through a real relay: a
+/// note written in one appears in the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_written_in_one_window_appears_in_the_other() {
+    use outpost_tests::scenario::{Device, Relay};
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let doc = Device::new(tmp.path(), "physician", "physician passphrase 1");
+    let nurse = Device::new(tmp.path(), "nurse", "nurse passphrase 1");
+    doc.run(&["init", "--name", "Dr. Achieng", "--role", "physician"]);
+    doc.run(&[
+        "patient",
+        "add",
+        "--given",
+        "Wanjiru",
+        "--family",
+        "Kamau",
+        "--birth-date",
+        "1991-03-14",
+    ]);
+    doc.run(&[
+        "workspace",
+        "create",
+        "--name",
+        "Riverside",
+        "--relay",
+        &relay.url,
+    ]);
+    let code = doc.run(&["workspace", "invite", "--role", "nurse"]);
+    doc.run(&["sync"]);
+    nurse.run(&["init", "--name", "Nurse Wambui", "--role", "nurse"]);
+    nurse.run(&["workspace", "join", code.trim()]);
+    for d in [&doc, &nurse, &doc, &nurse] {
+        d.run(&["sync"]);
+    }
+
+    let driver_a = Driver::start(&doc.dir);
+    let a = connect(&driver_a).await;
+    let driver_b = Driver::start(&nurse.dir);
+    let b = connect(&driver_b).await;
+    async {
+        unlock(&a, &doc.passphrase).await;
+        unlock(&b, &nurse.passphrase).await;
+        // The physician writes a note in her window and syncs.
+        click(&a, "patient-row").await;
+        click(&a, "note-new").await;
+        fill(&a, "soap-assessment", NOTE_MARKER).await;
+        click(&a, "note-save").await;
+        wait_text(&a, "note-status", |t| t.contains("saved")).await;
+        click(&a, "note-close").await;
+        click(&a, "nav-sync").await;
+        click(&a, "sync-now").await;
+        wait_text(&a, "sync-message", |t| t.contains("Synced")).await;
+        // The nurse's window syncs and shows it.
+        click(&b, "nav-sync").await;
+        wait_text(&b, "sync-state", |t| !t.is_empty()).await;
+        click(&b, "sync-now").await;
+        wait_text(&b, "sync-message", |t| t.contains("Synced")).await;
+        click(&b, "nav-patients").await;
+        click(&b, "patient-row").await;
+        wait_text(&b, "note-item", |t| t.contains(NOTE_MARKER)).await;
+        // And the physician sees the nurse's device received it (its receipt came back).
+        click(&b, "nav-sync").await;
+        click(&b, "sync-now").await;
+        wait_text(&b, "sync-message", |t| t.contains("Synced")).await;
+        click(&a, "sync-now").await;
+        wait_text(&a, "sync-message", |t| t.contains("Synced")).await;
+        click(&a, "sync-tab-status").await;
+        wait_text(&a, "changes", |t| t.contains("Received by")).await;
+    }
+    .await;
+    let _ = a.close().await;
+    let _ = b.close().await;
+    drop(driver_a);
+    drop(driver_b);
+}

@@ -326,7 +326,7 @@ fn a_rolled_back_device_is_told_at_sync_and_nothing_it_wrote_is_lost() {
     // An old copy of Nurse B's whole profile (and its outside anchors): a restored image, so
     // the device itself cannot tell.
     let old = t.root.path().join("b-old");
-    let old_anchors = t.root.path().join("b-old-anchors");
+    let old_anchors = t.root.path().join("b-old.anchors");
     copy_dir(&t.b.dir, &old);
     copy_dir(&t.b.anchors, &old_anchors);
     let p = t.b.run(&[

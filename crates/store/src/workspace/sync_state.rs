@@ -315,12 +315,16 @@ impl Store {
                 reason,
             })
             .collect();
-        out.extend(self.refused()?.into_iter().map(|(d, seq, reason)| SetAside {
-            device: d,
-            seq: seq_of(seq),
-            kind: "refused".into(),
-            reason,
-        }));
+        out.extend(
+            self.refused()?
+                .into_iter()
+                .map(|(d, seq, reason)| SetAside {
+                    device: d,
+                    seq: seq_of(seq),
+                    kind: "refused".into(),
+                    reason,
+                }),
+        );
         out.extend(
             self.quarantined()?
                 .into_iter()
