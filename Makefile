@@ -8,7 +8,8 @@ TIMED := scripts/timed.sh
 # Crates with benchmarks (the desktop shell has none; building it in release would take minutes).
 BENCH_PACKAGES := -p outpost-crypto -p outpost-store
 
-.PHONY: run test bench setup ui standalone fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
+
+.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
 
 ## Install system packages, tauri-driver and UI dependencies (idempotent).
 setup:
@@ -22,6 +23,12 @@ run: setup ui
 	  echo "  XAUTHORITY=/tmp/outpost-xauth DISPLAY=:99 import -window root outpost.png"; \
 	  xvfb-run -n 99 -f /tmp/outpost-xauth -s "-screen 0 1280x800x24" $(DESKTOP_BIN); \
 	else $(DESKTOP_BIN); fi
+
+## A local relay and two app windows (clinic nurse, remote physician) in one workspace with
+## demo patients: watch sync happen on one machine.
+demo: setup ui
+	cargo build -p outpost-desktop -p outpost-cli
+	scripts/demo.sh
 
 ## Every check and every test layer, each stage timed.
 test: setup standalone fmt-check ui clippy test-rust test-ui test-browser test-desktop fuzz
