@@ -122,6 +122,14 @@ impl Replica for StoreReplica<'_> {
         })
     }
 
+    fn begin_batch(&mut self) -> Result<(), StoreError> {
+        self.0.begin_receiving()
+    }
+
+    fn end_batch(&mut self) -> Result<(), StoreError> {
+        self.0.end_receiving()
+    }
+
     fn hole(&mut self, device: DeviceId, seq: u64, reason: &'static str) -> Result<(), StoreError> {
         self.0.record_hole(device, seq, reason)
     }

@@ -170,6 +170,9 @@ pub struct Store {
     warnings: Vec<UnlockWarning>,
     /// Operations whose signatures were verified this session (by hash of their bytes).
     verified: std::cell::RefCell<std::collections::HashSet<OpHash>>,
+    /// Whether received operations are being taken in one transaction (see
+    /// [`Store::begin_receiving`]).
+    batching: std::cell::Cell<bool>,
 }
 
 impl std::fmt::Debug for Store {

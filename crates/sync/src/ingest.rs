@@ -57,6 +57,19 @@ pub(crate) fn take<R: Replica>(
     envelopes: Vec<Vec<u8>>,
     summary: &mut Summary,
 ) -> Result<(), SyncError> {
+    r.begin_batch().map_err(store_err)?;
+    let outcome = take_all(r, intake, workspace, envelopes, summary);
+    let committed = r.end_batch().map_err(store_err);
+    outcome.and(committed)
+}
+
+fn take_all<R: Replica>(
+    r: &mut R,
+    intake: &mut Intake,
+    workspace: WorkspaceId,
+    envelopes: Vec<Vec<u8>>,
+    summary: &mut Summary,
+) -> Result<(), SyncError> {
     let mut pending = std::mem::take(&mut intake.deferred);
     pending.extend(envelopes);
     loop {

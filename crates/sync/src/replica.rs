@@ -107,6 +107,11 @@ pub trait Replica {
     fn device_identity(&mut self, device: DeviceId) -> Result<Option<PublicIdentity>, Self::Error>;
     /// Offers an operation written elsewhere.
     fn offer(&mut self, op: &[u8]) -> Result<Offered, Self::Error>;
+    /// Everything offered from now until [`Replica::end_batch`] may be kept in one
+    /// transaction (what is not committed is simply pulled again).
+    fn begin_batch(&mut self) -> Result<(), Self::Error>;
+    /// Commits what was offered since [`Replica::begin_batch`].
+    fn end_batch(&mut self) -> Result<(), Self::Error>;
     /// Records that `device`'s operation `seq` arrived unreadable (tampered, or sealed under a
     /// key no longer held): a hole, reported.
     fn hole(&mut self, device: DeviceId, seq: u64, reason: &'static str)

@@ -164,6 +164,7 @@ pub(super) fn create(
         clock,
         warnings: Vec::new(),
         verified: RefCell::new(HashSet::new()),
+        batching: std::cell::Cell::new(false),
     })
 }
 
@@ -304,6 +305,7 @@ pub(super) fn open(
         clock,
         warnings,
         verified: RefCell::new(HashSet::new()),
+        batching: std::cell::Cell::new(false),
     };
     let _ = store.write_anchor();
     Ok(store)
@@ -351,6 +353,7 @@ fn open_pending(
         clock,
         warnings: Vec::new(),
         verified: RefCell::new(HashSet::new()),
+        batching: std::cell::Cell::new(false),
     })
 }
 
