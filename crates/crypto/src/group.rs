@@ -24,6 +24,8 @@ pub struct GroupKey {
     group: GroupId,
     epoch: u32,
     secret: Zeroizing<[u8; 32]>,
+    /// The AEAD key derived from it, computed once (every envelope of a batch uses it).
+    aead: Zeroizing<[u8; 32]>,
 }
 
 impl fmt::Debug for GroupKey {
@@ -40,10 +42,20 @@ impl GroupKey {
     pub fn generate<R: RngCore + CryptoRng>(group: GroupId, epoch: u32, rng: &mut R) -> Self {
         let mut secret = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(secret.as_mut());
+        Self::new(group, epoch, secret)
+    }
+
+    fn new(group: GroupId, epoch: u32, secret: Zeroizing<[u8; 32]>) -> Self {
+        let mut salt = [0u8; 20];
+        salt[..16].copy_from_slice(&group.0);
+        salt[16..].copy_from_slice(&epoch.to_be_bytes());
+        let aead =
+            primitives::derive_key(&salt, secret.as_ref(), &[b"outpost/v1/envelope/group-key"]);
         Self {
             group,
             epoch,
             secret,
+            aead,
         }
     }
 
@@ -58,11 +70,7 @@ impl GroupKey {
 
     /// A key kept in a device's encrypted store, read back.
     pub fn from_secret(group: GroupId, epoch: u32, secret: &[u8; 32]) -> Self {
-        Self {
-            group,
-            epoch,
-            secret: Zeroizing::new(*secret),
-        }
+        Self::new(group, epoch, Zeroizing::new(*secret))
     }
 
     /// The secret, for keeping in the device's encrypted store (and nowhere else).
@@ -82,14 +90,7 @@ impl GroupKey {
 
     /// The AEAD key for group envelopes of this epoch.
     pub(crate) fn envelope_key(&self) -> Zeroizing<[u8; 32]> {
-        let mut salt = [0u8; 20];
-        salt[..16].copy_from_slice(&self.group.0);
-        salt[16..].copy_from_slice(&self.epoch.to_be_bytes());
-        primitives::derive_key(
-            &salt,
-            self.secret.as_ref(),
-            &[b"outpost/v1/envelope/group-key"],
-        )
+        self.aead.clone()
     }
 
     /// Seals this key to one member device, as a direct envelope from `author`, bound to
@@ -146,13 +147,6 @@ impl GroupKey {
         commit.copy_from_slice(&p[21..53]);
         let mut secret = Zeroizing::new([0u8; 32]);
         secret.copy_from_slice(&p[53..85]);
-        Ok((
-            Self {
-                group,
-                epoch,
-                secret,
-            },
-            commit,
-        ))
+        Ok((Self::new(group, epoch, secret), commit))
     }
 }

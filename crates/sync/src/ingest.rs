@@ -4,8 +4,12 @@
 //! something (its author's admission, a key, an earlier operation) is offered again as the
 //! batch goes on and at the next exchange.
 
-use outpost_crypto::{Addressing, Observation, SealedEnvelope, SequenceTracker};
-use outpost_proto::{Operation, WorkspaceId};
+use std::collections::HashMap;
+
+use outpost_crypto::{
+    Addressing, GroupKey, Observation, PublicIdentity, SealedEnvelope, SequenceTracker,
+};
+use outpost_proto::{DeviceId, Operation, WorkspaceId};
 
 use crate::{Offered, Replica, engine::Summary, engine::SyncError};
 
@@ -20,6 +24,11 @@ pub(crate) struct Intake {
     /// observes opened (verified) envelopes.
     tracker: SequenceTracker,
     deferred: Vec<Vec<u8>>,
+    /// Registered device identities met in this exchange (a registration never changes).
+    authors: HashMap<DeviceId, PublicIdentity>,
+    /// Keys per epoch held when first asked in this exchange (deliveries are taken before the
+    /// pull, so none arrives mid-way).
+    keys: HashMap<u32, Vec<GroupKey>>,
 }
 
 impl Intake {
@@ -27,6 +36,8 @@ impl Intake {
         Self {
             tracker,
             deferred: Vec::new(),
+            authors: HashMap::new(),
+            keys: HashMap::new(),
         }
     }
 
@@ -118,7 +129,16 @@ fn one<R: Replica>(
     if h.addressing != Addressing::Group || h.group.0 != workspace.0 {
         return Ok(Outcome::Skipped);
     }
-    let keys = r.opening_keys(h.epoch).map_err(store_err)?;
+    let keys = match intake.keys.get(&h.epoch) {
+        Some(k) => k.clone(),
+        None => {
+            let k = r.opening_keys(h.epoch).map_err(store_err)?;
+            if !k.is_empty() {
+                intake.keys.insert(h.epoch, k.clone());
+            }
+            k
+        }
+    };
     if keys.is_empty() {
         if r.epoch_expired(h.epoch).map_err(store_err)? {
             r.hole(
@@ -131,7 +151,17 @@ fn one<R: Replica>(
         }
         return Ok(Outcome::Defer);
     }
-    let Some(author) = r.device_identity(h.author).map_err(store_err)? else {
+    let known = match intake.authors.get(&h.author) {
+        Some(a) => Some(*a),
+        None => {
+            let a = r.device_identity(h.author).map_err(store_err)?;
+            if let Some(a) = a {
+                intake.authors.insert(h.author, a);
+            }
+            a
+        }
+    };
+    let Some(author) = known else {
         // Its device is not registered here yet (a device taking in the log for the first
         // time meets the registrations inside it). The operation inside carries its author's
         // signature, which the store verifies against the log's registrations; the envelope's
