@@ -12,10 +12,16 @@
 //!
 //! `OUTPOST_BENCH_OPS` (comma-separated) overrides N (default 1000,10000,100000).
 
+// A benchmark's arithmetic on counts and timings, and its printing.
 #![allow(
     clippy::print_stdout,
     clippy::cast_precision_loss,
-    clippy::cast_possible_truncation
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    clippy::too_many_lines,
+    clippy::needless_range_loop,
+    clippy::map_unwrap_or
 )]
 
 use std::{

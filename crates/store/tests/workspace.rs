@@ -69,7 +69,7 @@ fn deliver_keys(from: &Store, to: &mut Store) -> usize {
 }
 
 struct Joiner {
-    _root: tempfile::TempDir,
+    root: tempfile::TempDir,
     profile: Profile,
 }
 
@@ -88,13 +88,7 @@ fn new_nurse_profile(clock: &std::sync::Arc<TestClock>) -> (Joiner, Store) {
     let profile = Profile::open(&root.path().join("profile"))
         .unwrap()
         .with_anchor_dir(Some(root.path().join("anchors")));
-    (
-        Joiner {
-            _root: root,
-            profile,
-        },
-        store,
-    )
+    (Joiner { root, profile }, store)
 }
 
 /// A physician's workspace and a nurse's device admitted to it.
@@ -354,4 +348,100 @@ fn joining_refuses_a_profile_with_records() {
         .chart(again.search_patients("").unwrap()[0].id)
         .unwrap();
     let _ = DOCTOR;
+}
+
+#[test]
+fn a_nurses_forged_note_signature_is_refused_by_every_receiver() {
+    let (fx, mut doc, joiner, mut nurse, _) = team();
+    // A second physician's device joins too: two receivers besides the nurse.
+    let code = InviteCode::parse(
+        &doc.create_invite(Role::Physician, 3_600_000)
+            .unwrap()
+            .encode(),
+    )
+    .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let (created, _) = Profile::create_in(
+        &root.path().join("p"),
+        "Dr. Third",
+        Role::Physician,
+        NURSE_PASS,
+        FAST,
+        fx.clock.clone(),
+        Some(root.path().join("a")),
+    )
+    .unwrap();
+    created.lock().unwrap();
+    let (mut third, request) = Profile::open(&root.path().join("p"))
+        .unwrap()
+        .with_anchor_dir(Some(root.path().join("a")))
+        .join_workspace(
+            "Dr. Third",
+            NURSE_PASS,
+            &code,
+            "Third laptop",
+            fx.clock.clone(),
+        )
+        .unwrap();
+    doc.admit(&request.sign(third.device_identity(), [5; 32]))
+        .unwrap();
+    deliver_keys(&doc, &mut third);
+    exchange(&doc, &mut third);
+    exchange(&nurse, &mut third);
+    // The physician writes a draft; everyone has it.
+    let p = doc.search_patients("").unwrap()[0].id;
+    let draft = doc
+        .write_note(p, None, &common::soap("chest pain"))
+        .unwrap();
+    exchange(&doc, &mut nurse);
+    exchange(&doc, &mut third);
+    // The nurse's modified client signs it with her own, real key, properly linked into her
+    // device's log (bypassing the check where operations are made).
+    let me = common::identity_of(&joiner.root.path().join("profile"), NURSE_NAME, NURSE_PASS);
+    let conn = nurse.raw_connection();
+    // (Her device may not have written anything yet: then this is its first operation.)
+    let (seq, prev): (i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT seq, hash FROM ops WHERE device = ?1 ORDER BY seq DESC LIMIT 1",
+            [nurse.device_id().to_hex()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap_or((0, vec![0; 32]));
+    let wall: i64 = conn
+        .query_row("SELECT max(hlc_wall) FROM ops", [], |r| r.get(0))
+        .unwrap();
+    let forged = outpost_proto::Operation::sign(
+        outpost_proto::OpContext {
+            device: nurse.device_id(),
+            seq: u64::try_from(seq).unwrap() + 1,
+            hlc: outpost_proto::Hlc {
+                wall_ms: u64::try_from(wall).unwrap() + 1,
+                counter: 0,
+            },
+            actor: nurse.user().id,
+            target: draft.id.into(),
+            prev: outpost_proto::OpHash(prev.try_into().unwrap()),
+        },
+        &outpost_proto::Payload::NoteSigned(outpost_proto::payload::NoteSigned {
+            patient: draft.patient_id,
+            encounter: None,
+            author: draft.author,
+            revision: draft.revision,
+            soap: draft.soap.clone(),
+        }),
+        &me,
+    );
+    for receiver in [&mut doc, &mut third] {
+        let outcome = receiver.receive_operation(forged.as_bytes()).unwrap();
+        assert!(
+            matches!(outcome, Received::Refused { reason } if reason.contains("role")),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            receiver.note(draft.id).unwrap().signature,
+            outpost_store::records::Signature::Unsigned
+        );
+        assert_eq!(receiver.refused().unwrap().len(), 1);
+        receiver.verify_audit().unwrap();
+    }
 }

@@ -129,15 +129,14 @@ fn one<R: Replica>(
     if h.addressing != Addressing::Group || h.group.0 != workspace.0 {
         return Ok(Outcome::Skipped);
     }
-    let keys = match intake.keys.get(&h.epoch) {
-        Some(k) => k.clone(),
-        None => {
-            let k = r.opening_keys(h.epoch).map_err(store_err)?;
-            if !k.is_empty() {
-                intake.keys.insert(h.epoch, k.clone());
-            }
-            k
+    let keys = if let Some(k) = intake.keys.get(&h.epoch) {
+        k.clone()
+    } else {
+        let k = r.opening_keys(h.epoch).map_err(store_err)?;
+        if !k.is_empty() {
+            intake.keys.insert(h.epoch, k.clone());
         }
+        k
     };
     if keys.is_empty() {
         if r.epoch_expired(h.epoch).map_err(store_err)? {
@@ -151,15 +150,14 @@ fn one<R: Replica>(
         }
         return Ok(Outcome::Defer);
     }
-    let known = match intake.authors.get(&h.author) {
-        Some(a) => Some(*a),
-        None => {
-            let a = r.device_identity(h.author).map_err(store_err)?;
-            if let Some(a) = a {
-                intake.authors.insert(h.author, a);
-            }
-            a
+    let known = if let Some(a) = intake.authors.get(&h.author) {
+        Some(*a)
+    } else {
+        let a = r.device_identity(h.author).map_err(store_err)?;
+        if let Some(a) = a {
+            intake.authors.insert(h.author, a);
         }
+        a
     };
     let Some(author) = known else {
         // Its device is not registered here yet (a device taking in the log for the first

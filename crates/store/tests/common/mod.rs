@@ -213,3 +213,30 @@ pub fn patient() -> NewPatient {
         contact: Some("+233 20 000 0000".into()),
     }
 }
+
+/// The signing identity of `name` in the profile at `dir`, unwrapped with their passphrase:
+/// what a modified client of theirs holds.
+pub fn identity_of(
+    dir: &std::path::Path,
+    name: &str,
+    passphrase: &[u8],
+) -> outpost_crypto::DeviceIdentity {
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("profile.json")).unwrap()).unwrap();
+    let entry = file["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == name)
+        .unwrap();
+    let keys =
+        outpost_crypto::PassphraseRecord::decode(&unhex(entry["passphrase"].as_str().unwrap()))
+            .unwrap()
+            .unlock(passphrase)
+            .unwrap();
+    outpost_crypto::DeviceIdentity::unwrap(
+        &keys.key_encryption_key,
+        &unhex(entry["identity"].as_str().unwrap()),
+    )
+    .unwrap()
+}
