@@ -159,6 +159,8 @@ impl Core {
         let mut backoff = std::time::Duration::from_secs(1);
         loop {
             let outcome = self.exchange().await;
+            // What arrived while it ran is covered by it: one exchange per burst, not per frame.
+            while rx.try_recv().is_ok() {}
             let wait = if let Ok((_, token)) = &outcome {
                 backoff = std::time::Duration::from_secs(1);
                 if live
@@ -170,9 +172,17 @@ impl Core {
                 {
                     let tx = tx.clone();
                     let token = *token;
+                    let me = self.with_store(|s| Ok(s.device_id())).await?;
                     live = Some(tokio::spawn(async move {
                         let _ = client
-                            .live(token, |_| tx.try_send(()).is_ok() || !tx.is_closed())
+                            .live(token, |frame| {
+                                // This device's own envelopes coming back are no news.
+                                let own = frame.envelope.as_ref().is_some_and(|e| {
+                                    outpost_crypto::SealedEnvelope::decode(&e.0)
+                                        .is_ok_and(|e| e.header().author == me)
+                                });
+                                own || tx.try_send(()).is_ok() || !tx.is_closed()
+                            })
                             .await;
                     }));
                 }
