@@ -110,6 +110,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    appends: Mutex<std::sync::mpsc::Sender<AppendJob>>,
 }
 
 fn backend(e: impl std::fmt::Display) -> StorageError {
@@ -158,13 +159,19 @@ impl SqliteStorage {
         let path = dir.join("relay.sqlite");
         let writer = open(&path)?;
         writer.execute_batch(SCHEMA)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                path,
-                writer: Mutex::new(writer),
-                readers: Mutex::new(Vec::new()),
-            }),
-        })
+        let (appends, jobs) = std::sync::mpsc::channel();
+        let inner = Arc::new(Inner {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            appends: Mutex::new(appends),
+        });
+        let weak = Arc::downgrade(&inner);
+        std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || group_writer(&weak, &jobs))
+            .map_err(backend)?;
+        Ok(Self { inner })
     }
 
     /// Where the database is.
@@ -281,6 +288,127 @@ fn upsert_device(
         ],
     )?;
     Ok(())
+}
+
+/// One device's push, waiting for the group commit.
+struct AppendJob {
+    workspace: WorkspaceId,
+    author: DeviceId,
+    envelopes: Vec<NewEnvelope>,
+    quota: u64,
+    now: i64,
+    reply: tokio::sync::oneshot::Sender<Result<u64, StorageError>>,
+}
+
+/// Most pushes committed together.
+const GROUP: usize = 128;
+
+/// The group commit: pushes that arrive while one commit is on its way to disk are appended in
+/// the next transaction together (each in its own savepoint, so one refused push refuses only
+/// itself), and all are answered once that commit is durable. Many devices pushing at once
+/// then cost one disk sync per batch instead of one each.
+fn group_writer(inner: &std::sync::Weak<Inner>, jobs: &std::sync::mpsc::Receiver<AppendJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let results = match inner.writer.lock() {
+            Ok(mut conn) => commit_group(&mut conn, &batch),
+            Err(_) => Err(StorageError::Backend("writer lock poisoned".into())),
+        };
+        match results {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                for job in batch {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+fn commit_group(
+    conn: &mut Connection,
+    batch: &[AppendJob],
+) -> Result<Vec<Result<u64, StorageError>>, StorageError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        tx.execute_batch("SAVEPOINT push")?;
+        let result = append_one(&tx, job);
+        if result.is_err() {
+            tx.execute_batch("ROLLBACK TO push")?;
+        }
+        tx.execute_batch("RELEASE push")?;
+        results.push(result);
+    }
+    tx.commit()?;
+    Ok(results)
+}
+
+fn append_one(tx: &Connection, job: &AppendJob) -> Result<u64, StorageError> {
+    let mut head: u64 = tx
+        .query_row(
+            "SELECT seq FROM heads WHERE workspace = ?1 AND author = ?2",
+            params![job.workspace.0, job.author.0],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .map_or(0, u64_of);
+    let mut added = 0usize;
+    for e in &job.envelopes {
+        if e.seq <= head {
+            // Already held: the same bytes are a retried push; others are a fork.
+            let held: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT bytes FROM envelopes WHERE workspace = ?1 AND author = ?2 AND seq = ?3",
+                    params![job.workspace.0, job.author.0, seq_i64(e.seq)?],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if held.as_deref() != Some(e.bytes.as_slice()) {
+                return Err(StorageError::SequenceReused { seq: e.seq });
+            }
+            continue;
+        }
+        if e.seq != head + 1 {
+            return Err(StorageError::Sequence { expected: head + 1 });
+        }
+        tx.prepare_cached(
+            "INSERT INTO envelopes (workspace, author, seq, epoch, bytes, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            job.workspace.0,
+            job.author.0,
+            seq_i64(e.seq)?,
+            e.epoch,
+            e.bytes,
+            job.now
+        ])?;
+        added += e.bytes.len();
+        head = e.seq;
+    }
+    if added > 0 {
+        add_usage(tx, &job.workspace, &job.author, added, job.quota)?;
+        tx.execute(
+            "INSERT INTO heads (workspace, author, seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (workspace, author) DO UPDATE SET seq = excluded.seq",
+            params![job.workspace.0, job.author.0, seq_i64(head)?],
+        )?;
+    }
+    Ok(head)
 }
 
 impl Storage for SqliteStorage {
@@ -437,62 +565,24 @@ impl Storage for SqliteStorage {
         quota: u64,
         now: i64,
     ) -> Result<u64, StorageError> {
-        self.write(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut head: u64 = tx
-                .query_row(
-                    "SELECT seq FROM heads WHERE workspace = ?1 AND author = ?2",
-                    params![workspace.0, author.0],
-                    |r| r.get::<_, i64>(0),
-                )
-                .optional()?
-                .map_or(0, u64_of);
-            let mut added = 0usize;
-            for e in &envelopes {
-                if e.seq <= head {
-                    // Already held: the same bytes are a retried push; others are a fork.
-                    let held: Option<Vec<u8>> = tx
-                        .query_row(
-                            "SELECT bytes FROM envelopes WHERE workspace = ?1 AND author = ?2 AND seq = ?3",
-                            params![workspace.0, author.0, seq_i64(e.seq)?],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    if held.as_deref() != Some(e.bytes.as_slice()) {
-                        return Err(StorageError::SequenceReused { seq: e.seq });
-                    }
-                    continue;
-                }
-                if e.seq != head + 1 {
-                    return Err(StorageError::Sequence { expected: head + 1 });
-                }
-                tx.prepare_cached(
-                    "INSERT INTO envelopes (workspace, author, seq, epoch, bytes, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![
-                    workspace.0,
-                    author.0,
-                    seq_i64(e.seq)?,
-                    e.epoch,
-                    e.bytes,
-                    now
-                ])?;
-                added += e.bytes.len();
-                head = e.seq;
-            }
-            if added > 0 {
-                add_usage(&tx, &workspace, &author, added, quota)?;
-                tx.execute(
-                    "INSERT INTO heads (workspace, author, seq) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (workspace, author) DO UPDATE SET seq = excluded.seq",
-                    params![workspace.0, author.0, seq_i64(head)?],
-                )?;
-            }
-            tx.commit()?;
-            Ok(head)
-        })
-        .await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = AppendJob {
+            workspace,
+            author,
+            envelopes,
+            quota,
+            now,
+            reply,
+        };
+        self.inner
+            .appends
+            .lock()
+            .map_err(|_| StorageError::Backend("append queue lock poisoned".into()))?
+            .send(job)
+            .map_err(|_| StorageError::Backend("the writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StorageError::Backend("the writer stopped".into()))?
     }
 
     async fn pull(
