@@ -36,7 +36,7 @@ use outpost_crypto::{ContentType, DeviceIdentity, GroupId, GroupKey, KdfParams, 
 use outpost_proto::{
     WorkspaceId,
     canon::{Bytes, Canon},
-    relay::{self, CreateWorkspace, OpenSession, Push, SetDevice},
+    relay::{Push, SetDevice},
 };
 use outpost_relay::{Config, Limits, Relay};
 use outpost_store::{
@@ -45,6 +45,7 @@ use outpost_store::{
     workspace::InviteCode,
 };
 use outpost_sync::{Action, Engine, Outgoing, Request, Response};
+use outpost_tests::scenario::relay_session;
 use rand_core::OsRng;
 
 const FAST: KdfParams = KdfParams {
@@ -345,81 +346,6 @@ fn converge_automerge(n: usize) -> Theirs {
     }
 }
 
-async fn session(
-    client: &RelayClient,
-    ws: WorkspaceId,
-    device: &DeviceIdentity,
-    found: bool,
-) -> [u8; 32] {
-    let identity = device.public().to_bytes();
-    let nonce = |r: Response| match r {
-        Response::Challenge(c) => c.nonce,
-        other => panic!("{other:?}"),
-    };
-    if found {
-        let n = nonce(
-            client
-                .send(&Outgoing {
-                    request: Request::Challenge,
-                    token: None,
-                })
-                .await
-                .unwrap(),
-        );
-        let signature = device.sign(&relay::signed_challenge(
-            relay::CREATE_CONTEXT,
-            &ws,
-            &n,
-            &identity,
-            &[],
-        ));
-        client
-            .send(&Outgoing {
-                request: Request::CreateWorkspace(CreateWorkspace {
-                    workspace: ws,
-                    identity,
-                    nonce: n,
-                    signature,
-                }),
-                token: None,
-            })
-            .await
-            .unwrap();
-    }
-    let n = nonce(
-        client
-            .send(&Outgoing {
-                request: Request::Challenge,
-                token: None,
-            })
-            .await
-            .unwrap(),
-    );
-    let signature = device.sign(&relay::signed_challenge(
-        relay::SESSION_CONTEXT,
-        &ws,
-        &n,
-        &identity,
-        &[],
-    ));
-    match client
-        .send(&Outgoing {
-            request: Request::OpenSession(OpenSession {
-                workspace: ws,
-                identity,
-                nonce: n,
-                signature,
-            }),
-            token: None,
-        })
-        .await
-        .unwrap()
-    {
-        Response::Session(s) => s.token,
-        other => panic!("{other:?}"),
-    }
-}
-
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -444,7 +370,7 @@ async fn relay_load(devices: usize, seconds: u64) {
     let ids: Vec<DeviceIdentity> = (0..devices)
         .map(|_| DeviceIdentity::generate(&mut OsRng))
         .collect();
-    let admin_token = session(&client, ws, &ids[0], true).await;
+    let admin_token = relay_session(&client, ws, &ids[0], true).await;
     for d in &ids[1..] {
         client
             .send(&Outgoing {
@@ -459,7 +385,7 @@ async fn relay_load(devices: usize, seconds: u64) {
     }
     let mut tokens = vec![admin_token];
     for d in &ids[1..] {
-        tokens.push(session(&client, ws, d, false).await);
+        tokens.push(relay_session(&client, ws, d, false).await);
     }
     // Every device listens live; device 0's socket measures delivery.
     let sent: Arc<Mutex<HashMap<(outpost_proto::DeviceId, u64), Instant>>> = Arc::default();

@@ -183,3 +183,71 @@ impl Device {
         serde_json::from_str(&self.run(&all)).expect("JSON output")
     }
 }
+
+/// Opens a session for `device` on the relay behind `client` (founding `workspace` first when
+/// `found`), as a device does, by signing the relay's challenges. Returns the bearer token.
+pub async fn relay_session(
+    client: &outpost_core::net::RelayClient,
+    workspace: outpost_proto::WorkspaceId,
+    device: &outpost_crypto::DeviceIdentity,
+    found: bool,
+) -> [u8; 32] {
+    use outpost_proto::relay::{self, CreateWorkspace, OpenSession};
+    use outpost_sync::{Outgoing, Request, Response};
+    let identity = device.public().to_bytes();
+    let nonce = async || match client
+        .send(&Outgoing {
+            request: Request::Challenge,
+            token: None,
+        })
+        .await
+    {
+        Ok(Response::Challenge(c)) => c.nonce,
+        other => panic!("no challenge: {other:?}"),
+    };
+    if found {
+        let n = nonce().await;
+        let signature = device.sign(&relay::signed_challenge(
+            relay::CREATE_CONTEXT,
+            &workspace,
+            &n,
+            &identity,
+            &[],
+        ));
+        client
+            .send(&Outgoing {
+                request: Request::CreateWorkspace(CreateWorkspace {
+                    workspace,
+                    identity,
+                    nonce: n,
+                    signature,
+                }),
+                token: None,
+            })
+            .await
+            .expect("founding the workspace");
+    }
+    let n = nonce().await;
+    let signature = device.sign(&relay::signed_challenge(
+        relay::SESSION_CONTEXT,
+        &workspace,
+        &n,
+        &identity,
+        &[],
+    ));
+    match client
+        .send(&Outgoing {
+            request: Request::OpenSession(OpenSession {
+                workspace,
+                identity,
+                nonce: n,
+                signature,
+            }),
+            token: None,
+        })
+        .await
+    {
+        Ok(Response::Session(s)) => s.token,
+        other => panic!("no session: {other:?}"),
+    }
+}

@@ -9,10 +9,11 @@ use outpost_crypto::{DeviceIdentity, GroupId, GroupKey, SealedEnvelope};
 use outpost_proto::{
     WorkspaceId,
     canon::Bytes,
-    relay::{self, CreateWorkspace, ErrorCode, OpenSession, Push, SetDevice},
+    relay::{ErrorCode, Push, SetDevice},
 };
 use outpost_relay::{Config, Limits, Relay};
 use outpost_sync::{Failure, Outgoing, Request, Response};
+use outpost_tests::scenario::relay_session;
 use rand_core::OsRng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -62,69 +63,6 @@ async fn send(
     client.send(&Outgoing { request, token }).await
 }
 
-async fn nonce(client: &RelayClient) -> [u8; 32] {
-    match send(client, Request::Challenge, None).await.unwrap() {
-        Response::Challenge(c) => c.nonce,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// A device's session (founding the workspace first when `found`).
-async fn session(
-    client: &RelayClient,
-    ws: WorkspaceId,
-    device: &DeviceIdentity,
-    found: bool,
-) -> [u8; 32] {
-    let identity = device.public().to_bytes();
-    if found {
-        let n = nonce(client).await;
-        let signature = device.sign(&relay::signed_challenge(
-            relay::CREATE_CONTEXT,
-            &ws,
-            &n,
-            &identity,
-            &[],
-        ));
-        send(
-            client,
-            Request::CreateWorkspace(CreateWorkspace {
-                workspace: ws,
-                identity,
-                nonce: n,
-                signature,
-            }),
-            None,
-        )
-        .await
-        .unwrap();
-    }
-    let n = nonce(client).await;
-    let signature = device.sign(&relay::signed_challenge(
-        relay::SESSION_CONTEXT,
-        &ws,
-        &n,
-        &identity,
-        &[],
-    ));
-    match send(
-        client,
-        Request::OpenSession(OpenSession {
-            workspace: ws,
-            identity,
-            nonce: n,
-            signature,
-        }),
-        None,
-    )
-    .await
-    .unwrap()
-    {
-        Response::Session(s) => s.token,
-        other => panic!("{other:?}"),
-    }
-}
-
 struct Pair {
     client: RelayClient,
     ws: WorkspaceId,
@@ -139,7 +77,7 @@ async fn pair(url: &str) -> Pair {
     let ws = WorkspaceId([4; 16]);
     let admin = DeviceIdentity::generate(&mut OsRng);
     let other = DeviceIdentity::generate(&mut OsRng);
-    let admin_token = session(&client, ws, &admin, true).await;
+    let admin_token = relay_session(&client, ws, &admin, true).await;
     send(
         &client,
         Request::SetDevice(SetDevice {
@@ -150,7 +88,7 @@ async fn pair(url: &str) -> Pair {
     )
     .await
     .unwrap();
-    let other_token = session(&client, ws, &other, false).await;
+    let other_token = relay_session(&client, ws, &other, false).await;
     Pair {
         client,
         ws,

@@ -196,10 +196,9 @@ impl RelayClient {
     pub async fn live(
         &self,
         token: [u8; 32],
-        mut on_frame: impl FnMut(Live) -> bool,
+        on_frame: impl FnMut(Live) -> bool,
     ) -> Result<(), String> {
-        use futures_util::StreamExt;
-        use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let (tls, rest) = if let Some(rest) = self.base.strip_prefix("https://") {
             (true, rest)
         } else if let Some(rest) = self.base.strip_prefix("http://") {
@@ -238,33 +237,38 @@ impl RelayClient {
                 .connect(server, tcp)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (mut ws, _) =
-                tokio_tungstenite::client_async_with_config(request, stream, Some(max))
-                    .await
-                    .map_err(|e| e.to_string())?;
-            while let Some(msg) = ws.next().await {
-                if let Message::Binary(b) = msg.map_err(|e| e.to_string())?
-                    && let Ok(frame) = Live::from_canonical(&b)
-                    && !on_frame(frame)
-                {
-                    return Ok(());
-                }
-            }
-        } else {
-            let (mut ws, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(max))
+            let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(max))
                 .await
                 .map_err(|e| e.to_string())?;
-            while let Some(msg) = ws.next().await {
-                if let Message::Binary(b) = msg.map_err(|e| e.to_string())?
-                    && let Ok(frame) = Live::from_canonical(&b)
-                    && !on_frame(frame)
-                {
-                    return Ok(());
-                }
-            }
+            read_frames(ws, on_frame).await
+        } else {
+            let (ws, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(max))
+                .await
+                .map_err(|e| e.to_string())?;
+            read_frames(ws, on_frame).await
         }
-        Ok(())
     }
+}
+
+/// Hands each live frame to `on_frame` until it says stop or the socket closes.
+async fn read_frames<S>(
+    mut ws: tokio_tungstenite::WebSocketStream<S>,
+    mut on_frame: impl FnMut(Live) -> bool,
+) -> Result<(), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    while let Some(msg) = ws.next().await {
+        if let Message::Binary(b) = msg.map_err(|e| e.to_string())?
+            && let Ok(frame) = Live::from_canonical(&b)
+            && !on_frame(frame)
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// A connection error in words (hyper's outer error hides the cause).

@@ -88,6 +88,18 @@ pub struct EnvelopeHeader {
 }
 
 impl EnvelopeHeader {
+    /// The header of `author`'s group envelope number `seq` under `key`.
+    fn group(author: &DeviceIdentity, key: &GroupKey, seq: u64, content_type: ContentType) -> Self {
+        Self {
+            addressing: Addressing::Group,
+            content_type,
+            group: key.group(),
+            epoch: key.epoch(),
+            author: author.device_id(),
+            seq,
+        }
+    }
+
     fn encode_into(&self, out: &mut Vec<u8>) {
         out.push(ENVELOPE_VERSION);
         out.push(self.addressing.kind());
@@ -315,14 +327,7 @@ impl SealedEnvelope {
         plaintext: &[u8],
         rng: &mut R,
     ) -> Result<Self, CryptoError> {
-        let header = EnvelopeHeader {
-            addressing: Addressing::Group,
-            content_type,
-            group: key.group(),
-            epoch: key.epoch(),
-            author: author.device_id(),
-            seq,
-        };
+        let header = EnvelopeHeader::group(author, key, seq, content_type);
         let aead_key = key.envelope_key();
         Self::seal_with_key(author, header, &aead_key, plaintext, rng)
     }
@@ -340,14 +345,7 @@ impl SealedEnvelope {
         content_type: ContentType,
         plaintext: &[u8],
     ) -> Result<Self, CryptoError> {
-        let header = EnvelopeHeader {
-            addressing: Addressing::Group,
-            content_type,
-            group: key.group(),
-            epoch: key.epoch(),
-            author: author.device_id(),
-            seq,
-        };
+        let header = EnvelopeHeader::group(author, key, seq, content_type);
         let aead_key = key.envelope_key();
         let mut header_bytes = Vec::with_capacity(COMMON_HEADER_LEN);
         header.encode_into(&mut header_bytes);
@@ -423,15 +421,7 @@ impl SealedEnvelope {
         key: &GroupKey,
         author: &PublicIdentity,
     ) -> Result<OpenedEnvelope, CryptoError> {
-        if self.header.addressing != Addressing::Group || self.header.group != key.group() {
-            return Err(CryptoError::WrongRecipient);
-        }
-        if self.header.epoch != key.epoch() {
-            return Err(CryptoError::EpochMismatch {
-                envelope: self.header.epoch,
-                key: key.epoch(),
-            });
-        }
+        self.check_group_key(key)?;
         self.verify(author)?;
         self.decrypt(&key.envelope_key())
     }
@@ -443,6 +433,12 @@ impl SealedEnvelope {
     /// number as authenticated. It yields bytes, not an [`OpenedEnvelope`], so nothing that
     /// requires a verified envelope (the [`SequenceTracker`]) can take it.
     pub fn open_group_unverified(&self, key: &GroupKey) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.check_group_key(key)?;
+        Ok(self.decrypt(&key.envelope_key())?.plaintext)
+    }
+
+    /// A group envelope of `key`'s group and epoch, or the reason it is not.
+    fn check_group_key(&self, key: &GroupKey) -> Result<(), CryptoError> {
         if self.header.addressing != Addressing::Group || self.header.group != key.group() {
             return Err(CryptoError::WrongRecipient);
         }
@@ -452,7 +448,7 @@ impl SealedEnvelope {
                 key: key.epoch(),
             });
         }
-        Ok(self.decrypt(&key.envelope_key())?.plaintext)
+        Ok(())
     }
 
     fn decrypt(&self, key: &[u8; 32]) -> Result<OpenedEnvelope, CryptoError> {

@@ -78,6 +78,17 @@ fn seq_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
+/// A `(device hex, seq)` row as a watermark.
+fn watermark_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Watermark, StoreError>> {
+    let (d, seq): (String, i64) = (r.get(0)?, r.get(1)?);
+    Ok(outpost_proto::ids::from_hex::<16>(&d)
+        .map(|id| Watermark {
+            device: DeviceId(id),
+            seq: seq_of(seq),
+        })
+        .ok_or(StoreError::Corrupt("operation log device column")))
+}
+
 impl Store {
     /// A sync progress value.
     pub fn sync_value(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -145,18 +156,8 @@ impl Store {
                 SELECT device, seq FROM ops UNION ALL SELECT device, seq FROM holes)
              GROUP BY device ORDER BY device",
         )?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        rows.map(|row| {
-            let (d, seq) = row?;
-            Ok(Watermark {
-                device: DeviceId(
-                    outpost_proto::ids::from_hex::<16>(&d)
-                        .ok_or(StoreError::Corrupt("operation log device column"))?,
-                ),
-                seq: seq_of(seq),
-            })
-        })
-        .collect()
+        let rows = stmt.query_map([], watermark_row)?;
+        rows.map(|row| row?).collect()
     }
 
     /// A device's identity as registered in the log, and whether it was removed.
@@ -190,18 +191,9 @@ impl Store {
         let seen: Vec<Watermark> = stmt
             .query_map(
                 params![i64::from(outpost_proto::OpKind::RECEIPT.0), me.to_hex()],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+                watermark_row,
             )?
-            .map(|row| {
-                let (d, seq) = row?;
-                Ok(Watermark {
-                    device: DeviceId(
-                        outpost_proto::ids::from_hex::<16>(&d)
-                            .ok_or(StoreError::Corrupt("operation log device column"))?,
-                    ),
-                    seq: seq_of(seq),
-                })
-            })
+            .map(|row| row?)
             .collect::<Result<_, StoreError>>()?;
         drop(stmt);
         let mut stmt = self
