@@ -1,0 +1,15 @@
+//! Outpost calls: end-to-end encrypted video visits between two devices.
+//!
+//! - [`signal`]: the signaling messages (ring, knock, accept, SDP, candidates, hangup), which
+//!   travel only inside envelopes sealed to the receiving device and signed by the sender.
+//! - [`machine`]: one call as a sans-IO state machine (ringing, connecting, connected,
+//!   reconnecting, ended; timeouts; glare).
+//!
+//! The media pipeline (WebRTC, codecs, SFrame per frame) joins here next; the state machine
+//! tells it what to do through [`machine::Action`].
+
+pub mod machine;
+pub mod signal;
+
+pub use machine::{Action, Call, Event, State};
+pub use signal::{CallId, CallKind, EndReason, Signal};
