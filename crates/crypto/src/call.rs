@@ -39,12 +39,30 @@ impl fmt::Debug for CallKeyExchange {
     }
 }
 
-/// The two SFrame base keys of a call, from this device's point of view. Zeroized on drop.
+/// The two SFrame base keys of a call, from this device's point of view. Zeroized on drop;
+/// neither copied nor readable: they are used once, by [`CallKeys::into_sframe`].
 pub struct CallKeys {
-    /// Base key for frames this device sends.
-    pub send: Zeroizing<[u8; 32]>,
-    /// Base key for frames this device receives.
-    pub receive: Zeroizing<[u8; 32]>,
+    send: Zeroizing<[u8; 32]>,
+    receive: Zeroizing<[u8; 32]>,
+}
+
+impl CallKeys {
+    /// Consumes the keys into this call's SFrame sender and receiver, both under key id
+    /// `kid` and `suite`. Suites with short tags (64 or 32 bits) are refused: a media frame
+    /// forged with probability 2^-32 per try is not acceptable for a clinical call.
+    pub fn into_sframe(
+        self,
+        suite: crate::sframe::CipherSuite,
+        kid: u64,
+    ) -> Result<(crate::sframe::SframeSender, crate::sframe::SframeReceiver), CryptoError> {
+        if suite.tag_len() < 10 {
+            return Err(CryptoError::Malformed("an SFrame suite with a short tag"));
+        }
+        let sender = crate::sframe::SframeSender::new(suite, kid, self.send.as_ref())?;
+        let mut receiver = crate::sframe::SframeReceiver::new();
+        receiver.add_key(suite, kid, self.receive.as_ref())?;
+        Ok((sender, receiver))
+    }
 }
 
 impl fmt::Debug for CallKeys {
@@ -140,6 +158,11 @@ mod tests {
         assert_eq!(*ka.send, *kb.receive);
         assert_eq!(*ka.receive, *kb.send);
         assert_ne!(*ka.send, *ka.receive);
+        // And as SFrame: what one side protects, the other opens; its own receiver does not.
+        let (mut a_tx, _) = ka.into_sframe(crate::sframe::DEFAULT_SUITE, 1).unwrap();
+        let (_, mut b_rx) = kb.into_sframe(crate::sframe::DEFAULT_SUITE, 1).unwrap();
+        let frame = a_tx.protect(b"meta", b"frame").unwrap();
+        assert_eq!(b_rx.unprotect(b"meta", &frame).unwrap(), b"frame");
     }
 
     #[test]
@@ -174,5 +197,20 @@ mod tests {
             a.finish(&alice, &alice, &[0u8; 32]).unwrap_err(),
             CryptoError::NonContributory
         );
+    }
+
+    #[test]
+    fn short_tag_suites_are_refused_for_calls() {
+        let alice = DeviceIdentity::generate(&mut OsRng).public();
+        let bob = DeviceIdentity::generate(&mut OsRng).public();
+        for suite in [
+            crate::sframe::CipherSuite::Aes128CtrHmacSha256_64,
+            crate::sframe::CipherSuite::Aes128CtrHmacSha256_32,
+        ] {
+            let (a, b) = exchange([6; 16]);
+            let b_pub = b.public_key();
+            let keys = a.finish(&alice, &bob, &b_pub).unwrap();
+            assert!(keys.into_sframe(suite, 1).is_err(), "{suite:?}");
+        }
     }
 }
