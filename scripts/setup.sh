@@ -12,6 +12,8 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick fonts-dejavu-core
   # UI browser tests
   chromium
+  # call media: Opus audio (the H.264 codec builds its bundled source)
+  libopus-dev
 )
 
 missing=()

@@ -4,12 +4,14 @@
 //!   travel only inside envelopes sealed to the receiving device and signed by the sender.
 //! - [`machine`]: one call as a sans-IO state machine (ringing, connecting, connected,
 //!   reconnecting, ended; timeouts; glare).
+//! - [`codec`]: H.264 and Opus, the codecs both ends negotiate.
 //! - [`synthetic`]: a test pattern that carries its frame number and send time in its pixels,
 //!   and a tone: stand-ins for camera and microphone.
 //!
 //! The media pipeline (WebRTC, codecs, SFrame per frame) joins here next; the state machine
 //! tells it what to do through [`machine::Action`].
 
+pub mod codec;
 pub mod machine;
 pub mod signal;
 pub mod synthetic;
