@@ -5,6 +5,7 @@
 //! - [`machine`]: one call as a sans-IO state machine (ringing, connecting, connected,
 //!   reconnecting, ended; timeouts; glare).
 //! - [`codec`]: H.264 and Opus, the codecs both ends negotiate.
+//! - [`packet`]: SFrame-protected frames split into RTP payloads and put back together.
 //! - [`synthetic`]: a test pattern that carries its frame number and send time in its pixels,
 //!   and a tone: stand-ins for camera and microphone.
 //!
@@ -13,6 +14,7 @@
 
 pub mod codec;
 pub mod machine;
+pub mod packet;
 pub mod signal;
 pub mod synthetic;
 
