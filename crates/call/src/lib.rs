@@ -4,6 +4,7 @@
 //!   travel only inside envelopes sealed to the receiving device and signed by the sender.
 //! - [`machine`]: one call as a sans-IO state machine (ringing, connecting, connected,
 //!   reconnecting, ended; timeouts; glare).
+//! - [`adapt`]: the quality ladder and when to step down to audio-only and back.
 //! - [`codec`]: H.264 and Opus, the codecs both ends negotiate.
 //! - [`packet`]: SFrame-protected frames split into RTP payloads and put back together.
 //! - [`synthetic`]: a test pattern that carries its frame number and send time in its pixels,
@@ -12,6 +13,7 @@
 //! The media pipeline (WebRTC, codecs, SFrame per frame) joins here next; the state machine
 //! tells it what to do through [`machine::Action`].
 
+pub mod adapt;
 pub mod codec;
 pub mod machine;
 pub mod packet;
