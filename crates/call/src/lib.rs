@@ -7,6 +7,7 @@
 //! - [`adapt`]: the quality ladder and when to step down to audio-only and back.
 //! - [`codec`]: H.264 and Opus, the codecs both ends negotiate.
 //! - [`packet`]: SFrame-protected frames split into RTP payloads and put back together.
+//! - [`share`]: in-call chat and resumable, hashed file sharing over the data channel.
 //! - [`synthetic`]: a test pattern that carries its frame number and send time in its pixels,
 //!   and a tone: stand-ins for camera and microphone.
 //!
@@ -17,6 +18,7 @@ pub mod adapt;
 pub mod codec;
 pub mod machine;
 pub mod packet;
+pub mod share;
 pub mod signal;
 pub mod synthetic;
 
