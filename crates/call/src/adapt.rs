@@ -400,10 +400,10 @@ mod tests {
             } else {
                 video_on_60k
             };
-            if let Some(c) = a.on_feedback(t, fb) {
-                if c.to == Level::Low {
-                    probes.push(t);
-                }
+            if let Some(c) = a.on_feedback(t, fb)
+                && c.to == Level::Low
+            {
+                probes.push(t);
             }
         }
         let gaps: Vec<u64> = probes.windows(2).map(|w| w[1] - w[0]).collect();

@@ -90,7 +90,9 @@ impl std::fmt::Debug for VideoEncoder {
 fn h264_encoder(settings: VideoSettings) -> Result<H264Encoder, CodecError> {
     let config = EncoderConfig::new()
         .bitrate(BitRate::from_bps(settings.bitrate_bps))
-        .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
+        .max_frame_rate(FrameRate::from_hz(f32::from(
+            u16::try_from(settings.fps).unwrap_or(60),
+        )))
         .usage_type(UsageType::CameraVideoRealTime)
         .rate_control_mode(RateControlMode::Bitrate)
         .skip_frames(true);

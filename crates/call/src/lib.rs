@@ -16,10 +16,14 @@
 
 pub mod adapt;
 pub mod codec;
+pub mod control;
 pub mod machine;
+pub mod media;
 pub mod packet;
+pub mod session;
 pub mod share;
 pub mod signal;
+pub mod stats;
 pub mod synthetic;
 
 pub use machine::{Action, Call, Event, State};

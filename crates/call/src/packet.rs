@@ -87,7 +87,9 @@ struct Pending {
 impl Pending {
     fn complete(&self) -> bool {
         match (self.first, self.last) {
-            (Some(f), Some(l)) if l >= f => (l - f + 1) as usize == self.parts.len(),
+            (Some(f), Some(l)) if l >= f => {
+                usize::try_from(l - f + 1).is_ok_and(|n| n == self.parts.len())
+            }
             _ => false,
         }
     }
@@ -224,7 +226,7 @@ mod tests {
         packetize(frame, key)
             .into_iter()
             .enumerate()
-            .map(|(i, p)| (seq0.wrapping_add(i as u16), ts, p))
+            .map(|(i, p)| (seq0.wrapping_add(u16::try_from(i).unwrap()), ts, p))
             .collect()
     }
 
@@ -266,28 +268,28 @@ mod tests {
     #[test]
     fn a_hole_is_held_for_repair_then_given_up() {
         let mut r = Reassembler::new(100);
-        let a = packets(&[1u8; 3000], false, 10, 0);
-        let b = packets(b"b", false, 13, 3000);
+        let first = packets(&[1u8; 3000], false, 10, 0);
+        let second = packets(b"b", false, 13, 3000);
         // Frame a's middle packet is late.
-        assert!(feed(&mut r, &[a[0].clone(), a[2].clone()], 0).is_empty());
-        assert!(feed(&mut r, &b, 20).is_empty(), "b waits behind a");
+        assert!(feed(&mut r, &[first[0].clone(), first[2].clone()], 0).is_empty());
+        assert!(feed(&mut r, &second, 20).is_empty(), "b waits behind a");
         // The retransmission arrives in time: both come out, in order.
-        let out = feed(&mut r, &[a[1].clone()], 50);
+        let out = feed(&mut r, &[first[1].clone()], 50);
         assert_eq!(
             out.iter().map(|f| f.timestamp).collect::<Vec<_>>(),
             [0, 3000]
         );
 
-        let c = packets(&[2u8; 3000], false, 14, 6000);
-        let d = packets(b"d", true, 17, 9000);
-        feed(&mut r, &[c[0].clone()], 100);
-        assert!(feed(&mut r, &d, 110).is_empty());
+        let third = packets(&[2u8; 3000], false, 14, 6000);
+        let fourth = packets(b"d", true, 17, 9000);
+        feed(&mut r, &[third[0].clone()], 100);
+        assert!(feed(&mut r, &fourth, 110).is_empty());
         let out = r.poll(215);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].timestamp, 9000);
-        assert_eq!(out[0].lost_before, 1, "frame c was given up");
-        // c's late packets are discarded, not turned into a frame.
-        assert!(feed(&mut r, &c[1..], 220).is_empty());
+        assert_eq!(out[0].lost_before, 1, "frame third was given up");
+        // c's late packets are discarded, not turned into first frame.
+        assert!(feed(&mut r, &third[1..], 220).is_empty());
         assert_eq!(r.discarded, 2);
     }
 

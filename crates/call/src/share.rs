@@ -280,7 +280,7 @@ impl std::fmt::Debug for Share {
         f.debug_struct("Share")
             .field("outgoing", &self.outgoing.len())
             .field("incoming", &self.incoming.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -399,7 +399,7 @@ impl Share {
                 }
                 Vec::new()
             }
-            Message::Chunk(c) => self.on_chunk(c)?,
+            Message::Chunk(c) => self.on_chunk(&c)?,
             Message::Done(d) => match self.outgoing.get_mut(&d.file) {
                 Some(_) if d.ok => {
                     self.outgoing.remove(&d.file);
@@ -449,7 +449,7 @@ impl Share {
         Ok(Vec::new())
     }
 
-    fn on_chunk(&mut self, c: Chunk) -> Result<Vec<ShareEvent>, ShareError> {
+    fn on_chunk(&mut self, c: &Chunk) -> Result<Vec<ShareEvent>, ShareError> {
         let Some(inc) = self.incoming.get_mut(&c.file) else {
             return Ok(Vec::new()); // a chunk for a transfer we finished or never saw
         };

@@ -76,6 +76,17 @@ impl TestPattern {
         }
     }
 
+    /// Changes the picture size (the call stepped its resolution); frame numbers go on.
+    pub fn resize(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+    }
+
+    /// The size frames come at.
+    pub fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+
     /// The next frame, stamped with its number and `now_ms`.
     pub fn next_frame(&mut self, now_ms: u64) -> (I420, Stamp) {
         let stamp = Stamp {

@@ -112,7 +112,7 @@ fn energy(pcm: &[i16]) -> f64 {
     pcm.iter()
         .map(|&s| f64::from(s) * f64::from(s))
         .sum::<f64>()
-        / pcm.len() as f64
+        / f64::from(u32::try_from(pcm.len()).unwrap())
 }
 
 #[test]

@@ -33,7 +33,9 @@ fn pump_counted(
 }
 
 fn photo(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 % 253) as u8).collect()
+    (0..len)
+        .map(|i| u8::try_from(i * 7 % 253).unwrap())
+        .collect()
 }
 
 /// Runs both directions until neither has anything to send.
@@ -171,7 +173,12 @@ fn a_corrupted_transfer_is_never_handed_over_and_starts_again() {
 fn limits_and_garbage_are_refused() {
     let mut s = Share::new();
     assert_eq!(
-        s.offer([4; 16], "big", "video/mp4", vec![0; MAX_FILE as usize + 1]),
+        s.offer(
+            [4; 16],
+            "big",
+            "video/mp4",
+            vec![0; usize::try_from(MAX_FILE).unwrap() + 1]
+        ),
         Err(ShareError::TooLarge { size: MAX_FILE + 1 })
     );
     assert!(matches!(
