@@ -1,6 +1,6 @@
 //! The transport to the relay: the sync engine's requests as HTTP/1.1 (TLS with rustls and
 //! the system's roots, plus `OUTPOST_RELAY_CA` for a relay with its own certificate), and the
-//! live WebSocket.
+//! live and signaling WebSockets.
 //!
 //! Nothing here interprets what it carries: envelopes are sealed before they get here.
 
@@ -17,7 +17,7 @@ use outpost_proto::{
     canon::Canon,
     relay::{
         self, Batch, BlobStatus, Challenge, DirectBatch, ErrorBody, ErrorCode, Live, PushAck,
-        Session,
+        Session, SignalFrame,
     },
 };
 use outpost_sync::{Failure, Outgoing, Request, Response};
@@ -105,6 +105,8 @@ impl RelayClient {
             Request::Join(r) => (Method::POST, r.to_canonical()),
             Request::OpenSession(r) => (Method::POST, r.to_canonical()),
             Request::CreateInvite(r) => (Method::POST, r.to_canonical()),
+            Request::CreateVisit(r) => (Method::POST, r.to_canonical()),
+            Request::OpenGuest(r) => (Method::POST, r.to_canonical()),
             Request::SetDevice(r) => (Method::POST, r.to_canonical()),
             Request::RemoveDevice(r) => (Method::POST, r.to_canonical()),
             Request::SendDirect(r) => (Method::POST, r.to_canonical()),
@@ -123,7 +125,7 @@ impl RelayClient {
             Request::Challenge => {
                 Response::Challenge(Challenge::from_canonical(&bytes).map_err(bad)?)
             }
-            Request::OpenSession(_) => {
+            Request::OpenSession(_) | Request::OpenGuest(_) => {
                 Response::Session(Session::from_canonical(&bytes).map_err(bad)?)
             }
             Request::Push(_) => Response::PushAck(PushAck::from_canonical(&bytes).map_err(bad)?),
@@ -198,6 +200,64 @@ impl RelayClient {
         token: [u8; 32],
         on_frame: impl FnMut(Live) -> bool,
     ) -> Result<(), String> {
+        let ws = self.websocket("/v1/live", token, 1024 * 1024).await?;
+        read_frames(ws, on_frame).await
+    }
+
+    /// Connects the signaling socket: frames to send go into the returned sender, frames that
+    /// arrive come out of the receiver, which ends when the socket closes.
+    pub async fn signal(
+        &self,
+        token: [u8; 32],
+    ) -> Result<
+        (
+            tokio::sync::mpsc::UnboundedSender<SignalFrame>,
+            tokio::sync::mpsc::UnboundedReceiver<SignalFrame>,
+        ),
+        String,
+    > {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let ws = self.websocket("/v1/signal", token, 64 * 1024).await?;
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<SignalFrame>();
+        let (in_tx, in_rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let (mut sink, mut stream) = ws.split();
+            loop {
+                tokio::select! {
+                    frame = out_rx.recv() => match frame {
+                        Some(f) => {
+                            if sink.send(Message::Binary(f.encode().into())).await.is_err() {
+                                break;
+                            }
+                        }
+                        None => break,
+                    },
+                    msg = stream.next() => match msg {
+                        Some(Ok(Message::Binary(b))) => {
+                            if let Ok(frame) = SignalFrame::decode(&b)
+                                && in_tx.send(frame).is_err()
+                            {
+                                break;
+                            }
+                        }
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+            let _ = sink.close().await;
+        });
+        Ok((out_tx, in_rx))
+    }
+
+    /// Opens a WebSocket to `path` on the relay with a session token.
+    async fn websocket(
+        &self,
+        path: &str,
+        token: [u8; 32],
+        max_message: usize,
+    ) -> Result<tokio_tungstenite::WebSocketStream<RelayStream>, String> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let (tls, rest) = if let Some(rest) = self.base.strip_prefix("https://") {
             (true, rest)
@@ -207,7 +267,7 @@ impl RelayClient {
             return Err("the relay URL must start with http:// or https://".into());
         };
         let host = rest.split('/').next().unwrap_or(rest);
-        let ws_url = format!("{}://{host}/v1/live", if tls { "wss" } else { "ws" });
+        let ws_url = format!("{}://{host}{path}", if tls { "wss" } else { "ws" });
         let mut request = ws_url.into_client_request().map_err(|e| e.to_string())?;
         request.headers_mut().insert(
             header::AUTHORIZATION,
@@ -229,26 +289,30 @@ impl RelayClient {
         .map_err(|e| e.to_string())?;
         let _ = tcp.set_nodelay(true);
         let max = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(1024 * 1024));
-        if tls {
+            .max_message_size(Some(max_message));
+        let stream = if tls {
             let name = host.rsplit_once(':').map_or(host, |(h, _)| h).to_owned();
             let server = ServerName::try_from(name).map_err(|e| e.to_string())?;
             let stream = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(server, tcp)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(max))
-                .await
-                .map_err(|e| e.to_string())?;
-            read_frames(ws, on_frame).await
+            tokio_util::either::Either::Left(stream)
         } else {
-            let (ws, _) = tokio_tungstenite::client_async_with_config(request, tcp, Some(max))
-                .await
-                .map_err(|e| e.to_string())?;
-            read_frames(ws, on_frame).await
-        }
+            tokio_util::either::Either::Right(tcp)
+        };
+        let (ws, _) = tokio_tungstenite::client_async_with_config(request, stream, Some(max))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ws)
     }
 }
+
+/// A connection to the relay, with or without TLS.
+type RelayStream = tokio_util::either::Either<
+    tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    tokio::net::TcpStream,
+>;
 
 /// Hands each live frame to `on_frame` until it says stop or the socket closes.
 async fn read_frames<S>(

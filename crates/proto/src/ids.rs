@@ -162,6 +162,11 @@ id_type!(
     InviteId,
     "invite"
 );
+id_type!(
+    /// A patient's visit: one waiting-room entry, opened with a one-time visit code.
+    VisitId,
+    "visit"
+);
 
 impl WorkspaceId {
     /// The workspace founded by the operation named `root` (the first user's registration).

@@ -89,7 +89,7 @@ pub mod relay;
 pub use hlc::Hlc;
 pub use ids::{
     AddendumId, AttachmentId, BadId, EncounterId, InviteId, NoteId, OpHash, PatientId, RecordId,
-    UserId, VitalId, WorkspaceId,
+    UserId, VisitId, VitalId, WorkspaceId,
 };
 pub use op::{OpContext, OpError, OpHeader, Operation};
 pub use outpost_crypto::DeviceId;

@@ -25,14 +25,17 @@
 //! | `/v1/blobs/{id}/complete` | [`Empty`] | [`BlobStatus`] | a member device |
 //! | `/v1/blobs/{id}` (`GET`, `?offset=&len=`) | — | raw bytes | a member device |
 //! | `/v1/live` (WebSocket) | — | binary [`Live`] frames | a member device |
+//! | `/v1/visits` | [`CreateVisit`] | [`Empty`] | a member device (the visit's host) |
+//! | `/v1/guest` | [`OpenGuest`] | [`Session`] | a patient's device holding a visit code |
+//! | `/v1/signal` (WebSocket) | binary [`SignalFrame`]s both ways | | a member or guest device |
 //!
 //! Authenticated requests carry `Authorization: Bearer <session token hex>`. A device opens a
 //! session by signing the relay's challenge (no passwords on the relay).
 
 use crate::{
-    canon::{Bytes, Canon},
+    canon::{Bytes, Canon, DecodeError},
     canon_struct,
-    ids::{InviteId, WorkspaceId},
+    ids::{InviteId, VisitId, WorkspaceId},
     payload::Watermark,
 };
 use outpost_crypto::DeviceId;
@@ -47,6 +50,8 @@ pub const SESSION_CONTEXT: &[u8] = b"outpost/v1/relay-session";
 pub const CREATE_CONTEXT: &[u8] = b"outpost/v1/relay-create-workspace";
 /// Domain separator of a join signature.
 pub const JOIN_CONTEXT: &[u8] = b"outpost/v1/relay-join";
+/// Domain separator of a guest (patient) session signature.
+pub const GUEST_CONTEXT: &[u8] = b"outpost/v1/relay-guest";
 
 /// Length of a challenge nonce and of a session token.
 pub const NONCE_LEN: usize = 32;
@@ -319,6 +324,109 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// Registers a visit (its id, never its secret) hosted by the calling device, until it
+    /// expires. The first patient device to open a guest session with it claims it; no other
+    /// device can use it after that.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CreateVisit {
+        /// The visit.
+        pub visit: VisitId,
+        /// When it expires (UTC ms).
+        pub expires_at: i64,
+    }
+}
+
+canon_struct! {
+    /// Opens a guest session: a patient's device, outside the workspace, that may only signal
+    /// the device hosting its visit.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct OpenGuest {
+        /// The workspace the visit belongs to.
+        pub workspace: WorkspaceId,
+        /// The visit.
+        pub visit: VisitId,
+        /// The patient device's public identity.
+        pub identity: [u8; 64],
+        /// A challenge nonce.
+        pub nonce: [u8; NONCE_LEN],
+        /// Over [`signed_challenge`] with [`GUEST_CONTEXT`] and the visit id.
+        pub signature: [u8; 64],
+    }
+}
+
+canon_struct! {
+    /// A signaling envelope for one device (a direct envelope with content type
+    /// `CALL_SIGNAL`, sealed to it and signed by the sender).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SignalOut {
+        /// The recipient device.
+        pub to: DeviceId,
+        /// The encoded direct envelope.
+        pub envelope: Bytes,
+    }
+}
+
+canon_struct! {
+    /// A signaling envelope from another device.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SignalIn {
+        /// The sender device.
+        pub from: DeviceId,
+        /// The sender's public identity as the relay knows it (the envelope's signature is
+        /// what proves it; the recipient checks it against who it expects).
+        pub sender: [u8; 64],
+        /// The encoded direct envelope.
+        pub envelope: Bytes,
+    }
+}
+
+/// One frame on the `/v1/signal` socket. Signals are not stored: a device that is not
+/// connected cannot be rung, and the sender hears so at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignalFrame {
+    /// Client to relay: deliver this.
+    Out(SignalOut),
+    /// Relay to client: this arrived.
+    In(SignalIn),
+    /// Relay to client: the device is not connected (or may not be reached from here).
+    Undeliverable {
+        /// The device.
+        to: DeviceId,
+    },
+}
+
+impl SignalFrame {
+    /// A tag, then the message.
+    pub fn encode(&self) -> Vec<u8> {
+        let (tag, body) = match self {
+            Self::Out(m) => (1u8, m.to_canonical()),
+            Self::In(m) => (2, m.to_canonical()),
+            Self::Undeliverable { to } => (3, to.to_canonical()),
+        };
+        let mut out = Vec::with_capacity(1 + body.len());
+        out.push(tag);
+        out.extend(body);
+        out
+    }
+
+    /// Decodes what [`SignalFrame::encode`] wrote.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (&tag, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
+        match tag {
+            1 => Ok(Self::Out(SignalOut::from_canonical(rest)?)),
+            2 => Ok(Self::In(SignalIn::from_canonical(rest)?)),
+            3 => Ok(Self::Undeliverable {
+                to: DeviceId::from_canonical(rest)?,
+            }),
+            code => Err(DecodeError::UnknownCode {
+                field: "signal frame",
+                code: u32::from(code),
+            }),
+        }
+    }
+}
+
+canon_struct! {
     /// Why a request was refused.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ErrorBody {
@@ -368,6 +476,10 @@ impl ErrorCode {
     pub const INTERNAL: u16 = 15;
     /// The relay is shutting down or overloaded; retry later.
     pub const UNAVAILABLE: u16 = 16;
+    /// The visit code was already used by another device.
+    pub const VISIT_USED: u16 = 17;
+    /// The visit expired.
+    pub const VISIT_EXPIRED: u16 = 18;
 }
 
 /// Encodes any protocol message.

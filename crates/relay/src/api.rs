@@ -22,9 +22,9 @@ use outpost_proto::{
     DeviceId, WorkspaceId,
     canon::{Bytes, Canon},
     relay::{
-        self, AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateWorkspace, DirectBatch,
-        Empty, ErrorBody, ErrorCode, Join, OpenSession, Pull, Push, PushAck, RemoveDevice,
-        SendDirect, Session, SetDevice,
+        self, AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateVisit, CreateWorkspace,
+        DirectBatch, Empty, ErrorBody, ErrorCode, Join, OpenGuest, OpenSession, Pull, Push,
+        PushAck, RemoveDevice, SendDirect, Session, SetDevice, SignalFrame, SignalIn,
     },
 };
 use tokio::sync::{broadcast, watch};
@@ -35,6 +35,7 @@ use crate::{
     limits::RateLimiter,
     live::Hub,
     now_ms,
+    signal::SignalHub,
     storage::{DeviceRecord, DeviceStatus, NewEnvelope, Storage, StorageError},
 };
 
@@ -48,6 +49,10 @@ const MAX_INVITE_MS: i64 = 90 * 24 * 3600 * 1000;
 const MAILBOX_BATCH: usize = 256;
 /// Most envelopes per pull.
 const PULL_COUNT: usize = 4000;
+/// Longest a visit code may live.
+const MAX_VISIT_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Longest signaling frame (an SDP offer with its candidates is a few kB).
+const MAX_SIGNAL: usize = 64 * 1024;
 
 /// Shared state of the endpoints.
 pub struct AppState<S> {
@@ -57,6 +62,7 @@ pub struct AppState<S> {
     by_device: RateLimiter<(WorkspaceId, DeviceId)>,
     by_address: RateLimiter<std::net::IpAddr>,
     hub: Hub,
+    signals: SignalHub,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -76,6 +82,7 @@ impl<S: Storage> AppState<S> {
             limits,
             auth: Auth::default(),
             hub: Hub::default(),
+            signals: SignalHub::default(),
             shutdown,
         }
     }
@@ -100,6 +107,9 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
         .route("/v1/blobs/{id}/status", post(blob_status::<S>))
         .route("/v1/blobs/{id}/complete", post(blob_complete::<S>))
         .route("/v1/live", get(live::<S>))
+        .route("/v1/visits", post(create_visit::<S>))
+        .route("/v1/guest", post(open_guest::<S>))
+        .route("/v1/signal", get(signal::<S>))
         .with_state(state)
 }
 
@@ -159,6 +169,16 @@ impl From<StorageError> for ApiError {
                 StatusCode::GONE,
                 ErrorCode::INVITE_EXPIRED,
                 "this invite expired; ask an admin for a new one",
+            ),
+            StorageError::VisitUsed => Self::new(
+                StatusCode::CONFLICT,
+                ErrorCode::VISIT_USED,
+                "this visit code was already used; ask the clinic for a new one",
+            ),
+            StorageError::VisitExpired => Self::new(
+                StatusCode::GONE,
+                ErrorCode::VISIT_EXPIRED,
+                "this visit code expired; ask the clinic for a new one",
             ),
             StorageError::Sequence { expected } => {
                 let mut e = Self::new(
@@ -436,6 +456,7 @@ async fn open_session<S: Storage>(
                 device,
                 identity: req.identity,
                 expires_at,
+                guest_of: None,
             },
             now,
         )
@@ -873,6 +894,193 @@ async fn live_session<S: Storage>(
                     Ok(Some(r)) if r.status == DeviceStatus::Member
                 );
                 if !still_member || tx.send(ws::Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
+            _ = shutdown.changed() => break,
+        }
+    }
+    let _ = tx.send(ws::Message::Close(None)).await;
+}
+
+async fn create_visit<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
+    let caller = caller(&state, &headers).await?.member()?;
+    let req: CreateVisit = read(&state, body).await?;
+    let now = now_ms();
+    if req.expires_at <= now || req.expires_at - now > MAX_VISIT_MS {
+        return Err(ApiError::bad("a visit must expire within 7 days"));
+    }
+    state
+        .storage
+        .create_visit(
+            caller.session.workspace,
+            req.visit,
+            caller.session.device,
+            req.expires_at,
+            now,
+        )
+        .await?;
+    ok(&Empty)
+}
+
+/// A patient's device opens a guest session with its visit: it claims the visit (the first
+/// device to do so owns it) and may then signal the visit's host, and nothing else.
+async fn open_guest<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    body: Body,
+) -> ApiResult {
+    limit_address(&state, addr)?;
+    let req: OpenGuest = read(&state, body).await?;
+    let message = relay::signed_challenge(
+        relay::GUEST_CONTEXT,
+        &req.workspace,
+        &req.nonce,
+        &req.identity,
+        &req.visit.0,
+    );
+    let public = verify_signed(&state, &req.identity, &req.nonce, &message, &req.signature)?;
+    let now = now_ms();
+    let host = state
+        .storage
+        .claim_visit(req.workspace, req.visit, req.identity, now)
+        .await?;
+    let expires_at = now + i64::try_from(state.limits.session_ttl.as_millis()).unwrap_or(3_600_000);
+    let token = state
+        .auth
+        .open(
+            SessionInfo {
+                workspace: req.workspace,
+                device: public.device_id(),
+                identity: req.identity,
+                expires_at,
+                guest_of: Some(host),
+            },
+            now,
+        )
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::UNAVAILABLE,
+                "the relay is busy; retry",
+            )
+        })?;
+    ok(&Session {
+        token,
+        expires_at,
+        admitted: false,
+        admin: false,
+        own_head: 0,
+    })
+}
+
+async fn signal<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|t| hex::decode(t.trim()).ok())
+        .ok_or_else(|| ApiError::unauthenticated("no session; sign a challenge first"))?;
+    let session = state
+        .auth
+        .session(&token, now_ms())
+        .ok_or_else(|| ApiError::unauthenticated("the session expired; sign a new challenge"))?;
+    // Members are checked like any request; guests have no device record, only their visit.
+    if session.guest_of.is_none() {
+        caller(&state, &headers).await?.member()?;
+    }
+    Ok(upgrade
+        .max_message_size(MAX_SIGNAL)
+        .on_upgrade(move |socket| signal_session(state, socket, session)))
+}
+
+/// Whether `from` may signal `to`.
+async fn may_signal<S: Storage>(state: &AppState<S>, from: &SessionInfo, to: DeviceId) -> bool {
+    if let Some(host) = from.guest_of {
+        return to == host;
+    }
+    if state.signals.guest_host(from.workspace, to) == Some(from.device) {
+        return true;
+    }
+    matches!(
+        state.storage.device(from.workspace, to).await,
+        Ok(Some(r)) if r.status == DeviceStatus::Member
+    )
+}
+
+/// Routes signals for one connection until it closes, its session ends, or (for a member)
+/// the device is removed.
+async fn signal_session<S: Storage>(
+    state: Arc<AppState<S>>,
+    socket: ws::WebSocket,
+    session: SessionInfo,
+) {
+    let (mut tx, mut rx) = socket.split();
+    let (_registration, mut inbox) =
+        state
+            .signals
+            .register(session.workspace, session.device, session.guest_of);
+    let mut shutdown = state.shutdown.clone();
+    let mut check = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            frame = inbox.recv() => match frame {
+                Some(bytes) => {
+                    if tx.send(ws::Message::Binary(bytes.into())).await.is_err() {
+                        break;
+                    }
+                }
+                None => break,
+            },
+            incoming = rx.next() => match incoming {
+                Some(Ok(ws::Message::Binary(bytes))) => {
+                    if state
+                        .by_device
+                        .check(&(session.workspace, session.device), Instant::now())
+                        .is_err()
+                    {
+                        continue; // over its rate: dropped, like a lost packet
+                    }
+                    let Ok(SignalFrame::Out(out)) = SignalFrame::decode(&bytes) else {
+                        break; // not our protocol: close
+                    };
+                    let delivered = may_signal(&state, &session, out.to).await
+                        && state.signals.deliver(
+                            session.workspace,
+                            out.to,
+                            &SignalFrame::In(SignalIn {
+                                from: session.device,
+                                sender: session.identity,
+                                envelope: out.envelope,
+                            })
+                            .encode(),
+                        );
+                    if !delivered {
+                        let reply = SignalFrame::Undeliverable { to: out.to }.encode();
+                        if tx.send(ws::Message::Binary(reply.into())).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+                Some(Ok(ws::Message::Close(_)) | Err(_)) | None => break,
+                Some(Ok(_)) => {}
+            },
+            _ = check.tick() => {
+                let alive = session.expires_at > now_ms()
+                    && (session.guest_of.is_some()
+                        || matches!(
+                            state.storage.device(session.workspace, session.device).await,
+                            Ok(Some(r)) if r.status == DeviceStatus::Member
+                        ));
+                if !alive || tx.send(ws::Message::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }
             }

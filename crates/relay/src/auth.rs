@@ -22,6 +22,9 @@ pub(crate) struct SessionInfo {
     pub device: DeviceId,
     pub identity: [u8; 64],
     pub expires_at: i64,
+    /// For a patient's (guest) device: the device hosting its visit, the only one it may
+    /// signal. Guest sessions are good for nothing else.
+    pub guest_of: Option<DeviceId>,
 }
 
 #[derive(Debug, Default)]

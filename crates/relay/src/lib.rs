@@ -2,14 +2,16 @@
 //!
 //! It authenticates devices by a signature over its challenge (no passwords), keeps each
 //! device's log of sealed envelopes, hands every member what it has not seen yet, holds direct
-//! messages (key deliveries, join requests) and encrypted attachment blobs, and pushes new
-//! envelopes to connected devices over a WebSocket. It cannot read any of it: envelopes are
+//! messages (key deliveries, join requests) and encrypted attachment blobs, pushes new
+//! envelopes to connected devices over a WebSocket, and routes sealed call signals between
+//! connected devices (a patient joins through a one-time visit, as a guest). It cannot read any of it: envelopes are
 //! end-to-end encrypted and signed by their author devices, and the relay checks only those
 //! signatures (so nobody can write into another device's log through it).
 //!
 //! - [`storage`]: the [`storage::Storage`] trait, its SQLite backend and conformance suite.
 //! - [`api`]: the HTTP and WebSocket endpoints (protocol in `outpost_proto::relay`).
 //! - [`limits`]: sizes, rates and quotas, so no client can exhaust the relay.
+//! - `signal`: routing of call signals between connected devices (never stored).
 //! - [`server`]: the accept loop (TLS, timeouts, graceful shutdown).
 
 pub mod api;
@@ -17,6 +19,7 @@ mod auth;
 pub mod limits;
 mod live;
 pub mod server;
+mod signal;
 pub mod storage;
 mod tls;
 

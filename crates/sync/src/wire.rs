@@ -3,8 +3,9 @@
 //! `outpost_proto::relay`.
 
 use outpost_proto::relay::{
-    AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateWorkspace, DirectBatch, ErrorBody,
-    Join, OpenSession, Pull, Push, PushAck, RemoveDevice, SendDirect, Session, SetDevice,
+    AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateVisit, CreateWorkspace,
+    DirectBatch, ErrorBody, Join, OpenGuest, OpenSession, Pull, Push, PushAck, RemoveDevice,
+    SendDirect, Session, SetDevice,
 };
 
 /// A request to the relay.
@@ -20,6 +21,10 @@ pub enum Request {
     OpenSession(OpenSession),
     /// `POST /v1/invites`.
     CreateInvite(CreateInvite),
+    /// `POST /v1/visits`.
+    CreateVisit(CreateVisit),
+    /// `POST /v1/guest`.
+    OpenGuest(OpenGuest),
     /// `POST /v1/devices`.
     SetDevice(SetDevice),
     /// `POST /v1/devices/remove`.
@@ -88,6 +93,8 @@ impl Request {
             Self::Join(_) => "/v1/join",
             Self::OpenSession(_) => "/v1/session",
             Self::CreateInvite(_) => "/v1/invites",
+            Self::CreateVisit(_) => "/v1/visits",
+            Self::OpenGuest(_) => "/v1/guest",
             Self::SetDevice(_) => "/v1/devices",
             Self::RemoveDevice(_) => "/v1/devices/remove",
             Self::SendDirect(_) => "/v1/direct",

@@ -3,7 +3,9 @@
 
 #![allow(clippy::missing_panics_doc, clippy::unwrap_used, clippy::panic)]
 
-use outpost_proto::{DeviceId, InviteId, WorkspaceId, payload::Watermark, relay::DIRECT_JOIN};
+use outpost_proto::{
+    DeviceId, InviteId, VisitId, WorkspaceId, payload::Watermark, relay::DIRECT_JOIN,
+};
 use sha2::{Digest, Sha256};
 
 use super::{DeviceRecord, DeviceStatus, NewEnvelope, Storage, StorageError};
@@ -31,6 +33,7 @@ fn envelope(seq: u64, tag: u8) -> NewEnvelope {
 pub async fn run_all<S: Storage, F: AsyncFn() -> S>(fresh: F) {
     workspaces_and_devices(&fresh().await).await;
     invites_are_single_use_and_expire(&fresh().await).await;
+    visits_bind_to_their_first_guest_and_expire(&fresh().await).await;
     appends_continue_the_log_and_retries_are_harmless(&fresh().await).await;
     pulls_follow_watermarks_and_limits(&fresh().await).await;
     quotas_are_enforced(&fresh().await).await;
@@ -69,6 +72,47 @@ pub async fn workspaces_and_devices<S: Storage>(s: &S) {
     assert_eq!(
         s.set_device(WorkspaceId([7; 16]), other, 15).await,
         Err(StorageError::NotFound("workspace"))
+    );
+}
+
+/// A visit binds to the first guest that claims it; that guest may come back, no other may;
+/// an expired or unknown visit is refused.
+pub async fn visits_bind_to_their_first_guest_and_expire<S: Storage>(s: &S) {
+    let ws = WorkspaceId([1; 16]);
+    let host = device(1, true, DeviceStatus::Member);
+    s.create_workspace(ws, host, 0).await.unwrap();
+    let visit = VisitId([3; 16]);
+    s.create_visit(ws, visit, host.id, 1_000, 0).await.unwrap();
+    assert_eq!(
+        s.create_visit(ws, visit, host.id, 1_000, 0).await,
+        Err(StorageError::Exists)
+    );
+    let patient = [7u8; 64];
+    let stranger = [8u8; 64];
+    assert_eq!(s.claim_visit(ws, visit, patient, 10).await, Ok(host.id));
+    assert_eq!(
+        s.claim_visit(ws, visit, patient, 20).await,
+        Ok(host.id),
+        "the same patient reconnecting"
+    );
+    assert_eq!(
+        s.claim_visit(ws, visit, stranger, 30).await,
+        Err(StorageError::VisitUsed),
+        "a used visit code fails for anyone else"
+    );
+    assert_eq!(
+        s.claim_visit(ws, VisitId([4; 16]), patient, 10).await,
+        Err(StorageError::NotFound("visit"))
+    );
+    assert_eq!(
+        s.claim_visit(WorkspaceId([2; 16]), visit, patient, 10)
+            .await,
+        Err(StorageError::NotFound("visit")),
+        "visits are per workspace"
+    );
+    assert_eq!(
+        s.claim_visit(ws, visit, patient, 1_000).await,
+        Err(StorageError::VisitExpired)
     );
 }
 

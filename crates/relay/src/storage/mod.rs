@@ -8,7 +8,8 @@
 use std::future::Future;
 
 use outpost_proto::{
-    DeviceId, InviteId, WorkspaceId, payload::Watermark, relay::BlobStatus, relay::DirectMessage,
+    DeviceId, InviteId, VisitId, WorkspaceId, payload::Watermark, relay::BlobStatus,
+    relay::DirectMessage,
 };
 
 pub mod conformance;
@@ -99,6 +100,12 @@ pub enum StorageError {
     /// The invite expired.
     #[error("the invite expired")]
     InviteExpired,
+    /// The visit was claimed by another device.
+    #[error("the visit code was already used")]
+    VisitUsed,
+    /// The visit expired.
+    #[error("the visit expired")]
+    VisitExpired,
     /// An appended envelope does not continue its author's log.
     #[error("expected sequence number {expected}")]
     Sequence {
@@ -162,6 +169,27 @@ pub trait Storage: Send + Sync + 'static {
         expires_at: i64,
         now: i64,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// Registers a visit hosted by `host` until `expires_at`.
+    fn create_visit(
+        &self,
+        workspace: WorkspaceId,
+        visit: VisitId,
+        host: DeviceId,
+        expires_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// Claims a visit for the guest device `guest` (its public identity): the first claim binds
+    /// the visit to it; the same guest may claim again (it reconnected), any other is refused.
+    /// Returns the host device.
+    fn claim_visit(
+        &self,
+        workspace: WorkspaceId,
+        visit: VisitId,
+        guest: [u8; 64],
+        now: i64,
+    ) -> impl Future<Output = Result<DeviceId, StorageError>> + Send;
 
     /// Uses an invite, once: atomically marks it used, adds `joiner` as a pending device and
     /// puts `request` in every admin device's mailbox.

@@ -8,7 +8,7 @@ use std::{
 };
 
 use outpost_proto::{
-    DeviceId, InviteId, WorkspaceId,
+    DeviceId, InviteId, VisitId, WorkspaceId,
     canon::Bytes,
     payload::Watermark,
     relay::{BlobStatus, DIRECT_JOIN, DirectMessage},
@@ -30,6 +30,14 @@ CREATE TABLE IF NOT EXISTS devices (
     admin INTEGER NOT NULL,
     status TEXT NOT NULL,
     updated_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS visits (
+    workspace BLOB NOT NULL,
+    id BLOB NOT NULL,
+    host BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    guest BLOB,
     PRIMARY KEY (workspace, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS invites (
@@ -490,6 +498,68 @@ impl Storage for SqliteStorage {
                 return Err(StorageError::Exists);
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn create_visit(
+        &self,
+        workspace: WorkspaceId,
+        visit: VisitId,
+        host: DeviceId,
+        expires_at: i64,
+        _now: i64,
+    ) -> Result<(), StorageError> {
+        self.write(move |conn| {
+            let n = conn.execute(
+                "INSERT OR IGNORE INTO visits (workspace, id, host, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![workspace.0, visit.0, host.0, expires_at],
+            )?;
+            if n == 0 {
+                return Err(StorageError::Exists);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_visit(
+        &self,
+        workspace: WorkspaceId,
+        visit: VisitId,
+        guest: [u8; 64],
+        now: i64,
+    ) -> Result<DeviceId, StorageError> {
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row: Option<(Vec<u8>, i64, Option<Vec<u8>>)> = tx
+                .query_row(
+                    "SELECT host, expires_at, guest FROM visits WHERE workspace = ?1 AND id = ?2",
+                    params![workspace.0, visit.0],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((host, expires, claimed)) = row else {
+                return Err(StorageError::NotFound("visit"));
+            };
+            if expires <= now {
+                return Err(StorageError::VisitExpired);
+            }
+            match claimed {
+                Some(g) if g.as_slice() != guest.as_slice() => return Err(StorageError::VisitUsed),
+                Some(_) => {}
+                None => {
+                    tx.execute(
+                        "UPDATE visits SET guest = ?3 WHERE workspace = ?1 AND id = ?2",
+                        params![workspace.0, visit.0, guest.as_slice()],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            let host: [u8; 16] = host
+                .try_into()
+                .map_err(|_| StorageError::Backend("a stored device id is malformed".into()))?;
+            Ok(DeviceId(host))
         })
         .await
     }
