@@ -17,10 +17,12 @@ use tokio::sync::mpsc;
 const QUEUE: usize = 256;
 
 type Key = (WorkspaceId, DeviceId);
+/// Each connection of a device: its registration id and its queue.
+type Connections = Vec<(u64, mpsc::Sender<Vec<u8>>)>;
 
 #[derive(Debug, Default)]
 pub(crate) struct SignalHub {
-    connections: Mutex<HashMap<Key, Vec<(u64, mpsc::Sender<Vec<u8>>)>>>,
+    connections: Mutex<HashMap<Key, Connections>>,
     /// Connected guest devices and the device hosting each one's visit.
     guests: Mutex<HashMap<Key, DeviceId>>,
     next: AtomicU64,
@@ -36,16 +38,16 @@ pub(crate) struct Registration<'a> {
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        if let Ok(mut c) = self.hub.connections.lock() {
-            if let Some(list) = c.get_mut(&self.key) {
-                list.retain(|(id, _)| *id != self.id);
-                if list.is_empty() {
-                    c.remove(&self.key);
-                    if self.guest
-                        && let Ok(mut g) = self.hub.guests.lock()
-                    {
-                        g.remove(&self.key);
-                    }
+        if let Ok(mut c) = self.hub.connections.lock()
+            && let Some(list) = c.get_mut(&self.key)
+        {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                c.remove(&self.key);
+                if self.guest
+                    && let Ok(mut g) = self.hub.guests.lock()
+                {
+                    g.remove(&self.key);
                 }
             }
         }

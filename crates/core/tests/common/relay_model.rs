@@ -274,6 +274,9 @@ impl RelayModel {
                 self.member(out.token)?;
                 Err(refused(ErrorCode::NOT_FOUND, "this model holds no blobs"))
             }
+            Request::CreateVisit(_) | Request::OpenGuest(_) => {
+                Err(refused(ErrorCode::NOT_FOUND, "this model holds no visits"))
+            }
             Request::Pull(p) => {
                 self.member(out.token)?;
                 let mut envelopes = Vec::new();
