@@ -152,6 +152,24 @@ pub struct Change {
     pub reason: Reason,
 }
 
+impl Change {
+    /// What the call screen says about it, in plain words.
+    pub fn message(&self) -> &'static str {
+        match (self.to, self.reason) {
+            (Level::AudioOnly, Reason::Manual) => "Video off: audio only, as chosen.",
+            (Level::AudioOnly, _) => "Video paused: the connection is weak. Audio continues.",
+            (_, Reason::Manual) => "Video back on.",
+            (_, Reason::Recovered) if self.from == Level::AudioOnly => {
+                "Video is back: the connection recovered."
+            }
+            (_, Reason::Recovered) => "Video quality going up: the connection has room again.",
+            (_, Reason::WeakLink | Reason::ProbeFailed) => {
+                "Video quality lowered: the connection is weak."
+            }
+        }
+    }
+}
+
 /// Congestion for this long steps down.
 const DOWN_AFTER_MS: u64 = 1_500;
 /// Loss above this is congestion whatever the estimate says (FEC and NACK repair less).

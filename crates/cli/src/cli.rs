@@ -76,6 +76,98 @@ pub enum Command {
     /// Concurrent edits waiting for a person to choose.
     #[command(subcommand)]
     Conflicts(ConflictsCmd),
+    /// End-to-end encrypted calls between care-team devices (headless).
+    #[command(subcommand)]
+    Call(CallCmd),
+    /// Video visits with patients: invite, join, admit.
+    #[command(subcommand)]
+    Visit(VisitCmd),
+}
+
+/// How a headless call runs: media, length, what it writes, what it shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CallOpts {
+    /// Send a synthetic test pattern and tone (this build has no camera or microphone input).
+    #[arg(long)]
+    pub synthetic: bool,
+    /// How long to stay connected before hanging up, like 20s or 2m.
+    #[arg(long, default_value = "20s")]
+    pub duration: String,
+    /// How long to wait for the other side (to answer, ring or admit), like 60s or 10m.
+    #[arg(long, default_value = "60s")]
+    pub wait: String,
+    /// Write the call's numbers here as JSON when it ends.
+    #[arg(long)]
+    pub stats_json: Option<PathBuf>,
+    /// Audio only.
+    #[arg(long)]
+    pub audio_only: bool,
+    /// Send this chat line once connected (repeatable).
+    #[arg(long)]
+    pub chat: Vec<String>,
+    /// Share this file once connected (repeatable).
+    #[arg(long)]
+    pub send_file: Vec<PathBuf>,
+    /// Save files the other side shares into this directory.
+    #[arg(long)]
+    pub receive_dir: Option<PathBuf>,
+}
+
+/// `outpost call ...`
+#[derive(Debug, Subcommand)]
+pub enum CallCmd {
+    /// Calls a member (user id: their device) or a device id, and runs the call.
+    Start {
+        /// The member's user id or the device id.
+        #[arg(long)]
+        to: String,
+        /// How the call runs.
+        #[command(flatten)]
+        opts: CallOpts,
+    },
+    /// Waits for the next incoming call, accepts it and runs it.
+    Answer {
+        /// How the call runs.
+        #[command(flatten)]
+        opts: CallOpts,
+    },
+}
+
+/// `outpost visit ...`
+#[derive(Debug, Subcommand)]
+pub enum VisitCmd {
+    /// Creates a visit invite for a patient's chart; prints the one-line code to give them.
+    Invite {
+        /// The patient (chart id).
+        #[arg(long)]
+        patient: PatientId,
+        /// How long the code works, like 2h or 1d.
+        #[arg(long, default_value = "1d")]
+        expires: String,
+    },
+    /// From a patient's own profile: knocks with a visit code and waits to be admitted.
+    Join {
+        /// The visit code.
+        code: String,
+        /// The name the physician sees in the waiting room.
+        #[arg(long)]
+        name: Option<String>,
+        /// How the call runs.
+        #[command(flatten)]
+        opts: CallOpts,
+    },
+    /// Admits a patient from the waiting room and runs the call.
+    Admit {
+        /// Admit whoever knocks first.
+        #[arg(long, conflicts_with = "patient")]
+        first: bool,
+        /// Admit this patient (chart id) only.
+        #[arg(long)]
+        patient: Option<PatientId>,
+        /// How the call runs.
+        #[command(flatten)]
+        opts: CallOpts,
+    },
 }
 
 /// `outpost workspace ...`

@@ -155,6 +155,7 @@ pub async fn run(args: Args) -> Result<()> {
         Command::Workspace(_) | Command::Sync { .. } | Command::Status | Command::Conflicts(_) => {
             crate::sync::run(args).await
         }
+        Command::Call(_) | Command::Visit(_) => crate::call::run(args).await,
         Command::Encounter(EncounterCmd::Add { patient, kind }) => {
             let kind = EncounterKind::from_name(kind)
                 .ok_or_else(|| anyhow!("--kind: one of video, in_person, async_consult"))?;

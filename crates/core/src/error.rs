@@ -35,4 +35,7 @@ pub enum CoreError {
     /// Sync did not complete; see the inner error (nothing written is lost).
     #[error(transparent)]
     Sync(#[from] outpost_sync::SyncError),
+    /// A call or visit could not go ahead; see the inner error.
+    #[error(transparent)]
+    Call(#[from] crate::calls::CallError),
 }

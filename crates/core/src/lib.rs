@@ -13,9 +13,12 @@
 //!   calls.
 //! - [`net`]: the HTTP and WebSocket transport to the relay.
 //! - [`replica`]: the store as the sync engine's replica.
+//! - [`calls`]: calls and video visits: the signaling line through the relay, sealed and
+//!   signed per device, and the visit invite, knock and admit.
 //!
-//! Calls join here in a later issue; the shell and the CLI stay thin wrappers over [`Core`].
+//! The shell and the CLI stay thin wrappers over [`Core`].
 
+pub mod calls;
 pub mod chart;
 pub mod error;
 pub mod info;
@@ -27,6 +30,7 @@ pub mod workspace;
 pub use chart::SessionInfo;
 pub use error::CoreError;
 pub use info::{AppInfo, CoreStatus, ProfileState};
+pub use outpost_call as call;
 pub use outpost_store::{self as store, Clock, Role, StoreError, SystemClock};
 pub use outpost_sync::{Summary as SyncSummary, SyncError};
 pub use session::DEFAULT_IDLE_LOCK_MS;

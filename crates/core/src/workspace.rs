@@ -211,7 +211,7 @@ impl Core {
         Ok(())
     }
 
-    async fn exchange(&self) -> Result<(Summary, Option<[u8; 32]>), CoreError> {
+    pub(crate) async fn exchange(&self) -> Result<(Summary, Option<[u8; 32]>), CoreError> {
         let _one_at_a_time = self.inner.sync_lock.lock().await;
         let relay = self
             .with_store(|s| Ok(s.workspace()?.map(|w| w.relay)))

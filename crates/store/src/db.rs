@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_audit_append_only.sql"),
     include_str!("../migrations/003_signed_operations.sql"),
     include_str!("../migrations/004_workspace.sql"),
+    include_str!("../migrations/005_visits.sql"),
 ];
 
 /// The schema version this build writes.

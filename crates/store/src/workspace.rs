@@ -10,6 +10,7 @@ pub mod invite;
 pub mod keys;
 pub mod members;
 pub mod sync_state;
+pub mod visits;
 
 use outpost_crypto::PublicIdentity;
 use outpost_proto::{OpHash, Payload, RecordId, WorkspaceId, payload::WorkspaceCreated};

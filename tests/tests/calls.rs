@@ -1,0 +1,291 @@
+//! Calls and video visits between separate `outpost` processes through a real relay process on
+//! loopback: synthetic audio and video both ways with every frame through SFrame, in-call chat
+//! and a 5 MB file; the patient flow from visit code to admitted call; a used visit code; a
+//! patient profile that cannot read charts.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use outpost_tests::scenario::{Device, Relay};
+use serde_json::Value;
+
+/// Two physicians' devices in one workspace.
+fn pair(root: &Path, relay: &Relay) -> (Device, Device) {
+    let a = Device::new(root, "a", "passphrase of dr a");
+    let b = Device::new(root, "b", "passphrase of dr b");
+    a.run(&["init", "--name", "Dr Adjei", "--role", "physician"]);
+    b.run(&["init", "--name", "Dr Bello", "--role", "physician"]);
+    a.run(&[
+        "workspace",
+        "create",
+        "--name",
+        "Riverside",
+        "--relay",
+        &relay.url,
+    ]);
+    let code = a.run(&["workspace", "invite", "--role", "physician"]);
+    a.run(&["sync"]);
+    b.run(&["workspace", "join", code.trim()]);
+    a.run(&["sync"]);
+    b.run(&["sync"]);
+    a.run(&["sync"]);
+    (a, b)
+}
+
+fn my_user_id(d: &Device) -> String {
+    let members = d.json(&["workspace", "members"]);
+    members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["status"] == "you")
+        .map(|m| m["user"].as_str().unwrap().to_owned())
+        .expect("this device's own member row")
+}
+
+/// Starts a command in the background; returns once its stderr printed `ready` (the line it
+/// prints when it is connected to the relay and listening), forwarding the rest of stderr.
+fn spawn_ready(d: &Device, args: &[&str], ready: &str) -> Child {
+    let mut child = d
+        .command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start outpost");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wanted = ready.to_owned();
+    std::thread::spawn(move || {
+        let mut said = false;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("  [{}] {line}", if said { "call" } else { "setup" });
+            if !said && line.contains(&wanted) {
+                said = true;
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_mins(1))
+        .unwrap_or_else(|_| panic!("{args:?} never said {ready:?}"));
+    child
+}
+
+fn finish(child: Child, what: &str) -> String {
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{what} failed ({:?}); stdout: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn stats(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("the stats file")).unwrap()
+}
+
+/// What a connected call's numbers must say on each side.
+fn assert_media_flowed(s: &Value, side: &str) {
+    assert_eq!(s["connected"], true, "{side}: {s}");
+    assert_eq!(s["fingerprint_verified"], true, "{side}: {s}");
+    // AES-GCM with the full 128-bit tag (the short-tag suites are refused).
+    assert_eq!(s["sframe_suite"], "Aes128GcmSha256_128", "{side}: {s}");
+    for kind in ["video", "audio"] {
+        let m = &s[kind];
+        assert!(
+            m["frames_sent"].as_u64().unwrap() > 20,
+            "{side} {kind}: {m}"
+        );
+        assert!(
+            m["frames_decoded"].as_u64().unwrap() > 20,
+            "{side} {kind}: {m}"
+        );
+        // Every frame received went through SFrame: what was not rejected was decrypted.
+        assert_eq!(m["frames_rejected"], 0, "{side} {kind}: {m}");
+    }
+    let frames = &s["remote_frames"];
+    assert!(
+        frames["frames_checked"].as_u64().unwrap() > 20,
+        "{side}: decoded pictures carried the sender's stamps: {frames}"
+    );
+    assert_eq!(
+        frames["out_of_order"], 0,
+        "{side}: frames in order: {frames}"
+    );
+    assert!(
+        s["time_to_first_frame_ms"].as_u64().is_some(),
+        "{side}: {s}"
+    );
+}
+
+#[test]
+fn two_devices_call_through_the_relay_with_video_audio_chat_and_a_5mb_file() {
+    let root = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&root.path().join("relay"));
+    let (a, b) = pair(root.path(), &relay);
+    // A photo-sized file with no structure a codec could help with.
+    let mut bytes = vec![0u8; 5 * 1024 * 1024];
+    let mut x = 0x1234_5678_u32;
+    for b in &mut bytes {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x.to_le_bytes()[0];
+    }
+    let photo = root.path().join("wound-photo.jpg");
+    std::fs::write(&photo, &bytes).unwrap();
+    let b_stats = root.path().join("b.json");
+    let a_stats = root.path().join("a.json");
+    let inbox = root.path().join("inbox");
+    let started = Instant::now();
+    let answer = spawn_ready(
+        &b,
+        &[
+            "call",
+            "answer",
+            "--synthetic",
+            "--duration",
+            "8s",
+            "--stats-json",
+            b_stats.to_str().unwrap(),
+            "--chat",
+            "Hello from Dr Bello",
+            "--receive-dir",
+            inbox.to_str().unwrap(),
+        ],
+        "Waiting for a call",
+    );
+    let call = a
+        .command(&[
+            "call",
+            "start",
+            "--to",
+            &my_user_id(&b),
+            "--synthetic",
+            "--duration",
+            "8s",
+            "--stats-json",
+            a_stats.to_str().unwrap(),
+            "--chat",
+            "Hello from Dr Adjei",
+            "--send-file",
+            photo.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let a_out = finish(call, "call start");
+    let b_out = finish(answer, "call answer");
+    eprintln!("call took {:?}", started.elapsed());
+    assert_media_flowed(&stats(&a_stats), "caller");
+    assert_media_flowed(&stats(&b_stats), "callee");
+    assert!(b_out.contains("chat: Hello from Dr Adjei"), "{b_out}");
+    assert!(a_out.contains("chat: Hello from Dr Bello"), "{a_out}");
+    assert!(
+        a_out.contains("delivered"),
+        "the sender heard the file arrived: {a_out}"
+    );
+    let received = std::fs::read(inbox.join("wound-photo.jpg")).expect("the file was saved");
+    assert!(received == bytes, "the 5 MB file arrived intact");
+}
+
+#[test]
+fn a_patient_knocks_with_a_visit_code_is_admitted_and_the_code_works_once() {
+    let root = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&root.path().join("relay"));
+    let a = Device::new(root.path(), "a", "passphrase of dr a");
+    a.run(&["init", "--name", "Dr Adjei", "--role", "physician"]);
+    a.run(&[
+        "workspace",
+        "create",
+        "--name",
+        "Riverside",
+        "--relay",
+        &relay.url,
+    ]);
+    let patient = a.json(&[
+        "patient",
+        "add",
+        "--given",
+        "Ama",
+        "--family",
+        "Mensah",
+        "--birth-date",
+        "1980-02-03",
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = a.run(&["visit", "invite", "--patient", &patient]);
+    let code = code.trim();
+    assert!(code.starts_with("outpost-visit-1:"), "{code}");
+    assert!(!code.contains("Ama"), "the code carries no patient data");
+
+    let p = Device::new(root.path(), "ama", "ama's own passphrase");
+    p.run(&["init", "--name", "Ama", "--role", "patient"]);
+    let p_stats = root.path().join("p.json");
+    let a_stats = root.path().join("a.json");
+    let admit = spawn_ready(
+        &a,
+        &[
+            "visit",
+            "admit",
+            "--first",
+            "--synthetic",
+            "--duration",
+            "4s",
+            "--stats-json",
+            a_stats.to_str().unwrap(),
+        ],
+        "Waiting room open",
+    );
+    let join = p
+        .command(&[
+            "visit",
+            "join",
+            code,
+            "--synthetic",
+            "--duration",
+            "4s",
+            "--stats-json",
+            p_stats.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    finish(join, "visit join");
+    finish(admit, "visit admit");
+    assert_media_flowed(&stats(&a_stats), "physician");
+    assert_media_flowed(&stats(&p_stats), "patient");
+
+    // The call is on the chart as a video encounter, started and finished.
+    let chart = a.json(&["patient", "show", &patient]);
+    let encounters = &chart["encounters"];
+    let video: Vec<&Value> = encounters
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "video")
+        .collect();
+    assert_eq!(video.len(), 1, "{encounters}");
+    assert!(!video[0]["ended_at"].is_null(), "{encounters}");
+
+    // The code was spent on Ama's device: another device cannot use it.
+    let q = Device::new(root.path(), "someone-else", "another passphrase");
+    q.run(&["init", "--name", "Someone", "--role", "patient"]);
+    let reused = q.try_run(&["visit", "join", code, "--synthetic", "--wait", "5s"]);
+    assert!(!reused.status.success());
+    let err = String::from_utf8_lossy(&reused.stderr);
+    assert!(err.contains("already used"), "{err}");
+
+    // A patient's profile holds no charts and cannot read any.
+    let charts = p.try_run(&["patient", "list"]);
+    let err = String::from_utf8_lossy(&charts.stderr);
+    assert!(!charts.status.success(), "a patient profile listed charts");
+    assert!(err.contains("not permitted"), "{err}");
+}
