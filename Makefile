@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 DESKTOP_BIN := $(CARGO_TARGET_DIR)/debug/outpost-desktop
 TIMED := scripts/timed.sh
 # Crates with benchmarks (the desktop shell has none; building it in release would take minutes).
-BENCH_PACKAGES := -p outpost-crypto -p outpost-store -p outpost-tests
+BENCH_PACKAGES := -p outpost-crypto -p outpost-store -p outpost-call -p outpost-tests
 
 
 .PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
