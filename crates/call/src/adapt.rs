@@ -118,14 +118,16 @@ pub struct Feedback {
 }
 
 impl Feedback {
-    /// Whether the link is not carrying what is sent: loss beyond what NACK and FEC repair,
-    /// or an estimate well under the sending rate (the delay-based estimator saw queues grow).
-    fn congested(&self) -> bool {
-        self.loss > BAD_LOSS
-            || (self.sent_bps > 0
-                && u64::from(self.estimate_bps) * 10 < u64::from(self.sent_bps) * 7)
+    /// Whether the estimate is well under what is sent.
+    fn rate_congested(&self) -> bool {
+        self.sent_bps > 0 && u64::from(self.estimate_bps) * 10 < u64::from(self.sent_bps) * 7
     }
 }
+
+/// Weight of the newest loss sample in the running average. One report's loss is noisy (on a
+/// link losing 5% it swings between 2% and 13%, feedback packets being lost too); a steady
+/// level steps down when the report and the average agree, a probe on any bad report.
+const LOSS_WEIGHT: f32 = 0.25;
 
 /// Why the level changed: the UI words it for people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -189,12 +191,16 @@ const PROBE_HOLD_MS: u64 = 5_000;
 struct Probe {
     from: Level,
     started: u64,
+    /// The estimate when the try began.
+    estimate_bps: u32,
 }
 
 /// The controller for one call's outgoing media.
 #[derive(Debug, Clone)]
 pub struct Adapter {
     level: Level,
+    loss_avg: Option<f32>,
+    last_estimate: Option<u32>,
     manual_audio_only: bool,
     congested_since: Option<u64>,
     clean_since: Option<u64>,
@@ -207,6 +213,8 @@ impl Adapter {
     pub fn new(level: Level) -> Self {
         Self {
             level,
+            loss_avg: None,
+            last_estimate: None,
             manual_audio_only: false,
             congested_since: None,
             clean_since: None,
@@ -249,10 +257,29 @@ impl Adapter {
 
     /// Takes feedback at `now_ms`; returns a change of level when there is one.
     pub fn on_feedback(&mut self, now_ms: u64, fb: Feedback) -> Option<Change> {
+        let avg = self.loss_avg.unwrap_or(0.0) * (1.0 - LOSS_WEIGHT) + fb.loss * LOSS_WEIGHT;
+        self.loss_avg = Some(avg);
         if self.manual_audio_only {
             return None;
         }
-        if fb.congested() {
+        // A rising estimate is the estimator catching up with a try that went well.
+        let rising = self
+            .last_estimate
+            .is_some_and(|last| fb.estimate_bps > last);
+        self.last_estimate = Some(fb.estimate_bps);
+        let congested = match self.probe {
+            // A try sends more than the estimate knows about (the estimator only learns from
+            // what is sent): it fails on loss, or when the estimate drops under it (the
+            // delay-based detector saw a queue build), not because the estimate lags.
+            Some(p) => {
+                fb.loss > BAD_LOSS
+                    || u64::from(fb.estimate_bps) * 100 < u64::from(p.estimate_bps) * 85
+            }
+            // Steady: loss when this report and the average both say so, or an estimate
+            // under what is sent and not catching up.
+            None => fb.loss.min(avg) > BAD_LOSS || (!rising && fb.rate_congested()),
+        };
+        if congested {
             self.clean_since = None;
             // A try that meets congestion ends at once: the link said no.
             if let Some(probe) = self.probe.take() {
@@ -293,6 +320,7 @@ impl Adapter {
         self.probe = Some(Probe {
             from: self.level,
             started: now_ms,
+            estimate_bps: fb.estimate_bps,
         });
         Some(self.change(up, Reason::Recovered))
     }
@@ -430,6 +458,26 @@ mod tests {
             gaps.iter()
                 .all(|g| (8_000..=PROBE_MAX_AUDIO_MS + 500).contains(g)),
             "{gaps:?}"
+        );
+    }
+
+    #[test]
+    fn noisy_loss_reports_on_a_5_percent_link_do_not_step_down() {
+        let mut a = Adapter::new(Level::High);
+        // Reports swing around 5% (feedback is lost too); the estimate has room.
+        for (i, t) in (0..30_000).step_by(250).enumerate() {
+            let fb = Feedback {
+                loss: [0.02, 0.13, 0.04, 0.12, 0.03][i % 5],
+                ..GOOD
+            };
+            assert!(a.on_feedback(t, fb).is_none(), "stepped at {t} ms");
+        }
+        // A lasting 20% is congestion.
+        let lossy = Feedback { loss: 0.2, ..GOOD };
+        assert!(
+            run(&mut a, 30_000, 33_000, lossy)
+                .iter()
+                .any(|(_, c)| c.to != Level::High)
         );
     }
 

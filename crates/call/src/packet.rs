@@ -141,6 +141,11 @@ impl Reassembler {
         }
     }
 
+    /// Changes how long incomplete frames wait (the link's round trip changed).
+    pub fn set_hold_ms(&mut self, hold_ms: u64) {
+        self.hold_ms = hold_ms;
+    }
+
     /// Takes one packet at time `now_ms`; returns the frames now ready, oldest first.
     pub fn push(&mut self, packet: RtpIn<'_>, now_ms: u64) -> Vec<Reassembled> {
         let Some((&flags, body)) = packet.payload.split_first() else {

@@ -343,7 +343,7 @@ impl Session {
                 _ = tick.tick() => {
                     self.check_dtls().await;
                     self.feed(Event::Tick);
-                    self.adapt();
+                    self.adapt().await;
                 }
             }
         }
@@ -664,7 +664,7 @@ impl Session {
         self.emit(CallEvent::Level(change));
     }
 
-    fn adapt(&mut self) {
+    async fn adapt(&mut self) {
         if self.call.state() != State::Connected || self.call.kind() == CallKind::Audio {
             return;
         }
@@ -679,6 +679,9 @@ impl Session {
         let (before, at) = self.last_sent_bytes;
         let ms = u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX);
         if ms >= 1000 {
+            if let Some(rtt) = peer.rtt_ms().await {
+                shared.set_rtt_ms(rtt);
+            }
             let bps = sent.saturating_sub(before).saturating_mul(8_000) / ms;
             self.sent_bps = u32::try_from(bps).unwrap_or(u32::MAX);
             self.last_sent_bytes = (sent, Instant::now());

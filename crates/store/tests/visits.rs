@@ -4,6 +4,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::{Fixture, patient};
 use outpost_crypto::DeviceIdentity;
 use outpost_store::{StoreError, workspace::visits::VisitCode};
@@ -46,7 +47,6 @@ fn the_code_carries_no_patient_data() {
     let (_fx, mut doc, code, id) = hosted();
     let p = doc.patient(id).unwrap();
     let code = code.encode();
-    use base64::Engine as _;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(code.trim_start_matches("outpost-visit-1:"))
         .unwrap();

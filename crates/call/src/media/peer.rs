@@ -199,7 +199,13 @@ impl BandwidthEstimator for Published {
         self.publish();
     }
     fn target_bitrate(&self) -> f64 {
-        self.inner.target_bitrate()
+        // This figure sets the pacer's rate, and the pacer holds exactly that rate: were it the
+        // estimate itself, any moment the encoder overshoots (a keyframe, retransmissions)
+        // would queue packets, audio behind video, and on a lossy long link the queue grows
+        // for good. The quality ladder keeps what is sent under the estimate (it reads the
+        // estimate as published); the pacer only smooths bursts, as libwebrtc's pacing factor
+        // does.
+        self.inner.target_bitrate() * PACING_FACTOR
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.inner.handle_timeout(now);
@@ -212,6 +218,9 @@ impl BandwidthEstimator for Published {
         self.inner.stats()
     }
 }
+
+/// How much faster than the estimate the pacer may send (libwebrtc uses 2.5).
+const PACING_FACTOR: f64 = 2.5;
 
 /// `x` rounded to a whole number in `0..=max` (NaN is 0).
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped just before

@@ -85,6 +85,8 @@ pub struct Shared {
     sframe_tx: Mutex<SframeSender>,
     sframe_rx: Mutex<SframeReceiver>,
     keyframe_wanted: AtomicBool,
+    /// The latest round trip (ms; 0 until known): how long video waits for repairs.
+    rtt_ms: AtomicU64,
     /// Microphone muted.
     pub muted: AtomicBool,
     /// When the first remote video frame decoded (ms since `started`).
@@ -120,6 +122,7 @@ impl Shared {
             sframe_tx: Mutex::new(sframe.0),
             sframe_rx: Mutex::new(sframe.1),
             keyframe_wanted: AtomicBool::new(false),
+            rtt_ms: AtomicU64::new(0),
             muted: AtomicBool::new(false),
             first_frame_ms: AtomicU64::new(NOT_YET),
             started,
@@ -127,6 +130,13 @@ impl Shared {
             channel: Mutex::new(ChannelQueue::default()),
             channel_wake: Notify::new(),
         })
+    }
+
+    /// Tells the receivers the link's round trip.
+    pub fn set_rtt_ms(&self, rtt_ms: f64) {
+        // Saturating float-to-int conversion; a round trip is far below u64::MAX ms.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        self.rtt_ms.store(rtt_ms.max(0.0) as u64, Ordering::Relaxed);
     }
 
     /// From acceptance to the first decoded remote video frame.
@@ -327,6 +337,9 @@ impl std::fmt::Debug for FrameReceiver {
     }
 }
 
+/// The shortest time video waits for a missing packet (a LAN's NACK round trip and then some).
+const VIDEO_HOLD_MS: u64 = 150;
+
 impl FrameReceiver {
     /// A receiver for one kind of media.
     pub fn new(kind: MediaKind) -> Result<Self, CodecError> {
@@ -335,7 +348,7 @@ impl FrameReceiver {
             kind,
             // Video waits about a round trip for NACK repairs; audio cannot wait (its FEC
             // covers one lost packet).
-            reassembler: Reassembler::new(if video { 150 } else { 40 }),
+            reassembler: Reassembler::new(if video { VIDEO_HOLD_MS } else { 40 }),
             video: if video {
                 Some(VideoDecoder::new()?)
             } else {
@@ -370,6 +383,15 @@ impl FrameReceiver {
         now_ms: u64,
     ) -> Vec<RemoteFrame> {
         let counters = shared.counters(self.kind);
+        let rtt = shared.rtt_ms.load(Ordering::Relaxed);
+        if self.video.is_some() {
+            // A lost packet's NACK repair arrives a round trip later: wait that long (plus
+            // jitter) before giving up on a frame, or every loss on a long link costs a
+            // keyframe, and keyframe requests on a lossy link feed on themselves.
+            self.reassembler
+                .set_hold_ms((rtt * 3 / 2 + 30).clamp(VIDEO_HOLD_MS, 800));
+        }
+        let request_every = (rtt * 2).max(500);
         let mut out = Vec::new();
         for frame in frames {
             Counters::bump(&counters.frames_received);
@@ -397,7 +419,7 @@ impl FrameReceiver {
                 // Ask again at most twice a second: the keyframe may itself be in flight.
                 if self
                     .last_request_ms
-                    .is_none_or(|t| now_ms.saturating_sub(t) > 500)
+                    .is_none_or(|t| now_ms.saturating_sub(t) > request_every)
                 {
                     shared.control(Control::KeyframeRequest);
                     self.last_request_ms = Some(now_ms);
