@@ -53,6 +53,9 @@ pub enum CommandError {
     /// Sync did not complete (the relay unreachable, this device removed); nothing is lost.
     #[error("{0}")]
     Sync(String),
+    /// A call or visit could not go ahead (the peer offline, a used or expired visit code).
+    #[error("{0}")]
+    Call(String),
 }
 
 impl From<CoreError> for CommandError {
@@ -64,6 +67,8 @@ impl From<CoreError> for CommandError {
             CoreError::NoWorkspace => Self::NotFound(err.to_string()),
             // Sync failures are written to be shown: the relay unreachable, this device removed.
             CoreError::Sync(_) | CoreError::Relay(_) => Self::Sync(err.to_string()),
+            // Call errors are written to be shown: a used visit code, the relay unreachable.
+            CoreError::Call(_) => Self::Call(err.to_string()),
             // Core adds variants over time; until one is mapped it surfaces as a storage
             // failure: visible, typed, and without internals.
             _ => Self::Storage("unexpected internal error".to_owned()),

@@ -13,12 +13,15 @@ pub const DATA_DIR_ENV: &str = "OUTPOST_DATA_DIR";
 pub struct AppState {
     /// The client runtime every command calls into.
     pub core: outpost_core::Core,
+    /// Calls and video visits.
+    pub desk: outpost_core::desk::CallDesk,
 }
 
 impl AppState {
     /// Wraps a core runtime for Tauri's state.
     pub fn new(core: outpost_core::Core) -> Self {
-        Self { core }
+        let desk = outpost_core::desk::CallDesk::new(core.clone(), Default::default());
+        Self { core, desk }
     }
 }
 

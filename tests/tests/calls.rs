@@ -289,3 +289,97 @@ fn a_patient_knocks_with_a_visit_code_is_admitted_and_the_code_works_once() {
     assert!(!charts.status.success(), "a patient profile listed charts");
     assert!(err.contains("not permitted"), "{err}");
 }
+
+/// Opens a device's profile in this process, unlocked, as the desktop app does.
+async fn open_core(d: &Device) -> outpost_core::Core {
+    let core = outpost_core::Core::open_with(
+        &d.dir,
+        std::sync::Arc::new(outpost_core::SystemClock),
+        Some(d.anchors.clone()),
+    )
+    .unwrap();
+    let user = core.users().await.unwrap()[0].id.to_hex();
+    core.unlock(user, zeroize::Zeroizing::new(d.passphrase.clone()))
+        .await
+        .unwrap();
+    core
+}
+
+async fn until_view(
+    desk: &outpost_core::desk::CallDesk,
+    what: &str,
+    ok: impl Fn(&outpost_core::desk::CallView) -> bool,
+) -> outpost_core::desk::CallView {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = desk.view();
+        if ok(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: the view stayed {v:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_call_desk_rings_answers_shows_pictures_chat_and_audio_only_and_ends() {
+    use outpost_core::call::{session::Command, signal::CallKind};
+    use outpost_core::desk::CallDesk;
+    let root = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&root.path().join("relay"));
+    let (a, b) = pair(root.path(), &relay);
+    let b_user = my_user_id(&b);
+    let desk_a = CallDesk::new(open_core(&a).await, Default::default());
+    let desk_b = CallDesk::new(open_core(&b).await, Default::default());
+    desk_b.go_online().await.unwrap();
+    desk_a.go_online().await.unwrap();
+    desk_a.call(&b_user, CallKind::Video).await.unwrap();
+    until_view(&desk_b, "ringing", |v| v.ringing.is_some()).await;
+    desk_b.accept().await.unwrap();
+    for desk in [&desk_a, &desk_b] {
+        let v = until_view(desk, "connected", |v| {
+            v.state.as_deref() == Some("connected")
+        })
+        .await;
+        let digits = v.safety_number.as_deref().unwrap_or_default();
+        assert_eq!(
+            digits.chars().filter(char::is_ascii_digit).count(),
+            60,
+            "{digits}"
+        );
+    }
+    assert_eq!(
+        desk_a.view().safety_number,
+        desk_b.view().safety_number,
+        "both sides read the same number"
+    );
+    // Pictures arrive for the screen, newest only.
+    until_view(&desk_a, "pictures", |v| v.frames >= 10).await;
+    let (n, picture) = desk_a.frame(0).expect("a picture");
+    assert!(n >= 10);
+    assert_eq!((picture.width, picture.height), (640, 360));
+    assert!(desk_a.frame(n).is_none() || desk_a.frame(n).unwrap().0 > n);
+    // Chat both ways, and audio only on one side shows on the other.
+    desk_a
+        .command(Command::Chat("Can you see me?".into()))
+        .unwrap();
+    until_view(&desk_b, "chat", |v| {
+        v.chat
+            .iter()
+            .any(|c| !c.mine && c.text == "Can you see me?")
+    })
+    .await;
+    desk_b.command(Command::AudioOnly(true)).unwrap();
+    until_view(&desk_a, "peer audio only", |v| {
+        v.peer_notice
+            .as_deref()
+            .is_some_and(|n| n.contains("audio only"))
+    })
+    .await;
+    desk_a.command(Command::HangUp).unwrap();
+    let v = until_view(&desk_b, "ended", |v| v.ended.is_some()).await;
+    assert_eq!(v.ended.as_deref(), Some("hung_up"));
+    let stats: Value = serde_json::from_str(v.stats.as_deref().unwrap()).unwrap();
+    assert_eq!(stats["connected"], true);
+    assert_eq!(stats["fingerprint_verified"], true);
+}

@@ -17,6 +17,8 @@ use crate::signal::{Accept, CallId, CallKind, Candidate, EndReason, Hangup, Ring
 pub const RING_TIMEOUT_MS: i64 = 45_000;
 /// How long media may take to connect after the call is accepted.
 pub const CONNECT_TIMEOUT_MS: i64 = 20_000;
+/// How often a reconnecting caller tries another ICE restart.
+pub const RESTART_EVERY_MS: i64 = 5_000;
 /// How long a dropped call may try to reconnect (ICE restart) before it ends.
 pub const RECONNECT_TIMEOUT_MS: i64 = 30_000;
 
@@ -119,6 +121,8 @@ pub struct Call {
     ring_key_share: Option<[u8; 32]>,
     /// Whether the remote description is set (candidates before it wait).
     remote_description: bool,
+    /// When the caller last restarted ICE.
+    last_restart: i64,
     early_candidates: Vec<(String, Option<String>)>,
 }
 
@@ -142,6 +146,7 @@ impl Call {
             since: now,
             ring_key_share: None,
             remote_description: false,
+            last_restart: now,
             early_candidates: Vec::new(),
         };
         let actions = vec![
@@ -165,6 +170,7 @@ impl Call {
             since: now,
             ring_key_share: Some(ring.key_share),
             remote_description: false,
+            last_restart: now,
             early_candidates: Vec::new(),
         };
         (call, vec![Action::Changed(State::Incoming)])
@@ -311,8 +317,7 @@ impl Call {
                 self.go(State::Reconnecting, now, &mut actions);
                 if self.role == CallRole::Caller {
                     // The caller restarts ICE; the callee answers the new offer.
-                    self.remote_description = false;
-                    actions.push(Action::CreateOffer { ice_restart: true });
+                    self.restart_ice(now, &mut actions);
                 }
             }
             (_, Event::Tick) => self.tick(now, &mut actions),
@@ -329,7 +334,23 @@ impl Call {
         }
     }
 
+    fn restart_ice(&mut self, now: i64, actions: &mut Vec<Action>) {
+        self.remote_description = false;
+        self.last_restart = now;
+        actions.push(Action::CreateOffer { ice_restart: true });
+    }
+
     fn tick(&mut self, now: i64, actions: &mut Vec<Action>) {
+        // A restart made while the link was still down finds no path and is not retried by
+        // ICE itself: try again every few seconds once the last one was answered.
+        if self.state == State::Reconnecting
+            && self.role == CallRole::Caller
+            && self.remote_description
+            && now - self.last_restart >= RESTART_EVERY_MS
+            && now - self.since < RECONNECT_TIMEOUT_MS
+        {
+            self.restart_ice(now, actions);
+        }
         let waited = now - self.since;
         let (limit, reason, tell) = match self.state {
             State::Outgoing => (RING_TIMEOUT_MS, EndReason::NoAnswer, true),

@@ -164,6 +164,43 @@ fn a_dropped_link_restarts_ice_and_recovers_or_ends() {
 }
 
 #[test]
+fn a_restart_made_while_the_link_is_down_is_tried_again_until_the_window_closes() {
+    let (mut a, mut b) = connected_pair();
+    a.handle(Event::MediaDisconnected, 10_000);
+    let offer = a.handle(Event::OfferReady("v=0 restart 1".into()), 10_100);
+    deliver(&mut b, sent(&offer), 10_110);
+    // The answer comes back, but ICE finds no path (the link is still down).
+    a.handle(
+        Event::Received(Signal::Answer(answer_for(&a, "v=0 answer 1"))),
+        10_200,
+    );
+    assert!(a.handle(Event::Tick, 14_999).is_empty());
+    let again = a.handle(Event::Tick, 15_000);
+    assert_eq!(again, vec![Action::CreateOffer { ice_restart: true }]);
+    // Not again until this one is answered.
+    assert!(a.handle(Event::Tick, 21_000).is_empty());
+    a.handle(
+        Event::Received(Signal::Answer(answer_for(&a, "v=0 answer 2"))),
+        21_100,
+    );
+    assert_eq!(
+        a.handle(Event::Tick, 26_100),
+        vec![Action::CreateOffer { ice_restart: true }]
+    );
+    // The link returns: connected, no more restarts.
+    a.handle(Event::MediaConnected, 27_000);
+    assert_eq!(a.state(), State::Connected);
+    assert!(a.handle(Event::Tick, 40_000).is_empty());
+}
+
+fn answer_for(call: &Call, sdp: &str) -> outpost_call::signal::Sdp {
+    outpost_call::signal::Sdp {
+        call: call.id(),
+        sdp: sdp.into(),
+    }
+}
+
+#[test]
 fn a_fingerprint_mismatch_ends_the_call_as_a_security_failure() {
     let (mut a, mut b) = connected_pair();
     let failed = b.handle(Event::FingerprintMismatch, 2_000);

@@ -20,6 +20,7 @@
 
 pub mod calls;
 pub mod chart;
+pub mod desk;
 pub mod error;
 pub mod info;
 pub mod net;

@@ -10,6 +10,7 @@ pub mod app;
 pub mod attachments;
 pub mod audit;
 pub mod backup;
+pub mod calls;
 pub mod chart;
 pub mod profile;
 pub mod sync;
@@ -59,6 +60,22 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         sync::sync_centre,
         sync::resolve_conflict,
         sync::edit_patient,
+        calls::call_view,
+        calls::call_go_online,
+        calls::call_frame,
+        calls::call_start,
+        calls::call_accept,
+        calls::call_decline,
+        calls::call_hang_up,
+        calls::call_mute,
+        calls::call_camera_off,
+        calls::call_audio_only,
+        calls::call_chat,
+        calls::call_share_file,
+        calls::call_attach_file,
+        calls::visit_invite,
+        calls::visit_admit,
+        calls::visit_join,
     ])
 }
 

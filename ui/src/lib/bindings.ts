@@ -89,6 +89,38 @@ export const commands = {
 	resolveConflict: (id: string, choose: string | null, value: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("resolve_conflict", { id, choose, value })),
 	/**  Edits one demographic field of a patient. */
 	editPatient: (patientId: PatientId, field: PatientField, value: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("edit_patient", { patientId, field, value })),
+	/**  What the call screen shows now. */
+	callView: () => typedError<CallView_Serialize, CommandError>(__TAURI_INVOKE("call_view")),
+	/**  Connects to the relay for calls (incoming calls ring; the waiting room fills). */
+	callGoOnline: () => typedError<null, CommandError>(__TAURI_INVOKE("call_go_online")),
+	/**  The newest remote picture after picture number `after`, if there is one. */
+	callFrame: (after: number | null) => typedError<Frame | null, CommandError>(__TAURI_INVOKE("call_frame", { after })),
+	/**  Calls a member (user id) or a device. */
+	callStart: (to: string, audioOnly: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("call_start", { to, audioOnly })),
+	/**  Answers the ringing call. */
+	callAccept: () => typedError<null, CommandError>(__TAURI_INVOKE("call_accept")),
+	/**  Declines the ringing call. */
+	callDecline: () => typedError<null, CommandError>(__TAURI_INVOKE("call_decline")),
+	/**  Hangs up. */
+	callHangUp: () => typedError<null, CommandError>(__TAURI_INVOKE("call_hang_up")),
+	/**  Mutes or unmutes the microphone. */
+	callMute: (on: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("call_mute", { on })),
+	/**  Turns the camera off or on. */
+	callCameraOff: (on: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("call_camera_off", { on })),
+	/**  Chooses audio only (or goes back to video). */
+	callAudioOnly: (on: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("call_audio_only", { on })),
+	/**  Sends a chat line. */
+	callChat: (text: string) => typedError<null, CommandError>(__TAURI_INVOKE("call_chat", { text })),
+	/**  Shares a file (base64 bytes) in the call. */
+	callShareFile: (name: string, mime: string, base64: string) => typedError<null, CommandError>(__TAURI_INVOKE("call_share_file", { name, mime, base64 })),
+	/**  Attaches a file received in the call to a patient's chart. */
+	callAttachFile: (file: string, patientId: PatientId) => typedError<AttachmentInfo_Serialize, CommandError>(__TAURI_INVOKE("call_attach_file", { file, patientId })),
+	/**  Creates a visit invite for a patient; returns the one-line code. */
+	visitInvite: (patientId: PatientId) => typedError<string, CommandError>(__TAURI_INVOKE("visit_invite", { patientId })),
+	/**  Admits a patient from the waiting room. */
+	visitAdmit: (visit: VisitId, audioOnly: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("visit_admit", { visit, audioOnly })),
+	/**  On a patient's profile: joins a visit with its code and waits to be admitted. */
+	visitJoin: (code: string, name: string) => typedError<null, CommandError>(__TAURI_INVOKE("visit_join", { code, name })),
 };
 
 /* Types */
@@ -226,6 +258,91 @@ export type AuditEntry_Serialize = {
 	legacy: boolean,
 };
 
+/**  What the call screens show. */
+export type CallView = CallView_Serialize | CallView_Deserialize;
+
+/**  What the call screens show. */
+export type CallView_Deserialize = {
+	/**  Connected to the relay's signaling socket. */
+	online: boolean,
+	/**
+	 *  The call's state: `outgoing`, `incoming`, `connecting`, `connected`, `reconnecting`,
+	 *  `ended`; `None` when there is no call.
+	 */
+	state?: string | null,
+	/**  Who is on the other end (a name, or a device id). */
+	peer?: string | null,
+	/**  A device ringing this one (its name or id), not yet answered. */
+	ringing?: string | null,
+	/**  Patients in the waiting room. */
+	waiting: Waiting[],
+	/**  Microphone muted. */
+	muted: boolean,
+	/**  Camera off. */
+	camera_off: boolean,
+	/**  Audio only, as chosen or as the link forced. */
+	audio_only: boolean,
+	/**  What happened to the quality, in plain words (the last change). */
+	notice?: string | null,
+	/**  What the other side's media is doing, in plain words. */
+	peer_notice?: string | null,
+	/**  Chat, oldest first. */
+	chat: ChatLine[],
+	/**  Files shared. */
+	files: SharedFile[],
+	/**  The 60-digit number both people can read aloud. */
+	safety_number?: string | null,
+	/**  Why the last call ended (`hung_up`, `declined`, `security`, ...). */
+	ended?: string | null,
+	/**  What went wrong, for a person. */
+	error?: string | null,
+	/**  Remote pictures decoded so far (the screen fetches the newest). */
+	frames: number | null,
+	/**  The call's numbers, as JSON (round trip, loss, bitrate, resolution, codec, encryption). */
+	stats?: string | null,
+};
+
+/**  What the call screens show. */
+export type CallView_Serialize = {
+	/**  Connected to the relay's signaling socket. */
+	online: boolean,
+	/**
+	 *  The call's state: `outgoing`, `incoming`, `connecting`, `connected`, `reconnecting`,
+	 *  `ended`; `None` when there is no call.
+	 */
+	state: string | null,
+	/**  Who is on the other end (a name, or a device id). */
+	peer: string | null,
+	/**  A device ringing this one (its name or id), not yet answered. */
+	ringing: string | null,
+	/**  Patients in the waiting room. */
+	waiting: Waiting[],
+	/**  Microphone muted. */
+	muted: boolean,
+	/**  Camera off. */
+	camera_off: boolean,
+	/**  Audio only, as chosen or as the link forced. */
+	audio_only: boolean,
+	/**  What happened to the quality, in plain words (the last change). */
+	notice: string | null,
+	/**  What the other side's media is doing, in plain words. */
+	peer_notice: string | null,
+	/**  Chat, oldest first. */
+	chat: ChatLine[],
+	/**  Files shared. */
+	files: SharedFile[],
+	/**  The 60-digit number both people can read aloud. */
+	safety_number: string | null,
+	/**  Why the last call ended (`hung_up`, `declined`, `security`, ...). */
+	ended: string | null,
+	/**  What went wrong, for a person. */
+	error: string | null,
+	/**  Remote pictures decoded so far (the screen fetches the newest). */
+	frames: number | null,
+	/**  The call's numbers, as JSON (round trip, loss, bitrate, resolution, codec, encryption). */
+	stats: string | null,
+};
+
 /**  A patient's chart as one read: the patient and everything recorded about them. */
 export type Chart = Chart_Serialize | Chart_Deserialize;
 
@@ -257,6 +374,14 @@ export type Chart_Serialize = {
 	attachments: AttachmentInfo_Serialize[],
 };
 
+/**  A chat line. */
+export type ChatLine = {
+	/**  Whether this device wrote it. */
+	mine: boolean,
+	/**  The text. */
+	text: string,
+};
+
 /**  Why a command failed, as the UI receives it. */
 export type CommandError = 
 /**  The data directory could not be used (missing permission, full or read-only disk). */
@@ -286,7 +411,9 @@ export type CommandError =
 /**  The store is damaged, or its files are unusable; nothing was overwritten. */
 { kind: "storage"; message: string } | 
 /**  Sync did not complete (the relay unreachable, this device removed); nothing is lost. */
-{ kind: "sync"; message: string };
+{ kind: "sync"; message: string } | 
+/**  A call or visit could not go ahead (the peer offline, a used or expired visit code). */
+{ kind: "call"; message: string };
 
 /**  A field, or a draft's text, that two devices wrote without seeing each other's write. */
 export type Conflict = Conflict_Serialize | Conflict_Deserialize;
@@ -410,6 +537,18 @@ export type Encounter_Serialize = {
 	practitioner: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+};
+
+/**  One remote picture for the canvas. */
+export type Frame = {
+	/**  Its number (ask for pictures after it next time). */
+	n: number | null,
+	/**  Width in pixels. */
+	width: number,
+	/**  Height in pixels. */
+	height: number,
+	/**  The I420 picture (luma, then U, then V), base64. */
+	i420: string,
 };
 
 /**  An invite, as the admin hands it over. */
@@ -725,6 +864,22 @@ export type SetAside = {
 	reason: string,
 };
 
+/**  A file shared during the call. */
+export type SharedFile = {
+	/**  Its transfer id (hex), to attach it to a chart once received. */
+	id: string,
+	/**  Its name, as the sender gave it. */
+	name: string,
+	/**  Whether this device sends it. */
+	outgoing: boolean,
+	/**  Bytes moved. */
+	done: number | null,
+	/**  Bytes in all. */
+	total: number | null,
+	/**  Arrived whole with its hash checked (received), or confirmed by the peer (sent). */
+	complete: boolean,
+};
+
 /**  Whether a note or addendum is signed, and whether the signature holds. */
 export type Signature = 
 /**  A draft. */
@@ -898,6 +1053,9 @@ export type User = {
  */
 export type UserId = string;
 
+/**  A patient's visit: one waiting-room entry, opened with a one-time visit code. */
+export type VisitId = string;
+
 /**  One recorded vital sign. */
 export type Vital = Vital_Serialize | Vital_Deserialize;
 
@@ -969,6 +1127,16 @@ export type Vital_Serialize = {
 	recorded_by: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+};
+
+/**  A patient in the waiting room. */
+export type Waiting = {
+	/**  The visit (hex). */
+	visit: string,
+	/**  The chart the visit is for (hex). */
+	patient: string,
+	/**  The name the patient gave. */
+	name: string,
 };
 
 /**

@@ -10,7 +10,7 @@ export interface Section {
 
 export const SECTIONS: readonly Section[] = [
   { id: 'patients', label: 'Patients', pending: null },
-  { id: 'visits', label: 'Video visits', pending: 'Encrypted video visits arrive with the call engine.' },
+  { id: 'visits', label: 'Video visits', pending: null },
   { id: 'consults', label: 'Consults', pending: 'Store-and-forward consults arrive with sync.' },
   { id: 'sync', label: 'Sync & team', pending: null },
   { id: 'audit', label: 'Audit log', pending: null },

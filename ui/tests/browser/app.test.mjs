@@ -153,7 +153,7 @@ test('the frame shows version and data directory from app_info, and storage prob
   const storage = page.getByTestId('status-storage');
   assert.equal((await storage.textContent()).trim(), 'Storage read-only');
   assert.match(await storage.getAttribute('class'), /problem/);
-  await page.getByTestId('nav-visits').click();
+  await page.getByTestId('nav-consults').click();
   assert.match(await page.getByTestId('pending').textContent(), /Not in this build yet/);
   await page.getByTestId('nav-audit').click();
   await page.getByTestId('audit-verify').click();
@@ -460,5 +460,52 @@ test('joining: a bad code is refused clearly; a good one waits for admission', a
   await page.getByTestId('join-submit').click();
   await page.getByTestId('ws-pending').waitFor();
   await page.waitForFunction(() => document.querySelector('[data-testid="status-sync"]')?.textContent.includes('Waiting to be admitted'));
+  await page.close();
+});
+
+test('video visit: admit from the waiting room, see the remote picture move, mute, audio only, chat, safety number, hang up', async () => {
+  const { page, errors } = await openApp({
+    state: { ...UNLOCKED, members: [], waiting: [{ visit: 'f'.repeat(32), patient: 'e'.repeat(32), name: 'Ama Mensah' }] },
+    info: { ...INFO, status: { profile: 'unlocked', dataDirWritable: true } },
+  });
+  await page.getByTestId('nav-visits').click();
+  await page.waitForFunction(() => /Online/.test(document.querySelector('[data-testid=online]')?.textContent ?? ''));
+  const waiting = page.getByTestId('waiting-patient');
+  assert.match(await waiting.textContent(), /Ama Mensah/);
+  await page.getByTestId('admit').click();
+  await page.getByTestId('call-screen').waitFor();
+  await page.waitForFunction(() => /In a call with Ama Mensah\. End-to-end encrypted/.test(document.querySelector('[data-testid=call-state]')?.textContent ?? ''));
+  // The canvas shows the remote picture, and it changes between frames.
+  const sample = () =>
+    page.evaluate(() => {
+      const c = document.querySelector('[data-testid=remote-video]');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, 1).data;
+      return { w: c.width, row: Array.from(d.filter((_, i) => i % 4 === 0)) };
+    });
+  await page.waitForFunction(() => Number(/(\d+)/.exec(document.querySelector('[data-testid=frames-shown]')?.textContent ?? '0')?.[1]) >= 2);
+  const first = await sample();
+  assert.equal(first.w, 64);
+  assert.ok(first.row.some((v) => v > 200) && first.row.some((v) => v < 50), 'a bright bar on a dark picture');
+  await page.waitForFunction(() => Number(/(\d+)/.exec(document.querySelector('[data-testid=frames-shown]')?.textContent ?? '0')?.[1]) >= 5);
+  const later = await sample();
+  assert.notDeepEqual(later.row, first.row, 'the picture moves');
+  // Controls go to the core and the screen follows its view.
+  await page.getByTestId('mute').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=mute]')?.getAttribute('aria-pressed') === 'true');
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.call.muted), true);
+  await page.getByTestId('audio-only').click();
+  await page.waitForFunction(() => /audio only/.test(document.querySelector('[data-testid=call-notice]')?.textContent ?? ''));
+  await page.getByTestId('chat-input').fill('Can you show me the wound?');
+  await page.getByTestId('chat-send').click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=chat-line]').length === 2);
+  const lines = await page.getByTestId('chat-line').allTextContents();
+  assert.deepEqual(lines, ['You: Can you show me the wound?', 'Them: echo: Can you show me the wound?']);
+  await page.getByTestId('lock-badge').click();
+  assert.match(await page.getByTestId('safety-number').textContent(), /12345 67890 12345/);
+  await page.getByTestId('hang-up').click();
+  await page.waitForFunction(() => /The call ended/.test(document.querySelector('[data-testid=call-ended]')?.textContent ?? ''));
+  const calls = await page.evaluate(() => window.__OUTPOST_CALLS__);
+  for (const c of ['call_go_online', 'visit_admit', 'call_mute', 'call_audio_only', 'call_chat', 'call_hang_up']) assert.ok(calls.includes(c), c);
+  assert.deepEqual(errors, []);
   await page.close();
 });

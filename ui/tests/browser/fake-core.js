@@ -225,6 +225,53 @@ export function installFakeCore(seed) {
       state.conflicts = state.conflicts.filter((x) => x.id !== cid);
       return null;
     },
+    // Calls: a scripted call whose view changes as the real desk's would, and a moving
+    // synthetic picture (a bar that moves one step per frame) so the canvas can be checked.
+    call_view: () => {
+      needUnlocked();
+      const c = (state.call ??= { online: false, state: null, peer: null, ringing: null, waiting: state.waiting ?? [], muted: false, camera_off: false, audio_only: false, notice: null, peer_notice: null, chat: [], files: [], safety_number: null, ended: null, error: null, frames: 0, stats: null });
+      if (c.state === 'connected') c.frames += 1;
+      return { ...c, waiting: [...c.waiting] };
+    },
+    call_go_online: () => {
+      handlers.call_view();
+      state.call.online = true;
+      return null;
+    },
+    call_frame: ({ after }) => {
+      const c = state.call;
+      if (!c || c.state !== 'connected' || c.frames <= after) return null;
+      const w = 64, h = 36;
+      const bytes = new Uint8Array(w * h * 1.5).fill(128);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) bytes[y * w + x] = Math.abs(x - (c.frames % w)) < 4 ? 235 : 40;
+      let bin = '';
+      for (const b of bytes) bin += String.fromCharCode(b);
+      return { n: c.frames, width: w, height: h, i420: btoa(bin) };
+    },
+    visit_admit: ({ visit }) => {
+      const c = state.call;
+      const w = c.waiting.find((x) => x.visit === visit) || fail('notFound', 'patient in the waiting room not found');
+      c.waiting = c.waiting.filter((x) => x.visit !== visit);
+      Object.assign(c, { state: 'connected', peer: w.name, safety_number: '1234567890'.repeat(6), ended: null });
+      return null;
+    },
+    visit_invite: ({ patientId }) => (state.patients.find((p) => p.id === patientId) ? 'outpost-visit-1:AAAA' : fail('notFound', 'patient not found')),
+    call_mute: ({ on }) => ((state.call.muted = on), null),
+    call_camera_off: ({ on }) => ((state.call.camera_off = on), null),
+    call_audio_only: ({ on }) => {
+      state.call.audio_only = on;
+      state.call.notice = on ? 'Video off: audio only, as chosen.' : 'Video back on.';
+      return null;
+    },
+    call_chat: ({ text }) => {
+      state.call.chat.push({ mine: true, text });
+      state.call.chat.push({ mine: false, text: `echo: ${text}` });
+      return null;
+    },
+    call_hang_up: () => {
+      Object.assign(state.call, { state: 'ended', ended: 'hung_up' });
+      return null;
+    },
     audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
     verify_audit: () => (needUnlocked(), state.verifyError ? fail('integrity', state.verifyError) : { operations: state.audit.length, devices: 1, legacy_entries: 0 }),
   };

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { endedLabel, groupDigits, i420ToRgba, stateLabel } from './call';
+
+describe('call screen words', () => {
+  it('says the call is encrypted only once connected', () => {
+    expect(stateLabel('connected', 'Dr Adjei')).toMatch(/Dr Adjei.*End-to-end encrypted/);
+    expect(stateLabel('connecting', 'Dr Adjei')).not.toMatch(/encrypted/);
+    expect(stateLabel(null, null)).toBe('No call.');
+  });
+  it('explains a security ending in plain words', () => {
+    expect(endedLabel('security')).toMatch(/security check failed/);
+    expect(endedLabel(null)).toBeNull();
+  });
+  it('groups the safety number in fives', () => {
+    expect(groupDigits('123456789012345')).toEqual(['12345', '67890', '12345']);
+    expect(groupDigits('12345 67890 12345')).toEqual(['12345', '67890', '12345']);
+  });
+});
+
+describe('I420 to canvas pixels', () => {
+  it('maps black, white and a saturated red the way BT.601 does', () => {
+    // 2x2 picture: one chroma sample for all four pixels.
+    const rgba = new Uint8ClampedArray(16);
+    i420ToRgba(new Uint8Array([16, 16, 16, 16, 128, 128]), 2, 2, rgba);
+    expect([...rgba.slice(0, 4)]).toEqual([0, 0, 0, 255]);
+    i420ToRgba(new Uint8Array([235, 235, 235, 235, 128, 128]), 2, 2, rgba);
+    expect([...rgba.slice(0, 3)]).toEqual([255, 255, 255]);
+    // Y=81, U=90, V=240 is red in BT.601.
+    i420ToRgba(new Uint8Array([81, 81, 81, 81, 90, 240]), 2, 2, rgba);
+    expect(rgba[0]).toBeGreaterThan(250);
+    expect(rgba[1]).toBeLessThan(5);
+    expect(rgba[2]).toBeLessThan(5);
+  });
+});
