@@ -6,7 +6,7 @@
 //! - 300 ms round trip with 5% loss each way: audio keeps flowing (video: see the ignored test).
 //! - A 64 kbit/s cap: the call steps down to audio only within 10 s, and back to video within
 //!   30 s after the cap is lifted (ignored: not reliable yet).
-//! - A 10 s outage: the call reconnects (ICE restart) and media flows again (ignored: not yet).
+//! - A 10 s outage: the call reconnects (ICE restart) and media flows again .
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -359,10 +359,11 @@ async fn lossy_link(check_video: bool) {
     assert!(!log_a.has("ended") && !log_b.has("ended"));
 }
 
-/// Known gap (issue 10 notes): the step down and back up work in most runs (down after 6-9 s,
-/// video back 3-6 s after the cap lifts), but while video still floods the capped queue ICE
-/// consent checks are lost and the connection can drop to reconnecting, after which audio
-/// stops. Run with `--ignored` to see it.
+/// Known gap (issue 10 notes): the step down and back up work in some runs (down after 6-9 s,
+/// video back about 6 s after the cap lifts), but in others audio starves under the cap after
+/// video has paused: the estimate sits at its 30 kbit/s floor with 86% loss reported, which
+/// points at retransmissions of video packets lost in the capped queue crowding out audio.
+/// Run with `--ignored` to see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "under a 64 kbit/s cap the connection can drop to reconnecting; see the issue 10 notes"]
 async fn a_64_kbit_cap_steps_down_to_audio_only_within_10s_and_back_within_30s() {
@@ -388,7 +389,8 @@ async fn a_64_kbit_cap_steps_down_to_audio_only_within_10s_and_back_within_30s()
     eprintln!("under the cap: {audio} of 150 audio frames in 3 s");
     assert!(
         audio >= 100,
-        "audio stalled under the cap: {audio} frames in 3 s"
+        "audio stalled under the cap: {audio} frames in 3 s; Alice saw {:?}; {s2:?}",
+        log_a.entries()
     );
     let lifted = Instant::now();
     proxy.set(|l| l.rate_bps = None);
@@ -418,10 +420,7 @@ async fn a_64_kbit_cap_steps_down_to_audio_only_within_10s_and_back_within_30s()
     assert_ne!(s.level, Some(Level::AudioOnly));
 }
 
-/// Known gap (issue 10 notes): after a 10 s outage the caller goes to reconnecting and
-/// restarts ICE, but media does not come back. Run with `--ignored` to see it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "ICE restart after a 10 s outage does not reconnect yet; see the issue 10 notes"]
 async fn a_10_second_outage_is_survived_and_media_flows_again() {
     let _one = SERIAL.lock().await;
     let proxy = Proxy::start().await;
