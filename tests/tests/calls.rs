@@ -12,7 +12,7 @@ use outpost_tests::scenario::{Device, Relay};
 use serde_json::Value;
 
 /// Two physicians' devices in one workspace.
-fn pair(root: &Path, relay: &Relay) -> (Device, Device) {
+fn pair(root: &Path, relay_url: &str) -> (Device, Device) {
     let a = Device::new(root, "a", "passphrase of dr a");
     let b = Device::new(root, "b", "passphrase of dr b");
     a.run(&["init", "--name", "Dr Adjei", "--role", "physician"]);
@@ -23,7 +23,7 @@ fn pair(root: &Path, relay: &Relay) -> (Device, Device) {
         "--name",
         "Riverside",
         "--relay",
-        &relay.url,
+        relay_url,
     ]);
     let code = a.run(&["workspace", "invite", "--role", "physician"]);
     a.run(&["sync"]);
@@ -125,7 +125,7 @@ fn assert_media_flowed(s: &Value, side: &str) {
 fn two_devices_call_through_the_relay_with_video_audio_chat_and_a_5mb_file() {
     let root = tempfile::tempdir().unwrap();
     let relay = Relay::start(&root.path().join("relay"));
-    let (a, b) = pair(root.path(), &relay);
+    let (a, b) = pair(root.path(), &relay.url);
     // A photo-sized file with no structure a codec could help with.
     let mut bytes = vec![0u8; 5 * 1024 * 1024];
     let mut x = 0x1234_5678_u32;
@@ -327,7 +327,7 @@ async fn the_call_desk_rings_answers_shows_pictures_chat_and_audio_only_and_ends
     use outpost_core::desk::CallDesk;
     let root = tempfile::tempdir().unwrap();
     let relay = Relay::start(&root.path().join("relay"));
-    let (a, b) = pair(root.path(), &relay);
+    let (a, b) = pair(root.path(), &relay.url);
     let b_user = my_user_id(&b);
     let desk_a = CallDesk::new(open_core(&a).await, Default::default());
     let desk_b = CallDesk::new(open_core(&b).await, Default::default());
@@ -382,4 +382,150 @@ async fn the_call_desk_rings_answers_shows_pictures_chat_and_audio_only_and_ends
     let stats: Value = serde_json::from_str(v.stats.as_deref().unwrap()).unwrap();
     assert_eq!(stats["connected"], true);
     assert_eq!(stats["fingerprint_verified"], true);
+}
+
+/// A relay owned by an attacker: a TCP proxy in front of the real relay that passes HTTP
+/// through and, on `/v1/signal` sockets, flips one bit in the first large signal it delivers
+/// (an SDP-bearing envelope). Returns its URL and how many signals it altered.
+fn hostile_relay(upstream: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let altered = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&altered);
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            let upstream = upstream.clone();
+            let count = std::sync::Arc::clone(&count);
+            std::thread::spawn(move || {
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let mut first = [0u8; 16];
+                let n = client.peek(&mut first).unwrap_or(0);
+                let signal = first[..n].starts_with(b"GET /v1/signal");
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut c_read, &mut s_write);
+                    let _ = s_write.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut s_read, mut c_write) = (server, client);
+                if !signal {
+                    let _ = std::io::copy(&mut s_read, &mut c_write);
+                    return;
+                }
+                // The handshake answer, byte by byte up to its blank line.
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s_read.read_exact(&mut b).is_err() {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                if c_write.write_all(&head).is_err() {
+                    return;
+                }
+                // Server-to-client WebSocket frames are not masked: header, then payload.
+                loop {
+                    let mut h = [0u8; 2];
+                    if s_read.read_exact(&mut h).is_err() {
+                        return;
+                    }
+                    let mut header = h.to_vec();
+                    let len = match h[1] & 0x7f {
+                        126 => {
+                            let mut l = [0u8; 2];
+                            if s_read.read_exact(&mut l).is_err() {
+                                return;
+                            }
+                            header.extend_from_slice(&l);
+                            usize::from(u16::from_be_bytes(l))
+                        }
+                        127 => {
+                            let mut l = [0u8; 8];
+                            if s_read.read_exact(&mut l).is_err() {
+                                return;
+                            }
+                            header.extend_from_slice(&l);
+                            usize::try_from(u64::from_be_bytes(l)).unwrap()
+                        }
+                        l => usize::from(l),
+                    };
+                    let mut payload = vec![0u8; len];
+                    if s_read.read_exact(&mut payload).is_err() {
+                        return;
+                    }
+                    let binary = h[0] & 0x0f == 2;
+                    if binary && len > 400 && count.fetch_add(1, Ordering::SeqCst) == 0 {
+                        payload[len - 1] ^= 1;
+                    }
+                    if c_write.write_all(&header).is_err() || c_write.write_all(&payload).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, altered)
+}
+
+#[test]
+fn a_relay_that_alters_a_signal_ends_the_call_as_a_security_failure_with_no_media() {
+    let root = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&root.path().join("relay"));
+    let (mitm, altered) = hostile_relay(&relay.url);
+    let (a, b) = pair(root.path(), &mitm);
+    let b_stats = root.path().join("b.json");
+    let a_stats = root.path().join("a.json");
+    let answer = spawn_ready(
+        &b,
+        &[
+            "call",
+            "answer",
+            "--synthetic",
+            "--duration",
+            "5s",
+            "--stats-json",
+            b_stats.to_str().unwrap(),
+        ],
+        "Waiting for a call",
+    );
+    let started = a.try_run(&[
+        "call",
+        "start",
+        "--to",
+        &my_user_id(&b),
+        "--synthetic",
+        "--duration",
+        "5s",
+        "--wait",
+        "30s",
+        "--stats-json",
+        a_stats.to_str().unwrap(),
+    ]);
+    let answered = answer.wait_with_output().unwrap();
+    assert!(
+        altered.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "the relay altered a signal"
+    );
+    for (who, out, stats_path) in [
+        ("caller", &started, &a_stats),
+        ("callee", &answered, &b_stats),
+    ] {
+        assert!(!out.status.success(), "{who} reported success");
+        // (The callee's stderr went to the test log through `spawn_ready`.)
+        if who == "caller" {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("security"), "{who}: {err}");
+        }
+        let s = stats(stats_path);
+        assert_eq!(s["end_reason"], "security", "{who}: {s}");
+        assert_eq!(s["video"]["frames_decoded"], 0, "{who}: no media: {s}");
+        assert_eq!(s["audio"]["frames_decoded"], 0, "{who}: no media: {s}");
+    }
 }

@@ -332,3 +332,106 @@ async fn a_note_written_in_one_window_appears_in_the_other() {
     drop(driver_a);
     drop(driver_b);
 }
+
+/// A few pixels of the remote video canvas, read in the page: one row across the middle.
+async fn canvas_row(client: &Client) -> Vec<u64> {
+    let value = client
+        .execute(
+            "const c = document.querySelector('[data-testid=remote-video]');
+             const d = c.getContext('2d').getImageData(0, Math.floor(c.height / 2), c.width, 1).data;
+             const out = [];
+             for (let i = 0; i < d.length; i += 4 * 8) out.push(d[i] + d[i + 1] + d[i + 2]);
+             return out;",
+            vec![],
+        )
+        .await
+        .expect("read the canvas");
+    value
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|v| v.as_u64().unwrap_or(0))
+        .collect()
+}
+
+/// Two real windows of two physicians in one workspace, in a synthetic-media call through a
+/// real relay: one calls, the other accepts, both say the call is encrypted, and the remote
+/// canvas is not blank and changes between pictures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_windows_hold_a_video_call_and_the_remote_picture_moves() {
+    use outpost_tests::scenario::{Device, Relay};
+    let tmp = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&tmp.path().join("relay"));
+    let doc = Device::new(tmp.path(), "doc-a", "physician passphrase 1");
+    let other = Device::new(tmp.path(), "doc-b", "physician passphrase 2");
+    doc.run(&["init", "--name", "Dr. Achieng", "--role", "physician"]);
+    doc.run(&[
+        "workspace",
+        "create",
+        "--name",
+        "Riverside",
+        "--relay",
+        &relay.url,
+    ]);
+    let code = doc.run(&["workspace", "invite", "--role", "physician"]);
+    doc.run(&["sync"]);
+    other.run(&["init", "--name", "Dr. Otieno", "--role", "physician"]);
+    other.run(&["workspace", "join", code.trim()]);
+    for d in [&doc, &other, &doc, &other] {
+        d.run(&["sync"]);
+    }
+
+    let driver_a = Driver::start(&doc.dir);
+    let a = connect(&driver_a).await;
+    let driver_b = Driver::start(&other.dir);
+    let b = connect(&driver_b).await;
+    async {
+        unlock(&a, &doc.passphrase).await;
+        unlock(&b, &other.passphrase).await;
+        click(&b, "nav-visits").await;
+        wait_text(&b, "online", |t| t.starts_with("Online")).await;
+        click(&a, "nav-visits").await;
+        wait_text(&a, "online", |t| t.starts_with("Online")).await;
+        click(&a, "call-member").await;
+        click(&b, "accept-call").await;
+        for w in [&a, &b] {
+            wait_text(w, "call-state", |t| t.contains("End-to-end encrypted")).await;
+        }
+        // Pictures reach the canvas and move.
+        wait_text(&a, "frames-shown", |t| {
+            t.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= 10)
+        })
+        .await;
+        let first = canvas_row(&a).await;
+        assert!(
+            first.iter().any(|v| *v > 60),
+            "the remote canvas is not blank: {first:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let later = canvas_row(&a).await;
+        assert_ne!(first, later, "the remote picture changes between frames");
+        // For a person to look at: `OUTPOST_SCREENSHOT_DIR=dir make test-desktop`.
+        if let Some(dir) = std::env::var_os("OUTPOST_SCREENSHOT_DIR") {
+            let png = a.screenshot().await.expect("a screenshot");
+            std::fs::write(std::path::Path::new(&dir).join("call.png"), png).unwrap();
+        }
+        // The safety number is the same in both windows.
+        click(&a, "lock-badge").await;
+        click(&b, "lock-badge").await;
+        let sa = text_of(&a, "safety-number").await;
+        let sb = text_of(&b, "safety-number").await;
+        let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+        assert_eq!(digits(&sa).len(), 60, "{sa}");
+        assert_eq!(digits(&sa), digits(&sb));
+        click(&a, "hang-up").await;
+        wait_text(&b, "call-ended", |t| t.contains("ended")).await;
+    }
+    .await;
+    let _ = a.close().await;
+    let _ = b.close().await;
+    drop(driver_a);
+    drop(driver_b);
+}

@@ -210,7 +210,11 @@ impl CallDesk {
                         if busy {
                             continue;
                         }
-                        lock(&inner.view).ringing = Some(ring.from.device_id().to_hex());
+                        let desk = CallDesk {
+                            inner: Arc::clone(&inner),
+                        };
+                        let name = desk.name_of(ring.from).await;
+                        lock(&inner.view).ringing = Some(name);
                         *lock(&inner.ringing) = Some(ring);
                     }
                     Incoming::Knock(k) => {
@@ -227,6 +231,21 @@ impl CallDesk {
         Ok(())
     }
 
+    /// The member's name for a device (its id when the log does not name it).
+    async fn name_of(&self, device: outpost_crypto::PublicIdentity) -> String {
+        let id = device.device_id().to_hex();
+        self.inner
+            .core
+            .workspace_members()
+            .await
+            .ok()
+            .and_then(|m| {
+                m.into_iter()
+                    .find(|m| m.device.as_deref() == Some(id.as_str()))
+            })
+            .map_or(id, |m| m.name)
+    }
+
     async fn line(&self) -> Result<CallLine, CoreError> {
         self.go_online().await?;
         self.inner.line.lock().await.clone().ok_or(CoreError::Call(
@@ -241,6 +260,7 @@ impl CallDesk {
         }
         let line = self.line().await?;
         let peer = line.resolve(to).await?;
+        let name = self.name_of(peer).await;
         let handle = line.call(peer, kind);
         self.run(
             handle,
@@ -248,7 +268,7 @@ impl CallDesk {
                 me: line.me(),
                 peer,
             },
-            to.to_owned(),
+            name,
             None,
         );
         Ok(())
@@ -267,7 +287,7 @@ impl CallDesk {
             me: line.me(),
             peer: ring.from,
         };
-        let name = ring.from.device_id().to_hex();
+        let name = self.name_of(ring.from).await;
         let handle = line.answer(ring);
         let _ = handle.commands.send(Command::Accept);
         lock(&self.inner.view).ringing = None;
