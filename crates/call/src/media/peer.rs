@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::ice::network_type::NetworkType;
-use rtc::interceptor::{BandwidthEstimator, EstimatorStats, Gcc, PacketReport};
+use rtc::interceptor::{
+    BandwidthEstimator, EstimatorStats, Gcc, NackGeneratorBuilder, PacketReport, Slot,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::RTCOfferOptions;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS};
@@ -219,6 +221,9 @@ impl BandwidthEstimator for Published {
     }
 }
 
+/// How often one lost packet is asked for again.
+const MAX_NACKS_PER_PACKET: u16 = 3;
+
 /// How much faster than the estimate the pacer may send (libwebrtc uses 2.5).
 const PACING_FACTOR: f64 = 2.5;
 
@@ -395,6 +400,16 @@ impl Peer {
         )
         .map_err(setup)?;
         let registry = register_default_interceptors(registry, &mut media).map_err(setup)?;
+        // The default NACK generator asks for every missing packet every 100 ms for as long as
+        // it stays in its window. When video pauses (audio only) the window stops moving, and
+        // the same lost video packets are asked for and resent ten times a second, crowding
+        // out the audio on the very link that made video pause. A few tries per packet.
+        let registry = registry.with(
+            Slot::NackGenerator,
+            NackGeneratorBuilder::new()
+                .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
+                .build(),
+        );
 
         let mut settings = SettingEngineBuilder::new()
             .with_network_types(vec![NetworkType::Udp4])
