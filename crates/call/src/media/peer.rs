@@ -221,6 +221,39 @@ impl BandwidthEstimator for Published {
     }
 }
 
+/// The interceptor chain: TWCC with GCC publishing its estimate, the defaults (NACK, RTCP
+/// reports, TWCC receiver), and a NACK generator that gives up on a packet.
+fn interceptors(
+    media: &mut MediaEngine,
+    options: &PeerOptions,
+    estimate: &Arc<Estimate>,
+) -> Result<Registry, MediaError> {
+    let gcc = Published {
+        inner: Gcc::new(
+            f64::from(options.initial_bitrate_bps),
+            30_000.0,
+            2_500_000.0,
+        ),
+        out: estimate.clone(),
+    };
+    gcc.publish();
+    let setup = |_| MediaError::Transport("setting up the connection");
+    let registry =
+        configure_congestion_control(Registry::new(), gcc, CongestionFeedback::Twcc, media)
+            .map_err(setup)?;
+    let registry = register_default_interceptors(registry, media).map_err(setup)?;
+    // The default NACK generator asks for every missing packet every 100 ms for as long as it
+    // stays in its window. When video pauses (audio only) the window stops moving, and the same
+    // lost video packets are asked for and resent ten times a second, crowding out the audio on
+    // the very link that made video pause. A few tries per packet.
+    Ok(registry.with(
+        Slot::NackGenerator,
+        NackGeneratorBuilder::new()
+            .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
+            .build(),
+    ))
+}
+
 /// How often one lost packet is asked for again.
 const MAX_NACKS_PER_PACKET: u16 = 3;
 
@@ -386,30 +419,7 @@ impl Peer {
             )
             .map_err(setup)?;
         let estimate = Arc::new(Estimate::default());
-        let initial = f64::from(options.initial_bitrate_bps);
-        let gcc = Published {
-            inner: Gcc::new(initial, 30_000.0, 2_500_000.0),
-            out: estimate.clone(),
-        };
-        gcc.publish();
-        let registry = configure_congestion_control(
-            Registry::new(),
-            gcc,
-            CongestionFeedback::Twcc,
-            &mut media,
-        )
-        .map_err(setup)?;
-        let registry = register_default_interceptors(registry, &mut media).map_err(setup)?;
-        // The default NACK generator asks for every missing packet every 100 ms for as long as
-        // it stays in its window. When video pauses (audio only) the window stops moving, and
-        // the same lost video packets are asked for and resent ten times a second, crowding
-        // out the audio on the very link that made video pause. A few tries per packet.
-        let registry = registry.with(
-            Slot::NackGenerator,
-            NackGeneratorBuilder::new()
-                .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
-                .build(),
-        );
+        let registry = interceptors(&mut media, options, &estimate)?;
 
         let mut settings = SettingEngineBuilder::new()
             .with_network_types(vec![NetworkType::Udp4])
