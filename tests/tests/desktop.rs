@@ -405,6 +405,18 @@ async fn two_windows_hold_a_video_call_and_the_remote_picture_moves() {
                 .is_some_and(|n| n >= 10)
         })
         .await;
+        // The rate the canvas actually shows (the sender sends 15 pictures a second).
+        let shown = |t: String| {
+            t.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let before = shown(text_of(&a, "frames-shown").await);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let fps = (shown(text_of(&a, "frames-shown").await) - before) / 3.0;
+        eprintln!("the remote canvas showed {fps:.1} pictures per second");
+        assert!(fps >= 5.0, "the canvas keeps up: {fps:.1} pictures per second");
         let first = canvas_row(&a).await;
         assert!(
             first.iter().any(|v| *v > 60),
