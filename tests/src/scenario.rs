@@ -184,6 +184,36 @@ impl Device {
     }
 }
 
+/// Two physicians' devices in one workspace through `relay_url`: `first` founds it and invites
+/// `second`, who joins and is admitted at the next syncs. Each is `(directory, display name)`;
+/// the passphrase is `"passphrase of <directory>"`.
+pub fn physicians_in_workspace(
+    root: &Path,
+    relay_url: &str,
+    first: (&str, &str),
+    second: (&str, &str),
+) -> (Device, Device) {
+    let a = Device::new(root, first.0, &format!("passphrase of {}", first.0));
+    let b = Device::new(root, second.0, &format!("passphrase of {}", second.0));
+    a.run(&["init", "--name", first.1, "--role", "physician"]);
+    b.run(&["init", "--name", second.1, "--role", "physician"]);
+    a.run(&[
+        "workspace",
+        "create",
+        "--name",
+        "Riverside",
+        "--relay",
+        relay_url,
+    ]);
+    let code = a.run(&["workspace", "invite", "--role", "physician"]);
+    a.run(&["sync"]);
+    b.run(&["workspace", "join", code.trim()]);
+    for d in [&a, &b, &a, &b] {
+        d.run(&["sync"]);
+    }
+    (a, b)
+}
+
 /// Opens a session for `device` on the relay behind `client` (founding `workspace` first when
 /// `found`), as a device does, by signing the relay's challenges. Returns the bearer token.
 pub async fn relay_session(

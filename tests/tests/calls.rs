@@ -8,30 +8,12 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use outpost_tests::scenario::{Device, Relay};
+use outpost_tests::scenario::{Device, Relay, physicians_in_workspace};
 use serde_json::Value;
 
 /// Two physicians' devices in one workspace.
 fn pair(root: &Path, relay_url: &str) -> (Device, Device) {
-    let a = Device::new(root, "a", "passphrase of dr a");
-    let b = Device::new(root, "b", "passphrase of dr b");
-    a.run(&["init", "--name", "Dr Adjei", "--role", "physician"]);
-    b.run(&["init", "--name", "Dr Bello", "--role", "physician"]);
-    a.run(&[
-        "workspace",
-        "create",
-        "--name",
-        "Riverside",
-        "--relay",
-        relay_url,
-    ]);
-    let code = a.run(&["workspace", "invite", "--role", "physician"]);
-    a.run(&["sync"]);
-    b.run(&["workspace", "join", code.trim()]);
-    a.run(&["sync"]);
-    b.run(&["sync"]);
-    a.run(&["sync"]);
-    (a, b)
+    physicians_in_workspace(root, relay_url, ("a", "Dr Adjei"), ("b", "Dr Bello"))
 }
 
 fn my_user_id(d: &Device) -> String {

@@ -359,27 +359,15 @@ async fn canvas_row(client: &Client) -> Vec<u64> {
 /// canvas is not blank and changes between pictures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_windows_hold_a_video_call_and_the_remote_picture_moves() {
-    use outpost_tests::scenario::{Device, Relay};
+    use outpost_tests::scenario::{Relay, physicians_in_workspace};
     let tmp = tempfile::tempdir().unwrap();
     let relay = Relay::start(&tmp.path().join("relay"));
-    let doc = Device::new(tmp.path(), "doc-a", "physician passphrase 1");
-    let other = Device::new(tmp.path(), "doc-b", "physician passphrase 2");
-    doc.run(&["init", "--name", "Dr. Achieng", "--role", "physician"]);
-    doc.run(&[
-        "workspace",
-        "create",
-        "--name",
-        "Riverside",
-        "--relay",
+    let (doc, other) = physicians_in_workspace(
+        tmp.path(),
         &relay.url,
-    ]);
-    let code = doc.run(&["workspace", "invite", "--role", "physician"]);
-    doc.run(&["sync"]);
-    other.run(&["init", "--name", "Dr. Otieno", "--role", "physician"]);
-    other.run(&["workspace", "join", code.trim()]);
-    for d in [&doc, &other, &doc, &other] {
-        d.run(&["sync"]);
-    }
+        ("doc-a", "Dr. Achieng"),
+        ("doc-b", "Dr. Otieno"),
+    );
 
     let driver_a = Driver::start(&doc.dir);
     let a = connect(&driver_a).await;
@@ -416,7 +404,10 @@ async fn two_windows_hold_a_video_call_and_the_remote_picture_moves() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let fps = (shown(text_of(&a, "frames-shown").await) - before) / 3.0;
         eprintln!("the remote canvas showed {fps:.1} pictures per second");
-        assert!(fps >= 5.0, "the canvas keeps up: {fps:.1} pictures per second");
+        assert!(
+            fps >= 5.0,
+            "the canvas keeps up: {fps:.1} pictures per second"
+        );
         let first = canvas_row(&a).await;
         assert!(
             first.iter().any(|v| *v > 60),

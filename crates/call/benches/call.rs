@@ -15,20 +15,16 @@
     clippy::cast_sign_loss
 )]
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use outpost_call::State;
 use outpost_call::codec::{VideoDecoder, VideoEncoder, VideoSettings};
-use outpost_call::media::peer::PeerOptions;
 use outpost_call::packet::packetize;
-use outpost_call::session::{
-    self, CallConfig, CallEvent, CallHandle, Command, Inbound, Parties, SignalError, SignalSender,
-};
-use outpost_call::signal::{CallKind, Signal};
+use outpost_call::session::{CallEvent, CallHandle, Command};
 use outpost_call::synthetic::TestPattern;
-use outpost_crypto::{DeviceIdentity, SframeSender, sframe::DEFAULT_SUITE};
-use tokio::sync::mpsc;
+use outpost_crypto::{SframeSender, sframe::DEFAULT_SUITE};
+#[path = "../tests/loopback/mod.rs"]
+mod loopback;
 
 /// RTP fixed header and SRTP auth tag per packet: both paths pay them.
 const PER_PACKET: usize = 12 + 10;
@@ -95,59 +91,9 @@ fn sframe_overhead() {
     );
 }
 
-/// One direction of in-memory signaling.
-struct Wire(mpsc::UnboundedSender<Inbound>);
-
-#[async_trait::async_trait]
-impl SignalSender for Wire {
-    async fn send(&self, signal: Signal) -> Result<(), SignalError> {
-        self.0
-            .send(Inbound::Signal(signal))
-            .map_err(|_| SignalError("peer gone".into()))
-    }
-}
-
-fn config() -> CallConfig {
-    CallConfig {
-        peer: PeerOptions {
-            udp_addrs: vec!["127.0.0.1:0".into()],
-            ..PeerOptions::default()
-        },
-        ..CallConfig::default()
-    }
-}
-
 /// Places a call and accepts it at once (the admit); returns both handles.
 async fn pair() -> (CallHandle, CallHandle) {
-    let alice = DeviceIdentity::generate(&mut rand_core::OsRng).public();
-    let bob = DeviceIdentity::generate(&mut rand_core::OsRng).public();
-    let (to_alice, alice_in) = mpsc::unbounded_channel();
-    let (to_bob, mut bob_in) = mpsc::unbounded_channel();
-    let a = session::place(
-        config(),
-        Parties {
-            me: alice,
-            peer: bob,
-        },
-        CallKind::Video,
-        Arc::new(Wire(to_bob)),
-        alice_in,
-    );
-    let Some(Inbound::Signal(Signal::Ring(ring))) = bob_in.recv().await else {
-        panic!("the first signal is a ring");
-    };
-    let b = session::answer(
-        config(),
-        Parties {
-            me: bob,
-            peer: alice,
-        },
-        &ring,
-        Arc::new(Wire(to_alice)),
-        bob_in,
-    );
-    b.commands.send(Command::Accept).expect("accept");
-    (a, b)
+    loopback::call_pair(None, None).await
 }
 
 async fn hang_up(mut a: CallHandle, b: CallHandle) {

@@ -7,85 +7,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use outpost_call::State;
-use outpost_call::media::peer::PeerOptions;
-use outpost_call::session::{
-    self, CallConfig, CallEvent, CallHandle, Command, Inbound, Parties, SignalError, SignalSender,
-};
+use outpost_call::session::{CallEvent, CallHandle, Command, Inbound};
 use outpost_call::share::ShareEvent;
-use outpost_call::signal::{CallKind, EndReason, Signal};
-use outpost_crypto::DeviceIdentity;
+use outpost_call::signal::{EndReason, Signal};
 use tokio::sync::{mpsc, oneshot};
 
-type Tamper = Arc<dyn Fn(Signal) -> Inbound + Send + Sync>;
+mod loopback;
 
-/// One direction of signaling: straight into the other side's inbound queue, through an
-/// optional tamper function.
-struct Wire {
-    to: mpsc::UnboundedSender<Inbound>,
-    tamper: Option<Tamper>,
-}
-
-#[async_trait::async_trait]
-impl SignalSender for Wire {
-    async fn send(&self, signal: Signal) -> Result<(), SignalError> {
-        let inbound = match &self.tamper {
-            Some(t) => t(signal),
-            None => Inbound::Signal(signal),
-        };
-        self.to
-            .send(inbound)
-            .map_err(|_| SignalError("peer gone".into()))
-    }
-}
-
-fn config() -> CallConfig {
-    CallConfig {
-        peer: PeerOptions {
-            udp_addrs: vec!["127.0.0.1:0".into()],
-            ice_check_interval: Some(Duration::from_millis(20)),
-            ..PeerOptions::default()
-        },
-        ..CallConfig::default()
-    }
-}
+use loopback::{Rewrite as Tamper, call_pair as pair};
 
 /// Places a call from Alice to Bob and has Bob accept; `tamper` applies to what Bob sends.
 async fn call_pair(tamper_bob: Option<Tamper>) -> (CallHandle, CallHandle) {
-    let alice = DeviceIdentity::generate(&mut rand_core::OsRng).public();
-    let bob = DeviceIdentity::generate(&mut rand_core::OsRng).public();
-    let (to_alice, alice_in) = mpsc::unbounded_channel();
-    let (to_bob, mut bob_in) = mpsc::unbounded_channel();
-    let a = session::place(
-        config(),
-        Parties {
-            me: alice,
-            peer: bob,
-        },
-        CallKind::Video,
-        Arc::new(Wire {
-            to: to_bob,
-            tamper: None,
-        }),
-        alice_in,
-    );
-    let Some(Inbound::Signal(Signal::Ring(ring))) = bob_in.recv().await else {
-        panic!("Bob's first signal is a ring");
-    };
-    let b = session::answer(
-        config(),
-        Parties {
-            me: bob,
-            peer: alice,
-        },
-        &ring,
-        Arc::new(Wire {
-            to: to_alice,
-            tamper: tamper_bob,
-        }),
-        bob_in,
-    );
-    b.commands.send(Command::Accept).unwrap();
-    (a, b)
+    pair(None, tamper_bob).await
 }
 
 async fn wait_state(h: &mut CallHandle, want: State) -> Vec<CallEvent> {

@@ -13,15 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use outpost_call::adapt::Level;
-use outpost_call::media::peer::PeerOptions;
-use outpost_call::session::{
-    self, CallConfig, CallEvent, CallHandle, Command, Inbound, Parties, SignalError, SignalSender,
-};
-use outpost_call::signal::{CallKind, Signal};
+use outpost_call::session::{CallEvent, CallHandle, Command, Inbound};
+use outpost_call::signal::Signal;
 use outpost_call::stats::CallStats;
-use outpost_crypto::DeviceIdentity;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
+
+mod loopback;
 use tokio::time::Instant;
 
 /// What the link does to packets, changed while the call runs.
@@ -150,82 +148,29 @@ fn rewrite_sdp(sdp: &str, to: SocketAddr) -> String {
         .join("\r\n")
 }
 
-/// Signaling straight to the peer, telling it the sender is at the proxy.
-struct Wire {
-    to: mpsc::UnboundedSender<Inbound>,
-    me_at: SocketAddr,
-}
-
-#[async_trait::async_trait]
-impl SignalSender for Wire {
-    async fn send(&self, signal: Signal) -> Result<(), SignalError> {
-        let signal = match signal {
+/// Tells the peer that the sender is at the proxy (`me_at`).
+fn via_proxy(me_at: SocketAddr) -> loopback::Rewrite {
+    Arc::new(move |signal| {
+        Inbound::Signal(match signal {
             Signal::Candidate(mut c) => {
-                c.candidate = rewrite_candidate(&c.candidate, self.me_at);
+                c.candidate = rewrite_candidate(&c.candidate, me_at);
                 Signal::Candidate(c)
             }
             Signal::Offer(mut s) => {
-                s.sdp = rewrite_sdp(&s.sdp, self.me_at);
+                s.sdp = rewrite_sdp(&s.sdp, me_at);
                 Signal::Offer(s)
             }
             Signal::Answer(mut s) => {
-                s.sdp = rewrite_sdp(&s.sdp, self.me_at);
+                s.sdp = rewrite_sdp(&s.sdp, me_at);
                 Signal::Answer(s)
             }
             other => other,
-        };
-        self.to
-            .send(Inbound::Signal(signal))
-            .map_err(|_| SignalError("peer gone".into()))
-    }
-}
-
-fn config() -> CallConfig {
-    CallConfig {
-        peer: PeerOptions {
-            udp_addrs: vec!["127.0.0.1:0".into()],
-            ..PeerOptions::default()
-        },
-        ..CallConfig::default()
-    }
+        })
+    })
 }
 
 async fn call_through(proxy: &Proxy) -> (CallHandle, CallHandle) {
-    let alice = DeviceIdentity::generate(&mut rand_core::OsRng).public();
-    let bob = DeviceIdentity::generate(&mut rand_core::OsRng).public();
-    let (to_alice, alice_in) = mpsc::unbounded_channel();
-    let (to_bob, mut bob_in) = mpsc::unbounded_channel();
-    let a = session::place(
-        config(),
-        Parties {
-            me: alice,
-            peer: bob,
-        },
-        CallKind::Video,
-        Arc::new(Wire {
-            to: to_bob,
-            me_at: proxy.at_a,
-        }),
-        alice_in,
-    );
-    let Some(Inbound::Signal(Signal::Ring(ring))) = bob_in.recv().await else {
-        panic!("Bob's first signal is a ring");
-    };
-    let b = session::answer(
-        config(),
-        Parties {
-            me: bob,
-            peer: alice,
-        },
-        &ring,
-        Arc::new(Wire {
-            to: to_alice,
-            me_at: proxy.at_b,
-        }),
-        bob_in,
-    );
-    b.commands.send(Command::Accept).unwrap();
-    (a, b)
+    loopback::call_pair(Some(via_proxy(proxy.at_a)), Some(via_proxy(proxy.at_b))).await
 }
 
 /// Reads a side's events and video in the background: its state changes and level changes
