@@ -118,6 +118,18 @@ pub struct Feedback {
 }
 
 impl Feedback {
+    /// What got through of what was sent (everything sent when nothing is known yet).
+    fn carried_bps(&self) -> u32 {
+        if self.sent_bps == 0 {
+            return u32::MAX;
+        }
+        let delivered = 1.0 - f64::from(self.loss.clamp(0.0, 1.0));
+        // Within 0..=sent_bps, so the conversion cannot truncate.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let carried = (f64::from(self.sent_bps) * delivered) as u32;
+        carried
+    }
+
     /// Whether the estimate is well under what is sent.
     fn rate_congested(&self) -> bool {
         self.sent_bps > 0 && u64::from(self.estimate_bps) * 10 < u64::from(self.sent_bps) * 7
@@ -295,10 +307,13 @@ impl Adapter {
             if now_ms - since < DOWN_AFTER_MS || self.level == Level::AudioOnly {
                 return None;
             }
-            // Skip straight to the level the estimate fits, not one rung at a time: on a
-            // collapsing link each rung would cost another stall.
+            // Skip straight to the level the link fits, not one rung at a time: on a
+            // collapsing link each rung would cost another stall. What fits is the lower of
+            // the estimate and what actually got through (the estimator lags a sudden cap;
+            // the loss does not).
+            let budget = fb.estimate_bps.min(fb.carried_bps());
             let mut to = self.level.down();
-            while to != Level::AudioOnly && fb.estimate_bps < to.needs_bps() {
+            while to != Level::AudioOnly && budget < to.needs_bps() {
                 to = to.down();
             }
             return Some(self.change(to, Reason::WeakLink));
@@ -479,6 +494,26 @@ mod tests {
                 .iter()
                 .any(|(_, c)| c.to != Level::High)
         );
+    }
+
+    #[test]
+    fn a_sudden_cap_goes_straight_to_what_got_through_even_before_the_estimate_falls() {
+        let mut a = Adapter::new(Level::High);
+        // The estimator still says 2 Mbit/s, but 80% of 400 kbit/s is being lost.
+        let capped = Feedback {
+            estimate_bps: 2_000_000,
+            loss: 0.8,
+            sent_bps: 400_000,
+        };
+        let changes = run(&mut a, 0, 5_000, capped);
+        assert_eq!(
+            changes.len(),
+            1,
+            "one step, not one rung at a time: {changes:?}"
+        );
+        let (t, c) = changes[0];
+        assert_eq!(c.to, Level::AudioOnly);
+        assert!(t <= 2_000, "after {t} ms");
     }
 
     #[test]

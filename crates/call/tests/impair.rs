@@ -5,7 +5,7 @@
 //!
 //! - 300 ms round trip with 5% loss each way: audio keeps flowing (video: see the ignored test).
 //! - A 64 kbit/s cap: the call steps down to audio only within 10 s, and back to video within
-//!   30 s after the cap is lifted (ignored: not reliable yet).
+//!   30 s after the cap is lifted.
 //! - A 10 s outage: the call reconnects (ICE restart) and media flows again .
 
 use std::net::SocketAddr;
@@ -304,12 +304,7 @@ async fn lossy_link(check_video: bool) {
     assert!(!log_a.has("ended") && !log_b.has("ended"));
 }
 
-/// Kept out of CI for now (issue 10 notes): since NACKs are capped per packet it passes every
-/// local run (audio-only after 4.4-9.0 s, 149-154 of 150 audio frames under the cap, video
-/// back within 4 s of the cap lifting), but the slower side's step down comes close to the
-/// 10 s bound. Run with `--ignored`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the step down comes within 1 s of its 10 s bound on this machine; see the issue 10 notes"]
 async fn a_64_kbit_cap_steps_down_to_audio_only_within_10s_and_back_within_30s() {
     let _one = SERIAL.lock().await;
     let proxy = Proxy::start().await;
