@@ -50,7 +50,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "edit_patient",
         "call_view",
         "call_go_online",
-        "call_frame",
+        "call_frame_raw",
         "call_start",
         "call_accept",
         "call_decline",

@@ -29,6 +29,11 @@ pub fn run() {
         });
 }
 
+/// The commands that answer raw bytes (see [`run_app`]).
+fn raw_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![commands::calls::call_frame_raw]
+}
+
 /// Configures a builder with Outpost's commands and state. Generic over the runtime so tests can
 /// pass `tauri::test::mock_builder()`; `data_dir` overrides [`state::resolve_data_dir`].
 pub fn run_app<R: Runtime>(
@@ -36,8 +41,18 @@ pub fn run_app<R: Runtime>(
     data_dir: Option<PathBuf>,
 ) -> tauri::Builder<R> {
     let specta = commands::specta_builder::<R>();
+    let typed = specta.invoke_handler();
+    // Binary answers are not JSON, so the one command that returns raw bytes is registered
+    // beside the typed ones rather than through specta.
+    let raw = raw_handler::<R>();
     builder
-        .invoke_handler(specta.invoke_handler())
+        .invoke_handler(move |invoke: tauri::ipc::Invoke<R>| {
+            if invoke.message.command() == "call_frame_raw" {
+                raw(invoke)
+            } else {
+                typed(invoke)
+            }
+        })
         .setup(move |app| {
             specta.mount_events(app);
             let data_dir = match data_dir {

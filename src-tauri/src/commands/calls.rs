@@ -8,23 +8,9 @@ use outpost_core::{
     desk::CallView,
     store::{PatientId, attachments::AttachmentInfo, proto::VisitId},
 };
-use serde::Serialize;
 use tauri::State;
 
 use crate::{CommandError, state::AppState};
-
-/// One remote picture for the canvas.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-pub struct Frame {
-    /// Its number (ask for pictures after it next time).
-    pub n: f64,
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// The I420 picture (luma, then U, then V), base64.
-    pub i420: String,
-}
 
 fn kind(audio_only: bool) -> CallKind {
     if audio_only {
@@ -48,23 +34,28 @@ pub async fn call_go_online(state: State<'_, AppState>) -> Result<(), CommandErr
     Ok(state.desk.go_online().await?)
 }
 
-/// The newest remote picture after picture number `after`, if there is one.
+/// The newest remote picture after picture number `after`, as raw bytes for the canvas
+/// (nothing when there is none newer): its number, width and height as little-endian `u32`s,
+/// then the I420 planes. Raw bytes cross the IPC without JSON or base64, which at 640x360
+/// and 15 pictures a second is most of the cost.
 #[tauri::command]
-#[specta::specta]
-pub async fn call_frame(
+pub async fn call_frame_raw(
     state: State<'_, AppState>,
-    after: f64,
-) -> Result<Option<Frame>, CommandError> {
-    // Picture counts stay far below 2^53, where f64 is exact.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let after = after.max(0.0) as u64;
-    Ok(state.desk.frame(after).map(|(n, pic)| Frame {
-        #[allow(clippy::cast_precision_loss)]
-        n: n as f64,
-        width: u32::try_from(pic.width).unwrap_or(0),
-        height: u32::try_from(pic.height).unwrap_or(0),
-        i420: base64::engine::general_purpose::STANDARD.encode(&pic.data),
-    }))
+    after: u32,
+) -> Result<tauri::ipc::Response, CommandError> {
+    let mut out = Vec::new();
+    if let Some((n, pic)) = state.desk.frame(u64::from(after)) {
+        out.reserve(12 + pic.data.len());
+        for v in [
+            u32::try_from(n).unwrap_or(u32::MAX),
+            u32::try_from(pic.width).unwrap_or(0),
+            u32::try_from(pic.height).unwrap_or(0),
+        ] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&pic.data);
+    }
+    Ok(tauri::ipc::Response::new(out))
 }
 
 /// Calls a member (user id) or a device.

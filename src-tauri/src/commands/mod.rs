@@ -62,7 +62,6 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         sync::edit_patient,
         calls::call_view,
         calls::call_go_online,
-        calls::call_frame,
         calls::call_start,
         calls::call_accept,
         calls::call_decline,

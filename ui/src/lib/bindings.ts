@@ -93,8 +93,6 @@ export const commands = {
 	callView: () => typedError<CallView_Serialize, CommandError>(__TAURI_INVOKE("call_view")),
 	/**  Connects to the relay for calls (incoming calls ring; the waiting room fills). */
 	callGoOnline: () => typedError<null, CommandError>(__TAURI_INVOKE("call_go_online")),
-	/**  The newest remote picture after picture number `after`, if there is one. */
-	callFrame: (after: number | null) => typedError<Frame | null, CommandError>(__TAURI_INVOKE("call_frame", { after })),
 	/**  Calls a member (user id) or a device. */
 	callStart: (to: string, audioOnly: boolean) => typedError<null, CommandError>(__TAURI_INVOKE("call_start", { to, audioOnly })),
 	/**  Answers the ringing call. */
@@ -537,18 +535,6 @@ export type Encounter_Serialize = {
 	practitioner: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
-};
-
-/**  One remote picture for the canvas. */
-export type Frame = {
-	/**  Its number (ask for pictures after it next time). */
-	n: number | null,
-	/**  Width in pixels. */
-	width: number,
-	/**  Height in pixels. */
-	height: number,
-	/**  The I420 picture (luma, then U, then V), base64. */
-	i420: string,
 };
 
 /**  An invite, as the admin hands it over. */

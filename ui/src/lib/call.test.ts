@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endedLabel, groupDigits, i420ToRgba, stateLabel } from './call';
+import { endedLabel, groupDigits, i420ToRgba, parseFrame, stateLabel } from './call';
 
 describe('call screen words', () => {
   it('says the call is encrypted only once connected', () => {
@@ -14,6 +14,21 @@ describe('call screen words', () => {
   it('groups the safety number in fives', () => {
     expect(groupDigits('123456789012345')).toEqual(['12345', '67890', '12345']);
     expect(groupDigits('12345 67890 12345')).toEqual(['12345', '67890', '12345']);
+  });
+});
+
+describe('raw pictures from the core', () => {
+  it('reads the header and refuses a short or empty answer', () => {
+    const buf = new ArrayBuffer(12 + 6);
+    const v = new DataView(buf);
+    v.setUint32(0, 7, true);
+    v.setUint32(4, 2, true);
+    v.setUint32(8, 2, true);
+    new Uint8Array(buf, 12).set([1, 2, 3, 4, 5, 6]);
+    const f = parseFrame(buf)!;
+    expect([f.n, f.width, f.height, [...f.i420]]).toEqual([7, 2, 2, [1, 2, 3, 4, 5, 6]]);
+    expect(parseFrame(new ArrayBuffer(0))).toBeNull();
+    expect(parseFrame(buf.slice(0, 15))).toBeNull();
   });
 });
 

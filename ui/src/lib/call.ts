@@ -76,10 +76,22 @@ export function i420ToRgba(i420: Uint8Array, width: number, height: number, out:
   }
 }
 
-/** Decodes base64 into bytes. */
-export function fromBase64(text: string): Uint8Array {
-  const bin = atob(text);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return bytes;
+/** A remote picture as the core sends it: number, width, height (little-endian u32), I420. */
+export interface RawFrame {
+  n: number;
+  width: number;
+  height: number;
+  i420: Uint8Array;
+}
+
+/** Reads what `call_frame_raw` answered; null when there was no newer picture or it is short. */
+export function parseFrame(buf: ArrayBuffer | null | undefined): RawFrame | null {
+  if (!buf || buf.byteLength < 12) return null;
+  const head = new DataView(buf, 0, 12);
+  const n = head.getUint32(0, true);
+  const width = head.getUint32(4, true);
+  const height = head.getUint32(8, true);
+  const i420 = new Uint8Array(buf, 12);
+  if (i420.length < width * height * 1.5) return null;
+  return { n, width, height, i420 };
 }

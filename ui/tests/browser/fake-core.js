@@ -238,15 +238,19 @@ export function installFakeCore(seed) {
       state.call.online = true;
       return null;
     },
-    call_frame: ({ after }) => {
+    // Raw bytes like the shell's: number, width, height (little-endian u32), then I420.
+    call_frame_raw: ({ after }) => {
       const c = state.call;
-      if (!c || c.state !== 'connected' || c.frames <= after) return null;
+      if (!c || c.state !== 'connected' || c.frames <= after) return new ArrayBuffer(0);
       const w = 64, h = 36;
-      const bytes = new Uint8Array(w * h * 1.5).fill(128);
+      const buf = new ArrayBuffer(12 + w * h * 1.5);
+      const head = new DataView(buf);
+      head.setUint32(0, c.frames, true);
+      head.setUint32(4, w, true);
+      head.setUint32(8, h, true);
+      const bytes = new Uint8Array(buf, 12).fill(128);
       for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) bytes[y * w + x] = Math.abs(x - (c.frames % w)) < 4 ? 235 : 40;
-      let bin = '';
-      for (const b of bytes) bin += String.fromCharCode(b);
-      return { n: c.frames, width: w, height: h, i420: btoa(bin) };
+      return buf;
     },
     visit_admit: ({ visit }) => {
       const c = state.call;
