@@ -400,10 +400,21 @@ async fn two_windows_hold_a_video_call_and_the_remote_picture_moves() {
                 .and_then(|n| n.parse::<f64>().ok())
                 .unwrap_or(0.0)
         };
-        let before = shown(text_of(&a, "frames-shown").await);
+        // "N pictures shown of M received": shown by the canvas, decoded by the core.
+        let received = |t: &str| {
+            t.rsplit_once(" of ")
+                .and_then(|(_, r)| r.split_whitespace().next())
+                .and_then(|n| n.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let t0 = text_of(&a, "frames-shown").await;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let fps = (shown(text_of(&a, "frames-shown").await) - before) / 3.0;
-        eprintln!("the remote canvas showed {fps:.1} pictures per second");
+        let t1 = text_of(&a, "frames-shown").await;
+        let fps = (shown(t1.clone()) - shown(t0.clone())) / 3.0;
+        let decoded = (received(&t1) - received(&t0)) / 3.0;
+        eprintln!(
+            "the remote canvas showed {fps:.1} pictures per second; the core decoded {decoded:.1}"
+        );
         assert!(
             fps >= 5.0,
             "the canvas keeps up: {fps:.1} pictures per second"
