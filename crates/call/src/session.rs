@@ -160,7 +160,8 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn random_call_id() -> CallId {
+/// A fresh random call id.
+pub fn random_call_id() -> CallId {
     use rand_core::RngCore as _;
     let mut id = [0u8; 16];
     rand_core::OsRng.fill_bytes(&mut id);

@@ -24,28 +24,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::{
     cli::{Args, CallCmd, CallOpts, Command, VisitCmd},
-    run::{Id, emit, unlocked},
+    run::{Id, duration_ms, emit, parse_duration, unlocked},
 };
-
-/// `20s`, `2m`, `500ms`, `1h`, `1d`.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| anyhow!("a duration like 20s, 2m or 1h"))?;
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| anyhow!("a duration like 20s, 2m or 1h"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        "d" => Duration::from_secs(n * 86_400),
-        _ => bail!("a duration like 20s, 2m or 1h"),
-    })
-}
 
 /// The call and visit commands.
 pub async fn run(args: &Args) -> Result<()> {
@@ -64,7 +44,7 @@ pub async fn run(args: &Args) -> Result<()> {
         }
         Command::Visit(VisitCmd::Invite { patient, expires }) => {
             let core = unlocked(args).await?;
-            let ttl = i64::try_from(parse_duration(expires)?.as_millis()).unwrap_or(i64::MAX);
+            let ttl = duration_ms(expires)?;
             let out = core.create_visit(*patient, ttl).await;
             let _ = core.lock().await;
             let code = out?;

@@ -5,6 +5,8 @@
 
 use std::{fmt::Write as _, path::PathBuf};
 
+use std::time::Duration;
+
 use anyhow::{Context, Result, anyhow, bail};
 use outpost_core::{
     Core, Role,
@@ -33,6 +35,31 @@ pub(crate) fn emit<T: Serialize>(
         println!("{}", human());
     }
     Ok(())
+}
+
+/// `20s`, `2m`, `500ms`, `1h`, `1d`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| anyhow!("a duration like 20s, 2m or 1h"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| anyhow!("a duration like 20s, 2m or 1h"))?;
+    Ok(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86_400),
+        _ => bail!("a duration like 20s, 2m or 1h"),
+    })
+}
+
+/// A duration option (`--expires 7d`, `--duration 20s`) in milliseconds.
+pub(crate) fn duration_ms(text: &str) -> Result<i64> {
+    Ok(i64::try_from(parse_duration(text)?.as_millis()).unwrap_or(i64::MAX))
 }
 
 pub(crate) fn passphrase(args: &Args) -> Result<Zeroizing<String>> {

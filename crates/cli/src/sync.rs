@@ -12,24 +12,8 @@ use serde::Serialize;
 
 use crate::{
     cli::{Args, Command, ConflictsCmd, WorkspaceCmd},
-    run::{Id, emit, passphrase, profile_dir, unlocked, with_session},
+    run::{Id, duration_ms, emit, passphrase, profile_dir, unlocked, with_session},
 };
-
-/// `7d`, `12h`, `30m` in milliseconds.
-fn duration_ms(text: &str) -> Result<i64> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = number
-        .parse()
-        .map_err(|_| anyhow!("--expires: like 30m, 12h or 7d"))?;
-    let unit_ms = match unit {
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => bail!("--expires: like 30m, 12h or 7d"),
-    };
-    Ok(n.saturating_mul(unit_ms))
-}
 
 fn device_name() -> String {
     std::fs::read_to_string("/etc/hostname")

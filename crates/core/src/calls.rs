@@ -298,16 +298,10 @@ fn refused(f: outpost_sync::Failure) -> CallError {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 impl Line {
     /// The next sequence number: the time in microsecond-sized steps, always increasing.
     fn next_seq(&self) -> u64 {
-        let now = u64::try_from(now_ms()).unwrap_or(0) * SEQ_PER_MS;
+        let now = u64::try_from(self.core.clock().now_ms()).unwrap_or(0) * SEQ_PER_MS;
         let mut last = self
             .last_sent
             .lock()
@@ -378,7 +372,7 @@ impl Line {
         }
         // Fresh and newer than anything seen from this device: otherwise a replay.
         let at = i64::try_from(header.seq / SEQ_PER_MS).unwrap_or(i64::MAX);
-        if (now_ms() - at).abs() > FRESH_MS {
+        if (self.core.clock().now_ms() - at).abs() > FRESH_MS {
             return None;
         }
         {
@@ -535,8 +529,7 @@ impl CallLine {
 
     /// Places a call to `peer`.
     pub fn call(&self, peer: PublicIdentity, kind: CallKind) -> CallHandle {
-        let id = random_id();
-        self.place(peer, kind, id)
+        self.place(peer, kind, call::random_call_id())
     }
 
     fn place(&self, peer: PublicIdentity, kind: CallKind, id: CallId) -> CallHandle {
@@ -651,11 +644,4 @@ impl CallLine {
             had
         })
     }
-}
-
-fn random_id() -> CallId {
-    use rand_core::RngCore as _;
-    let mut id = [0u8; 16];
-    rand_core::OsRng.fill_bytes(&mut id);
-    id
 }

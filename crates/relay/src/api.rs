@@ -421,6 +421,38 @@ async fn create_workspace<S: Storage>(
     ok(&Empty)
 }
 
+/// Opens a session for a device whose signed challenge checked out; `guest_of` is the host of
+/// a patient's visit. Returns the token and when it expires.
+fn issue_session<S: Storage>(
+    state: &AppState<S>,
+    workspace: WorkspaceId,
+    public: &PublicIdentity,
+    guest_of: Option<DeviceId>,
+) -> Result<([u8; 32], i64), ApiError> {
+    let now = now_ms();
+    let expires_at = now + i64::try_from(state.limits.session_ttl.as_millis()).unwrap_or(3_600_000);
+    let token = state
+        .auth
+        .open(
+            SessionInfo {
+                workspace,
+                device: public.device_id(),
+                identity: public.to_bytes(),
+                expires_at,
+                guest_of,
+            },
+            now,
+        )
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::UNAVAILABLE,
+                "the relay is busy; retry",
+            )
+        })?;
+    Ok((token, expires_at))
+}
+
 async fn open_session<S: Storage>(
     State(state): State<Arc<AppState<S>>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -446,27 +478,7 @@ async fn open_session<S: Storage>(
     if record.status == DeviceStatus::Removed {
         return Err(removed());
     }
-    let now = now_ms();
-    let expires_at = now + i64::try_from(state.limits.session_ttl.as_millis()).unwrap_or(3_600_000);
-    let token = state
-        .auth
-        .open(
-            SessionInfo {
-                workspace: req.workspace,
-                device,
-                identity: req.identity,
-                expires_at,
-                guest_of: None,
-            },
-            now,
-        )
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::UNAVAILABLE,
-                "the relay is busy; retry",
-            )
-        })?;
+    let (token, expires_at) = issue_session(&state, req.workspace, &public, None)?;
     let own_head = state.storage.head(req.workspace, device).await?;
     ok(&Session {
         token,
@@ -944,31 +956,11 @@ async fn open_guest<S: Storage>(
         &req.visit.0,
     );
     let public = verify_signed(&state, &req.identity, &req.nonce, &message, &req.signature)?;
-    let now = now_ms();
     let host = state
         .storage
-        .claim_visit(req.workspace, req.visit, req.identity, now)
+        .claim_visit(req.workspace, req.visit, req.identity, now_ms())
         .await?;
-    let expires_at = now + i64::try_from(state.limits.session_ttl.as_millis()).unwrap_or(3_600_000);
-    let token = state
-        .auth
-        .open(
-            SessionInfo {
-                workspace: req.workspace,
-                device: public.device_id(),
-                identity: req.identity,
-                expires_at,
-                guest_of: Some(host),
-            },
-            now,
-        )
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::UNAVAILABLE,
-                "the relay is busy; retry",
-            )
-        })?;
+    let (token, expires_at) = issue_session(&state, req.workspace, &public, Some(host))?;
     ok(&Session {
         token,
         expires_at,

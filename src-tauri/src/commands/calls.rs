@@ -153,7 +153,8 @@ pub async fn visit_invite(
     state: State<'_, AppState>,
     patient_id: PatientId,
 ) -> Result<String, CommandError> {
-    Ok(state.core.create_visit(patient_id, 24 * 3_600_000).await?)
+    let ttl = outpost_core::store::workspace::visits::DEFAULT_VISIT_TTL_MS;
+    Ok(state.core.create_visit(patient_id, ttl).await?)
 }
 
 /// Admits a patient from the waiting room.
