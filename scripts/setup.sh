@@ -14,6 +14,8 @@ APT_PACKAGES=(
   chromium
   # call media: Opus audio (the H.264 codec builds its bundled source)
   libopus-dev
+  # calls through a TURN server in tests (the relay hands out coturn REST credentials)
+  coturn
 )
 
 missing=()

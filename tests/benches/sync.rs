@@ -111,6 +111,7 @@ async fn start_relay(dir: &std::path::Path) -> (String, tokio::sync::oneshot::Se
             burst: 1e9,
             ..Limits::default()
         },
+        turn: None,
     })
     .await
     .unwrap();

@@ -37,16 +37,24 @@ pub struct Relay {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     listen: String,
+    /// More `relay serve` options.
+    extra: Vec<String>,
 }
 
 impl Relay {
     /// Starts a relay on a free loopback port with its data in `data`.
     pub fn start(data: &Path) -> Self {
+        Self::start_with(data, &[])
+    }
+
+    /// Starts a relay with more `relay serve` options (a TURN server, say).
+    pub fn start_with(data: &Path, extra: &[&str]) -> Self {
         let mut relay = Self {
             child: None,
             data: data.to_owned(),
             url: String::new(),
             listen: "127.0.0.1:0".into(),
+            extra: extra.iter().map(|&s| s.to_owned()).collect(),
         };
         relay.spawn();
         relay
@@ -56,6 +64,7 @@ impl Relay {
         let mut child = Command::new(outpost_bin())
             .args(["relay", "serve", "--listen", &self.listen, "--data"])
             .arg(&self.data)
+            .args(&self.extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -279,5 +288,92 @@ pub async fn relay_session(
     {
         Ok(Response::Session(s)) => s.token,
         other => panic!("no session: {other:?}"),
+    }
+}
+
+/// A coturn TURN server on loopback (Debian's `coturn`, installed by `scripts/setup.sh`),
+/// checking credentials in the REST format against a shared secret.
+#[derive(Debug)]
+pub struct Turn {
+    child: Child,
+    /// `turn:127.0.0.1:PORT?transport=udp`.
+    pub url: String,
+    /// The file holding the shared secret (for `relay serve --turn-secret-file`).
+    pub secret_file: PathBuf,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Turn {
+    /// Starts `turnserver` with its files in `dir`; returns once it serves.
+    pub fn start(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let secret = "turn-secret-for-tests-only-0123456789";
+        let secret_file = dir.join("turn-secret");
+        std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+        // A free UDP port (coturn listens on UDP and TCP at it).
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("a free port")
+            .port();
+        let mut child = Command::new("turnserver")
+            .args([
+                "-n",
+                "--listening-ip=127.0.0.1",
+                "--relay-ip=127.0.0.1",
+                &format!("--listening-port={port}"),
+                "--use-auth-secret",
+                &format!("--static-auth-secret={secret}"),
+                "--realm=outpost.test",
+                // Both peers are on this machine: let the relay reach loopback (tests only).
+                "--allow-loopback-peers",
+                "--no-tls",
+                "--no-dtls",
+                "--no-cli",
+                "--log-file=stdout",
+                "--simple-log",
+                "--verbose",
+            ])
+            .arg(format!(
+                "--pidfile={}",
+                dir.join("turnserver.pid").display()
+            ))
+            .arg(format!("--userdb={}", dir.join("turndb").display()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start turnserver (scripts/setup.sh installs coturn)");
+        let stdout = child.stdout.take().expect("turnserver stdout");
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("Total General servers") {
+                    let _ = ready_tx.send(());
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("turnserver started");
+        Self {
+            child,
+            url: format!("turn:127.0.0.1:{port}?transport=udp"),
+            secret_file,
+            log,
+        }
+    }
+
+    /// What it logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use outpost_tests::scenario::{Device, Relay, physicians_in_workspace};
+use outpost_tests::scenario::{Device, Relay, Turn, physicians_in_workspace};
 use serde_json::Value;
 
 /// Two physicians' devices in one workspace.
@@ -173,6 +173,89 @@ fn two_devices_call_through_the_relay_with_video_audio_chat_and_a_5mb_file() {
     );
     let received = std::fs::read(inbox.join("wound-photo.jpg")).expect("the file was saved");
     assert!(received == bytes, "the 5 MB file arrived intact");
+}
+
+/// Media through a real TURN server (coturn) with credentials the relay issued in coturn's
+/// REST format: both sides refuse direct paths, so the call connects only if coturn accepted
+/// the relay's credentials and relayed every packet.
+#[test]
+fn a_relay_only_call_goes_through_coturn_with_credentials_the_relay_issued() {
+    let root = tempfile::tempdir().unwrap();
+    let turn = Turn::start(&root.path().join("turn"));
+    let relay = Relay::start_with(
+        &root.path().join("relay"),
+        &[
+            "--turn-url",
+            &turn.url,
+            "--turn-secret-file",
+            turn.secret_file.to_str().unwrap(),
+        ],
+    );
+    let (a, b) = pair(root.path(), &relay.url);
+    let (a_stats, b_stats) = (root.path().join("a.json"), root.path().join("b.json"));
+    let answer = spawn_ready(
+        &b,
+        &[
+            "call",
+            "answer",
+            "--synthetic",
+            "--relay-only",
+            "--duration",
+            "4s",
+            "--stats-json",
+            b_stats.to_str().unwrap(),
+        ],
+        "Waiting for a call",
+    );
+    let call = a
+        .command(&[
+            "call",
+            "start",
+            "--to",
+            &my_user_id(&b),
+            "--synthetic",
+            "--relay-only",
+            "--duration",
+            "4s",
+            "--stats-json",
+            a_stats.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    finish(call, "call start");
+    finish(answer, "call answer");
+    for (path, side) in [(&a_stats, "caller"), (&b_stats, "callee")] {
+        let s = stats(path);
+        assert_media_flowed(&s, side);
+        assert_eq!(s["path"], "relay", "{side} sent through TURN: {s}");
+    }
+    let log = turn.log().join("\n");
+    assert!(
+        log.contains("ALLOCATE processed, success"),
+        "coturn accepted the relay's credentials: {log}"
+    );
+
+    // A relay without a TURN server: a relay-only call is refused at once, in words.
+    let plain = Relay::start(&root.path().join("plain-relay"));
+    let (c, _d) = physicians_in_workspace(
+        &root.path().join("plain"),
+        &plain.url,
+        ("c", "Dr Chukwu"),
+        ("d", "Dr Diallo"),
+    );
+    let out = c.try_run(&[
+        "call",
+        "answer",
+        "--synthetic",
+        "--relay-only",
+        "--wait",
+        "5s",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("offers no TURN server"), "{err}");
 }
 
 #[test]

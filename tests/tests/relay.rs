@@ -1,6 +1,7 @@
 //! The relay under abuse, in process with small limits: an oversized envelope, a flooding
 //! client and slow-loris connections each get a clear refusal (or are cut off) while another
-//! device is still served promptly.
+//! device is still served promptly. TURN credentials go to sessions only, never name the
+//! device, and expire.
 
 use std::time::{Duration, Instant};
 
@@ -34,12 +35,17 @@ struct Running {
 }
 
 async fn start() -> Running {
+    start_with_turn(None).await
+}
+
+async fn start_with_turn(turn: Option<outpost_relay::turn::TurnConfig>) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let relay = Relay::bind(Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data: dir.path().join("relay"),
         tls: None,
         limits: limits(),
+        turn,
     })
     .await
     .unwrap();
@@ -229,4 +235,53 @@ async fn slow_loris_connections_are_cut_off_and_do_not_block_others() {
     }
     assert_eq!(closed, slow.len(), "slow connections were left open");
     let _ = relay.stop.send(());
+}
+
+#[tokio::test]
+async fn turn_credentials_go_to_sessions_only_name_no_device_and_expire() {
+    let turn = outpost_relay::turn::TurnConfig {
+        urls: vec!["turn:turn.clinic.test:3478?transport=udp".into()],
+        secret: zeroize::Zeroizing::new(b"a-secret-shared-with-coturn".to_vec()),
+        ttl: Duration::from_hours(12),
+    };
+    let relay = start_with_turn(Some(turn)).await;
+    let p = pair(&relay.url).await;
+    assert_eq!(
+        refusal(send(&p.client, Request::TurnServers, None).await),
+        (401, ErrorCode::UNAUTHENTICATED),
+        "no session, no credentials"
+    );
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut tags = Vec::new();
+    for token in [p.admin_token, p.other_token] {
+        let Ok(Response::Turn(t)) = send(&p.client, Request::TurnServers, Some(token)).await else {
+            panic!("credentials for a member");
+        };
+        assert_eq!(t.urls, ["turn:turn.clinic.test:3478?transport=udp"]);
+        let (expiry, tag) = t.username.split_once(':').expect("expiry:tag");
+        let expiry: u64 = expiry.parse().unwrap();
+        assert!(
+            (now_s + 12 * 3600 - 5..=now_s + 12 * 3600 + 5).contains(&expiry),
+            "expires after the configured 12 h: {expiry} vs now {now_s}"
+        );
+        assert_eq!(t.expires_at, i64::try_from(expiry * 1000).unwrap());
+        // HMAC-SHA1 in base64; the tag is random, not the device id.
+        assert_eq!(t.credential.len(), 28, "{}", t.credential);
+        let admin = p.admin.public().device_id().to_string();
+        assert!(!tag.contains(&admin[..8]), "{tag}");
+        tags.push(tag.to_owned());
+    }
+    assert_ne!(tags[0], tags[1], "a fresh tag per request");
+
+    // A relay with no TURN server says so with an empty list.
+    let plain = start().await;
+    let q = pair(&plain.url).await;
+    let Ok(Response::Turn(t)) = send(&q.client, Request::TurnServers, Some(q.admin_token)).await
+    else {
+        panic!("an answer");
+    };
+    assert!(t.urls.is_empty() && t.credential.is_empty());
 }

@@ -10,9 +10,10 @@
 //! - [`share`]: in-call chat and resumable, hashed file sharing over the data channel.
 //! - [`synthetic`]: a test pattern that carries its frame number and send time in its pixels,
 //!   and a tone: stand-ins for camera and microphone.
-//!
-//! The media pipeline (WebRTC, codecs, SFrame per frame) joins here next; the state machine
-//! tells it what to do through [`machine::Action`].
+//! - [`media`]: the WebRTC peer connection (host, STUN and TURN paths) and the pipeline that
+//!   encodes, SFrame-protects, packetizes and paces each frame, and does the reverse.
+//! - [`session`]: one running call, joining the machine, the pipeline and the signaling.
+//! - [`control`] and [`stats`]: what the call screen sends and what it is shown.
 
 pub mod adapt;
 pub mod codec;

@@ -708,18 +708,20 @@ impl Session {
             ),
             None => Default::default(),
         };
-        let (rtt_ms, estimate, loss) = match &self.peer {
+        let (rtt_ms, path, estimate, loss) = match &self.peer {
             Some(p) => (
                 p.rtt_ms().await,
+                p.path().await,
                 Some(p.estimate.bps()),
                 Some(f64::from(p.estimate.loss())),
             ),
-            None => (None, None, None),
+            None => (None, None, None, None),
         };
         CallStats {
             connected: self.connected_at.is_some(),
             time_to_first_frame_ms: ttff,
             rtt_ms,
+            path,
             video,
             audio,
             sframe_suite: self

@@ -74,6 +74,9 @@ pub struct CallStats {
     pub time_to_first_frame_ms: Option<u64>,
     /// Round-trip time on the selected ICE candidate pair.
     pub rtt_ms: Option<f64>,
+    /// How media travels: `host` (directly), `srflx` (through a NAT) or `relay` (through the
+    /// TURN server), from the selected pair's local candidate.
+    pub path: Option<String>,
     /// Video counters.
     pub video: MediaStats,
     /// Audio counters.

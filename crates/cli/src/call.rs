@@ -74,7 +74,7 @@ pub async fn run(args: &Args) -> Result<()> {
 }
 
 async fn call_start(core: &Core, to: &str, opts: &CallOpts) -> Result<()> {
-    let line = core.call_line(CallConfig::default()).await?;
+    let line = core.call_line(config(opts)).await?;
     let peer = line.resolve(to).await?;
     let handle = line.call(peer, kind(opts));
     eprintln!("Calling {}…", peer.device_id());
@@ -82,7 +82,7 @@ async fn call_start(core: &Core, to: &str, opts: &CallOpts) -> Result<()> {
 }
 
 async fn call_answer(core: &Core, opts: &CallOpts) -> Result<()> {
-    let line = core.call_line(CallConfig::default()).await?;
+    let line = core.call_line(config(opts)).await?;
     eprintln!("Waiting for a call…");
     let ring = tokio::time::timeout(parse_duration(&opts.wait)?, async {
         loop {
@@ -105,7 +105,7 @@ async fn visit_join(core: &Core, code: &str, name: Option<&str>, opts: &CallOpts
         Some(n) => n.to_owned(),
         None => core.current_user().await?.name,
     };
-    let line = core.join_visit(code, CallConfig::default()).await?;
+    let line = core.join_visit(code, config(opts)).await?;
     eprintln!("In the waiting room; the physician will admit you.");
     let ring = line
         .knock_until_rung(&name, parse_duration(&opts.wait)?)
@@ -116,7 +116,7 @@ async fn visit_join(core: &Core, code: &str, name: Option<&str>, opts: &CallOpts
 }
 
 async fn visit_admit(core: &Core, patient: Option<PatientId>, opts: &CallOpts) -> Result<()> {
-    let line = core.call_line(CallConfig::default()).await?;
+    let line = core.call_line(config(opts)).await?;
     eprintln!("Waiting room open.");
     let knock = tokio::time::timeout(parse_duration(&opts.wait)?, async {
         loop {
@@ -148,6 +148,12 @@ fn check_media(opts: &CallOpts) -> Result<()> {
     } else {
         bail!("this build has no camera or microphone input: pass --synthetic")
     }
+}
+
+fn config(opts: &CallOpts) -> CallConfig {
+    let mut config = CallConfig::default();
+    config.peer.relay_only = opts.relay_only;
+    config
 }
 
 fn kind(opts: &CallOpts) -> CallKind {

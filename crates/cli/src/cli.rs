@@ -102,6 +102,10 @@ pub struct CallOpts {
     /// Audio only.
     #[arg(long)]
     pub audio_only: bool,
+    /// Send media only through the relay's TURN server, so the other side never learns this
+    /// device's network addresses.
+    #[arg(long)]
+    pub relay_only: bool,
     /// Send this chat line once connected (repeatable).
     #[arg(long)]
     pub chat: Vec<String>,
@@ -249,6 +253,17 @@ pub enum RelayCmd {
         /// PEM private key, for HTTPS (with --tls-cert).
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// A TURN server calls may use, like `turn:turn.example.org:3478?transport=udp`
+        /// (repeatable; with --turn-secret-file).
+        #[arg(long, requires = "turn_secret_file")]
+        turn_url: Vec<String>,
+        /// File holding the secret shared with the TURN server (coturn's
+        /// `static-auth-secret`); read once at start, never printed.
+        #[arg(long, requires = "turn_url")]
+        turn_secret_file: Option<PathBuf>,
+        /// How long TURN credentials work, like 12h.
+        #[arg(long, default_value = "12h")]
+        turn_ttl: String,
     },
 }
 

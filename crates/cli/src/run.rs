@@ -178,7 +178,16 @@ pub async fn run(args: Args) -> Result<()> {
             data,
             tls_cert,
             tls_key,
-        }) => relay_serve(*listen, data, tls_cert.clone().zip(tls_key.clone())).await,
+            turn_url,
+            turn_secret_file,
+            turn_ttl,
+        }) => {
+            let turn = match turn_secret_file {
+                Some(path) => Some(turn_config(turn_url, path, turn_ttl)?),
+                None => None,
+            };
+            relay_serve(*listen, data, tls_cert.clone().zip(tls_key.clone()), turn).await
+        }
         Command::Workspace(_) | Command::Sync { .. } | Command::Status | Command::Conflicts(_) => {
             crate::sync::run(args).await
         }
@@ -541,11 +550,40 @@ async fn backup(args: &Args, cmd: &BackupCmd) -> Result<()> {
     }
 }
 
+/// The TURN server a relay hands credentials for; the secret comes from a file so it never
+/// shows in the process list.
+fn turn_config(
+    urls: &[String],
+    secret_file: &std::path::Path,
+    ttl: &str,
+) -> Result<outpost_relay::turn::TurnConfig> {
+    let secret =
+        zeroize::Zeroizing::new(std::fs::read(secret_file).with_context(|| {
+            format!("cannot read the TURN secret file {}", secret_file.display())
+        })?);
+    // A trailing newline from `echo` is not part of the secret coturn was given.
+    let trimmed = zeroize::Zeroizing::new(secret.trim_ascii().to_vec());
+    if trimmed.len() < 16 {
+        bail!("the TURN secret must be at least 16 characters");
+    }
+    for url in urls {
+        if !(url.starts_with("turn:") || url.starts_with("turns:")) {
+            bail!("a TURN URL starts with turn: or turns: (got {url})");
+        }
+    }
+    Ok(outpost_relay::turn::TurnConfig {
+        urls: urls.to_vec(),
+        secret: trimmed,
+        ttl: parse_duration(ttl)?,
+    })
+}
+
 /// `outpost relay serve`: runs until SIGTERM or SIGINT.
 async fn relay_serve(
     listen: std::net::SocketAddr,
     data: &std::path::Path,
     tls: Option<(PathBuf, PathBuf)>,
+    turn: Option<outpost_relay::turn::TurnConfig>,
 ) -> Result<()> {
     use std::io::Write as _;
     let relay = outpost_relay::Relay::bind(outpost_relay::Config {
@@ -553,6 +591,7 @@ async fn relay_serve(
         data: data.to_owned(),
         tls,
         limits: outpost_relay::Limits::default(),
+        turn,
     })
     .await?;
     println!("listening on {}", relay.url());

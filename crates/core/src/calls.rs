@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use outpost_call::media::peer::IceServer;
 use outpost_call::session::{self as call, CallConfig, CallHandle, Inbound, Parties};
 use outpost_call::signal::{CallId, CallKind, Knock, Ring, Signal};
 use outpost_crypto::{ContentType, GroupId, PublicIdentity, SealedEnvelope};
@@ -55,6 +56,9 @@ pub enum CallError {
     /// Nothing happened in time.
     #[error("timed out: {0}")]
     TimedOut(&'static str),
+    /// Media was to go only through a TURN server, and the relay offers none.
+    #[error("calls through a TURN server only were asked for, but the relay offers no TURN server")]
+    NoTurnServer,
 }
 
 /// A call coming in, or a patient knocking.
@@ -257,8 +261,15 @@ impl Core {
         token: [u8; 32],
         workspace: WorkspaceId,
         visit: Option<VisitCode>,
-        config: CallConfig,
+        mut config: CallConfig,
     ) -> Result<CallLine, CoreError> {
+        config
+            .peer
+            .ice_servers
+            .extend(turn_servers(client, token).await?);
+        if config.peer.relay_only && config.peer.ice_servers.is_empty() {
+            return Err(CoreError::Call(CallError::NoTurnServer));
+        }
         let me = self
             .with_store(|s| Ok(s.device_identity().public()))
             .await?;
@@ -283,6 +294,29 @@ impl Core {
         });
         tokio::spawn(route(Arc::downgrade(&line), frames));
         Ok(CallLine { inner: line })
+    }
+}
+
+/// The TURN server the relay hands credentials for, if any. A relay that predates TURN
+/// refuses the request: calls then use direct paths, as before.
+async fn turn_servers(
+    client: &RelayClient,
+    token: [u8; 32],
+) -> Result<Option<IceServer>, CoreError> {
+    let answer = client
+        .send(&Outgoing {
+            request: Request::TurnServers,
+            token: Some(token),
+        })
+        .await;
+    match answer {
+        Ok(Response::Turn(t)) if !t.urls.is_empty() => Ok(Some(IceServer {
+            urls: t.urls,
+            username: t.username,
+            credential: t.credential,
+        })),
+        Ok(_) | Err(outpost_sync::Failure::Refused { .. }) => Ok(None),
+        Err(f) => Err(CoreError::Call(refused(f))),
     }
 }
 

@@ -17,7 +17,7 @@ use outpost_proto::{
     canon::Canon,
     relay::{
         self, Batch, BlobStatus, Challenge, DirectBatch, ErrorBody, ErrorCode, Live, PushAck,
-        Session, SignalFrame,
+        Session, SignalFrame, TurnServers,
     },
 };
 use outpost_sync::{Failure, Outgoing, Request, Response};
@@ -110,9 +110,10 @@ impl RelayClient {
             Request::SetDevice(r) => (Method::POST, r.to_canonical()),
             Request::RemoveDevice(r) => (Method::POST, r.to_canonical()),
             Request::SendDirect(r) => (Method::POST, r.to_canonical()),
-            Request::FetchDirect | Request::BlobStatus(_) | Request::BlobComplete(_) => {
-                (Method::POST, Vec::new())
-            }
+            Request::FetchDirect
+            | Request::TurnServers
+            | Request::BlobStatus(_)
+            | Request::BlobComplete(_) => (Method::POST, Vec::new()),
             Request::AckDirect(r) => (Method::POST, r.to_canonical()),
             Request::Push(r) => (Method::POST, r.to_canonical()),
             Request::Pull(r) => (Method::POST, r.to_canonical()),
@@ -137,6 +138,9 @@ impl RelayClient {
                 Response::Blob(BlobStatus::from_canonical(&bytes).map_err(bad)?)
             }
             Request::BlobGet { .. } => Response::Bytes(bytes),
+            Request::TurnServers => {
+                Response::Turn(TurnServers::from_canonical(&bytes).map_err(bad)?)
+            }
             _ => Response::Empty,
         })
     }

@@ -28,6 +28,7 @@
 //! | `/v1/visits` | [`CreateVisit`] | [`Empty`] | a member device (the visit's host) |
 //! | `/v1/guest` | [`OpenGuest`] | [`Session`] | a patient's device holding a visit code |
 //! | `/v1/signal` (WebSocket) | binary [`SignalFrame`]s both ways | | a member or guest device |
+//! | `/v1/turn` | [`Empty`] | [`TurnServers`] | a member or guest device |
 //!
 //! Authenticated requests carry `Authorization: Bearer <session token hex>`. A device opens a
 //! session by signing the relay's challenge (no passwords on the relay).
@@ -423,6 +424,23 @@ impl SignalFrame {
                 code: u32::from(code),
             }),
         }
+    }
+}
+
+canon_struct! {
+    /// Time-limited TURN credentials for calls, in coturn's REST format (`username` is
+    /// `expiry:tag`, `credential` the base64 HMAC-SHA1 of it under the secret the relay shares
+    /// with the TURN server). No TURN server configured: `urls` is empty.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct TurnServers {
+        /// `turn:host:port?transport=udp` and the like.
+        pub urls: Vec<String>,
+        /// The user name.
+        pub username: String,
+        /// The password.
+        pub credential: String,
+        /// When the credential stops working (UTC ms).
+        pub expires_at: i64,
     }
 }
 

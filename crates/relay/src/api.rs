@@ -24,7 +24,7 @@ use outpost_proto::{
     relay::{
         self, AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateVisit, CreateWorkspace,
         DirectBatch, Empty, ErrorBody, ErrorCode, Join, OpenGuest, OpenSession, Pull, Push,
-        PushAck, RemoveDevice, SendDirect, Session, SetDevice, SignalFrame, SignalIn,
+        PushAck, RemoveDevice, SendDirect, Session, SetDevice, SignalFrame, SignalIn, TurnServers,
     },
 };
 use tokio::sync::{broadcast, watch};
@@ -37,6 +37,7 @@ use crate::{
     now_ms,
     signal::SignalHub,
     storage::{DeviceRecord, DeviceStatus, NewEnvelope, Storage, StorageError},
+    turn::TurnConfig,
 };
 
 /// Longest sealed join request.
@@ -63,6 +64,7 @@ pub struct AppState<S> {
     by_address: RateLimiter<std::net::IpAddr>,
     hub: Hub,
     signals: SignalHub,
+    turn: Option<TurnConfig>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -83,8 +85,16 @@ impl<S: Storage> AppState<S> {
             auth: Auth::default(),
             hub: Hub::default(),
             signals: SignalHub::default(),
+            turn: None,
             shutdown,
         }
+    }
+
+    /// Hands out credentials for this TURN server (none: calls use direct paths only).
+    #[must_use]
+    pub fn with_turn(mut self, turn: Option<TurnConfig>) -> Self {
+        self.turn = turn;
+        self
     }
 }
 
@@ -110,6 +120,7 @@ pub fn router<S: Storage>(state: Arc<AppState<S>>) -> Router {
         .route("/v1/visits", post(create_visit::<S>))
         .route("/v1/guest", post(open_guest::<S>))
         .route("/v1/signal", get(signal::<S>))
+        .route("/v1/turn", post(turn_servers::<S>))
         .with_state(state)
 }
 
@@ -970,11 +981,12 @@ async fn open_guest<S: Storage>(
     })
 }
 
-async fn signal<S: Storage>(
-    State(state): State<Arc<AppState<S>>>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
-) -> ApiResult {
+/// The session of a member device or of a patient's guest device (guests have no device
+/// record, only their visit; members are checked like any request).
+async fn member_or_guest<S: Storage>(
+    state: &AppState<S>,
+    headers: &HeaderMap,
+) -> Result<SessionInfo, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -985,10 +997,38 @@ async fn signal<S: Storage>(
         .auth
         .session(&token, now_ms())
         .ok_or_else(|| ApiError::unauthenticated("the session expired; sign a new challenge"))?;
-    // Members are checked like any request; guests have no device record, only their visit.
     if session.guest_of.is_none() {
-        caller(&state, &headers).await?.member()?;
+        caller(state, headers).await?.member()?;
     }
+    Ok(session)
+}
+
+/// TURN credentials for a call (an empty list when no TURN server is configured). The tag
+/// the TURN server logs is random per request, so its logs do not name devices.
+async fn turn_servers<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+) -> ApiResult {
+    member_or_guest(&state, &headers).await?;
+    let Some(turn) = &state.turn else {
+        return ok(&TurnServers {
+            urls: Vec::new(),
+            username: String::new(),
+            credential: String::new(),
+            expires_at: 0,
+        });
+    };
+    let mut tag = [0u8; 8];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut tag);
+    ok(&crate::turn::credentials(turn, &hex::encode(tag), now_ms()))
+}
+
+async fn signal<S: Storage>(
+    State(state): State<Arc<AppState<S>>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult {
+    let session = member_or_guest(&state, &headers).await?;
     Ok(upgrade
         .max_message_size(MAX_SIGNAL)
         .on_upgrade(move |socket| signal_session(state, socket, session)))

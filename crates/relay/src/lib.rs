@@ -13,6 +13,7 @@
 //! - [`limits`]: sizes, rates and quotas, so no client can exhaust the relay.
 //! - `signal`: routing of call signals between connected devices (never stored).
 //! - [`server`]: the accept loop (TLS, timeouts, graceful shutdown).
+//! - [`turn`]: time-limited TURN credentials for calls (coturn's REST format).
 
 pub mod api;
 mod auth;
@@ -22,6 +23,7 @@ pub mod server;
 mod signal;
 pub mod storage;
 mod tls;
+pub mod turn;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -39,6 +41,8 @@ pub struct Config {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Sizes, rates and quotas.
     pub limits: Limits,
+    /// The TURN server calls may use, if any.
+    pub turn: Option<turn::TurnConfig>,
 }
 
 /// Why the relay could not start or stopped.

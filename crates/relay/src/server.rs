@@ -82,11 +82,10 @@ impl Relay {
     /// Serves until `shutdown` resolves, then waits for requests in flight (up to 10 s).
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let state = Arc::new(AppState::new(
-            self.storage.clone(),
-            self.config.limits.clone(),
-            stop_rx,
-        ));
+        let state = Arc::new(
+            AppState::new(self.storage.clone(), self.config.limits.clone(), stop_rx)
+                .with_turn(self.config.turn.clone()),
+        );
         let router = api::router(state);
         let limits = self.config.limits.clone();
         let slots = Arc::new(Semaphore::new(limits.max_connections));

@@ -5,7 +5,7 @@
 use outpost_proto::relay::{
     AckDirect, Batch, BlobStatus, Challenge, CreateInvite, CreateVisit, CreateWorkspace,
     DirectBatch, ErrorBody, Join, OpenGuest, OpenSession, Pull, Push, PushAck, RemoveDevice,
-    SendDirect, Session, SetDevice,
+    SendDirect, Session, SetDevice, TurnServers,
 };
 
 /// A request to the relay.
@@ -31,6 +31,8 @@ pub enum Request {
     RemoveDevice(RemoveDevice),
     /// `POST /v1/direct`.
     SendDirect(SendDirect),
+    /// `POST /v1/turn`: TURN credentials for a call.
+    TurnServers,
     /// `POST /v1/direct/fetch`.
     FetchDirect,
     /// `POST /v1/direct/ack`.
@@ -98,6 +100,7 @@ impl Request {
             Self::SetDevice(_) => "/v1/devices",
             Self::RemoveDevice(_) => "/v1/devices/remove",
             Self::SendDirect(_) => "/v1/direct",
+            Self::TurnServers => "/v1/turn",
             Self::FetchDirect => "/v1/direct/fetch",
             Self::AckDirect(_) => "/v1/direct/ack",
             Self::Push(_) => "/v1/push",
@@ -139,6 +142,8 @@ pub enum Response {
     Blob(BlobStatus),
     /// To [`Request::BlobGet`].
     Bytes(Vec<u8>),
+    /// To [`Request::TurnServers`].
+    Turn(TurnServers),
 }
 
 /// Why a request got no answer.

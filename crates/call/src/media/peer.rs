@@ -30,9 +30,10 @@ use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     CongestionFeedback, MediaEngine, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceCandidateInit,
-    RTCIceConnectionState, RTCIceServer, RTCPeerConnectionIceEvent, RTCPeerConnectionState,
-    RTCSessionDescription, RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector,
-    configure_congestion_control, register_default_interceptors,
+    RTCIceConnectionState, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, RTCSessionDescription, RTCStatsReportEntry, Registry,
+    SettingEngineBuilder, StatsSelector, configure_congestion_control,
+    register_default_interceptors,
 };
 
 use super::MediaError;
@@ -73,6 +74,9 @@ pub struct PeerOptions {
     pub ice_check_interval: Option<Duration>,
     /// Starting point of the bandwidth estimate (bits per second).
     pub initial_bitrate_bps: u32,
+    /// Send media only through a TURN server: the other side never learns this device's
+    /// addresses (and a firewall that blocks direct UDP between the two does not matter).
+    pub relay_only: bool,
 }
 
 impl Default for PeerOptions {
@@ -82,6 +86,7 @@ impl Default for PeerOptions {
             udp_addrs: vec!["0.0.0.0:0".to_owned()],
             ice_check_interval: Some(Duration::from_millis(50)),
             initial_bitrate_bps: 600_000,
+            relay_only: false,
         }
     }
 }
@@ -441,6 +446,11 @@ impl Peer {
                     })
                     .collect(),
             )
+            .with_ice_transport_policy(if options.relay_only {
+                RTCIceTransportPolicy::Relay
+            } else {
+                RTCIceTransportPolicy::All
+            })
             .build();
         let (tx, rx) = mpsc::unbounded_channel();
         // Boxed: the builder's future is large.
@@ -591,6 +601,28 @@ impl Peer {
         report.iter().find_map(|e| match e {
             RTCStatsReportEntry::IceCandidatePair(p) if p.nominated => {
                 Some(p.current_round_trip_time * 1000.0)
+            }
+            _ => None,
+        })
+    }
+
+    /// The kind of path media takes: the local candidate type of the selected pair (`host`
+    /// for a direct path, `srflx` through a NAT, `relay` through the TURN server).
+    pub async fn path(&self) -> Option<String> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let local = report.iter().find_map(|e| match e {
+            RTCStatsReportEntry::IceCandidatePair(p) if p.nominated => {
+                Some(p.local_candidate_id.clone())
+            }
+            _ => None,
+        })?;
+        report.iter().find_map(|e| match e {
+            // The report names local candidates `RTCLocalIceCandidate_<id>`, pairs by `<id>`.
+            RTCStatsReportEntry::LocalCandidate(c)
+                if c.stats.id == local
+                    || c.stats.id.strip_prefix("RTCLocalIceCandidate_") == Some(&local) =>
+            {
+                Some(c.candidate_type.to_string())
             }
             _ => None,
         })

@@ -274,7 +274,7 @@ impl RelayModel {
                 self.member(out.token)?;
                 Err(refused(ErrorCode::NOT_FOUND, "this model holds no blobs"))
             }
-            Request::CreateVisit(_) | Request::OpenGuest(_) => {
+            Request::CreateVisit(_) | Request::OpenGuest(_) | Request::TurnServers => {
                 Err(refused(ErrorCode::NOT_FOUND, "this model holds no visits"))
             }
             Request::Pull(p) => {
