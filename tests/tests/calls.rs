@@ -449,6 +449,40 @@ async fn the_call_desk_rings_answers_shows_pictures_chat_and_audio_only_and_ends
     assert_eq!(stats["fingerprint_verified"], true);
 }
 
+/// Two physicians ring each other at the same moment (glare): instead of two calls ringing
+/// unanswered, the call with the smaller id goes on and the other side accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_physicians_ringing_each_other_at_once_end_up_in_one_call() {
+    use outpost_core::call::{session::Command, signal::CallKind};
+    use outpost_core::desk::CallDesk;
+    let root = tempfile::tempdir().unwrap();
+    let relay = Relay::start(&root.path().join("relay"));
+    let (a, b) = pair(root.path(), &relay.url);
+    let (a_user, b_user) = (my_user_id(&a), my_user_id(&b));
+    let desk_a = CallDesk::new(open_core(&a).await, Default::default());
+    let desk_b = CallDesk::new(open_core(&b).await, Default::default());
+    desk_a.go_online().await.unwrap();
+    desk_b.go_online().await.unwrap();
+    let (placed_a, placed_b) = tokio::join!(
+        desk_a.call(&b_user, CallKind::Video),
+        desk_b.call(&a_user, CallKind::Video)
+    );
+    placed_a.unwrap();
+    placed_b.unwrap();
+    for desk in [&desk_a, &desk_b] {
+        until_view(desk, "connected after glare", |v| {
+            v.state.as_deref() == Some("connected")
+        })
+        .await;
+    }
+    assert_eq!(desk_a.view().safety_number, desk_b.view().safety_number);
+    until_view(&desk_a, "pictures", |v| v.frames >= 5).await;
+    until_view(&desk_b, "pictures", |v| v.frames >= 5).await;
+    desk_b.command(Command::HangUp).unwrap();
+    let v = until_view(&desk_a, "ended", |v| v.ended.is_some()).await;
+    assert_eq!(v.ended.as_deref(), Some("hung_up"));
+}
+
 /// A relay owned by an attacker: a TCP proxy in front of the real relay that passes HTTP
 /// through and, on `/v1/signal` sockets, flips one bit in the first large signal it delivers
 /// (an SDP-bearing envelope). Returns its URL and how many signals it altered.

@@ -48,6 +48,9 @@ pub enum Inbound {
     /// A signaling message for this call failed its signature or decryption: someone between
     /// the devices changed it.
     Tampered,
+    /// The peer rang this device while this device was ringing it (glare): one of the two
+    /// calls gives way (see [`Call::glare`]).
+    Glare(Ring),
 }
 
 /// What the person does.
@@ -329,6 +332,7 @@ impl Session {
                 signal = inbound.recv() => match signal {
                     Some(Inbound::Signal(s)) => self.feed(Event::Received(s)),
                     Some(Inbound::Tampered) => self.feed(Event::FingerprintMismatch),
+                    Some(Inbound::Glare(ring)) => self.glare(&ring),
                     None => {}
                 },
                 event = recv_opt(&mut self.peer_events) => {
@@ -347,6 +351,17 @@ impl Session {
                     self.adapt().await;
                 }
             }
+        }
+    }
+
+    /// Both sides rang at once. When this call gives way it becomes the callee of theirs (with
+    /// a fresh key exchange for that call id) and accepts it: both people wanted to talk. When
+    /// theirs gives way, their device does the same with this call, and their ring is ignored.
+    fn glare(&mut self, ring: &Ring) {
+        let exchange = CallKeyExchange::new(CallRole::Callee, ring.call, &mut rand_core::OsRng);
+        if let Some(actions) = self.call.glare(ring, exchange.public_key(), now_ms()) {
+            self.exchange = Some(exchange);
+            self.pending.extend(actions);
         }
     }
 

@@ -56,6 +56,12 @@ pub enum CallError {
     /// Nothing happened in time.
     #[error("timed out: {0}")]
     TimedOut(&'static str),
+    /// A call is already in progress on this device.
+    #[error("a call is already in progress")]
+    Busy,
+    /// What the action was for is gone (the call ended, the patient left the waiting room).
+    #[error("there is no {0} any more")]
+    Gone(&'static str),
     /// Media was to go only through a TURN server, and the relay offers none.
     #[error("calls through a TURN server only were asked for, but the relay offers no TURN server")]
     NoTurnServer,
@@ -128,6 +134,8 @@ struct Line {
 struct Route {
     peer: PublicIdentity,
     inbound: mpsc::UnboundedSender<Inbound>,
+    /// This device placed the call (a ring from the same peer meanwhile is glare).
+    outgoing: bool,
 }
 
 /// Seals signals to one peer and hands them to the relay.
@@ -431,13 +439,50 @@ impl Line {
             .map(|r| (r.peer, r.inbound.clone()))
     }
 
-    fn add_route(&self, call: CallId, peer: PublicIdentity) -> mpsc::UnboundedReceiver<Inbound> {
+    fn add_route(
+        &self,
+        call: CallId,
+        peer: PublicIdentity,
+        outgoing: bool,
+    ) -> mpsc::UnboundedReceiver<Inbound> {
         let (tx, rx) = mpsc::unbounded_channel();
         if let Ok(mut routes) = self.routes.lock() {
             routes.retain(|_, r| !r.inbound.is_closed());
-            routes.insert(call, Route { peer, inbound: tx });
+            routes.insert(
+                call,
+                Route {
+                    peer,
+                    inbound: tx,
+                    outgoing,
+                },
+            );
         }
         rx
+    }
+
+    /// When this device is ringing `peer` and `peer` rings back (glare): routes the peer's
+    /// call to the same session as this device's call and hands that session their ring.
+    /// Returns whether it did.
+    fn glare(&self, ring: &Ring, peer: PublicIdentity) -> bool {
+        let Ok(mut routes) = self.routes.lock() else {
+            return false;
+        };
+        let Some(session) = routes
+            .values()
+            .find(|r| r.outgoing && r.peer == peer && !r.inbound.is_closed())
+            .map(|r| r.inbound.clone())
+        else {
+            return false;
+        };
+        routes.insert(
+            ring.call,
+            Route {
+                peer,
+                inbound: session.clone(),
+                outgoing: false,
+            },
+        );
+        session.send(Inbound::Glare(ring.clone())).is_ok()
     }
 
     /// A signal that failed its checks, from a device in a call: that call is under attack.
@@ -493,7 +538,10 @@ impl Line {
                 if known.is_none() || self.route_for(ring.call).is_some() {
                     return Ok(());
                 }
-                let inbound = self.add_route(ring.call, identity);
+                if self.glare(&ring, identity) {
+                    return Ok(());
+                }
+                let inbound = self.add_route(ring.call, identity, false);
                 let _ = self.incoming_tx.send(Incoming::Ring(IncomingRing {
                     from: identity,
                     ring,
@@ -567,7 +615,7 @@ impl CallLine {
     }
 
     fn place(&self, peer: PublicIdentity, kind: CallKind, id: CallId) -> CallHandle {
-        let inbound = self.inner.add_route(id, peer);
+        let inbound = self.inner.add_route(id, peer, true);
         call::place_with_id(
             self.inner.config.clone(),
             Parties {
@@ -582,6 +630,18 @@ impl CallLine {
             }),
             inbound,
         )
+    }
+
+    /// A ring that came in from a device this line is itself ringing (glare that the line
+    /// could not see because the ring arrived first): hands it to the outgoing call, which
+    /// resolves it as [`CallLine::call`]'s glare does. Returns the ring when there is no such
+    /// call.
+    pub fn resolve_glare(&self, ring: IncomingRing) -> Option<IncomingRing> {
+        if self.inner.glare(&ring.ring, ring.from) {
+            None
+        } else {
+            Some(ring)
+        }
     }
 
     /// Waits for the next ring or knock.

@@ -17,7 +17,7 @@ use outpost_proto::{PatientId, VisitId};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use crate::calls::{CallLine, Incoming, IncomingRing, Knocking};
+use crate::calls::{CallError, CallLine, Incoming, IncomingRing, Knocking};
 use crate::{Core, CoreError};
 
 /// A chat line.
@@ -146,9 +146,11 @@ fn state_name(s: State) -> &'static str {
 }
 
 fn busy() -> CoreError {
-    CoreError::Call(crate::calls::CallError::Refused(
-        "a call is already in progress".into(),
-    ))
+    CoreError::Call(CallError::Busy)
+}
+
+fn gone(what: &'static str) -> CoreError {
+    CoreError::Call(CallError::Gone(what))
 }
 
 impl CallDesk {
@@ -206,16 +208,21 @@ impl CallDesk {
             while let Some(incoming) = l.next_incoming().await {
                 match incoming {
                     Incoming::Ring(ring) => {
-                        let busy = lock(&inner.commands).is_some();
-                        if busy {
-                            continue;
-                        }
                         let desk = CallDesk {
                             inner: Arc::clone(&inner),
                         };
                         let name = desk.name_of(ring.from).await;
+                        // Under the ringing lock, as `call` places: a ring from the device
+                        // this desk is calling is glare, whichever came first.
+                        let mut ringing = lock(&inner.ringing);
+                        let Some(ring) = l.resolve_glare(ring) else {
+                            continue;
+                        };
+                        if lock(&inner.commands).is_some() {
+                            continue;
+                        }
                         lock(&inner.view).ringing = Some(name);
-                        *lock(&inner.ringing) = Some(ring);
+                        *ringing = Some(ring);
                     }
                     Incoming::Knock(k) => {
                         let mut knocks = lock(&inner.knocks);
@@ -248,9 +255,14 @@ impl CallDesk {
 
     async fn line(&self) -> Result<CallLine, CoreError> {
         self.go_online().await?;
-        self.inner.line.lock().await.clone().ok_or(CoreError::Call(
-            crate::calls::CallError::Unreachable("the signaling connection closed".into()),
-        ))
+        self.inner
+            .line
+            .lock()
+            .await
+            .clone()
+            .ok_or(CoreError::Call(CallError::Unreachable(
+                "the signaling connection closed".into(),
+            )))
     }
 
     /// Calls a member (user id) or a device.
@@ -261,7 +273,20 @@ impl CallDesk {
         let line = self.line().await?;
         let peer = line.resolve(to).await?;
         let name = self.name_of(peer).await;
-        let handle = line.call(peer, kind);
+        let handle = {
+            let mut ringing = lock(&self.inner.ringing);
+            if ringing.as_ref().is_some_and(|r| r.from == peer) {
+                // They are ringing this device already: both want to talk, so answer.
+                let ring = ringing.take().expect("checked");
+                drop(ringing);
+                lock(&self.inner.view).ringing = None;
+                let handle = line.answer(ring);
+                let _ = handle.commands.send(Command::Accept);
+                handle
+            } else {
+                line.call(peer, kind)
+            }
+        };
         self.run(
             handle,
             Parties {
@@ -278,9 +303,7 @@ impl CallDesk {
     pub async fn accept(&self) -> Result<(), CoreError> {
         let ring = lock(&self.inner.ringing).take();
         let Some(ring) = ring else {
-            return Err(CoreError::Store(outpost_store::StoreError::NotFound(
-                "ringing call",
-            )));
+            return Err(gone("ringing call"));
         };
         let line = self.line().await?;
         let parties = Parties {
@@ -318,9 +341,7 @@ impl CallDesk {
             let at = knocks
                 .iter()
                 .position(|k| k.visit == visit)
-                .ok_or(CoreError::Store(outpost_store::StoreError::NotFound(
-                    "patient in the waiting room",
-                )))?;
+                .ok_or_else(|| gone("patient in the waiting room"))?;
             knocks.remove(at)
         };
         let line = self.line().await?;
@@ -411,9 +432,7 @@ impl CallDesk {
         lock(&self.inner.commands)
             .as_ref()
             .and_then(|c| c.send(command).ok())
-            .ok_or(CoreError::Store(outpost_store::StoreError::NotFound(
-                "call in progress",
-            )))
+            .ok_or_else(|| gone("call in progress"))
     }
 
     /// Attaches a file received during the call to a chart.
@@ -422,15 +441,12 @@ impl CallDesk {
         file: &str,
         patient: PatientId,
     ) -> Result<outpost_store::attachments::AttachmentInfo, CoreError> {
-        let id: FileId = outpost_proto::ids::from_hex::<16>(file).ok_or(CoreError::Store(
-            outpost_store::StoreError::NotFound("received file"),
-        ))?;
+        let id: FileId =
+            outpost_proto::ids::from_hex::<16>(file).ok_or_else(|| gone("received file"))?;
         let received = lock(&self.inner.received)
             .get(&id)
             .cloned()
-            .ok_or(CoreError::Store(outpost_store::StoreError::NotFound(
-                "received file",
-            )))?;
+            .ok_or_else(|| gone("received file"))?;
         self.inner
             .core
             .add_attachment_bytes(patient, received.name, received.mime, received.bytes)
