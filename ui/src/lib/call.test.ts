@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { endedLabel, groupDigits, i420ToRgba, parseFrame, stateLabel } from './call';
+import { endedLabel, groupDigits, i420ToRgba, parseFrame, qualityRows, stateLabel } from './call';
 
 describe('call screen words', () => {
   it('says the call is encrypted only once connected', () => {
@@ -45,5 +45,33 @@ describe('I420 to canvas pixels', () => {
     expect(rgba[0]).toBeGreaterThan(250);
     expect(rgba[1]).toBeLessThan(5);
     expect(rgba[2]).toBeLessThan(5);
+  });
+});
+
+describe('call quality in words', () => {
+  const stats = JSON.stringify({
+    rtt_ms: 42.4, loss: 0.0123, estimate_bps: 812000, remote_resolution: [640, 360],
+    codecs: ['H264', 'opus'], sframe_suite: 'Aes128GcmSha256_128', fingerprint_verified: true, path: 'relay',
+  });
+
+  it('says each number with its unit', () => {
+    const rows = Object.fromEntries(qualityRows(stats).map((r) => [r.label, r.value]));
+    expect(rows['Round trip']).toBe('42 ms');
+    expect(rows['Packets lost']).toBe('1.2%');
+    expect(rows['Link can carry']).toBe('812 kbit/s');
+    expect(rows['Their picture']).toBe('640 × 360');
+    expect(rows['Codecs']).toBe('H264, opus');
+    expect(rows['Encryption']).toBe('End-to-end (SFrame AES-128-GCM), keys verified');
+    expect(rows['Network path']).toMatch(/TURN server/);
+  });
+
+  it('warns when the keys were not verified and leaves out what is not measured', () => {
+    const rows = qualityRows(JSON.stringify({ sframe_suite: 'Aes256GcmSha512_128', fingerprint_verified: false, rtt_ms: null }));
+    expect(rows).toEqual([{ label: 'Encryption', value: 'End-to-end (SFrame AES-256-GCM), keys NOT verified' }]);
+  });
+
+  it('gives nothing for missing or unreadable stats', () => {
+    expect(qualityRows(null)).toEqual([]);
+    expect(qualityRows('{not json')).toEqual([]);
   });
 });

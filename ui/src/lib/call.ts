@@ -95,3 +95,55 @@ export function parseFrame(buf: ArrayBuffer | null | undefined): RawFrame | null
   if (i420.length < width * height * 1.5) return null;
   return { n, width, height, i420 };
 }
+
+/** One line of the call-quality panel. */
+export interface QualityRow {
+  label: string;
+  value: string;
+}
+
+const PATHS: Record<string, string> = {
+  host: 'Direct between the two devices',
+  srflx: 'Direct, through a home or clinic router',
+  prflx: 'Direct, through a home or clinic router',
+  relay: 'Through the clinic’s TURN server (it sees only encrypted media)',
+};
+
+function kbit(bps: number): string {
+  return bps >= 1000_000 ? `${(bps / 1000_000).toFixed(1)} Mbit/s` : `${Math.round(bps / 1000)} kbit/s`;
+}
+
+/**
+ * The call's numbers (the core's stats JSON) as the quality panel shows them: round trip,
+ * loss, sending rate, picture size, codecs, encryption and the network path, in words. Rows
+ * the core has not measured yet are left out; unreadable stats give no rows.
+ */
+export function qualityRows(statsJson: string | null | undefined): QualityRow[] {
+  if (!statsJson) return [];
+  let s: Record<string, unknown>;
+  try {
+    s = JSON.parse(statsJson) as Record<string, unknown>;
+  } catch {
+    return [];
+  }
+  const rows: QualityRow[] = [];
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const rtt = num(s.rtt_ms);
+  if (rtt !== null) rows.push({ label: 'Round trip', value: `${Math.round(rtt)} ms` });
+  const loss = num(s.loss);
+  if (loss !== null) rows.push({ label: 'Packets lost', value: `${(loss * 100).toFixed(1)}%` });
+  const bps = num(s.estimate_bps);
+  if (bps !== null) rows.push({ label: 'Link can carry', value: kbit(bps) });
+  const res = s.remote_resolution;
+  if (Array.isArray(res) && res.length === 2) rows.push({ label: 'Their picture', value: `${res[0]} × ${res[1]}` });
+  if (Array.isArray(s.codecs) && s.codecs.length > 0) rows.push({ label: 'Codecs', value: s.codecs.join(', ') });
+  if (typeof s.sframe_suite === 'string') {
+    const verified = s.fingerprint_verified === true;
+    rows.push({
+      label: 'Encryption',
+      value: `End-to-end (SFrame ${s.sframe_suite.startsWith('Aes256') ? 'AES-256' : 'AES-128'}-GCM)${verified ? ', keys verified' : ', keys NOT verified'}`,
+    });
+  }
+  if (typeof s.path === 'string') rows.push({ label: 'Network path', value: PATHS[s.path] ?? s.path });
+  return rows;
+}

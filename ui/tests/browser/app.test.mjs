@@ -502,6 +502,11 @@ test('video visit: admit from the waiting room, see the remote picture move, mut
   assert.deepEqual(lines, ['You: Can you show me the wound?', 'Them: echo: Can you show me the wound?']);
   await page.getByTestId('lock-badge').click();
   assert.match(await page.getByTestId('safety-number').textContent(), /12345 67890 12345/);
+  // Call quality on demand, in words a clinician can read out to support.
+  await page.getByRole('button', { name: 'Call quality' }).click();
+  const quality = await page.getByRole('definition').allTextContents();
+  assert.deepEqual(quality.slice(0, 4), ['48 ms', '2.0%', '310 kbit/s', '640 × 360']);
+  assert.match(await page.getByTestId('call-stats').textContent(), /keys verified.*Direct between the two devices/);
   await page.getByTestId('hang-up').click();
   await page.waitForFunction(() => /The call ended/.test(document.querySelector('[data-testid=call-ended]')?.textContent ?? ''));
   const calls = await page.evaluate(() => window.__OUTPOST_CALLS__);
