@@ -49,11 +49,16 @@ impl Relay {
 
     /// Starts a relay with more `relay serve` options (a TURN server, say).
     pub fn start_with(data: &Path, extra: &[&str]) -> Self {
+        Self::start_on(data, "127.0.0.1:0", extra)
+    }
+
+    /// Starts a relay listening on `listen` (an address other namespaces can reach, say).
+    pub fn start_on(data: &Path, listen: &str, extra: &[&str]) -> Self {
         let mut relay = Self {
             child: None,
             data: data.to_owned(),
             url: String::new(),
-            listen: "127.0.0.1:0".into(),
+            listen: listen.into(),
             extra: extra.iter().map(|&s| s.to_owned()).collect(),
         };
         relay.spawn();
@@ -159,7 +164,19 @@ impl Device {
 
     /// The command, with this device's profile and passphrase.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(outpost_bin());
+        self.command_in(None, args)
+    }
+
+    /// The command run inside network namespace `netns` (`ip netns exec`), or here.
+    pub fn command_in(&self, netns: Option<&str>, args: &[&str]) -> Command {
+        let mut c = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(outpost_bin());
+                c
+            }
+            None => Command::new(outpost_bin()),
+        };
         c.arg("--profile")
             .arg(&self.dir)
             .args(args)
