@@ -101,6 +101,9 @@ pub struct Reassembler {
     /// How long an incomplete frame may wait for retransmissions once a later frame is
     /// complete (ms).
     hold_ms: u64,
+    /// The same for a keyframe: longer, since giving up on one freezes the picture until the
+    /// next, which a lossy link may lose too.
+    keyframe_hold_ms: u64,
     /// Open frames by extended timestamp.
     open: BTreeMap<u64, Pending>,
     /// Extended timestamp of the last frame handed out (or given up on).
@@ -132,6 +135,7 @@ impl Reassembler {
     pub fn new(hold_ms: u64) -> Self {
         Self {
             hold_ms,
+            keyframe_hold_ms: hold_ms,
             open: BTreeMap::new(),
             done_ts: None,
             highest_seq: None,
@@ -141,9 +145,11 @@ impl Reassembler {
         }
     }
 
-    /// Changes how long incomplete frames wait (the link's round trip changed).
-    pub fn set_hold_ms(&mut self, hold_ms: u64) {
+    /// Changes how long incomplete frames wait (the link's round trip changed): delta frames
+    /// and keyframes.
+    pub fn set_hold_ms(&mut self, hold_ms: u64, keyframe_hold_ms: u64) {
         self.hold_ms = hold_ms;
+        self.keyframe_hold_ms = keyframe_hold_ms.max(hold_ms);
     }
 
     /// Takes one packet at time `now_ms`; returns the frames now ready, oldest first.
@@ -206,12 +212,15 @@ impl Reassembler {
             }
             // The oldest frame is incomplete: wait for repairs while a newer frame has not
             // been waiting long, otherwise give up on it.
+            let hold = if entry.get().keyframe {
+                self.keyframe_hold_ms
+            } else {
+                self.hold_ms
+            };
+            let oldest_opened = entry.get().opened_ms;
             let newest_waiting = self.open.values().skip(1).map(|p| p.opened_ms).min();
-            let expired = newest_waiting.is_some_and(|t| now_ms.saturating_sub(t) >= self.hold_ms)
-                || self
-                    .open
-                    .first_key_value()
-                    .is_some_and(|(_, p)| now_ms.saturating_sub(p.opened_ms) >= 4 * self.hold_ms);
+            let expired = newest_waiting.is_some_and(|t| now_ms.saturating_sub(t) >= hold)
+                || now_ms.saturating_sub(oldest_opened) >= 4 * hold;
             if !expired {
                 break;
             }
@@ -316,6 +325,38 @@ mod tests {
             .is_empty()
         );
         assert_eq!(r.discarded, 2);
+    }
+
+    #[test]
+    fn an_incomplete_keyframe_waits_longer_for_repairs_than_a_delta_frame() {
+        for (key, given_up_at) in [(false, 100), (true, 400)] {
+            let mut r = Reassembler::new(100);
+            r.set_hold_ms(100, 400);
+            let a = packets(&[0u8; 2500], key, 1, 0);
+            feed(&mut r, &[a[0].clone(), a[2].clone()], 0);
+            let b = packets(b"next", false, 9, 3000);
+            assert!(
+                feed(&mut r, &b, 0).is_empty(),
+                "the next frame waits in order"
+            );
+            assert!(
+                r.poll(given_up_at - 1).is_empty(),
+                "key {key}: still waiting"
+            );
+            let out = r.poll(given_up_at);
+            assert_eq!(out.len(), 1, "key {key}: given up at {given_up_at} ms");
+            assert_eq!(out[0].lost_before, 1);
+        }
+        // Repaired in time, the keyframe comes out whole, then the frame behind it.
+        let mut r = Reassembler::new(100);
+        r.set_hold_ms(100, 400);
+        let a = packets(&[7u8; 2500], true, 1, 0);
+        feed(&mut r, &[a[0].clone(), a[2].clone()], 0);
+        feed(&mut r, &packets(b"next", false, 9, 3000), 0);
+        let out = feed(&mut r, &a[1..2], 350);
+        assert_eq!(out.len(), 2);
+        assert!(out[0].keyframe && out[0].frame == vec![7u8; 2500]);
+        assert_eq!(out[1].lost_before, 0);
     }
 
     #[test]

@@ -259,6 +259,7 @@ fn start(
         audio_only: Vec::new(),
         last_sent_bytes: (0, Instant::now()),
         sent_bps: 0,
+        loss: 0.0,
         pending: actions.into(),
     };
     tokio::spawn(session.run(command_rx, inbound));
@@ -295,6 +296,8 @@ struct Session {
     audio_only: Vec<AudioOnlyPeriod>,
     last_sent_bytes: (u64, Instant),
     sent_bps: u32,
+    /// Loss of what this side sends, as the other side reports it (0 to 1).
+    loss: f32,
     pending: VecDeque<Action>,
 }
 
@@ -702,9 +705,14 @@ impl Session {
             self.sent_bps = u32::try_from(bps).unwrap_or(u32::MAX);
             self.last_sent_bytes = (sent, Instant::now());
         }
+        let loss = match peer.reported_loss().await {
+            Some(l) => l,
+            None => peer.estimate.loss(),
+        };
+        self.loss = loss;
         let feedback = Feedback {
             estimate_bps: u32::try_from(peer.estimate.bps()).unwrap_or(u32::MAX),
-            loss: peer.estimate.loss(),
+            loss,
             sent_bps: self.sent_bps,
         };
         let now = self.ms_since_connected();
@@ -728,7 +736,7 @@ impl Session {
                 p.rtt_ms().await,
                 p.path().await,
                 Some(p.estimate.bps()),
-                Some(f64::from(p.estimate.loss())),
+                Some(f64::from(self.loss)),
             ),
             None => (None, None, None, None),
         };

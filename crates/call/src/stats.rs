@@ -91,7 +91,7 @@ pub struct CallStats {
     pub level: Option<Level>,
     /// Outgoing bandwidth estimate (bits per second).
     pub estimate_bps: Option<u64>,
-    /// Packet loss the congestion controller saw (0 to 1).
+    /// Loss of what this side sends, as the other side last reported it (0 to 1).
     pub loss: Option<f64>,
     /// Width and height of the last decoded remote picture.
     pub remote_resolution: Option<(usize, usize)>,

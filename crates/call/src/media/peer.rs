@@ -182,16 +182,30 @@ impl Estimate {
 
 /// GCC, publishing its estimate where the sender can read it (the interceptor chain owns the
 /// estimator and offers no callback).
+///
+/// Only GCC's delay-based half is used. Its loss-based half counts a packet as lost whenever
+/// the transport feedback that would have acknowledged it is lost, so on a link losing 5% it
+/// sees 1-20% and throttles video the link could carry (measured at 300 ms RTT). Loss is
+/// handled by the quality ladder instead, from the loss the receiver reports in RTCP
+/// ([`Peer::reported_loss`]).
 struct Published {
     inner: Gcc,
     out: Arc<Estimate>,
 }
 
 impl Published {
+    fn delay_based(&self) -> f64 {
+        self.inner
+            .stats()
+            .delay_based_bitrate
+            .unwrap_or_else(|| self.inner.target_bitrate())
+            .clamp(MIN_ESTIMATE_BPS, MAX_ESTIMATE_BPS)
+    }
+
     fn publish(&self) {
         self.out
             .bps
-            .store(whole(self.inner.target_bitrate(), 1e10), Ordering::Relaxed);
+            .store(whole(self.delay_based(), 1e10), Ordering::Relaxed);
         let loss = self.inner.stats().packet_loss.unwrap_or(0.0);
         self.out.loss_milli.store(
             u32::try_from(whole(loss * 1000.0, 1000.0)).unwrap_or(1000),
@@ -212,7 +226,7 @@ impl BandwidthEstimator for Published {
         // for good. The quality ladder keeps what is sent under the estimate (it reads the
         // estimate as published); the pacer only smooths bursts, as libwebrtc's pacing factor
         // does.
-        self.inner.target_bitrate() * PACING_FACTOR
+        self.delay_based() * PACING_FACTOR
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.inner.handle_timeout(now);
@@ -236,8 +250,8 @@ fn interceptors(
     let gcc = Published {
         inner: Gcc::new(
             f64::from(options.initial_bitrate_bps),
-            30_000.0,
-            2_500_000.0,
+            MIN_ESTIMATE_BPS,
+            MAX_ESTIMATE_BPS,
         ),
         out: estimate.clone(),
     };
@@ -258,6 +272,10 @@ fn interceptors(
             .build(),
     ))
 }
+
+/// The estimate's floor and ceiling (bits per second).
+const MIN_ESTIMATE_BPS: f64 = 30_000.0;
+const MAX_ESTIMATE_BPS: f64 = 2_500_000.0;
 
 /// How often one lost packet is asked for again.
 const MAX_NACKS_PER_PACKET: u16 = 3;
@@ -604,6 +622,30 @@ impl Peer {
             }
             _ => None,
         })
+    }
+
+    /// The loss the other side reports for what this side sends (RTCP receiver reports, the
+    /// latest interval), the worse of video and audio; `None` before the first report.
+    ///
+    /// This, not the congestion controller's own figure, is what the quality ladder reads:
+    /// GCC counts a packet as lost when its transport feedback is lost, so on a link losing 5%
+    /// it reports anything from 1% to 20% and would pause video on a link that carries it.
+    pub async fn reported_loss(&self) -> Option<f32> {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        report
+            .iter()
+            .filter_map(|e| match e {
+                RTCStatsReportEntry::RemoteInboundRtp(r) if r.round_trip_time_measurements > 0 => {
+                    Some(r.fraction_lost)
+                }
+                _ => None,
+            })
+            .reduce(f64::max)
+            .map(|l| {
+                #[allow(clippy::cast_possible_truncation)] // a fraction in 0..=1
+                let l = l.clamp(0.0, 1.0) as f32;
+                l
+            })
     }
 
     /// The kind of path media takes: the local candidate type of the selected pair (`host`

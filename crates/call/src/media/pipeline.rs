@@ -385,11 +385,16 @@ impl FrameReceiver {
         let counters = shared.counters(self.kind);
         let rtt = shared.rtt_ms.load(Ordering::Relaxed);
         if self.video.is_some() {
-            // A lost packet's NACK repair arrives a round trip later: wait that long (plus
-            // jitter) before giving up on a frame, or every loss on a long link costs a
-            // keyframe, and keyframe requests on a lossy link feed on themselves.
-            self.reassembler
-                .set_hold_ms((rtt * 3 / 2 + 30).clamp(VIDEO_HOLD_MS, 800));
+            // A lost packet's NACK repair arrives a round trip later, and a lost repair is
+            // asked for again: wait two round trips before giving up on a frame, or every loss
+            // on a long link costs a keyframe, and keyframe requests on a lossy link feed on
+            // themselves. (A frame waits only while it is incomplete.)
+            // A keyframe waits for a second round of repairs (and for the pacer to send its
+            // burst): losing it freezes the picture until the next one.
+            self.reassembler.set_hold_ms(
+                (rtt * 2 + 100).clamp(VIDEO_HOLD_MS, 1000),
+                (rtt * 3 + 200).clamp(VIDEO_HOLD_MS, 2000),
+            );
         }
         let request_every = (rtt * 2).max(500);
         let mut out = Vec::new();
