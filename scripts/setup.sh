@@ -16,6 +16,8 @@ APT_PACKAGES=(
   libopus-dev
   # calls through a TURN server in tests (the relay hands out coturn REST credentials)
   coturn
+  # backups onto a FAT USB stick, tested on a FAT image mounted through FUSE (no vfat here)
+  fusefat dosfstools
 )
 
 missing=()

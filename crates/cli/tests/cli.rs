@@ -199,6 +199,34 @@ fn a_clinic_day_from_the_command_line() {
         &["attach", "get", &aid, "--out", back.to_str().unwrap()],
     ));
     assert_eq!(std::fs::read(&back).unwrap(), bytes);
+    // Saving again never replaces the file there, nor truncates another program's scratch
+    // file beside it, and leaves nothing of its own behind.
+    std::fs::write(&back, b"the clinician's edited copy").unwrap();
+    let theirs = tmp.path().join("back.partial");
+    std::fs::write(&theirs, b"someone else's download").unwrap();
+    let again = outpost(
+        &profile,
+        &["attach", "get", &aid, "--out", back.to_str().unwrap()],
+    );
+    assert_ne!(again.code, 0);
+    assert!(
+        again.stderr.contains("a file exists there"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read(&back).unwrap(),
+        b"the clinician's edited copy"
+    );
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"someone else's download");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.ends_with(".partial").then_some(name)
+        })
+        .collect();
+    assert_eq!(leftovers, ["back.partial"], "only the other program's file");
 
     let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
     assert_eq!(chart["notes"].as_array().unwrap().len(), 1);

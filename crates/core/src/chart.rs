@@ -311,23 +311,25 @@ impl Core {
         dest: PathBuf,
     ) -> Result<AttachmentInfo, CoreError> {
         self.with_store(move |s| {
-            let tmp = dest.with_extension("partial");
-            let result = (|| {
-                let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-                let info = s.read_attachment(id, &mut out)?;
-                std::io::Write::flush(&mut out)?;
-                Ok(info)
-            })();
-            match result {
-                Ok(info) => {
-                    std::fs::rename(&tmp, &dest)?;
-                    Ok(info)
+            // A scratch file of its own (never truncating another), flushed, then named
+            // without replacing a file already at `dest`; removed if anything fails.
+            let (scratch, file) = outpost_store::publish::Scratch::beside(&dest)?;
+            let mut out = std::io::BufWriter::new(file);
+            let info = s.read_attachment(id, &mut out)?;
+            let file = out
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?;
+            scratch.publish(file, &dest).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    outpost_store::StoreError::Invalid {
+                        field: "path",
+                        reason: "a file exists there; choose a new name",
+                    }
+                } else {
+                    e.into()
                 }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    Err(e)
-                }
-            }
+            })?;
+            Ok(info)
         })
         .await
     }

@@ -267,29 +267,26 @@ fn write_backup_file(
         &header_aad(VERSION, record),
         &json,
     )?;
-    let tmp = ScratchFile::create_new(path.with_extension("partial"))?;
-    {
-        let file = std::fs::OpenOptions::new().write(true).open(tmp.path())?;
-        let mut out = std::io::BufWriter::new(file);
-        out.write_all(MAGIC)?;
-        out.write_all(&[VERSION])?;
-        out.write_all(&record.encode())?;
-        out.write_all(
-            &u32::try_from(sealed.len())
-                .map_err(|_| StoreError::BadBackup("manifest too large"))?
-                .to_be_bytes(),
-        )?;
-        out.write_all(&nonce)?;
-        out.write_all(&sealed)?;
-        std::io::copy(&mut std::fs::File::open(export)?, &mut out)?;
-        out.flush()?;
-        out.into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?
-            .sync_all()?;
-    }
-    // A hard link publishes the finished file without ever replacing one that appeared at
-    // `path` meanwhile (rename would); the scratch name is removed when `tmp` drops.
-    std::fs::hard_link(tmp.path(), path).map_err(|e| {
+    let (scratch, file) = crate::publish::Scratch::beside(path)?;
+    let mut out = std::io::BufWriter::new(file);
+    out.write_all(MAGIC)?;
+    out.write_all(&[VERSION])?;
+    out.write_all(&record.encode())?;
+    out.write_all(
+        &u32::try_from(sealed.len())
+            .map_err(|_| StoreError::BadBackup("manifest too large"))?
+            .to_be_bytes(),
+    )?;
+    out.write_all(&nonce)?;
+    out.write_all(&sealed)?;
+    std::io::copy(&mut std::fs::File::open(export)?, &mut out)?;
+    out.flush()?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    // Flushed, then named without replacing a file that appeared at `path` meanwhile, on a
+    // FAT USB stick too (no hard links there); the scratch file goes if anything fails.
+    scratch.publish(file, path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             StoreError::Invalid {
                 field: "path",

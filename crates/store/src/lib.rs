@@ -24,6 +24,7 @@
 //! - [`attachments`]: photos and documents, stored by content hash in chunks.
 //! - [`audit`]: the audit view of the log.
 //! - [`backup`]: single-file encrypted backups with a manifest; verify and restore.
+//! - [`publish`]: a finished file given its name without replacing another (FAT sticks too).
 //!
 //! Fail closed: a wrong key, a damaged file, a bad signature or a newer schema is a typed
 //! [`StoreError`], and no failure path creates, rekeys or overwrites a file.
@@ -57,6 +58,7 @@ mod legacy;
 mod membership;
 mod oplog;
 pub mod profile;
+pub mod publish;
 pub mod receive;
 pub mod records;
 mod trust;
