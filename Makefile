@@ -9,7 +9,7 @@ TIMED := scripts/timed.sh
 BENCH_PACKAGES := -p outpost-crypto -p outpost-store -p outpost-call -p outpost-tests
 
 
-.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-ui test-browser test-desktop bindings screenshot fuzz
+.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-devices test-ui test-browser test-desktop bindings screenshot fuzz
 
 ## Install system packages, tauri-driver and UI dependencies (idempotent).
 setup:
@@ -31,7 +31,7 @@ demo: setup ui
 	scripts/demo.sh
 
 ## Every check and every test layer, each stage timed.
-test: setup standalone fmt-check ui clippy test-rust test-ui test-browser test-desktop fuzz
+test: setup standalone fmt-check ui clippy test-rust test-devices test-ui test-browser test-desktop fuzz
 	@echo "make test: all stages passed"
 
 ui:
@@ -50,6 +50,12 @@ clippy: ui
 ## Rust unit, integration and IPC tests (includes the stale-bindings check).
 test-rust: ui
 	@$(TIMED) rust-tests cargo test --workspace --locked
+
+## The camera and microphone build (`devices` feature): lints, and the device tests (on a
+## machine without devices: the clear errors).
+test-devices:
+	@$(TIMED) devices-clippy cargo clippy -p outpost-cli -p outpost-call --features outpost-cli/devices,outpost-call/devices --all-targets --locked -- -D warnings
+	@$(TIMED) devices-tests cargo test -p outpost-call --features devices --lib --locked devices
 
 ## UI typecheck and Vitest unit tests.
 test-ui:

@@ -12,8 +12,9 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick fonts-dejavu-core
   # UI browser tests
   chromium
-  # call media: Opus audio (the H.264 codec builds its bundled source)
-  libopus-dev
+  # call media: Opus audio (the H.264 codec builds its bundled source); the camera (V4L2
+  # bindings are generated with libclang) and the microphone (ALSA) of the `devices` build
+  libopus-dev libclang-dev libasound2-dev
   # calls through a TURN server in tests (the relay hands out coturn REST credentials)
   coturn
   # backups onto a FAT USB stick, tested on a FAT image mounted through FUSE (no vfat here)

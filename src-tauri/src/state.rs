@@ -20,9 +20,21 @@ pub struct AppState {
 impl AppState {
     /// Wraps a core runtime for Tauri's state.
     pub fn new(core: outpost_core::Core) -> Self {
-        let desk = outpost_core::desk::CallDesk::new(core.clone(), Default::default());
+        let desk = outpost_core::desk::CallDesk::new(core.clone(), call_config());
         Self { core, desk }
     }
+}
+
+/// Calls use the camera and microphone in a build with the `devices` feature (unless
+/// `OUTPOST_SYNTHETIC_MEDIA` is set, for demos and tests); otherwise the synthetic sources.
+fn call_config() -> outpost_core::call::session::CallConfig {
+    #[allow(unused_mut)] // changed only with the `devices` feature
+    let mut config = outpost_core::call::session::CallConfig::default();
+    #[cfg(feature = "devices")]
+    if std::env::var_os("OUTPOST_SYNTHETIC_MEDIA").is_none() {
+        config.media = outpost_core::call::source::MediaInput::Devices;
+    }
+    config
 }
 
 /// The data directory: `$OUTPOST_DATA_DIR` when set, otherwise the platform's app data dir.

@@ -8,6 +8,8 @@
 //! - [`codec`]: H.264 and Opus, the codecs both ends negotiate.
 //! - [`packet`]: SFrame-protected frames split into RTP payloads and put back together.
 //! - [`share`]: in-call chat and resumable, hashed file sharing over the data channel.
+//! - [`source`]: where pictures and sound come from, and the conversions devices need;
+//!   `devices` (feature): the camera and the microphone.
 //! - [`synthetic`]: a test pattern that carries its frame number and send time in its pixels,
 //!   and a tone: stand-ins for camera and microphone.
 //! - [`media`]: the WebRTC peer connection (host, STUN and TURN paths) and the pipeline that
@@ -24,8 +26,12 @@ pub mod packet;
 pub mod session;
 pub mod share;
 pub mod signal;
+pub mod source;
 pub mod stats;
 pub mod synthetic;
+
+#[cfg(feature = "devices")]
+pub mod devices;
 
 pub use machine::{Action, Call, Event, State};
 pub use signal::{CallId, CallKind, EndReason, Signal};

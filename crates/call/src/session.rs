@@ -24,6 +24,7 @@ use crate::media::peer::{Peer, PeerEvent, PeerOptions};
 use crate::media::pipeline::{self, PipelineEvent, RemoteFrame, Shared};
 use crate::share::{FileId, ShareEvent};
 use crate::signal::{CallId, CallKind, EndReason, Ring, Signal};
+use crate::source::{AudioSource, MediaInput, VideoSource};
 use crate::stats::{AudioOnlyPeriod, CallStats};
 use crate::synthetic::{TestPattern, Tone};
 
@@ -96,6 +97,8 @@ pub enum CallEvent {
     Share(ShareEvent),
     /// The data channel is open.
     ChannelOpen,
+    /// The camera or microphone could not be used (the call goes on without it).
+    Device(String),
     /// The call ended.
     Ended {
         /// Why.
@@ -114,6 +117,8 @@ pub struct CallConfig {
     pub suite: CipherSuite,
     /// The level a video call starts at.
     pub start_level: Level,
+    /// Synthetic media, or the camera and microphone.
+    pub media: MediaInput,
 }
 
 impl Default for CallConfig {
@@ -122,6 +127,7 @@ impl Default for CallConfig {
             peer: PeerOptions::default(),
             suite: DEFAULT_SUITE,
             start_level: Level::High,
+            media: MediaInput::Synthetic,
         }
     }
 }
@@ -497,19 +503,41 @@ impl Session {
             .borrow()
             .video
             .map_or((640, 360), |v| (v.width, v.height));
+        let (pictures, sound) = self.open_sources(w, h);
         tokio::spawn(pipeline::send_video(
             video,
             shared.clone(),
             plan.clone(),
-            TestPattern::new(w, h),
+            pictures,
         ));
-        tokio::spawn(pipeline::send_audio(
-            audio,
-            shared.clone(),
-            plan,
-            Tone::default(),
-        ));
+        tokio::spawn(pipeline::send_audio(audio, shared.clone(), plan, sound));
         self.announce(None);
+    }
+
+    /// The call's picture and sound sources. A device that cannot be opened is reported in
+    /// words and replaced by nothing (no picture, silence), never by the test pattern.
+    fn open_sources(&self, w: usize, h: usize) -> (Box<dyn VideoSource>, Box<dyn AudioSource>) {
+        match self.config.media {
+            MediaInput::Synthetic => (Box::new(TestPattern::new(w, h)), Box::new(Tone::default())),
+            #[cfg(feature = "devices")]
+            MediaInput::Devices => {
+                let pictures: Box<dyn VideoSource> = match crate::devices::Camera::open(0) {
+                    Ok(c) => Box::new(c),
+                    Err(e) => {
+                        self.emit(CallEvent::Device(e.to_string()));
+                        Box::new(crate::source::NoPictures)
+                    }
+                };
+                let sound: Box<dyn AudioSource> = match crate::devices::Microphone::open() {
+                    Ok(m) => Box::new(m),
+                    Err(e) => {
+                        self.emit(CallEvent::Device(e.to_string()));
+                        Box::new(crate::source::Silence)
+                    }
+                };
+                (pictures, sound)
+            }
+        }
     }
 
     /// Tells the peer what this side sends now.

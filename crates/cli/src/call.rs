@@ -144,15 +144,38 @@ async fn visit_admit(core: &Core, patient: Option<PatientId>, opts: &CallOpts) -
 
 fn check_media(opts: &CallOpts) -> Result<()> {
     if opts.synthetic {
-        Ok(())
-    } else {
-        bail!("this build has no camera or microphone input: pass --synthetic")
+        return Ok(());
     }
+    devices_ready(opts)
+}
+
+/// Opens (and closes again) the devices a call will use, so a missing camera is said before
+/// anyone is rung.
+#[cfg(feature = "devices")]
+fn devices_ready(opts: &CallOpts) -> Result<()> {
+    use outpost_core::call::devices::{Camera, Microphone};
+    if !opts.audio_only {
+        Camera::open(0).map_err(|e| anyhow!("{e}; pass --audio-only, or --synthetic"))?;
+    }
+    Microphone::open().map_err(|e| anyhow!("{e}; pass --synthetic to test without devices"))?;
+    Ok(())
+}
+
+#[cfg(not(feature = "devices"))]
+fn devices_ready(_: &CallOpts) -> Result<()> {
+    bail!(
+        "this build has no camera or microphone input: pass --synthetic \
+         (or build with `--features devices`)"
+    )
 }
 
 fn config(opts: &CallOpts) -> CallConfig {
     let mut config = CallConfig::default();
     config.peer.relay_only = opts.relay_only;
+    #[cfg(feature = "devices")]
+    if !opts.synthetic {
+        config.media = outpost_core::call::source::MediaInput::Devices;
+    }
     config
 }
 
@@ -254,6 +277,7 @@ async fn run_call(
             Some(CallEvent::Level(change)) => {
                 eprintln!("{}", change.message());
             }
+            Some(CallEvent::Device(problem)) => eprintln!("warning: {problem}"),
             Some(CallEvent::Ended { reason, stats }) => break (reason, stats),
             Some(_) => {}
         }

@@ -87,7 +87,8 @@ pub enum Command {
 /// How a headless call runs: media, length, what it writes, what it shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CallOpts {
-    /// Send a synthetic test pattern and tone (this build has no camera or microphone input).
+    /// Send a synthetic test pattern and tone instead of the camera and microphone (builds
+    /// without the `devices` feature have only these).
     #[arg(long)]
     pub synthetic: bool,
     /// How long to stay connected before hanging up, like 20s or 2m.

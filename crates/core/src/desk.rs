@@ -525,6 +525,7 @@ fn fold(inner: &Inner, event: CallEvent) {
         }
         CallEvent::Share(share) => fold_share(inner, &mut v, share),
         CallEvent::ChannelOpen => {}
+        CallEvent::Device(problem) => v.error = Some(problem),
         CallEvent::Ended { reason, stats } => {
             v.state = Some("ended".into());
             v.ended = Some(reason.as_str().into());

@@ -26,8 +26,9 @@ use crate::codec::{
 use crate::control::{Control, MediaState};
 use crate::packet::{Reassembler, RtpIn, packetize};
 use crate::share::{Share, ShareEvent};
+use crate::source::{AudioSource, VideoSource};
 use crate::stats::Counters;
-use crate::synthetic::{I420, Stamp, TestPattern, Tone, read_stamp};
+use crate::synthetic::{I420, Stamp, read_stamp};
 
 /// Which stream a frame belongs to (bound into its SFrame metadata).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,15 +197,17 @@ impl Shared {
 
 /// Sends video at the plan's size and rate until the plan sender goes away.
 ///
-/// `plan` says what to send (`None` video: paused); the test pattern keeps counting frames
-/// across size changes so the far side can check order end to end.
+/// `plan` says what to send (`None` video: paused); the source gives pictures at the plan's
+/// size (the test pattern keeps counting frames across size changes so the far side can check
+/// order end to end; a camera is scaled).
 pub async fn send_video(
     mut out: Outbound,
     shared: Arc<Shared>,
     mut plan: watch::Receiver<Plan>,
-    mut source: TestPattern,
+    mut source: Box<dyn VideoSource>,
 ) {
     let mut encoder: Option<VideoEncoder> = None;
+    let mut size = (0, 0);
     loop {
         let current = *plan.borrow_and_update();
         let Some(video) = current.video else {
@@ -214,8 +217,8 @@ pub async fn send_video(
             }
             continue;
         };
-        if source.size() != (video.width, video.height) {
-            source.resize(video.width, video.height);
+        if size != (video.width, video.height) {
+            size = (video.width, video.height);
             encoder = None;
         }
         let settings = VideoSettings {
@@ -237,11 +240,15 @@ pub async fn send_video(
         if shared.keyframe_wanted.swap(false, Ordering::Relaxed) {
             enc.request_keyframe();
         }
-        let (picture, _) = source.next_frame(utc_ms());
-        let Ok(encoded) = enc.encode(&picture) else {
-            return;
+        let picture = source.next_picture(video.width, video.height, utc_ms());
+        let encoded = match picture.map(|p| enc.encode(&p)) {
+            Some(Ok(e)) => Some(e),
+            Some(Err(_)) => return,
+            // No new picture yet (a camera slower than the plan): try again next tick.
+            None => None,
         };
-        if !encoded.data.is_empty()
+        if let Some(encoded) = encoded
+            && !encoded.data.is_empty()
             && let Some(protected) =
                 shared.protect(MediaKind::Video, encoded.keyframe, &encoded.data)
         {
@@ -276,7 +283,7 @@ pub async fn send_audio(
     mut out: Outbound,
     shared: Arc<Shared>,
     plan: watch::Receiver<Plan>,
-    mut source: Tone,
+    mut source: Box<dyn AudioSource>,
 ) {
     let Ok(mut encoder) = AudioEncoder::new(plan.borrow().audio_bps) else {
         return;
@@ -294,7 +301,7 @@ pub async fn send_audio(
         if want != bitrate && encoder.set_bitrate(want).is_ok() {
             bitrate = want;
         }
-        let pcm = source.next_frame();
+        let pcm = source.next_samples();
         ts = ts.wrapping_add(AUDIO_CLOCK / 50);
         if shared.muted.load(Ordering::Relaxed) {
             continue; // muted: nothing leaves the device
