@@ -104,6 +104,12 @@ pub struct CallView {
     pub frames: u64,
     /// The call's numbers, as JSON (round trip, loss, bitrate, resolution, codec, encryption).
     pub stats: Option<String>,
+    /// On a visit: the patient's chart (hex), for the note written beside the call.
+    pub patient: Option<String>,
+    /// On a visit: the encounter opened for the call (hex); the note is linked to it.
+    pub encounter: Option<String>,
+    /// This side sends the synthetic test pattern and tone, not a camera and microphone.
+    pub synthetic: bool,
 }
 
 /// The app's calls. Cheap to clone.
@@ -355,7 +361,12 @@ impl CallDesk {
             me: line.me(),
             peer: knock.device,
         };
-        self.run(handle, parties, knock.name.clone(), Some(encounter.id));
+        self.run(
+            handle,
+            parties,
+            knock.name.clone(),
+            Some((knock.patient, encounter.id)),
+        );
         Ok(())
     }
 
@@ -460,7 +471,7 @@ impl CallDesk {
         handle: CallHandle,
         parties: Parties,
         peer: String,
-        encounter: Option<outpost_proto::EncounterId>,
+        visit: Option<(PatientId, outpost_proto::EncounterId)>,
     ) {
         let CallHandle {
             commands,
@@ -478,6 +489,9 @@ impl CallDesk {
             peer: Some(peer),
             audio_only: kind == CallKind::Audio,
             safety_number: Some(parties.safety_number()),
+            patient: visit.map(|(p, _)| p.to_hex()),
+            encounter: visit.map(|(_, e)| e.to_hex()),
+            synthetic: self.inner.config.media == outpost_call::source::MediaInput::Synthetic,
             ..CallView::default()
         };
         let inner = Arc::clone(&self.inner);
@@ -499,7 +513,7 @@ impl CallDesk {
                 }
             }
             *lock(&inner.commands) = None;
-            if let Some(e) = encounter {
+            if let Some((_, e)) = visit {
                 let _ = inner.core.finish_encounter(e).await;
             }
         });

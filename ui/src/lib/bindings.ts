@@ -298,6 +298,12 @@ export type CallView_Deserialize = {
 	frames: number | null,
 	/**  The call's numbers, as JSON (round trip, loss, bitrate, resolution, codec, encryption). */
 	stats?: string | null,
+	/**  On a visit: the patient's chart (hex), for the note written beside the call. */
+	patient?: string | null,
+	/**  On a visit: the encounter opened for the call (hex); the note is linked to it. */
+	encounter?: string | null,
+	/**  This side sends the synthetic test pattern and tone, not a camera and microphone. */
+	synthetic: boolean,
 };
 
 /**  What the call screens show. */
@@ -339,6 +345,12 @@ export type CallView_Serialize = {
 	frames: number | null,
 	/**  The call's numbers, as JSON (round trip, loss, bitrate, resolution, codec, encryption). */
 	stats: string | null,
+	/**  On a visit: the patient's chart (hex), for the note written beside the call. */
+	patient: string | null,
+	/**  On a visit: the encounter opened for the call (hex); the note is linked to it. */
+	encounter: string | null,
+	/**  This side sends the synthetic test pattern and tone, not a camera and microphone. */
+	synthetic: boolean,
 };
 
 /**  A patient's chart as one read: the patient and everything recorded about them. */

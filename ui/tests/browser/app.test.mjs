@@ -502,6 +502,15 @@ test('video visit: admit from the waiting room, see the remote picture move, mut
   assert.deepEqual(lines, ['You: Can you show me the wound?', 'Them: echo: Can you show me the wound?']);
   await page.getByTestId('lock-badge').click();
   assert.match(await page.getByTestId('safety-number').textContent(), /12345 67890 12345/);
+  // The visit's note is beside the call, for this patient, linked to the call's encounter.
+  const note = page.getByRole('complementary', { name: 'Visit note' });
+  await note.getByText('Visit note: Ama Mensah').waitFor();
+  await note.getByTestId('soap-subjective').fill('Wound healing well, no fever');
+  await page.waitForFunction(() => window.__FAKE_CORE__.notes.some((n) => n.soap.subjective === 'Wound healing well, no fever'));
+  const written = await page.evaluate(() => window.__FAKE_CORE__.notes.find((n) => n.soap.subjective === 'Wound healing well, no fever'));
+  assert.equal(written.patient_id, 'e'.repeat(32));
+  assert.equal(written.encounter_id, 'd'.repeat(32));
+  assert.match(await page.getByTestId('self-view').textContent(), /test pattern/);
   // Call quality on demand, in words a clinician can read out to support.
   await page.getByRole('button', { name: 'Call quality' }).click();
   const quality = await page.getByRole('definition').allTextContents();

@@ -257,7 +257,7 @@ export function installFakeCore(seed) {
       const w = c.waiting.find((x) => x.visit === visit) || fail('notFound', 'patient in the waiting room not found');
       c.waiting = c.waiting.filter((x) => x.visit !== visit);
       const stats = JSON.stringify({ connected: true, rtt_ms: 48.2, loss: 0.02, estimate_bps: 310000, remote_resolution: [640, 360], codecs: ['H264', 'opus'], sframe_suite: 'Aes128GcmSha256_128', fingerprint_verified: true, path: 'host' });
-      Object.assign(c, { state: 'connected', peer: w.name, safety_number: '1234567890'.repeat(6), ended: null, stats });
+      Object.assign(c, { state: 'connected', peer: w.name, safety_number: '1234567890'.repeat(6), ended: null, stats, patient: w.patient, encounter: 'd'.repeat(32), synthetic: true });
       return null;
     },
     visit_invite: ({ patientId }) => (state.patients.find((p) => p.id === patientId) ? 'outpost-visit-1:AAAA' : fail('notFound', 'patient not found')),
