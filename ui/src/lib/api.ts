@@ -5,14 +5,28 @@ import { commands, type AppInfo, type CommandError } from './bindings';
 /** A command failed with the core's typed error. */
 export class CoreCallError extends Error {
   constructor(readonly error: CommandError) {
-    super('message' in error && error.message ? error.message : error.kind);
+    super(messageOf(error));
     this.name = 'CoreCallError';
   }
 
   /** True when the profile is locked (for example auto-locked while idle). */
   get locked(): boolean {
-    return this.error.kind === 'locked';
+    return typeof this.error === 'object' && this.error !== null && this.error.kind === 'locked';
   }
+}
+
+/**
+ * The words of an error from the bridge: the core's typed error, or the plain string the
+ * bridge itself rejects with when a command's arguments do not fit (never a TypeError).
+ */
+export function messageOf(error: unknown): string {
+  if (typeof error === 'string') return error || 'The request failed.';
+  if (error !== null && typeof error === 'object') {
+    const e = error as { message?: unknown; kind?: unknown };
+    if (typeof e.message === 'string' && e.message) return e.message;
+    if (typeof e.kind === 'string') return e.kind;
+  }
+  return 'The request failed.';
 }
 
 type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };

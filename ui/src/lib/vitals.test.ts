@@ -24,3 +24,17 @@ describe('vitals', () => {
     expect(trendPoints([v('pulse', 60, 1)], 'pulse', 100, 50)).toBe('');
   });
 });
+
+describe('readings as people type them', () => {
+  it('takes a decimal point or a decimal comma', async () => {
+    const { parseReading } = await import('./vitals');
+    expect(parseReading('37.5')).toBe(37.5);
+    expect(parseReading('37,5')).toBe(37.5);
+    expect(parseReading(' 120 ')).toBe(120);
+    expect(parseReading('.5')).toBe(0.5);
+  });
+  it('gives nothing, never 0 or NaN, for an empty or unreadable field', async () => {
+    const { parseReading } = await import('./vitals');
+    for (const t of ['', '   ', 'abc', '37,5,1', '1.2.3', '37.5,0', '12a']) expect(parseReading(t)).toBeNull();
+  });
+});

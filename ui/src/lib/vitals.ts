@@ -45,3 +45,16 @@ export function trendPoints(vitals: readonly Vital[], kind: VitalKind, width: nu
     })
     .join(' ');
 }
+
+/**
+ * A number as a person typed it, with a decimal point or the decimal comma used across much
+ * of the world ("37,5"); `null` for an empty or unreadable field, never 0 or NaN.
+ */
+export function parseReading(text: string): number | null {
+  let t = text.trim().replace(/\s/g, '');
+  if (t === '') return null;
+  if (!t.includes('.') && (t.match(/,/g) ?? []).length === 1) t = t.replace(',', '.');
+  if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(t)) return null;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : null;
+}

@@ -113,6 +113,15 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
   await page.getByTestId('vital-save').click();
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').textContent(), /plausible range/);
+  // The decimal comma used across much of the world is read as a decimal point; an empty
+  // field is refused in words, not sent as 0.
+  await page.getByTestId('vital-value').fill('37,5');
+  await page.getByTestId('vital-save').click();
+  await page.getByTestId('vital-temperature').waitFor();
+  assert.match(await page.getByTestId('vital-temperature').textContent(), /37\.5 °C/);
+  await page.getByTestId('vital-value').fill('');
+  await page.getByTestId('vital-save').click();
+  await page.getByText('Enter the reading as a number').waitFor();
 
   await page.getByTestId('note-new').click();
   await page.getByTestId('soap-subjective').fill('Headache for two days');
@@ -136,8 +145,16 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
 
   // Back on the list, search finds her by clinic number.
   await page.getByTestId('chart-back').click();
+  await page.evaluate(() =>
+    window.__FAKE_CORE__.patients.push({ id: 'b'.repeat(32), given_name: 'Otieno', family_name: 'Ouma', birth_date: '1980-01-01', sex: null, clinic_id: 'NK-9', contact: null, created_at: 0, updated_at: 0 }),
+  );
+  const rows = () => page.evaluate(() => [...document.querySelectorAll('[data-testid=patient-row]')].map((r) => r.textContent));
   await page.getByTestId('patient-search').fill('NK-7');
-  assert.equal(await page.getByTestId('patient-row').count(), 1);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=patient-row]').length === 1);
+  assert.match((await rows())[0], /Kamau/);
+  await page.getByTestId('patient-search').fill('Otieno');
+  await page.waitForFunction(() => /Ouma/.test(document.querySelector('[data-testid=patient-row]')?.textContent ?? ''));
+  assert.equal((await rows()).length, 1);
   await page.getByTestId('patient-search').fill('nobody');
   await page.getByTestId('patients-empty').waitFor();
   assert.deepEqual(errors, []);
