@@ -59,6 +59,9 @@ pub enum Command {
     /// Encrypted backups.
     #[command(subcommand)]
     Backup(BackupCmd),
+    /// The recovery key (emergency access when every passphrase is lost).
+    #[command(subcommand)]
+    Recovery(RecoveryCmd),
     /// Run a relay (the meeting point of a care team's devices; it sees only ciphertext).
     #[command(subcommand)]
     Relay(RelayCmd),
@@ -481,6 +484,14 @@ pub enum AuditCmd {
     /// Verify the signed log (links, signatures, roles, chart tables); exits 0 only when it
     /// holds, else names the first bad operation.
     Verify,
+}
+
+/// `outpost recovery ...`
+#[derive(Debug, Subcommand)]
+pub enum RecoveryCmd {
+    /// Issue a new recovery key and print it once; the old key no longer opens this profile
+    /// (an admin or physician).
+    Rotate,
 }
 
 /// `outpost backup ...`

@@ -19,8 +19,8 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::cli::{
-    Args, AttachCmd, AuditCmd, BackupCmd, Command, EncounterCmd, NoteCmd, PatientCmd, RelayCmd,
-    VitalsCmd,
+    Args, AttachCmd, AuditCmd, BackupCmd, Command, EncounterCmd, NoteCmd, PatientCmd, RecoveryCmd,
+    RelayCmd, VitalsCmd,
 };
 
 /// Prints `value` as JSON when asked, else the human line.
@@ -82,9 +82,22 @@ pub(crate) fn profile_dir(args: &Args) -> Result<PathBuf> {
         .ok_or_else(|| anyhow!("no profile: pass --profile DIR or set OUTPOST_PROFILE"))
 }
 
+/// Opens the core over a profile that exists: a mistyped `--profile` is an error, never a new
+/// empty folder.
+pub(crate) fn existing(args: &Args) -> Result<Core> {
+    let dir = profile_dir(args)?;
+    if !outpost_core::store::Profile::exists(&dir) {
+        bail!(
+            "no Outpost profile at {}: check --profile (or OUTPOST_PROFILE); `outpost init` creates one",
+            dir.display()
+        );
+    }
+    Ok(Core::open(dir)?)
+}
+
 /// Opens the core and unlocks it as the chosen (or first) user.
 pub(crate) async fn unlocked(args: &Args) -> Result<Core> {
-    let core = Core::open(profile_dir(args)?)?;
+    let core = existing(args)?;
     let user = match &args.user {
         Some(u) => u.clone(),
         None => core
@@ -253,7 +266,26 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Audit(cmd) => audit(args, cmd).await,
         Command::Backup(cmd) => backup(args, cmd).await,
+        Command::Recovery(RecoveryCmd::Rotate) => rotate_recovery(args).await,
     }
+}
+
+/// `outpost recovery rotate`: the new key is printed at once, since it exists only now.
+async fn rotate_recovery(args: &Args) -> Result<()> {
+    with_session(args, async |core| {
+        let key = core.rotate_recovery().await?;
+        emit(
+            args.json,
+            &serde_json::json!({ "recovery_key": key.display().as_str() }),
+            || {
+                format!(
+                    "New recovery key (shown once; the old one no longer works):\n  {}",
+                    key.display().as_str()
+                )
+            },
+        )
+    })
+    .await
 }
 
 async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {

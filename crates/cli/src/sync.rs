@@ -7,12 +7,12 @@
 use std::fmt::Write as _;
 
 use anyhow::{Result, anyhow, bail};
-use outpost_core::{Core, CoreError, Role, SyncError, store::UserId};
+use outpost_core::{CoreError, Role, SyncError, store::UserId};
 use serde::Serialize;
 
 use crate::{
     cli::{Args, Command, ConflictsCmd, WorkspaceCmd},
-    run::{Id, duration_ms, emit, passphrase, profile_dir, unlocked, with_session},
+    run::{Id, duration_ms, emit, passphrase, unlocked, with_session},
 };
 
 fn device_name() -> String {
@@ -47,7 +47,7 @@ pub async fn run(args: &Args) -> Result<()> {
 
 async fn join(args: &Args, code: &str, name: Option<&str>) -> Result<()> {
     let json = args.json;
-    let core = Core::open(profile_dir(args)?)?;
+    let core = crate::run::existing(args)?;
     let user = match &args.user {
         Some(u) => u.clone(),
         None => core

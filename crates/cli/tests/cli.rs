@@ -307,13 +307,23 @@ fn errors_are_one_line_with_the_right_exit_code() {
     let usage = outpost(&profile, &["patient", "add", "--given", "A"]);
     assert_eq!(usage.code, 2, "{}", usage.stderr);
 
-    let no_profile = outpost(&tmp.path().join("none"), &["patient", "list"]);
-    assert_eq!(no_profile.code, 1);
-    assert!(
-        no_profile.stderr.contains("no profile"),
-        "{}",
-        no_profile.stderr
-    );
+    // A mistyped --profile is an error, and leaves no empty folder behind to confuse the next
+    // run (nor the sync or call commands).
+    for args in [
+        &["patient", "list"][..],
+        &["sync"][..],
+        &["call", "answer", "--synthetic"][..],
+    ] {
+        let typo = tmp.path().join("clinc");
+        let no_profile = outpost(&typo, args);
+        assert_eq!(no_profile.code, 1, "{args:?}");
+        assert!(
+            no_profile.stderr.contains("no Outpost profile at"),
+            "{args:?}: {}",
+            no_profile.stderr
+        );
+        assert!(!typo.exists(), "{args:?} created {}", typo.display());
+    }
 
     let exists = outpost(&profile, &["init", "--name", "Again"]);
     assert_eq!(exists.code, 1);

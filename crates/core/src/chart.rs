@@ -141,6 +141,14 @@ impl Core {
         .await
     }
 
+    /// Issues a new recovery key (an admin or physician); the old one no longer opens this
+    /// profile. The new key is returned once, to be shown and written down.
+    pub async fn rotate_recovery(&self) -> Result<outpost_store::profile::RecoveryKey, CoreError> {
+        let profile = self.profile();
+        self.with_store(move |store: &mut Store| profile?.rotate_recovery(store))
+            .await
+    }
+
     /// Who is using the unlocked profile.
     pub async fn current_user(&self) -> Result<User, CoreError> {
         self.with_store(|s| Ok(s.user().clone())).await

@@ -72,12 +72,13 @@
 //! ## Passphrase record, version 1
 //!
 //! `0x01 || 0x01 (Argon2id v19) || m_cost KiB (4) || t_cost (4) || p_cost (4) || salt (16) ||
-//! check (32)`, 66 bytes. `master = Argon2id(passphrase, salt, m, t, p, 32 bytes)`;
+//! check (32)`, 62 bytes. `master = Argon2id(passphrase, salt, m, t, p, 32 bytes)`;
 //! `check`, the database key and the key-encryption key are each
 //! `HKDF-SHA256(salt = "", ikm = master, info = label)` with labels
 //! `"outpost/v1/passphrase/check"`, `"outpost/v1/passphrase/database-key"`,
 //! `"outpost/v1/passphrase/key-encryption-key"`. Accepted costs: 8 MiB to 4 GiB, t 1 to 64,
-//! p 1 to 16. Default: m = 64 MiB, t = 3, p = 1.
+//! p 1 to 16 (a backup from elsewhere: at most 1 GiB, t 16, p 8, see
+//! `KdfParams::FOREIGN_MAX`). Default: m = 64 MiB, t = 3, p = 1.
 //!
 //! ## Safety number
 //!

@@ -42,12 +42,29 @@ impl KdfParams {
         t_cost: 3,
         p_cost: 1,
     };
-    /// OWASP's recommended minimum; the floor below which records are refused.
+    /// OWASP's recommended minimum for Argon2id (19 MiB, t=2). The default is above it; records
+    /// are still accepted down to 8 MiB ([`KdfParams::is_supported`]) so that older profiles
+    /// open, so this is a yardstick for tests and documentation, not an enforced floor.
     pub const OWASP_MIN: Self = Self {
         m_cost_kib: 19 * 1024,
         t_cost: 2,
         p_cost: 1,
     };
+
+    /// The most a file made elsewhere (a backup brought on a USB stick) may ask for before its
+    /// passphrase is tried: 1 GiB of memory, 16 passes, 8 lanes. Sixteen times the default's
+    /// memory leaves room for stronger settings, while a crafted file cannot make the clinic
+    /// laptop hash with 4 GiB for a minute.
+    pub const FOREIGN_MAX: Self = Self {
+        m_cost_kib: 1024 * 1024,
+        t_cost: 16,
+        p_cost: 8,
+    };
+
+    /// Whether every cost is at most `max`'s.
+    pub fn within(&self, max: Self) -> bool {
+        self.m_cost_kib <= max.m_cost_kib && self.t_cost <= max.t_cost && self.p_cost <= max.p_cost
+    }
 
     /// Whether this build accepts these parameters: at least 8 MiB and at most 4 GiB of memory,
     /// 1 to 64 passes, 1 to 16 lanes. The bounds stop a tampered record from asking for

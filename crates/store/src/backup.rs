@@ -333,6 +333,9 @@ pub fn verify_backup(
     Ok(open_backup(path, passphrase, scratch_dir)?.manifest)
 }
 
+/// Free space left after opening a backup's database beside it (SQLite needs room to work).
+const FREE_MARGIN: u64 = 64 * 1024 * 1024;
+
 fn open_backup(
     path: &Path,
     passphrase: &[u8],
@@ -351,6 +354,13 @@ fn open_backup(
     }
     let record = PassphraseRecord::decode(&head[16..16 + RECORD_LEN])
         .map_err(|_| StoreError::BadBackup("key record"))?;
+    // Checked before any hashing: a crafted file must not make this machine spend gigabytes
+    // and minutes on its passphrase.
+    if !record.params().within(KdfParams::FOREIGN_MAX) {
+        return Err(StoreError::BadBackup(
+            "its key settings ask for more memory or time than an Outpost backup uses",
+        ));
+    }
     let keys = record.unlock(passphrase).map_err(|e| match e {
         outpost_crypto::CryptoError::WrongPassphrase => StoreError::WrongPassphrase,
         other => other.into(),
@@ -395,6 +405,22 @@ fn open_backup(
     };
 
     std::fs::create_dir_all(scratch_dir)?;
+    // The database is the rest of the file: make sure it fits before copying it out, so a
+    // huge (or crafted) file says so instead of filling the disk the chart lives on.
+    let consumed = (head.len() + manifest_len) as u64;
+    let tail = std::fs::metadata(path)?.len().saturating_sub(consumed);
+    if let Some(free) = crate::publish::free_bytes(scratch_dir)
+        && tail.saturating_add(FREE_MARGIN) > free
+    {
+        return Err(StoreError::Io(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!(
+                "not enough free space to open this backup: it needs {} MB, {} MB are free",
+                tail.div_ceil(1_000_000),
+                free / 1_000_000
+            ),
+        )));
+    }
     let db_file =
         ScratchFile::create_new(scratch_dir.join(format!(".restore-{}.db", random_hex())))?;
     {

@@ -99,6 +99,21 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     }
 }
 
+/// Bytes free for an unprivileged writer in the file system holding `dir`; `None` where the
+/// platform does not say.
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        let s = rustix::fs::statvfs(dir).ok()?;
+        Some(s.f_bavail.saturating_mul(s.f_frsize))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
 fn unsupported(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Unsupported
         || matches!(e.raw_os_error(), Some(code) if is_unsupported_code(code))

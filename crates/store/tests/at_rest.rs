@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{Fixture, PASSPHRASE, TestClock, contains};
+use common::{FAST, Fixture, PASSPHRASE, TestClock, contains};
+use outpost_store::Clock as _;
 use outpost_store::{Profile, StoreError, db, records::NewPatient, records::Soap};
 
 #[test]
@@ -221,18 +222,20 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
             retry_after_secs: 1
         })
     ));
-    fx.clock.advance(1_000);
-    assert!(matches!(
-        again.unlock_with_recovery("0000-0000", "lost passphrase", fx.clock.clone()),
-        Err(StoreError::WrongRecoveryKey)
-    ));
+    // The recovery key counts its own failures: three wrong keys, then it backs off too.
+    for _ in 0..3 {
+        assert!(matches!(
+            again.unlock_with_recovery("0000-0000", "lost passphrase", fx.clock.clone()),
+            Err(StoreError::WrongRecoveryKey)
+        ));
+    }
     assert!(matches!(
         again.unlock_with_recovery(&shown, "lost passphrase", fx.clock.clone()),
         Err(StoreError::RateLimited {
-            retry_after_secs: 2
+            retry_after_secs: 1
         })
     ));
-    fx.clock.advance(2_000);
+    fx.clock.advance(1_000);
 
     // A reason is required, and recorded.
     assert!(matches!(
@@ -267,12 +270,132 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
             .iter()
             .filter(|e| e.action == "unlock_failed")
             .count(),
-        4
+        6
     );
     drop(store);
     // Success cleared the back-off.
     assert_eq!(
-        Profile::open(&fx.dir()).unwrap().backoff_secs(i64::MAX / 2),
+        Profile::open(&fx.dir())
+            .unwrap()
+            .backoff_secs(None, i64::MAX / 2),
         0
     );
+}
+
+/// One person's wrong passphrases back off that person only: on a shared clinic laptop the
+/// nurse can still unlock while the physician's typos are being slowed down.
+#[test]
+fn one_users_failures_do_not_lock_out_another() {
+    let (fx, mut store, _) = Fixture::new();
+    let mut profile = fx.profile();
+    profile
+        .add_user(
+            &mut store,
+            "Nurse Esi",
+            outpost_store::Role::Nurse,
+            b"nurse passphrase",
+            FAST,
+        )
+        .unwrap();
+    store.lock().unwrap();
+    let profile = fx.profile();
+    for _ in 0..4 {
+        let _ = profile.unlock("Dr. Amina Okafor", b"wrong wrong", fx.clock.clone());
+    }
+    assert!(matches!(
+        profile.unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone()),
+        Err(StoreError::RateLimited { .. })
+    ));
+    let nurse = profile
+        .unlock("Nurse Esi", b"nurse passphrase", fx.clock.clone())
+        .expect("the nurse is not locked out by the physician's failures");
+    assert_eq!(nurse.user().name, "Nurse Esi");
+}
+
+/// The failure file is written before anyone unlocks, so anyone with the folder can edit it.
+/// Crafted entries (far-future times, a user id that is nobody's, thousands of lines) neither
+/// lock anyone out for years nor go into the audit trail as written.
+#[test]
+fn a_crafted_failure_file_is_not_believed() {
+    let (fx, store, _) = Fixture::new();
+    let me = store.user().id.to_hex();
+    store.lock().unwrap();
+    let now = fx.clock.now_ms();
+    let mut entries = Vec::new();
+    for i in 0..5_000i64 {
+        entries.push(serde_json::json!([
+            i64::MAX - i,
+            "ffffffffffffffffffffffffffffffff"
+        ]));
+    }
+    entries.push(serde_json::json!([i64::MAX, me]));
+    entries.push(serde_json::json!([now - 10, me]));
+    std::fs::write(
+        fx.dir().join("unlock-failures.json"),
+        serde_json::to_vec(&serde_json::json!({ "failures": entries })).unwrap(),
+    )
+    .unwrap();
+    let profile = fx.profile();
+    // Two failures of this user (one dated in the future, clamped to now): still free tries.
+    assert_eq!(profile.backoff_secs(Some(&me), now), 0);
+    let store = profile
+        .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
+        .expect("not locked out by crafted entries");
+    let failed: Vec<_> = store
+        .audit_entries(&Default::default())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "unlock_failed")
+        .collect();
+    assert_eq!(failed.len(), outpost_store::profile::MAX_FAILURES_KEPT);
+    for e in &failed {
+        assert!(e.at <= now, "an entry dated in the future: {}", e.at);
+        assert!(
+            e.actor.is_none() || e.actor == Some(store.user().id),
+            "a crafted user id reached the audit: {:?}",
+            e.actor
+        );
+    }
+}
+
+/// A recovery key that may have been seen (the sheet was photographed, the safe was opened) is
+/// replaced: the new key opens the profile as a new emergency user, the old one no longer
+/// opens it, and only an admin or physician may do it.
+#[test]
+fn a_new_recovery_key_replaces_the_old_one() {
+    let (fx, mut store, old) = Fixture::new();
+    let mut profile = fx.profile();
+    profile
+        .add_user(
+            &mut store,
+            "Nurse Esi",
+            outpost_store::Role::Nurse,
+            b"nurse passphrase",
+            FAST,
+        )
+        .unwrap();
+    let new = profile.rotate_recovery(&mut store).unwrap();
+    assert_ne!(new.display().as_str(), old.display().as_str());
+    store.lock().unwrap();
+
+    let profile = fx.profile();
+    assert!(matches!(
+        profile.unlock_with_recovery(&old.display(), "lost passphrase", fx.clock.clone()),
+        Err(StoreError::WrongRecoveryKey)
+    ));
+    let mut emergency = profile
+        .unlock_with_recovery(&new.display(), "lost passphrase", fx.clock.clone())
+        .expect("the new key opens the profile");
+    assert_eq!(emergency.user().role, outpost_store::Role::Emergency);
+    emergency.verify_audit().unwrap();
+    drop(emergency);
+
+    let mut profile = fx.profile();
+    let mut nurse = profile
+        .unlock("Nurse Esi", b"nurse passphrase", fx.clock.clone())
+        .unwrap();
+    assert!(matches!(
+        profile.rotate_recovery(&mut nurse),
+        Err(StoreError::NotPermitted { .. })
+    ));
 }

@@ -244,3 +244,41 @@ fn tampered_or_wrongly_unlocked_backups_fail_verify_and_restore() {
             .is_err()
     );
 }
+
+/// A crafted backup that asks for 4 GiB of Argon2 memory (which the passphrase record format
+/// itself allows) is refused before any hashing: a file from a USB stick must not make the
+/// clinic laptop hash for minutes, or run out of memory.
+#[test]
+fn a_backup_asking_for_gigabytes_of_key_hashing_is_refused_before_hashing() {
+    let (fx, mut store) = populated();
+    let file = &fx.dir().join("b.outpost-backup");
+    store
+        .create_backup(file, b"backup passphrase", FAST)
+        .unwrap();
+    let mut bytes = std::fs::read(file).unwrap();
+    // The passphrase record starts at 16: version, algorithm, then m_cost in KiB (big-endian).
+    let greedy = 4 * 1024 * 1024u32;
+    bytes[18..22].copy_from_slice(&greedy.to_be_bytes());
+    let crafted = &fx.dir().join("crafted.outpost-backup");
+    std::fs::write(crafted, &bytes).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let e = verify_backup(crafted, b"backup passphrase", scratch.path()).unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "it hashed first: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(e, StoreError::BadBackup(m) if m.contains("key settings")),
+        "{e:?}"
+    );
+    // 16 passes is the most a foreign file may ask: 17 is refused the same way.
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[22..26].copy_from_slice(&17u32.to_be_bytes());
+    std::fs::write(crafted, &bytes).unwrap();
+    assert!(matches!(
+        verify_backup(crafted, b"backup passphrase", scratch.path()),
+        Err(StoreError::BadBackup(m)) if m.contains("key settings")
+    ));
+}

@@ -6,7 +6,11 @@
 //! - `outpost.db` (+ `-wal`, `-shm`): the SQLCipher database.
 //! - `log-head`: the signed log head ([`crate::anchor`]).
 //! - `unlock-failures.json`: times of failed unlocks, for back-off across restarts; they are
-//!   recorded in the log at the next successful unlock.
+//!   recorded in the log at the next successful unlock. The file is not authenticated (it is
+//!   written before anyone is unlocked), so it is read as untrusted: at most
+//!   [`MAX_FAILURES_KEPT`] entries, times clamped to the present, unknown user ids dropped.
+//!   Deleting it resets the back-off: the back-off slows guessing at the keyboard; against
+//!   someone holding the files, the passphrase's Argon2id cost is the defence.
 
 mod file;
 mod recovery;
@@ -66,6 +70,27 @@ impl ProfileKind {
 struct Failures {
     /// Millisecond times of consecutive failed unlocks, and who was tried (user id, if known).
     failures: Vec<(i64, Option<String>)>,
+}
+
+/// Most failed unlocks kept (and carried into the audit trail): the newest.
+pub const MAX_FAILURES_KEPT: usize = 100;
+
+impl Failures {
+    /// The file's entries as far as they can be believed: the newest [`MAX_FAILURES_KEPT`],
+    /// none later than `now_ms` (a clock set ahead, or a crafted entry, must not lock anyone
+    /// out for years nor date the audit in the future), and user ids only of this profile's
+    /// users (a crafted id must not put words in someone's mouth).
+    fn sanitized(mut self, known: &[String], now_ms: i64) -> Self {
+        let excess = self.failures.len().saturating_sub(MAX_FAILURES_KEPT);
+        self.failures.drain(..excess);
+        for (at, who) in &mut self.failures {
+            *at = (*at).clamp(0, now_ms.max(0));
+            if who.as_ref().is_some_and(|w| !known.contains(w)) {
+                *who = None;
+            }
+        }
+        self
+    }
 }
 
 /// A profile directory, read but not unlocked.
@@ -290,10 +315,18 @@ impl Profile {
             .collect()
     }
 
-    /// Seconds until another unlock attempt is allowed (0 when allowed now).
-    pub fn backoff_secs(&self, now_ms: i64) -> u64 {
-        let failures = self.failures();
-        let n = failures.failures.len();
+    /// Seconds until `user` (a user id; `None`: the recovery key, or a name nobody has) may
+    /// try again (0 when allowed now). Each user backs off alone: one person's typos do not
+    /// lock the others out of a shared clinic laptop.
+    pub fn backoff_secs(&self, user: Option<&str>, now_ms: i64) -> u64 {
+        let failures = self.failures(now_ms);
+        let mine: Vec<i64> = failures
+            .failures
+            .iter()
+            .filter(|(_, who)| who.as_deref() == user)
+            .map(|(at, _)| *at)
+            .collect();
+        let n = mine.len();
         if n < FREE_ATTEMPTS {
             return 0;
         }
@@ -301,7 +334,7 @@ impl Profile {
             .checked_shl(u32::try_from(n - FREE_ATTEMPTS).unwrap_or(31))
             .unwrap_or(u64::MAX)
             .min(MAX_BACKOFF_SECS);
-        let last = failures.failures.last().map_or(0, |f| f.0);
+        let last = mine.last().copied().unwrap_or(0);
         let until = last.saturating_add(i64::try_from(wait * 1000).unwrap_or(i64::MAX));
         u64::try_from(until.saturating_sub(now_ms).max(0))
             .unwrap_or(0)
@@ -316,16 +349,16 @@ impl Profile {
         clock: std::sync::Arc<dyn Clock>,
     ) -> Result<Store, StoreError> {
         let now = clock.now_ms();
-        let retry_after_secs = self.backoff_secs(now);
-        if retry_after_secs > 0 {
-            return Err(StoreError::RateLimited { retry_after_secs });
-        }
-        let Some(entry) = self
+        let entry = self
             .file
             .users
             .iter()
-            .find(|u| u.id == user || u.name == user)
-        else {
+            .find(|u| u.id == user || u.name == user);
+        let retry_after_secs = self.backoff_secs(entry.map(|e| e.id.as_str()), now);
+        if retry_after_secs > 0 {
+            return Err(StoreError::RateLimited { retry_after_secs });
+        }
+        let Some(entry) = entry else {
             self.record_failure(now, None)?;
             return Err(StoreError::UnknownUser);
         };
@@ -400,7 +433,7 @@ impl Profile {
             });
         }
         let now = clock.now_ms();
-        let retry_after_secs = self.backoff_secs(now);
+        let retry_after_secs = self.backoff_secs(None, now);
         if retry_after_secs > 0 {
             return Err(StoreError::RateLimited { retry_after_secs });
         }
@@ -516,6 +549,40 @@ impl Profile {
         Ok((store, request))
     }
 
+    /// Issues a new recovery key: a new emergency identity registers itself in the log (the
+    /// previous emergency user is removed, so what the old key could sign is refused from now
+    /// on), and `profile.json` wraps the database key for the new key only, so the old key no
+    /// longer opens this profile. An admin or physician does it; the new key is returned to be
+    /// shown once.
+    ///
+    /// An old copy of `profile.json` still pairs with the old key: taking that away would need
+    /// the database re-keyed and re-wrapped for every user, whose passphrases this device does
+    /// not hold.
+    pub fn rotate_recovery(&mut self, store: &mut Store) -> Result<RecoveryKey, StoreError> {
+        let role = store.user().role;
+        if !matches!(role, Role::Admin | Role::Physician) {
+            return Err(StoreError::NotPermitted {
+                action: "issuing a new recovery key",
+                needs: "an admin or a physician",
+                role,
+            });
+        }
+        let recovery = RecoveryKey::generate();
+        let emergency = DeviceIdentity::generate(&mut OsRng);
+        let mut file = self.file.clone();
+        file.recovery = RecoveryEntry {
+            wrapped_key: wrap_key(&recovery.kek(), &store.key, &file.profile_id, "recovery")?
+                .wrapped_key,
+            identity: Some(hex(&emergency.wrap(&recovery.kek(), &mut OsRng)?)),
+        };
+        // The log first: should writing the file fail, the old key opens the database but its
+        // emergency user is gone, and running this again finishes the change.
+        store.replace_emergency(&emergency)?;
+        file.write(&self.dir)?;
+        self.file = file;
+        Ok(recovery)
+    }
+
     /// Adds a user who unlocks with their own passphrase and signs with their own identity,
     /// registered by the signed-in admin or physician.
     pub fn add_user(
@@ -590,15 +657,20 @@ impl Profile {
         Ok(user)
     }
 
-    fn failures(&self) -> Failures {
+    /// The failed unlocks on record, sanitized (see [`Failures::sanitized`]). A file that
+    /// does not parse counts as none, and is replaced at the next failure.
+    fn failures(&self, now_ms: i64) -> Failures {
+        let known: Vec<String> = self.file.users.iter().map(|u| u.id.clone()).collect();
         std::fs::read(self.dir.join(FAILURES_FILE))
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|b| b.len() <= 1024 * 1024)
+            .and_then(|b| serde_json::from_slice::<Failures>(&b).ok())
             .unwrap_or_default()
+            .sanitized(&known, now_ms)
     }
 
     fn record_failure(&self, now: i64, user: Option<String>) -> Result<(), StoreError> {
-        let mut failures = self.failures();
+        let mut failures = self.failures(now);
         failures.failures.push((now, user));
         write_atomic(
             &self.dir.join(FAILURES_FILE),

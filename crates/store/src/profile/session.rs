@@ -501,10 +501,7 @@ fn record_unlock(
     action: AuditAction,
     reason: Option<String>,
 ) -> Result<bool, StoreError> {
-    let failures: Failures = std::fs::read(profile.dir.join(FAILURES_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let failures: Failures = profile.failures(author.now_ms);
     for (at, who) in &failures.failures {
         let subject = who.as_deref().and_then(|w| w.parse().ok());
         oplog::append(
