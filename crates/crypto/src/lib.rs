@@ -80,12 +80,15 @@
 //! p 1 to 16 (a backup from elsewhere: at most 1 GiB, t 16, p 8, see
 //! `KdfParams::FOREIGN_MAX`). Default: m = 64 MiB, t = 3, p = 1.
 //!
-//! ## Safety number
+//! ## Safety number, version 2
 //!
-//! See [`safety`]: per identity, `SHA-512` iterated 5200 times over
-//! `0x0001 || Ed25519 public || X25519 public` (each later round hashes the previous digest and
-//! the key again), truncated to 30 bytes; the two fingerprints sorted; each 5-byte chunk
-//! shown as 5 digits (mod 100000). QR: `"OUTPOST-SN1:"` + 120 uppercase hex digits.
+//! See [`safety`] (libsignal's design): per identity, `SHA-512` over
+//! `0x0002 || Ed25519 public || X25519 public || device id`, then 5199 more rounds over the
+//! previous digest and the key, truncated to 30 bytes; each fingerprint shown as six 5-digit
+//! groups (5-byte chunks mod 100000), the two halves in ascending order. QR:
+//! `"OUTPOST-SN2:"` + the scanned device's own fingerprint + the other's (120 uppercase hex
+//! digits); a scan matches only crosswise, never a device's own code. Fixed vector in the
+//! module's tests.
 //!
 //! ## SFrame
 //!

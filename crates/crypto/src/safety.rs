@@ -1,12 +1,17 @@
 //! Safety numbers: what two people compare (read aloud or scan) to know that no one sits between
-//! their devices.
+//! their devices. The design follows libsignal's fingerprints.
 //!
-//! Each identity gets a 30-byte fingerprint, `SHA-512` iterated [`ITERATIONS`] times over
-//! `version || ed25519_public || x25519_public` (slow enough to make a targeted collision
-//! expensive). The pair's safety number is the two fingerprints in byte order, so both sides
-//! compute the same value whichever of them is "local". Displayed as 60 digits (12 groups of 5,
-//! each group a 5-byte big-endian chunk mod 100000); scanned as `OUTPOST-SN1:` followed by the
-//! 60 fingerprint bytes in uppercase hex.
+//! Each side gets a 30-byte fingerprint: `SHA-512` iterated [`ITERATIONS`] times, first over
+//! `version (2, big-endian) || ed25519_public || x25519_public || stable_id`, then over
+//! `previous || ed25519_public || x25519_public`, where `stable_id` is the device id (16 bytes):
+//! a key cannot be presented under another device's name. Each fingerprint is shown as 30
+//! digits (six 5-byte big-endian chunks, each mod 100000); the 60 digits people read are the
+//! two 30-digit halves in ascending order, so both sides read the same.
+//!
+//! The scanned form is directional: `OUTPOST-SN2:` then the scanning-away side's own
+//! fingerprint, then the other's, in uppercase hex. A scan matches only when what the other
+//! device calls its own is what this device computed for it, and the reverse, so a device
+//! scanning its own code (or a copy of it) does not match.
 
 use std::fmt;
 
@@ -18,63 +23,69 @@ use crate::PublicIdentity;
 /// Hash iterations per fingerprint (the value Signal uses).
 pub const ITERATIONS: usize = 5200;
 /// Version of the fingerprint and display format.
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 const FINGERPRINT_LEN: usize = 30;
-const QR_PREFIX: &str = "OUTPOST-SN1:";
+const QR_PREFIX: &str = "OUTPOST-SN2:";
 
-/// The comparison value for a pair of identities.
+/// The comparison value between this device (`local`) and another (`remote`).
 #[derive(Clone)]
 pub struct SafetyNumber {
-    /// The two fingerprints, lower one first.
-    fingerprints: [[u8; FINGERPRINT_LEN]; 2],
+    local: [u8; FINGERPRINT_LEN],
+    remote: [u8; FINGERPRINT_LEN],
 }
 
 impl SafetyNumber {
-    /// The safety number for `a` and `b`; the same whichever order they are given in.
-    pub fn new(a: &PublicIdentity, b: &PublicIdentity) -> Self {
-        let mut fa = fingerprint(a);
-        let mut fb = fingerprint(b);
-        if fb < fa {
-            std::mem::swap(&mut fa, &mut fb);
-        }
+    /// The safety number between this device's identity and the other's, each bound to its
+    /// device id.
+    pub fn new(local: &PublicIdentity, remote: &PublicIdentity) -> Self {
         Self {
-            fingerprints: [fa, fb],
+            local: fingerprint(local),
+            remote: fingerprint(remote),
         }
     }
 
-    /// 60 digits in 12 groups of 5, separated by spaces.
+    /// 60 digits in 12 groups of 5, separated by spaces: the same on both devices.
     pub fn digits(&self) -> String {
-        let mut groups = Vec::with_capacity(12);
-        for fp in &self.fingerprints {
-            for chunk in fp.chunks_exact(5) {
-                let value = chunk.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)) % 100_000;
-                groups.push(format!("{value:05}"));
-            }
-        }
-        groups.join(" ")
+        let mut halves = [half(&self.local), half(&self.remote)];
+        halves.sort();
+        halves.concat().join(" ")
     }
 
-    /// The compact string to put in a QR code.
+    /// The compact string to put in a QR code for the other device to scan.
     pub fn qr_string(&self) -> String {
         let mut s = String::from(QR_PREFIX);
-        for fp in &self.fingerprints {
-            s.push_str(&crate::identity::hex_lower(fp).to_ascii_uppercase());
-        }
+        s.push_str(&crate::identity::hex_lower(&self.local).to_ascii_uppercase());
+        s.push_str(&crate::identity::hex_lower(&self.remote).to_ascii_uppercase());
         s
     }
 
-    /// Whether a scanned QR string is this safety number, compared in constant time.
+    /// Whether a QR string scanned from the other device matches: its "own" fingerprint must
+    /// be what this device holds for it, and its "other" this device's own. Constant time.
     pub fn matches_scanned(&self, scanned: &str) -> bool {
-        let ours = self.qr_string();
+        let expected = {
+            let mut s = String::from(QR_PREFIX);
+            s.push_str(&crate::identity::hex_lower(&self.remote).to_ascii_uppercase());
+            s.push_str(&crate::identity::hex_lower(&self.local).to_ascii_uppercase());
+            s
+        };
         let theirs = scanned.trim().to_ascii_uppercase();
-        ours.len() == theirs.len() && bool::from(ours.as_bytes().ct_eq(theirs.as_bytes()))
+        expected.len() == theirs.len() && bool::from(expected.as_bytes().ct_eq(theirs.as_bytes()))
     }
+}
+
+/// One fingerprint as six 5-digit groups.
+fn half(fp: &[u8; FINGERPRINT_LEN]) -> Vec<String> {
+    fp.chunks_exact(5)
+        .map(|chunk| {
+            let value = chunk.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)) % 100_000;
+            format!("{value:05}")
+        })
+        .collect()
 }
 
 impl ConstantTimeEq for SafetyNumber {
     fn ct_eq(&self, other: &Self) -> subtle::Choice {
-        self.fingerprints[0].ct_eq(&other.fingerprints[0])
-            & self.fingerprints[1].ct_eq(&other.fingerprints[1])
+        self.local.ct_eq(&other.local) & self.remote.ct_eq(&other.remote)
     }
 }
 
@@ -97,6 +108,7 @@ fn fingerprint(identity: &PublicIdentity) -> [u8; FINGERPRINT_LEN] {
     let mut hash = Sha512::new()
         .chain_update(VERSION.to_be_bytes())
         .chain_update(key)
+        .chain_update(identity.device_id().0)
         .finalize();
     for _ in 1..ITERATIONS {
         hash = Sha512::new()
@@ -116,14 +128,13 @@ mod tests {
     use rand_core::OsRng;
 
     #[test]
-    fn order_independent_and_shaped_for_people() {
+    fn both_sides_read_the_same_digits_shaped_for_people() {
         let a = DeviceIdentity::generate(&mut OsRng).public();
         let b = DeviceIdentity::generate(&mut OsRng).public();
-        let ab = SafetyNumber::new(&a, &b);
-        let ba = SafetyNumber::new(&b, &a);
-        assert_eq!(ab, ba);
-        assert_eq!(ab.digits(), ba.digits());
-        let digits = ab.digits();
+        let at_a = SafetyNumber::new(&a, &b);
+        let at_b = SafetyNumber::new(&b, &a);
+        assert_eq!(at_a.digits(), at_b.digits());
+        let digits = at_a.digits();
         let groups: Vec<&str> = digits.split(' ').collect();
         assert_eq!(groups.len(), 12);
         assert!(
@@ -131,9 +142,18 @@ mod tests {
                 .iter()
                 .all(|g| g.len() == 5 && g.bytes().all(|c| c.is_ascii_digit()))
         );
-        assert!(ab.matches_scanned(&ba.qr_string()));
-        assert!(ab.matches_scanned(&ba.qr_string().to_lowercase()));
-        assert_eq!(ab.qr_string().len(), QR_PREFIX.len() + 120);
+        // Each scans the other's code: a match both ways, whatever the case.
+        assert!(at_a.matches_scanned(&at_b.qr_string()));
+        assert!(at_b.matches_scanned(&at_a.qr_string().to_lowercase()));
+        assert_eq!(at_a.qr_string().len(), QR_PREFIX.len() + 120);
+    }
+
+    #[test]
+    fn scanning_your_own_code_does_not_match() {
+        let a = DeviceIdentity::generate(&mut OsRng).public();
+        let b = DeviceIdentity::generate(&mut OsRng).public();
+        let at_a = SafetyNumber::new(&a, &b);
+        assert!(!at_a.matches_scanned(&at_a.qr_string()));
     }
 
     #[test]
@@ -145,8 +165,8 @@ mod tests {
         let changed = SafetyNumber::new(&a, &b2);
         assert_ne!(original, changed);
         assert_ne!(original.digits(), changed.digits());
-        assert!(!original.matches_scanned(&changed.qr_string()));
-        assert!(!original.matches_scanned("OUTPOST-SN1:"));
+        assert!(!original.matches_scanned(&SafetyNumber::new(&b2, &a).qr_string()));
+        assert!(!original.matches_scanned("OUTPOST-SN2:"));
         assert!(!original.matches_scanned(""));
 
         // Changing only the agreement key is a changed identity too.
@@ -156,51 +176,31 @@ mod tests {
         assert_ne!(original, SafetyNumber::new(&a, &b_agreement_changed));
     }
 
+    /// Fixed identities (the Ed25519 basepoint with agreement keys 01.. and 02..) and the
+    /// digits and scan string they must give, computed independently with Python's hashlib
+    /// from the format in the module docs. Any change to the format, the iteration count,
+    /// the stable identifier or the digit encoding breaks this test.
     #[test]
     fn fixed_vector_pins_the_format() {
-        // All-zero-seeded identities are not valid Edwards points in general, so use the
-        // Ed25519 basepoint (valid) with fixed agreement keys: any change to the format,
-        // iteration count or digit encoding breaks this test.
-        let base: [u8; 32] = {
-            let mut b = [0x66u8; 32];
-            b[0] = 0x58;
-            b
+        let identity = |agreement: u8| {
+            let mut bytes = [0u8; 64];
+            bytes[..32].copy_from_slice(&{
+                let mut b = [0x66u8; 32];
+                b[0] = 0x58;
+                b
+            });
+            bytes[32..].copy_from_slice(&[agreement; 32]);
+            PublicIdentity::from_bytes(&bytes).unwrap()
         };
-        let mut a = [0u8; 64];
-        a[..32].copy_from_slice(&base);
-        a[32..].copy_from_slice(&[1u8; 32]);
-        let mut b = [0u8; 64];
-        b[..32].copy_from_slice(&base);
-        b[32..].copy_from_slice(&[2u8; 32]);
-        let a = PublicIdentity::from_bytes(&a).unwrap();
-        let b = PublicIdentity::from_bytes(&b).unwrap();
-        let sn = SafetyNumber::new(&a, &b);
-        let expected = fingerprint_reference(&a, &b);
-        assert_eq!(sn.digits(), expected);
-    }
-
-    /// Straight-line restatement of the documented algorithm, independent of the code above.
-    fn fingerprint_reference(a: &PublicIdentity, b: &PublicIdentity) -> String {
-        let fp = |p: &PublicIdentity| {
-            let mut h = Sha512::digest([&[0u8, 1u8][..], &p.to_bytes()[..]].concat()).to_vec();
-            for _ in 1..5200 {
-                h = Sha512::digest([&h[..], &p.to_bytes()[..]].concat()).to_vec();
-            }
-            h.truncate(30);
-            h
-        };
-        let mut fps = [fp(a), fp(b)];
-        fps.sort();
-        let mut out = Vec::new();
-        for f in fps {
-            for c in f.chunks(5) {
-                let mut v = 0u64;
-                for &x in c {
-                    v = v * 256 + u64::from(x);
-                }
-                out.push(format!("{:05}", v % 100_000));
-            }
-        }
-        out.join(" ")
+        let (a, b) = (identity(1), identity(2));
+        let at_a = SafetyNumber::new(&a, &b);
+        assert_eq!(
+            at_a.digits(),
+            "77396 23129 98047 66420 96647 37514 89826 27861 55496 13266 20695 10687"
+        );
+        assert_eq!(
+            at_a.qr_string(),
+            "OUTPOST-SN2:6BB44918029995F611B5AD41E03768EE5EE6FED2A43448C497EAAA23A7BFFEBC7B1A147347F42AD9FE4010387F84E6A9BBD44635E034670F54F64E6A"
+        );
     }
 }

@@ -289,11 +289,22 @@ mod tests {
     fn counters_never_repeat_and_nonces_differ() {
         let mut tx = SframeSender::new(DEFAULT_SUITE, 1, b"k").unwrap();
         let mut seen = std::collections::HashSet::new();
+        let mut nonces = std::collections::HashSet::new();
+        let mut ciphertexts = std::collections::HashSet::new();
         for _ in 0..2000 {
             let frame = tx.protect(b"", b"x").unwrap();
-            let (h, _) = SframeHeader::decode(&frame).unwrap();
+            let (h, header_len) = SframeHeader::decode(&frame).unwrap();
             assert!(seen.insert(h.ctr));
+            // The nonce each frame was sealed under: unique, as AES-GCM needs.
+            assert!(
+                nonces.insert(tx.key.nonce(h.ctr)),
+                "nonce reused at {}",
+                h.ctr
+            );
+            // The same plaintext never seals to the same bytes.
+            assert!(ciphertexts.insert(frame[header_len..].to_vec()));
         }
+        assert_eq!(nonces.len(), 2000);
         tx.next_ctr = u64::MAX;
         assert_eq!(
             tx.protect(b"", b"x").unwrap_err(),
