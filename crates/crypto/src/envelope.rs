@@ -560,3 +560,44 @@ impl SequenceTracker {
         gaps
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DeviceIdentity, GroupId, GroupKey};
+    use rand_core::OsRng;
+
+    type Edit = fn(&mut EnvelopeHeader);
+
+    /// The AAD alone binds every header field: each field changed while the very same AEAD key
+    /// is used must fail to decrypt. (The public API also derives the group key from the group
+    /// and epoch, a second binding; this test removes that one to check the first.)
+    #[test]
+    fn every_header_field_is_in_the_aad() {
+        let alice = DeviceIdentity::generate(&mut OsRng);
+        let key = GroupKey::generate(GroupId([9; 16]), 3, &mut OsRng);
+        let env =
+            SealedEnvelope::seal_group(&alice, &key, 5, ContentType::RECORD, b"x", &mut OsRng)
+                .unwrap();
+        let aead = key.envelope_key();
+        assert!(env.decrypt(&aead).is_ok(), "the untouched envelope opens");
+        let edits: [(&str, Edit); 5] = [
+            ("epoch", |h| h.epoch += 1),
+            ("group", |h| h.group.0[0] ^= 1),
+            ("author", |h| h.author.0[0] ^= 1),
+            ("sequence", |h| h.seq += 1),
+            ("content type", |h| {
+                h.content_type = ContentType::KEY_DELIVERY;
+            }),
+        ];
+        for (what, edit) in edits {
+            let mut forged = SealedEnvelope::decode(&env.encode()).unwrap();
+            edit(&mut forged.header);
+            assert_eq!(
+                forged.decrypt(&aead).unwrap_err(),
+                CryptoError::DecryptionFailed,
+                "{what} is not bound by the AAD"
+            );
+        }
+    }
+}

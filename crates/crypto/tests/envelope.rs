@@ -176,13 +176,17 @@ fn swapped_author_sequence_epoch_or_group_is_rejected() {
             key: 4
         }
     );
+    // A forged epoch, re-signed by Alice herself and opened with a key that has the very same
+    // secret labelled for that epoch: still refused (the epoch is bound into the key's
+    // derivation and into the AAD; the envelope module's own test checks the AAD alone).
     let mut epoch = wire.clone();
     epoch[23] = 4;
     let epoch = resign(&epoch, &t.alice);
+    let same_secret_next_epoch = GroupKey::from_secret(t.key.group(), 4, &t.key.secret());
     assert_eq!(
         SealedEnvelope::decode(&epoch)
             .unwrap()
-            .open_group(&next, &t.alice.public())
+            .open_group(&same_secret_next_epoch, &t.alice.public())
             .unwrap_err(),
         CryptoError::DecryptionFailed
     );
@@ -193,23 +197,19 @@ fn swapped_author_sequence_epoch_or_group_is_rejected() {
         env.open_group(&other, &t.alice.public()).unwrap_err(),
         CryptoError::WrongRecipient
     );
+    // A forged group, opened with the same secret labelled for that group: refused.
     let mut group = wire;
     group[4] ^= 1;
     let group = resign(&group, &t.alice);
-    let forged_group_key = GroupKey::generate(
-        GroupId({
-            let mut g = [9; 16];
-            g[0] ^= 1;
-            g
-        }),
-        3,
-        &mut OsRng,
-    );
-    assert!(
+    let mut forged_id = t.key.group();
+    forged_id.0[0] ^= 1;
+    let same_secret_other_group = GroupKey::from_secret(forged_id, 3, &t.key.secret());
+    assert_eq!(
         SealedEnvelope::decode(&group)
             .unwrap()
-            .open_group(&forged_group_key, &t.alice.public())
-            .is_err()
+            .open_group(&same_secret_other_group, &t.alice.public())
+            .unwrap_err(),
+        CryptoError::DecryptionFailed
     );
 }
 
@@ -352,13 +352,26 @@ fn group_key_delivery_and_rotation_on_member_removal() {
         &mut OsRng,
     )
     .unwrap();
-    assert!(after.open_group(&bobs_key, &t.alice.public()).is_err());
-    let forged_epoch = GroupKey::open_delivery(
+    // Bob's old key is refused by name for the new epoch; and even relabelled as the new
+    // epoch (what a modified client would try), his old secret decrypts nothing sealed after.
+    assert!(matches!(
+        after.open_group(&bobs_key, &t.alice.public()),
+        Err(CryptoError::EpochMismatch { .. })
+    ));
+    let relabelled = GroupKey::from_secret(bobs_key.group(), next.epoch(), &bobs_key.secret());
+    assert_eq!(
+        after
+            .open_group(&relabelled, &t.alice.public())
+            .unwrap_err(),
+        CryptoError::DecryptionFailed
+    );
+    // A delivery sealed to Bob cannot be opened by another device.
+    let for_someone_else = GroupKey::open_delivery(
         &SealedEnvelope::decode(&wire).unwrap(),
         &t.mallory,
         &t.alice.public(),
     );
-    assert_eq!(forged_epoch.unwrap_err(), CryptoError::WrongRecipient);
+    assert_eq!(for_someone_else.unwrap_err(), CryptoError::WrongRecipient);
     // A record envelope is not mistaken for a key delivery.
     let not_key = SealedEnvelope::seal_direct(
         &t.alice,
