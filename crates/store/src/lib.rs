@@ -103,17 +103,29 @@ impl Clock for SystemClock {
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 
-    /// Setting the wall clock back must not keep an idle session open, so intervals use the
-    /// monotonic clock (measured from the first call in this process).
+    /// Setting the wall clock back must not keep an idle session open, so intervals use a
+    /// clock that never goes back; and a chart left open when the lid closes must be locked
+    /// when it opens hours later, so on Linux it is `CLOCK_BOOTTIME`, which keeps counting
+    /// through suspend (`Instant` does not). Elsewhere: `Instant`, from the first call.
     fn monotonic_ms(&self) -> i64 {
-        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        i64::try_from(
-            START
-                .get_or_init(std::time::Instant::now)
-                .elapsed()
-                .as_millis(),
-        )
-        .unwrap_or(i64::MAX)
+        #[cfg(target_os = "linux")]
+        {
+            let t = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+            t.tv_sec
+                .saturating_mul(1000)
+                .saturating_add(t.tv_nsec / 1_000_000)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+            i64::try_from(
+                START
+                    .get_or_init(std::time::Instant::now)
+                    .elapsed()
+                    .as_millis(),
+            )
+            .unwrap_or(i64::MAX)
+        }
     }
 }
 
@@ -250,5 +262,26 @@ impl Store {
     #[doc(hidden)]
     pub fn raw_connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod clock_tests {
+    use super::{Clock, SystemClock};
+
+    /// Idle time is measured on the kernel's boot-time clock, which keeps counting while the
+    /// laptop sleeps: the same clock `/proc/uptime` reports. (A clock that started at this
+    /// process's first call, as `Instant` did, is hours behind it.)
+    #[test]
+    fn idle_time_is_measured_on_the_clock_that_counts_sleep() {
+        let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
+        let secs: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+        #[allow(clippy::cast_possible_truncation)] // seconds since boot, far below i64::MAX
+        let uptime_ms = (secs * 1000.0) as i64;
+        let ours = SystemClock.monotonic_ms();
+        assert!(
+            (ours - uptime_ms).abs() < 2_000,
+            "idle clock {ours} ms vs boot time {uptime_ms} ms"
+        );
     }
 }
