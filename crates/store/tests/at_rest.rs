@@ -399,3 +399,77 @@ fn a_new_recovery_key_replaces_the_old_one() {
         Err(StoreError::NotPermitted { .. })
     ));
 }
+
+/// A create (or restore) killed midway leaves its marker and an empty database: the next
+/// create recognises the dead attempt and goes ahead instead of saying both "no profile" and
+/// "a profile exists". A database that is not such a leftover (no marker) is never touched.
+#[test]
+fn an_abandoned_create_is_cleared_and_a_stray_database_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile_dir = dir.path().join("clinic");
+    std::fs::create_dir(&profile_dir).unwrap();
+    // What SIGKILL mid-create leaves: the marker (naming a process that is gone) and the
+    // claimed database, no profile.json.
+    std::fs::write(profile_dir.join("outpost.creating"), "4000000\n").unwrap();
+    std::fs::write(profile_dir.join("outpost.db"), b"").unwrap();
+    std::fs::write(profile_dir.join("outpost.db-wal"), b"half a transaction").unwrap();
+    assert!(matches!(
+        Profile::open(&profile_dir),
+        Err(StoreError::NoProfile)
+    ));
+    let (store, _) = Profile::create_in(
+        &profile_dir,
+        "Dr. Amina Okafor",
+        outpost_store::Role::Physician,
+        PASSPHRASE,
+        FAST,
+        TestClock::at(1_700_000_000_000),
+        Some(dir.path().join("anchors")),
+    )
+    .expect("the dead attempt is cleared");
+    store.lock().unwrap();
+    assert!(Profile::exists(&profile_dir));
+    assert!(!profile_dir.join("outpost.creating").exists());
+
+    // A database with no marker is someone's data (say its profile.json was lost): refused,
+    // and not a byte changed.
+    let stray = dir.path().join("stray");
+    std::fs::create_dir(&stray).unwrap();
+    std::fs::write(stray.join("outpost.db"), b"precious encrypted pages").unwrap();
+    let refused = Profile::create_in(
+        &stray,
+        "Someone",
+        outpost_store::Role::Physician,
+        PASSPHRASE,
+        FAST,
+        TestClock::at(1_700_000_000_000),
+        Some(dir.path().join("anchors")),
+    );
+    assert!(matches!(refused, Err(StoreError::ProfileExists)));
+    assert_eq!(
+        std::fs::read(stray.join("outpost.db")).unwrap(),
+        b"precious encrypted pages"
+    );
+    // A live claim (this very process) is not cleared either.
+    let busy = dir.path().join("busy");
+    std::fs::create_dir(&busy).unwrap();
+    std::fs::write(
+        busy.join("outpost.creating"),
+        format!("{}\n", std::process::id()),
+    )
+    .unwrap();
+    std::fs::write(busy.join("outpost.db"), b"").unwrap();
+    assert!(matches!(
+        Profile::create_in(
+            &busy,
+            "Someone",
+            outpost_store::Role::Physician,
+            PASSPHRASE,
+            FAST,
+            TestClock::at(1_700_000_000_000),
+            None,
+        ),
+        Err(StoreError::ProfileExists)
+    ));
+    assert!(busy.join("outpost.creating").exists());
+}

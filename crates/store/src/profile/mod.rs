@@ -5,6 +5,8 @@
 //! - `profile.json` (see `file`): per user the passphrase record and wraps; the recovery wraps.
 //! - `outpost.db` (+ `-wal`, `-shm`): the SQLCipher database.
 //! - `log-head`: the signed log head ([`crate::anchor`]).
+//! - `outpost.creating`: present only while a profile is being created or restored (the
+//!   creating process's id); left by one that died, it is cleared at the next attempt.
 //! - `unlock-failures.json`: times of failed unlocks, for back-off across restarts; they are
 //!   recorded in the log at the next successful unlock. The file is not authenticated (it is
 //!   written before anyone is unlocked), so it is read as untrusted: at most
@@ -679,12 +681,36 @@ impl Profile {
     }
 }
 
-/// An exclusively created, empty `outpost.db`: the claim on a profile directory. Dropped without
-/// [`DatabaseClaim::keep`], it removes the database and its WAL files again.
+/// The marker of a profile being created or restored: written (exclusively) before the
+/// database is claimed, removed once the profile is complete. A directory holding it and no
+/// `profile.json` is an attempt that died (power cut, SIGKILL) and may be cleared.
+const CLAIM_MARKER: &str = "outpost.creating";
+
+/// An exclusively created, empty `outpost.db`: the claim on a profile directory, with its
+/// marker. Dropped without [`DatabaseClaim::keep`], it removes the database, its WAL files and
+/// the marker again; it never removes a `profile.json` (the only code that writes one here
+/// does so as its last step before keeping the claim).
 pub(crate) struct DatabaseClaim(Option<PathBuf>);
 
 impl DatabaseClaim {
     pub(crate) fn take(dir: &Path) -> Result<Self, StoreError> {
+        clear_abandoned_claim(dir)?;
+        let marker = dir.join(CLAIM_MARKER);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&marker)
+        {
+            Ok(mut f) => {
+                use std::io::Write as _;
+                let _ = writeln!(f, "{}", std::process::id());
+                f.sync_all()?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::ProfileExists);
+            }
+            Err(e) => return Err(e.into()),
+        }
         let path = dir.join(DATABASE_FILE);
         match std::fs::OpenOptions::new()
             .write(true)
@@ -692,10 +718,14 @@ impl DatabaseClaim {
             .open(&path)
         {
             Ok(_) => Ok(Self(Some(path))),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(StoreError::ProfileExists)
+            Err(e) => {
+                let _ = std::fs::remove_file(&marker);
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Err(StoreError::ProfileExists)
+                } else {
+                    Err(e.into())
+                }
             }
-            Err(e) => Err(e.into()),
         }
     }
 
@@ -704,25 +734,62 @@ impl DatabaseClaim {
     }
 
     pub(crate) fn keep(mut self) {
-        self.0 = None;
+        if let Some(path) = self.0.take()
+            && let Some(dir) = path.parent()
+        {
+            let _ = std::fs::remove_file(dir.join(CLAIM_MARKER));
+        }
     }
 }
 
 impl Drop for DatabaseClaim {
     fn drop(&mut self) {
         if let Some(path) = self.0.take() {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-            // The directory had no profile when the claim was taken, and only a claim holder
-            // writes one, so any profile file here is this failed attempt's.
+            remove_database(&path);
             if let Some(dir) = path.parent() {
-                let _ = std::fs::remove_file(dir.join(PROFILE_FILE));
-                let _ = std::fs::remove_file(dir.join(PROFILE_FILE).with_extension("tmp"));
+                let _ = std::fs::remove_file(dir.join(CLAIM_MARKER));
             }
         }
+    }
+}
+
+/// Whether process `pid` is running (on Linux; elsewhere assumed, which only means an
+/// abandoned claim is cleared by hand).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+fn remove_database(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.to_path_buf().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Clears what a create or restore that died left behind (its marker, and the database it
+/// claimed), so the directory is neither "no profile" nor "a profile exists" forever. A
+/// database without the marker, or anything beside a `profile.json`, is left alone.
+fn clear_abandoned_claim(dir: &Path) -> Result<(), StoreError> {
+    let marker = dir.join(CLAIM_MARKER);
+    if !marker.exists() || dir.join(PROFILE_FILE).exists() {
+        return Ok(());
+    }
+    // Another process may be creating right now: its claim is live while it runs.
+    let owner = std::fs::read_to_string(&marker)
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok());
+    if owner.is_some_and(process_alive) {
+        return Ok(());
+    }
+    remove_database(&dir.join(DATABASE_FILE));
+    match std::fs::remove_file(&marker) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
     }
 }
 
