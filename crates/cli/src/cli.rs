@@ -62,6 +62,9 @@ pub enum Command {
     /// The recovery key (emergency access when every passphrase is lost).
     #[command(subcommand)]
     Recovery(RecoveryCmd),
+    /// The people who use this profile.
+    #[command(subcommand)]
+    User(UserCmd),
     /// Run a relay (the meeting point of a care team's devices; it sees only ciphertext).
     #[command(subcommand)]
     Relay(RelayCmd),
@@ -484,6 +487,30 @@ pub enum AuditCmd {
     /// Verify the signed log (links, signatures, roles, chart tables); exits 0 only when it
     /// holds, else names the first bad operation.
     Verify,
+}
+
+/// `outpost user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add a nurse, physician or admin who unlocks with their own passphrase (an admin or
+    /// physician does this).
+    Add {
+        /// Their name as colleagues know it.
+        #[arg(long)]
+        name: String,
+        /// physician, nurse or admin.
+        #[arg(long)]
+        role: String,
+        /// File whose first line is the new user's passphrase (never on the command line).
+        #[arg(long)]
+        new_passphrase_file: PathBuf,
+    },
+    /// Change the signed-in user's passphrase (the current one comes as for any command).
+    Passphrase {
+        /// File whose first line is the new passphrase.
+        #[arg(long)]
+        new_passphrase_file: PathBuf,
+    },
 }
 
 /// `outpost recovery ...`

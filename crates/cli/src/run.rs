@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::{
     Args, AttachCmd, AuditCmd, BackupCmd, Command, EncounterCmd, NoteCmd, PatientCmd, RecoveryCmd,
-    RelayCmd, VitalsCmd,
+    RelayCmd, UserCmd, VitalsCmd,
 };
 
 /// Prints `value` as JSON when asked, else the human line.
@@ -267,6 +267,52 @@ pub async fn run(args: Args) -> Result<()> {
         Command::Audit(cmd) => audit(args, cmd).await,
         Command::Backup(cmd) => backup(args, cmd).await,
         Command::Recovery(RecoveryCmd::Rotate) => rotate_recovery(args).await,
+        Command::User(cmd) => user(args, cmd).await,
+    }
+}
+
+/// The first line of a passphrase file (the new user's, or the new one).
+fn passphrase_from(file: &std::path::Path) -> Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read passphrase file {}", file.display()))?,
+    );
+    Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()))
+}
+
+/// `outpost user add` and `outpost user passphrase`.
+async fn user(args: &Args, cmd: &UserCmd) -> Result<()> {
+    match cmd {
+        UserCmd::Add {
+            name,
+            role,
+            new_passphrase_file,
+        } => {
+            let role = Role::from_name(role)
+                .filter(|r| matches!(r, Role::Physician | Role::Nurse | Role::Admin))
+                .ok_or_else(|| anyhow!("--role: one of physician, nurse, admin"))?;
+            let new = passphrase_from(new_passphrase_file)?;
+            with_session(args, async |core| {
+                let u = core.add_user(name.clone(), role, new).await?;
+                emit(args.json, &Id { id: u.id.to_hex() }, || {
+                    format!("added {} ({}): {}", u.name, u.role.as_str(), u.id)
+                })
+            })
+            .await
+        }
+        UserCmd::Passphrase {
+            new_passphrase_file,
+        } => {
+            let new = passphrase_from(new_passphrase_file)?;
+            let current = passphrase(args)?;
+            with_session(args, async |core| {
+                core.change_passphrase(current, new).await?;
+                emit(args.json, &serde_json::json!({ "changed": true }), || {
+                    "passphrase changed; the old one no longer unlocks this profile".to_owned()
+                })
+            })
+            .await
+        }
     }
 }
 

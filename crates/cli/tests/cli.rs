@@ -470,3 +470,70 @@ fn a_patient_profile_is_its_own_kind() {
     );
     assert_eq!(emergency.code, 1);
 }
+
+/// A physician adds a nurse from the command line; the nurse unlocks with her own passphrase
+/// and changes it; the old one stops working. Passphrases come from files, never arguments.
+#[test]
+fn users_are_added_and_change_their_passphrase_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("p");
+    ok(outpost(
+        &profile,
+        &["init", "--name", "Dr Amina", "--role", "physician"],
+    ));
+    let nurse_pass = tmp.path().join("nurse.txt");
+    std::fs::write(&nurse_pass, "nurse esi passphrase\n").unwrap();
+    let id = ok(outpost(
+        &profile,
+        &[
+            "user",
+            "add",
+            "--name",
+            "Nurse Esi",
+            "--role",
+            "nurse",
+            "--new-passphrase-file",
+            nurse_pass.to_str().unwrap(),
+        ],
+    ));
+    assert!(id.contains("Nurse Esi (nurse)"), "{id}");
+    let as_nurse = |pass: &str, args: &[&str]| {
+        let mut all = vec!["--user", "Nurse Esi"];
+        all.extend_from_slice(args);
+        outpost_with(&profile, pass, &all)
+    };
+    ok(as_nurse("nurse esi passphrase", &["patient", "list"]));
+    // A nurse may not add users.
+    let refused = as_nurse(
+        "nurse esi passphrase",
+        &[
+            "user",
+            "add",
+            "--name",
+            "Dr Fake",
+            "--role",
+            "physician",
+            "--new-passphrase-file",
+            nurse_pass.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let changed = tmp.path().join("changed.txt");
+    std::fs::write(&changed, "esi's new longer passphrase\n").unwrap();
+    ok(as_nurse(
+        "nurse esi passphrase",
+        &[
+            "user",
+            "passphrase",
+            "--new-passphrase-file",
+            changed.to_str().unwrap(),
+        ],
+    ));
+    let old = as_nurse("nurse esi passphrase", &["patient", "list"]);
+    assert_eq!(old.code, 1);
+    assert!(old.stderr.contains("wrong passphrase"), "{}", old.stderr);
+    ok(as_nurse(
+        "esi's new longer passphrase",
+        &["patient", "list"],
+    ));
+}

@@ -149,6 +149,24 @@ impl Core {
             .await
     }
 
+    /// Changes the signed-in user's passphrase (the current one is asked again).
+    pub async fn change_passphrase(
+        &self,
+        current: Zeroizing<String>,
+        new: Zeroizing<String>,
+    ) -> Result<(), CoreError> {
+        let profile = self.profile();
+        self.with_store(move |store: &mut Store| {
+            profile?.change_passphrase(
+                store,
+                current.as_bytes(),
+                new.as_bytes(),
+                KdfParams::DEFAULT,
+            )
+        })
+        .await
+    }
+
     /// Who is using the unlocked profile.
     pub async fn current_user(&self) -> Result<User, CoreError> {
         self.with_store(|s| Ok(s.user().clone())).await

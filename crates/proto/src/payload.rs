@@ -88,6 +88,10 @@ coded_enum! {
         /// The pre-signature (schema 2) audit trail was imported and sealed (`detail`: its
         /// length and head hash, or where its hash chain was already broken).
         LegacyAuditSealed = 12 => "legacy_audit_sealed",
+        /// A user changed their passphrase.
+        PassphraseChanged = 13 => "passphrase_changed",
+        /// A new recovery key was issued; the old one no longer opens the profile.
+        RecoveryKeyRotated = 14 => "recovery_key_rotated",
     }
 }
 

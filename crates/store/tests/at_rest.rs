@@ -473,3 +473,61 @@ fn an_abandoned_create_is_cleared_and_a_stray_database_is_left_alone() {
     ));
     assert!(busy.join("outpost.creating").exists());
 }
+
+/// Changing a passphrase needs the current one again, leaves the old one useless with this
+/// profile.json, keeps the user's signing identity, and is audited.
+#[test]
+fn a_passphrase_change_needs_the_current_one_and_retires_it() {
+    let (fx, mut store, _) = Fixture::new();
+    let me = store.user().id;
+    let mut profile = fx.profile();
+    let before = std::fs::read(fx.dir().join("profile.json")).unwrap();
+    assert!(matches!(
+        profile.change_passphrase(
+            &mut store,
+            b"not my passphrase",
+            b"a brand new passphrase",
+            FAST
+        ),
+        Err(StoreError::WrongPassphrase)
+    ));
+    assert!(matches!(
+        profile.change_passphrase(&mut store, PASSPHRASE, b"short", FAST),
+        Err(StoreError::Invalid {
+            field: "passphrase",
+            ..
+        })
+    ));
+    assert_eq!(
+        std::fs::read(fx.dir().join("profile.json")).unwrap(),
+        before,
+        "a refused change writes nothing"
+    );
+    profile
+        .change_passphrase(&mut store, PASSPHRASE, b"a brand new passphrase", FAST)
+        .unwrap();
+    store.lock().unwrap();
+
+    let profile = fx.profile();
+    assert!(matches!(
+        profile.unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone()),
+        Err(StoreError::WrongPassphrase)
+    ));
+    fx.clock.advance(10_000);
+    let mut store = profile
+        .unlock(
+            "Dr. Amina Okafor",
+            b"a brand new passphrase",
+            fx.clock.clone(),
+        )
+        .unwrap();
+    assert_eq!(store.user().id, me, "the same person, the same identity");
+    let entries = store.audit_entries(&Default::default()).unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "passphrase_changed" && e.actor == Some(me))
+    );
+    // What they sign still verifies: their identity was re-wrapped, not replaced.
+    store.verify_audit().unwrap();
+}

@@ -582,7 +582,65 @@ impl Profile {
         store.replace_emergency(&emergency)?;
         file.write(&self.dir)?;
         self.file = file;
+        store.audit_event(AuditAction::RecoveryKeyRotated, None, None)?;
         Ok(recovery)
+    }
+
+    /// Changes the signed-in user's passphrase. The current one must be given again (a
+    /// session someone left open is not enough); the user's wrap of the database key and
+    /// their signing identity are made afresh under the new one, so the old passphrase no
+    /// longer unlocks with this `profile.json`. Audited.
+    ///
+    /// The database key itself stays: an old copy of `profile.json` with the old passphrase
+    /// would still open it (re-keying needs every user's passphrase; see the hardening notes).
+    pub fn change_passphrase(
+        &mut self,
+        store: &mut Store,
+        current: &[u8],
+        new: &[u8],
+        params: KdfParams,
+    ) -> Result<(), StoreError> {
+        validate_passphrase(new)?;
+        let me = store.user().id.to_hex();
+        let entry = self
+            .file
+            .users
+            .iter()
+            .find(|u| u.id == me)
+            .ok_or(StoreError::UnknownUser)?;
+        let record = PassphraseRecord::decode(&unhex(&entry.passphrase).unwrap_or_default())?;
+        match record.unlock(current) {
+            Ok(_) => {}
+            Err(outpost_crypto::CryptoError::WrongPassphrase) => {
+                return Err(StoreError::WrongPassphrase);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let (record, keys) = PassphraseRecord::create(new, params, &mut OsRng)?;
+        let wrap = KeyWrap {
+            wrapped_key: wrap_key(
+                &keys.key_encryption_key,
+                store.key(),
+                &self.file.profile_id,
+                &me,
+            )?
+            .wrapped_key,
+        };
+        let identity = hex(&store.signer.wrap(&keys.key_encryption_key, &mut OsRng)?);
+        let passphrase = hex(&record.encode());
+        self.file = ProfileFile::update(&self.dir, |file| {
+            let entry = file
+                .users
+                .iter_mut()
+                .find(|u| u.id == me)
+                .ok_or(StoreError::UnknownUser)?;
+            entry.passphrase = passphrase;
+            entry.wrap = wrap;
+            entry.identity = Some(identity);
+            Ok(())
+        })?;
+        store.audit_event(AuditAction::PassphraseChanged, None, None)?;
+        Ok(())
     }
 
     /// Adds a user who unlocks with their own passphrase and signs with their own identity,
