@@ -540,3 +540,17 @@ test('video visit: admit from the waiting room, see the remote picture move, mut
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a chart that fails to open says so, with Retry, instead of "Opening chart…" forever', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: 'NK-3', contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient], failOnce: { chart: { kind: 'io', message: 'the disk could not be read' } } } });
+  await page.getByText('Owusu').click();
+  await page.getByRole('alert').filter({ hasText: 'the disk could not be read' }).waitFor();
+  assert.equal(await page.getByTestId('chart-loading').textContent(), 'The chart could not be opened.');
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await page.getByTestId('chart-name').waitFor();
+  assert.equal(await page.getByTestId('chart-name').textContent(), 'Owusu, Abena');
+  assert.equal(await page.getByTestId('failure').count(), 0, 'the error region clears');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -285,6 +285,12 @@ export function installFakeCore(seed) {
     transformCallback: () => 0,
     invoke: async (cmd, args) => {
       calls.push(cmd);
+      // `state.failOnce[cmd]`: the next call of `cmd` fails with that error (a flaky disk).
+      const once = state.failOnce?.[cmd];
+      if (once) {
+        delete state.failOnce[cmd];
+        throw once;
+      }
       const override = seed.overrides?.[cmd];
       if (override) {
         if (override.error) throw override.error;
