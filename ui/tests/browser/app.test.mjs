@@ -554,3 +554,22 @@ test('a chart that fails to open says so, with Retry, instead of "Opening chartâ
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a double click records one vital and registers one patient', async () => {
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, slow: { add_vital: 400, add_patient: 400 } } });
+  await page.getByTestId('patient-new').click();
+  await page.getByTestId('pf-given').fill('Kofi');
+  await page.getByTestId('pf-family').fill('Mensah');
+  await page.getByTestId('pf-birth').fill('1985-06-01');
+  await page.getByTestId('pf-save').dblclick();
+  await page.getByTestId('chart-name').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.patients.length), 1);
+  await page.getByTestId('vital-value').fill('120');
+  await page.getByTestId('vital-value2').fill('80');
+  await page.getByTestId('vital-save').dblclick();
+  await page.getByTestId('vital-blood_pressure').waitFor();
+  await page.waitForTimeout(600);
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals.length), 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

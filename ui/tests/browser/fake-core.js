@@ -285,6 +285,8 @@ export function installFakeCore(seed) {
     transformCallback: () => 0,
     invoke: async (cmd, args) => {
       calls.push(cmd);
+      // `state.slow[cmd]`: the call takes that many ms (a busy laptop), so double clicks land.
+      if (state.slow?.[cmd]) await new Promise((r) => setTimeout(r, state.slow[cmd]));
       // `state.failOnce[cmd]`: the next call of `cmd` fails with that error (a flaky disk).
       const once = state.failOnce?.[cmd];
       if (once) {
