@@ -4,7 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { preview } from 'vite';
 import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { installFakeCore } from './fake-core.js';
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const CHROMIUM = process.env.OUTPOST_CHROMIUM ?? '/usr/bin/chromium';
 let server;
@@ -570,6 +573,32 @@ test('a double click records one vital and registers one patient', async () => {
   await page.getByTestId('vital-blood_pressure').waitFor();
   await page.waitForTimeout(600);
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals.length), 1);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** Runs axe on the page; returns the serious and critical violations, described. */
+async function axeViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+test('the main screens pass an accessibility check on a 1366x768 clinic laptop', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: 'female', clinic_id: 'NK-3', contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.getByTestId('patient-list').waitFor();
+  const found = { list: await axeViolations(page) };
+  await page.getByText('Owusu').click();
+  await page.getByTestId('chart-name').waitFor();
+  found.chart = await axeViolations(page);
+  await page.getByTestId('note-new').click();
+  await page.getByTestId('soap-subjective').waitFor();
+  found.note = await axeViolations(page);
+  for (const [screen, v] of Object.entries(found)) assert.deepEqual(v, [], `${screen}: ${v.join('; ')}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
