@@ -258,6 +258,28 @@ mod tests {
     use super::*;
     use rand_core::OsRng;
 
+    /// Known answer: an identity from fixed seeds (0x22 for both), its public bytes and
+    /// device id, and its wrap under the key 00 01 .. 1f with nonce 0x33: computed
+    /// independently with PyNaCl (Ed25519, X25519, XChaCha20-Poly1305) and `hmac`/`hashlib`.
+    #[test]
+    fn known_answer_identity_and_wrap() {
+        let id = DeviceIdentity::generate(&mut crate::test_rng::Fixed(0x22));
+        assert_eq!(
+            hex_lower(&id.public().to_bytes()),
+            "a09aa5f47a6759802ff955f8dc2d2a14a5c99d23be97f864127ff9383455a4f00faa684ed28867b97f4a6a2dee5df8ce974e76b7018e3f22a1c4cf2678570f20"
+        );
+        assert_eq!(id.device_id().to_hex(), "1464124e82c5ce2ffa48c22ef5cc853e");
+        let kek: [u8; 32] = std::array::from_fn(|i| u8::try_from(i).unwrap());
+        let wrapped = id.wrap(&kek, &mut crate::test_rng::Fixed(0x33)).unwrap();
+        assert_eq!(
+            hex_lower(&wrapped),
+            "011464124e82c5ce2ffa48c22ef5cc853e3333333333333333333333333333333333333333333333339192613a6f290737a8dfbdb8df2fe08d5aff10e2f7aa4ac079d06b65c359d2718b045fa3efbeecef49e135e07c4e966fcd605e323f974563a8c6e2be9aad4b24f815c5ed03ce6ea5d4d327788f527d57"
+        );
+        assert_eq!(wrapped.len(), 121);
+        let back = DeviceIdentity::unwrap(&kek, &wrapped).unwrap();
+        assert_eq!(back.device_id(), id.device_id());
+    }
+
     #[test]
     fn wrap_round_trips_and_fails_closed() {
         let id = DeviceIdentity::generate(&mut OsRng);

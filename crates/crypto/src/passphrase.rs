@@ -240,6 +240,33 @@ mod tests {
     use super::*;
     use rand_core::OsRng;
 
+    use crate::test_rng::Fixed;
+
+    /// Known answer: the record's 62 bytes and both derived keys for a fixed passphrase and
+    /// salt, computed independently (Python: argon2-cffi `hash_secret_raw` Argon2id v19, m=8
+    /// MiB, t=1, p=1; HKDF-SHA256 with `hmac`/`hashlib`).
+    #[test]
+    fn known_answer_record_and_keys() {
+        let (record, keys) =
+            PassphraseRecord::create(b"correct horse battery staple", FAST, &mut Fixed(0x11))
+                .unwrap();
+        let hex = |b: &[u8]| crate::identity::hex_lower(b);
+        assert_eq!(
+            hex(&record.encode()),
+            "01010000200000000001000000011111111111111111111111111111111111bd622d32451a3f48d047c75e5e16f1a94fe9774bcd872a00dfcd45cf950dc7"
+        );
+        assert_eq!(record.encode().len(), RECORD_LEN);
+        assert_eq!(RECORD_LEN, 62);
+        assert_eq!(
+            hex(keys.database_key.as_ref()),
+            "61e377774751d52f9ad8c0d43d24d72d8dbf4c1556de7a15af6258498dc68a15"
+        );
+        assert_eq!(
+            hex(keys.key_encryption_key.as_ref()),
+            "95f7a51a843d7c4a7f49a1263cc66b362a68c488a92e28d1bd49766331cc0efa"
+        );
+    }
+
     /// Cheap parameters for tests that are about the format, not the cost.
     const FAST: KdfParams = KdfParams {
         m_cost_kib: 8 * 1024,
