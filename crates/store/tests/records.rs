@@ -324,6 +324,24 @@ fn a_patient_profile_holds_no_charts() {
         own.create_backup(&root.path().join("b"), PASSPHRASE, common::FAST),
         Err(StoreError::NotPermitted { .. })
     ));
+    // Nor any clinical read by id, even with an id learned elsewhere.
+    let some_id = outpost_proto::AttachmentId([7; 16]);
+    assert!(matches!(
+        own.attachment_info(some_id),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    assert!(matches!(
+        own.read_attachment(some_id, &mut std::io::sink()),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    assert!(matches!(
+        own.chart(outpost_proto::PatientId([7; 16])),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    assert!(
+        !root.path().join("b").exists(),
+        "no backup file was written"
+    );
 }
 
 #[test]
@@ -425,4 +443,20 @@ fn two_processes_adding_users_at_once_lose_none() {
     for u in users.iter().filter(|u| u.role == Role::Nurse) {
         fx.unlock_as(&u.name, b"a nurse passphrase").lock().unwrap();
     }
+}
+
+/// A backup holds every chart: only an admin or physician (or emergency access) makes one, and
+/// a refused backup leaves no file.
+#[test]
+fn a_nurse_cannot_make_a_backup() {
+    let (fx, mut store, _) = Fixture::new();
+    fx.add_nurse(&mut store);
+    store.lock().unwrap();
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    let file = fx.dir().join("nurse.backup");
+    assert!(matches!(
+        nurse.create_backup(&file, b"a backup passphrase", common::FAST),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    assert!(!file.exists());
 }
