@@ -531,3 +531,50 @@ fn a_passphrase_change_needs_the_current_one_and_retires_it() {
     // What they sign still verifies: their identity was re-wrapped, not replaced.
     store.verify_audit().unwrap();
 }
+
+/// `profile.json` holds every key wrap: deleted, truncated or overwritten with rubbish, its
+/// second copy opens the profile (for a passphrase and for the recovery key alike) and puts
+/// it back.
+#[test]
+fn a_lost_or_damaged_profile_json_costs_nothing() {
+    let (fx, store, recovery) = Fixture::new();
+    store.lock().unwrap();
+    let file = fx.dir().join("profile.json");
+    let good = std::fs::read(&file).unwrap();
+    assert_eq!(
+        std::fs::read(fx.dir().join("profile.copy.json")).unwrap(),
+        good,
+        "the copy is written with the file"
+    );
+    let half = good[..good.len() / 2].to_vec();
+    for (what, damage) in [
+        ("deleted", None),
+        ("truncated", Some(half)),
+        ("rubbish", Some(b"\x00\x01 not json".to_vec())),
+    ] {
+        match damage {
+            None => std::fs::remove_file(&file).unwrap(),
+            Some(bytes) => std::fs::write(&file, bytes).unwrap(),
+        }
+        assert!(Profile::exists(&fx.dir()), "{what}");
+        let store = fx
+            .profile()
+            .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        store.lock().unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), good, "{what}: put back");
+    }
+    std::fs::remove_file(&file).unwrap();
+    let emergency = fx
+        .profile()
+        .unlock_with_recovery(&recovery.display(), "profile.json lost", fx.clock.clone())
+        .expect("the recovery key works from the copy too");
+    drop(emergency);
+    // With both copies gone there is nothing to unwrap the key with.
+    std::fs::remove_file(&file).unwrap();
+    std::fs::remove_file(fx.dir().join("profile.copy.json")).unwrap();
+    assert!(matches!(
+        Profile::open(&fx.dir()),
+        Err(StoreError::NoProfile)
+    ));
+}

@@ -15,6 +15,9 @@ use crate::{Role, StoreError, db::unhex};
 
 /// The profile file's name.
 pub const PROFILE_FILE: &str = "profile.json";
+/// Its second copy, written after it: every key wrap is in both, so a deleted or damaged
+/// `profile.json` (a disk error, a careless clean-up) loses nothing.
+pub const PROFILE_COPY: &str = "profile.copy.json";
 /// Held while `profile.json` is being changed.
 const LOCK_FILE: &str = "profile.lock";
 /// Format written by this build (1: before signing identities).
@@ -76,8 +79,25 @@ pub(crate) fn bad(reason: &'static str) -> StoreError {
 }
 
 impl ProfileFile {
+    /// Reads `profile.json`, or its copy when it is missing or damaged (and then puts
+    /// `profile.json` back from the copy).
     pub(crate) fn read(dir: &Path) -> Result<Self, StoreError> {
-        let bytes = match std::fs::read(dir.join(PROFILE_FILE)) {
+        match Self::read_one(&dir.join(PROFILE_FILE)) {
+            Ok(file) => Ok(file),
+            Err(first) => match Self::read_one(&dir.join(PROFILE_COPY)) {
+                Ok(file) => {
+                    if let Ok(bytes) = std::fs::read(dir.join(PROFILE_COPY)) {
+                        let _ = write_atomic(&dir.join(PROFILE_FILE), &bytes);
+                    }
+                    Ok(file)
+                }
+                Err(_) => Err(first),
+            },
+        }
+    }
+
+    fn read_one(path: &Path) -> Result<Self, StoreError> {
+        let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NoProfile);
@@ -113,13 +133,13 @@ impl ProfileFile {
         Ok(file)
     }
 
+    /// Writes the file, then its copy (each atomically).
     pub(crate) fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let mut file = self.clone();
         file.format = FORMAT;
-        write_atomic(
-            &dir.join(PROFILE_FILE),
-            &serde_json::to_vec_pretty(&file).map_err(|_| bad("cannot encode"))?,
-        )
+        let bytes = serde_json::to_vec_pretty(&file).map_err(|_| bad("cannot encode"))?;
+        write_atomic(&dir.join(PROFILE_FILE), &bytes)?;
+        write_atomic(&dir.join(PROFILE_COPY), &bytes)
     }
 
     /// The profile id as bytes.

@@ -3,6 +3,7 @@
 //!
 //! Files in the profile directory:
 //! - `profile.json` (see `file`): per user the passphrase record and wraps; the recovery wraps.
+//!   `profile.copy.json` is its second copy, read when it is missing or damaged.
 //! - `outpost.db` (+ `-wal`, `-shm`): the SQLCipher database.
 //! - `log-head`: the signed log head ([`crate::anchor`]).
 //! - `outpost.creating`: present only while a profile is being created or restored (the
@@ -153,7 +154,7 @@ impl Profile {
             _ => ProfileKind::Clinic,
         };
         std::fs::create_dir_all(dir)?;
-        if dir.join(PROFILE_FILE).exists() {
+        if Self::exists(dir) {
             return Err(StoreError::ProfileExists);
         }
         let claim = DatabaseClaim::take(dir)?;
@@ -294,7 +295,7 @@ impl Profile {
 
     /// Whether `dir` holds a profile.
     pub fn exists(dir: &Path) -> bool {
-        dir.join(PROFILE_FILE).is_file()
+        dir.join(PROFILE_FILE).is_file() || dir.join(file::PROFILE_COPY).is_file()
     }
 
     /// Clinic or patient profile.
@@ -834,7 +835,7 @@ fn remove_database(path: &Path) {
 /// database without the marker, or anything beside a `profile.json`, is left alone.
 fn clear_abandoned_claim(dir: &Path) -> Result<(), StoreError> {
     let marker = dir.join(CLAIM_MARKER);
-    if !marker.exists() || dir.join(PROFILE_FILE).exists() {
+    if !marker.exists() || Profile::exists(dir) {
         return Ok(());
     }
     // Another process may be creating right now: its claim is live while it runs.
