@@ -282,3 +282,169 @@ fn a_backup_asking_for_gigabytes_of_key_hashing_is_refused_before_hashing() {
         Err(StoreError::BadBackup(m)) if m.contains("key settings")
     ));
 }
+
+/// The strongest tampering: someone holding the backup passphrase takes the embedded database
+/// out, changes a record with SQLCipher itself (so every page still decrypts and authenticates)
+/// and puts it back. Only the sealed manifest's digests and the signed log can catch it; each
+/// must.
+#[test]
+fn a_validly_encrypted_but_altered_database_is_refused() {
+    let (fx, mut store) = populated();
+    let file = &fx.dir().join("b.outpost-backup");
+    store
+        .create_backup(file, b"backup passphrase", FAST)
+        .unwrap();
+    let good = std::fs::read(file).unwrap();
+    let record_len = outpost_crypto::passphrase::RECORD_LEN;
+    let record = outpost_crypto::PassphraseRecord::decode(&good[16..16 + record_len]).unwrap();
+    let keys = record.unlock(b"backup passphrase").unwrap();
+    let len_at = 16 + record_len;
+    let manifest_len = usize::try_from(u32::from_be_bytes(
+        good[len_at..len_at + 4].try_into().unwrap(),
+    ))
+    .unwrap();
+    let db_start = len_at + 4 + 24 + manifest_len;
+    let scratch = tempfile::tempdir().unwrap();
+
+    for (what, sql) in [
+        // A projection changed behind the log's back: the table digest differs.
+        (
+            "a patient's name",
+            "UPDATE patients SET family_name = 'Forged'",
+        ),
+        // The newest signed operation dropped (and the append-only trigger with it): the log
+        // no longer matches the manifest.
+        (
+            "the newest operation",
+            "DROP TRIGGER IF EXISTS ops_no_delete; DELETE FROM ops WHERE rowid = (SELECT max(rowid) FROM ops)",
+        ),
+    ] {
+        let db = scratch
+            .path()
+            .join(format!("{}.db", what.replace(' ', "-")));
+        std::fs::write(&db, &good[db_start..]).unwrap();
+        {
+            let conn = outpost_store::db::open(
+                &db,
+                &keys.database_key,
+                outpost_store::db::OpenMode::Existing,
+            )
+            .unwrap();
+            // No WAL: the change must land in the one file that goes back into the backup.
+            conn.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+            let before = conn.total_changes();
+            conn.execute_batch(sql).unwrap();
+            assert!(conn.total_changes() > before, "{what}: nothing was changed");
+        }
+        assert!(
+            std::fs::read(&db).unwrap() != good[db_start..],
+            "{what}: the altered file is the original"
+        );
+        let mut forged = good[..db_start].to_vec();
+        forged.extend_from_slice(&std::fs::read(&db).unwrap());
+        let path = fx.dir().join(format!("forged-{}", what.replace(' ', "-")));
+        std::fs::write(&path, &forged).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let verdict = verify_backup(&path, b"backup passphrase", out.path());
+        assert!(
+            matches!(verdict, Err(StoreError::BadBackup(_))),
+            "{what}: an altered database was accepted: {verdict:?}"
+        );
+        let target = out.path().join("restored");
+        assert!(
+            restore_backup(
+                &path,
+                b"backup passphrase",
+                &target,
+                FAST,
+                TestClock::at(0),
+                Some(fx_anchor()),
+            )
+            .is_err(),
+            "{what}: restored"
+        );
+        assert!(!target.join("profile.json").exists(), "{what}");
+    }
+}
+
+/// The attacker holding the backup passphrase goes further: alters a record, recomputes every
+/// table digest and re-seals the manifest (the format is documented), so the manifest agrees
+/// with the altered database. Only the signed log is left to notice: the projection no longer
+/// follows from the signed operations, and the backup is refused.
+#[test]
+fn a_re_sealed_manifest_does_not_launder_an_altered_database() {
+    use outpost_crypto::primitives;
+    let (fx, mut store) = populated();
+    let file = &fx.dir().join("b.outpost-backup");
+    store
+        .create_backup(file, b"backup passphrase", FAST)
+        .unwrap();
+    let good = std::fs::read(file).unwrap();
+    let record_len = outpost_crypto::passphrase::RECORD_LEN;
+    let record_bytes = &good[16..16 + record_len];
+    let record = outpost_crypto::PassphraseRecord::decode(record_bytes).unwrap();
+    let keys = record.unlock(b"backup passphrase").unwrap();
+    let len_at = 16 + record_len;
+    let manifest_len = usize::try_from(u32::from_be_bytes(
+        good[len_at..len_at + 4].try_into().unwrap(),
+    ))
+    .unwrap();
+    let nonce: [u8; 24] = good[len_at + 4..len_at + 28].try_into().unwrap();
+    let sealed = &good[len_at + 28..len_at + 28 + manifest_len];
+    let db_start = len_at + 28 + manifest_len;
+    // The documented manifest key and AAD (magic, version, passphrase record).
+    let manifest_key = primitives::derive_key(
+        b"",
+        keys.key_encryption_key.as_ref(),
+        &[b"outpost/v1/backup/manifest"],
+    );
+    let aad = [&good[..16], record_bytes].concat();
+    let json = primitives::xchacha_open(&manifest_key, &nonce, &aad, sealed).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_slice(&json).unwrap();
+
+    let scratch = tempfile::tempdir().unwrap();
+    let db = scratch.path().join("altered.db");
+    std::fs::write(&db, &good[db_start..]).unwrap();
+    {
+        let conn = outpost_store::db::open(
+            &db,
+            &keys.database_key,
+            outpost_store::db::OpenMode::Existing,
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+        conn.execute_batch("UPDATE patients SET family_name = 'Forged'")
+            .unwrap();
+        let tables: Vec<String> = manifest["manifest"]["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["table"].as_str().unwrap().to_owned())
+            .collect();
+        manifest["manifest"]["tables"] =
+            serde_json::to_value(content_digests(&conn, &tables).unwrap()).unwrap();
+    }
+    let resealed = primitives::xchacha_seal(
+        &manifest_key,
+        &nonce,
+        &aad,
+        &serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
+    let mut forged = good[..len_at].to_vec();
+    forged.extend_from_slice(&u32::try_from(resealed.len()).unwrap().to_be_bytes());
+    forged.extend_from_slice(&nonce);
+    forged.extend_from_slice(&resealed);
+    forged.extend_from_slice(&std::fs::read(&db).unwrap());
+    let path = fx.dir().join("laundered.outpost-backup");
+    std::fs::write(&path, &forged).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let verdict = verify_backup(&path, b"backup passphrase", out.path());
+    assert!(
+        matches!(
+            verdict,
+            Err(StoreError::BadBackup("the signed log does not verify"))
+        ),
+        "a laundered backup got through the manifest and must be stopped by the log: {verdict:?}"
+    );
+}
