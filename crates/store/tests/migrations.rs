@@ -277,3 +277,119 @@ fn a_newer_schema_is_refused() {
         matches!(err, StoreError::NewerSchema { found, supported } if found == db::latest_version() + 1 && supported == db::latest_version())
     );
 }
+
+/// The audit trail from before signatures keeps its own hash chain, sealed at the import.
+/// Someone holding the database key erases who did something: the actor set to nothing
+/// (NULL) or to an empty name (which a careless encoding would hash alike), first without
+/// touching the hashes, then recomputing the whole chain as the attacker would. Each is found.
+#[test]
+fn an_erased_actor_in_the_old_audit_trail_is_found_even_with_the_chain_recomputed() {
+    for (erased, recompute) in [("NULL", false), ("''", false), ("NULL", true), ("''", true)] {
+        let (tmp, dir) = fixture(2);
+        let clock = TestClock::at(1_800_000_000_000);
+        let mut store = open(&tmp, &dir)
+            .unlock(
+                "Dr. Legacy Physician",
+                b"physician passphrase",
+                clock.clone(),
+            )
+            .unwrap();
+        store.verify_audit().unwrap();
+        store.lock().unwrap();
+
+        let key = common::database_key(&dir, "Dr. Legacy Physician", b"physician passphrase");
+        let conn = db::open(&dir.join("outpost.db"), &key, db::OpenMode::Existing).unwrap();
+        if recompute {
+            // The recomputation itself is faithful: on an untouched trail it changes nothing
+            // the checks can see, so what catches the edit below is the seal, not a slip here.
+            conn.execute_batch("DROP TRIGGER IF EXISTS audit_no_update;")
+                .unwrap();
+            recompute_legacy_chain(&conn);
+            let mut again = open(&tmp, &dir)
+                .unlock(
+                    "Dr. Legacy Physician",
+                    b"physician passphrase",
+                    clock.clone(),
+                )
+                .unwrap();
+            again
+                .verify_audit()
+                .expect("a faithful recomputation verifies");
+            again.lock().unwrap();
+        }
+        let changed = conn
+            .execute_batch(&format!(
+                "DROP TRIGGER IF EXISTS audit_no_update;
+                 UPDATE legacy_audit SET actor = {erased} WHERE rowid =
+                   (SELECT min(rowid) FROM legacy_audit WHERE actor IS NOT NULL AND actor != '');"
+            ))
+            .map(|()| conn.changes());
+        assert_eq!(changed.unwrap(), 1, "one entry's actor erased");
+        if recompute {
+            recompute_legacy_chain(&conn);
+        }
+        drop(conn);
+        let mut store = open(&tmp, &dir)
+            .unlock("Dr. Legacy Physician", b"physician passphrase", clock)
+            .unwrap();
+        assert!(
+            store.verify_audit().is_err(),
+            "actor set to {erased}, chain recomputed: {recompute}: the edit went unnoticed"
+        );
+    }
+}
+
+/// Schema 2's documented audit entry hash, recomputed over every entry in order (what an
+/// attacker with the database key would do to hide an edit).
+fn recompute_legacy_chain(conn: &rusqlite::Connection) {
+    use sha2::{Digest, Sha256};
+    type Row = (
+        i64,
+        i64,
+        i64,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = conn
+        .prepare(
+            "SELECT rowid, seq, at, actor, action, record_kind, record_id FROM legacy_audit ORDER BY rowid",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let optional = |v: &Option<String>| {
+        v.as_ref()
+            .map_or_else(|| vec![0u8], |s| [&[1u8][..], s.as_bytes()].concat())
+    };
+    // The chain starts from 64 zeros.
+    let mut prev = "0".repeat(64);
+    for (rowid, seq, at, actor, action, kind, record) in rows {
+        let mut h = Sha256::new();
+        h.update(b"outpost/v1/audit");
+        for bytes in [
+            seq.to_be_bytes().to_vec(),
+            at.to_be_bytes().to_vec(),
+            optional(&actor),
+            action.into_bytes(),
+            optional(&kind),
+            optional(&record),
+            prev.clone().into_bytes(),
+        ] {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(&bytes);
+        }
+        let hash = outpost_proto::ids::to_hex(&h.finalize());
+        conn.execute(
+            "UPDATE legacy_audit SET prev_hash = ?1, hash = ?2 WHERE rowid = ?3",
+            rusqlite::params![prev, hash, rowid],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
