@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{FAST, Fixture, PASSPHRASE, TestClock, contains};
+use common::{FAST, Fixture, NURSE, NURSE_PASSPHRASE, PASSPHRASE, TestClock, contains};
 use outpost_store::Clock as _;
 use outpost_store::{Profile, StoreError, db, records::NewPatient, records::Soap};
 
@@ -287,16 +287,7 @@ fn recovery_key_unlocks_and_is_loudly_audited_and_failures_back_off() {
 #[test]
 fn one_users_failures_do_not_lock_out_another() {
     let (fx, mut store, _) = Fixture::new();
-    let mut profile = fx.profile();
-    profile
-        .add_user(
-            &mut store,
-            "Nurse Esi",
-            outpost_store::Role::Nurse,
-            b"nurse passphrase",
-            FAST,
-        )
-        .unwrap();
+    fx.add_nurse(&mut store);
     store.lock().unwrap();
     let profile = fx.profile();
     for _ in 0..4 {
@@ -307,9 +298,9 @@ fn one_users_failures_do_not_lock_out_another() {
         Err(StoreError::RateLimited { .. })
     ));
     let nurse = profile
-        .unlock("Nurse Esi", b"nurse passphrase", fx.clock.clone())
+        .unlock(NURSE, NURSE_PASSPHRASE, fx.clock.clone())
         .expect("the nurse is not locked out by the physician's failures");
-    assert_eq!(nurse.user().name, "Nurse Esi");
+    assert_eq!(nurse.user().name, NURSE);
 }
 
 /// The failure file is written before anyone unlocks, so anyone with the folder can edit it.
@@ -364,16 +355,8 @@ fn a_crafted_failure_file_is_not_believed() {
 #[test]
 fn a_new_recovery_key_replaces_the_old_one() {
     let (fx, mut store, old) = Fixture::new();
+    fx.add_nurse(&mut store);
     let mut profile = fx.profile();
-    profile
-        .add_user(
-            &mut store,
-            "Nurse Esi",
-            outpost_store::Role::Nurse,
-            b"nurse passphrase",
-            FAST,
-        )
-        .unwrap();
     let new = profile.rotate_recovery(&mut store).unwrap();
     assert_ne!(new.display().as_str(), old.display().as_str());
     store.lock().unwrap();
@@ -392,7 +375,7 @@ fn a_new_recovery_key_replaces_the_old_one() {
 
     let mut profile = fx.profile();
     let mut nurse = profile
-        .unlock("Nurse Esi", b"nurse passphrase", fx.clock.clone())
+        .unlock(NURSE, NURSE_PASSPHRASE, fx.clock.clone())
         .unwrap();
     assert!(matches!(
         profile.rotate_recovery(&mut nurse),

@@ -283,6 +283,60 @@ fn a_backup_asking_for_gigabytes_of_key_hashing_is_refused_before_hashing() {
     ));
 }
 
+/// A backup file taken apart as its format documents it, with the keys its passphrase gives
+/// (what an attacker holding that passphrase has).
+struct Parts {
+    bytes: Vec<u8>,
+    keys: outpost_crypto::passphrase::UnlockedKeys,
+    /// Where the manifest length is; the nonce and the sealed manifest follow.
+    len_at: usize,
+    manifest_len: usize,
+    /// Where the embedded database starts.
+    db_start: usize,
+}
+
+fn take_apart(file: &std::path::Path, passphrase: &[u8]) -> Parts {
+    let bytes = std::fs::read(file).unwrap();
+    let record_len = outpost_crypto::passphrase::RECORD_LEN;
+    let record = outpost_crypto::PassphraseRecord::decode(&bytes[16..16 + record_len]).unwrap();
+    let keys = record.unlock(passphrase).unwrap();
+    let len_at = 16 + record_len;
+    let manifest_len = usize::try_from(u32::from_be_bytes(
+        bytes[len_at..len_at + 4].try_into().unwrap(),
+    ))
+    .unwrap();
+    let db_start = len_at + 4 + 24 + manifest_len;
+    Parts {
+        bytes,
+        keys,
+        len_at,
+        manifest_len,
+        db_start,
+    }
+}
+
+/// Writes the embedded database of `parts` to `db`, runs `alter` on it with SQLCipher (rollback
+/// journal, so the change lands in that one file) and checks something changed.
+fn alter_embedded(parts: &Parts, db: &std::path::Path, alter: impl FnOnce(&rusqlite::Connection)) {
+    std::fs::write(db, &parts.bytes[parts.db_start..]).unwrap();
+    {
+        let conn = outpost_store::db::open(
+            db,
+            &parts.keys.database_key,
+            outpost_store::db::OpenMode::Existing,
+        )
+        .unwrap();
+        conn.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+        let before = conn.total_changes();
+        alter(&conn);
+        assert!(conn.total_changes() > before, "nothing was changed");
+    }
+    assert!(
+        std::fs::read(db).unwrap() != parts.bytes[parts.db_start..],
+        "the altered file is the original"
+    );
+}
+
 /// The strongest tampering: someone holding the backup passphrase takes the embedded database
 /// out, changes a record with SQLCipher itself (so every page still decrypts and authenticates)
 /// and puts it back. Only the sealed manifest's digests and the signed log can catch it; each
@@ -294,16 +348,7 @@ fn a_validly_encrypted_but_altered_database_is_refused() {
     store
         .create_backup(file, b"backup passphrase", FAST)
         .unwrap();
-    let good = std::fs::read(file).unwrap();
-    let record_len = outpost_crypto::passphrase::RECORD_LEN;
-    let record = outpost_crypto::PassphraseRecord::decode(&good[16..16 + record_len]).unwrap();
-    let keys = record.unlock(b"backup passphrase").unwrap();
-    let len_at = 16 + record_len;
-    let manifest_len = usize::try_from(u32::from_be_bytes(
-        good[len_at..len_at + 4].try_into().unwrap(),
-    ))
-    .unwrap();
-    let db_start = len_at + 4 + 24 + manifest_len;
+    let parts = take_apart(file, b"backup passphrase");
     let scratch = tempfile::tempdir().unwrap();
 
     for (what, sql) in [
@@ -322,25 +367,8 @@ fn a_validly_encrypted_but_altered_database_is_refused() {
         let db = scratch
             .path()
             .join(format!("{}.db", what.replace(' ', "-")));
-        std::fs::write(&db, &good[db_start..]).unwrap();
-        {
-            let conn = outpost_store::db::open(
-                &db,
-                &keys.database_key,
-                outpost_store::db::OpenMode::Existing,
-            )
-            .unwrap();
-            // No WAL: the change must land in the one file that goes back into the backup.
-            conn.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
-            let before = conn.total_changes();
-            conn.execute_batch(sql).unwrap();
-            assert!(conn.total_changes() > before, "{what}: nothing was changed");
-        }
-        assert!(
-            std::fs::read(&db).unwrap() != good[db_start..],
-            "{what}: the altered file is the original"
-        );
-        let mut forged = good[..db_start].to_vec();
+        alter_embedded(&parts, &db, |conn| conn.execute_batch(sql).unwrap());
+        let mut forged = parts.bytes[..parts.db_start].to_vec();
         forged.extend_from_slice(&std::fs::read(&db).unwrap());
         let path = fx.dir().join(format!("forged-{}", what.replace(' ', "-")));
         std::fs::write(&path, &forged).unwrap();
@@ -379,19 +407,11 @@ fn a_re_sealed_manifest_does_not_launder_an_altered_database() {
     store
         .create_backup(file, b"backup passphrase", FAST)
         .unwrap();
-    let good = std::fs::read(file).unwrap();
-    let record_len = outpost_crypto::passphrase::RECORD_LEN;
-    let record_bytes = &good[16..16 + record_len];
-    let record = outpost_crypto::PassphraseRecord::decode(record_bytes).unwrap();
-    let keys = record.unlock(b"backup passphrase").unwrap();
-    let len_at = 16 + record_len;
-    let manifest_len = usize::try_from(u32::from_be_bytes(
-        good[len_at..len_at + 4].try_into().unwrap(),
-    ))
-    .unwrap();
+    let parts = take_apart(file, b"backup passphrase");
+    let (good, keys, len_at) = (&parts.bytes, &parts.keys, parts.len_at);
+    let record_bytes = &good[16..len_at];
     let nonce: [u8; 24] = good[len_at + 4..len_at + 28].try_into().unwrap();
-    let sealed = &good[len_at + 28..len_at + 28 + manifest_len];
-    let db_start = len_at + 28 + manifest_len;
+    let sealed = &good[len_at + 28..len_at + 28 + parts.manifest_len];
     // The documented manifest key and AAD (magic, version, passphrase record).
     let manifest_key = primitives::derive_key(
         b"",
@@ -404,15 +424,7 @@ fn a_re_sealed_manifest_does_not_launder_an_altered_database() {
 
     let scratch = tempfile::tempdir().unwrap();
     let db = scratch.path().join("altered.db");
-    std::fs::write(&db, &good[db_start..]).unwrap();
-    {
-        let conn = outpost_store::db::open(
-            &db,
-            &keys.database_key,
-            outpost_store::db::OpenMode::Existing,
-        )
-        .unwrap();
-        conn.execute_batch("PRAGMA journal_mode = DELETE").unwrap();
+    alter_embedded(&parts, &db, |conn| {
         conn.execute_batch("UPDATE patients SET family_name = 'Forged'")
             .unwrap();
         let tables: Vec<String> = manifest["manifest"]["tables"]
@@ -422,8 +434,8 @@ fn a_re_sealed_manifest_does_not_launder_an_altered_database() {
             .map(|t| t["table"].as_str().unwrap().to_owned())
             .collect();
         manifest["manifest"]["tables"] =
-            serde_json::to_value(content_digests(&conn, &tables).unwrap()).unwrap();
-    }
+            serde_json::to_value(content_digests(conn, &tables).unwrap()).unwrap();
+    });
     let resealed = primitives::xchacha_seal(
         &manifest_key,
         &nonce,
