@@ -39,6 +39,27 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Runs a device's thread and waits (up to 5 s) for it to say whether the device opened; on
+/// no answer the thread is told to stop.
+fn start_device(
+    name: &str,
+    stop: &AtomicBool,
+    failed: fn(String) -> DeviceError,
+    run: impl FnOnce(std::sync::mpsc::Sender<Result<(), DeviceError>>) + Send + 'static,
+) -> Result<(), DeviceError> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || run(ready_tx))
+        .map_err(|e| failed(e.to_string()))?;
+    ready_rx
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap_or_else(|_| {
+            stop.store(true, Ordering::Relaxed);
+            Err(failed("it did not answer within 5 s".into()))
+        })
+}
+
 /// The camera: the newest picture, taken at its own size and scaled to what the call asks.
 pub struct Camera {
     latest: Arc<Mutex<Option<(u64, I420)>>>,
@@ -62,25 +83,16 @@ impl Camera {
         let latest = Arc::new(Mutex::new(None));
         let failed = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (l, f, s) = (latest.clone(), failed.clone(), stop.clone());
-        std::thread::Builder::new()
-            .name("outpost-camera".into())
-            .spawn(move || capture(index, &l, &s, &ready_tx, &f))
-            .map_err(|e| DeviceError::Camera(e.to_string()))?;
-        match ready_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => Ok(Self {
-                latest,
-                failed,
-                stop,
-                shown: 0,
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                stop.store(true, Ordering::Relaxed);
-                Err(DeviceError::Camera("it did not answer within 5 s".into()))
-            }
-        }
+        start_device("outpost-camera", &stop, DeviceError::Camera, move |ready| {
+            capture(index, &l, &s, &ready, &f);
+        })?;
+        Ok(Self {
+            latest,
+            failed,
+            stop,
+            shown: 0,
+        })
     }
 
     /// What went wrong after it opened, if anything.
@@ -187,46 +199,38 @@ impl Microphone {
         let failed = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let callbacks = Arc::new(AtomicU64::new(0));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (buf, fail, halt, count) = (
             buffer.clone(),
             failed.clone(),
             stop.clone(),
             callbacks.clone(),
         );
-        std::thread::Builder::new()
-            .name("outpost-microphone".into())
-            .spawn(move || {
+        start_device(
+            "outpost-microphone",
+            &stop,
+            DeviceError::Microphone,
+            move |ready| {
                 // The stream lives on this thread until the call drops the microphone.
                 match open_input(buf, fail, count) {
                     Ok(stream) => {
-                        let _ = ready_tx.send(Ok(()));
+                        let _ = ready.send(Ok(()));
                         while !halt.load(Ordering::Relaxed) {
                             std::thread::sleep(Duration::from_millis(50));
                         }
                         drop(stream);
                     }
                     Err(e) => {
-                        let _ = ready_tx.send(Err(e));
+                        let _ = ready.send(Err(e));
                     }
                 }
-            })
-            .map_err(|e| DeviceError::Microphone(e.to_string()))?;
-        match ready_rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => Ok(Self {
-                buffer,
-                failed,
-                stop,
-                callbacks,
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => {
-                stop.store(true, Ordering::Relaxed);
-                Err(DeviceError::Microphone(
-                    "it did not answer within 5 s".into(),
-                ))
-            }
-        }
+            },
+        )?;
+        Ok(Self {
+            buffer,
+            failed,
+            stop,
+            callbacks,
+        })
     }
 
     /// What went wrong after it opened, if anything.
