@@ -521,11 +521,16 @@ impl Session {
             MediaInput::Synthetic => (Box::new(TestPattern::new(w, h)), Box::new(Tone::default())),
             #[cfg(feature = "devices")]
             MediaInput::Devices => {
-                let pictures: Box<dyn VideoSource> = match crate::devices::Camera::open(0) {
-                    Ok(c) => Box::new(c),
-                    Err(e) => {
-                        self.emit(CallEvent::Device(e.to_string()));
-                        Box::new(crate::source::NoPictures)
+                // An audio call never turns the camera (or its light) on.
+                let pictures: Box<dyn VideoSource> = if self.call.kind() == CallKind::Audio {
+                    Box::new(crate::source::NoPictures)
+                } else {
+                    match crate::devices::Camera::open(0) {
+                        Ok(c) => Box::new(c),
+                        Err(e) => {
+                            self.emit(CallEvent::Device(e.to_string()));
+                            Box::new(crate::source::NoPictures)
+                        }
                     }
                 };
                 let sound: Box<dyn AudioSource> = match crate::devices::Microphone::open() {

@@ -64,11 +64,7 @@ pub(crate) fn duration_ms(text: &str) -> Result<i64> {
 
 pub(crate) fn passphrase(args: &Args) -> Result<Zeroizing<String>> {
     if let Some(file) = &args.passphrase_file {
-        let text = Zeroizing::new(
-            std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read passphrase file {}", file.display()))?,
-        );
-        return Ok(Zeroizing::new(text.lines().next().unwrap_or("").to_owned()));
+        return passphrase_from(file);
     }
     match std::env::var("OUTPOST_PASSPHRASE") {
         Ok(p) if !p.is_empty() => Ok(Zeroizing::new(p)),

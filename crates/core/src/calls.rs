@@ -275,7 +275,7 @@ impl Core {
             .peer
             .ice_servers
             .extend(turn_servers(client, token).await?);
-        if config.peer.relay_only && config.peer.ice_servers.is_empty() {
+        if config.peer.relay_only && !config.peer.ice_servers.iter().any(IceServer::is_turn) {
             return Err(CoreError::Call(CallError::NoTurnServer));
         }
         let me = self

@@ -430,8 +430,9 @@ impl SignalFrame {
 canon_struct! {
     /// Time-limited TURN credentials for calls, in coturn's REST format (`username` is
     /// `expiry:tag`, `credential` the base64 HMAC-SHA1 of it under the secret the relay shares
-    /// with the TURN server). No TURN server configured: `urls` is empty.
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    /// with the TURN server). No TURN server configured: `urls` is empty. Its `Debug` leaves
+    /// the password out.
+    #[derive(Clone, PartialEq, Eq)]
     pub struct TurnServers {
         /// `turn:host:port?transport=udp` and the like.
         pub urls: Vec<String>,
@@ -503,4 +504,14 @@ impl ErrorCode {
 /// Encodes any protocol message.
 pub fn encode<T: Canon>(value: &T) -> Vec<u8> {
     value.to_canonical()
+}
+
+impl std::fmt::Debug for TurnServers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnServers")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }

@@ -313,21 +313,25 @@ fn a_crafted_failure_file_is_not_believed() {
     store.lock().unwrap();
     let now = fx.clock.now_ms();
     let mut entries = Vec::new();
+    // Thousands of past entries naming nobody of this profile...
     for i in 0..5_000i64 {
         entries.push(serde_json::json!([
-            i64::MAX - i,
+            now - 60_000 + i,
             "ffffffffffffffffffffffffffffffff"
         ]));
     }
-    entries.push(serde_json::json!([i64::MAX, me]));
-    entries.push(serde_json::json!([now - 10, me]));
+    // ...and enough of this user's, dated in the future, to back them off for as long as the
+    // future lasts were they believed.
+    for i in 0..5i64 {
+        entries.push(serde_json::json!([i64::MAX - i, me]));
+    }
     std::fs::write(
         fx.dir().join("unlock-failures.json"),
         serde_json::to_vec(&serde_json::json!({ "failures": entries })).unwrap(),
     )
     .unwrap();
     let profile = fx.profile();
-    // Two failures of this user (one dated in the future, clamped to now): still free tries.
+    // The future-dated failures are not believed: this user has free tries.
     assert_eq!(profile.backoff_secs(Some(&me), now), 0);
     let store = profile
         .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
@@ -357,8 +361,27 @@ fn a_new_recovery_key_replaces_the_old_one() {
     let (fx, mut store, old) = Fixture::new();
     fx.add_nurse(&mut store);
     let mut profile = fx.profile();
+    // Another window (the app and the command line at once) adds a user meanwhile: the
+    // rotation, working from its own older view of the file, keeps that user.
+    let mut elsewhere = fx.profile();
+    elsewhere
+        .add_user(
+            &mut store,
+            "Dr. Kofi Boateng",
+            outpost_store::Role::Physician,
+            b"kofi passphrase",
+            FAST,
+        )
+        .unwrap();
     let new = profile.rotate_recovery(&mut store).unwrap();
     assert_ne!(new.display().as_str(), old.display().as_str());
+    assert!(
+        fx.profile()
+            .users()
+            .iter()
+            .any(|u| u.name == "Dr. Kofi Boateng"),
+        "the rotation kept the user added meanwhile"
+    );
     store.lock().unwrap();
 
     let profile = fx.profile();
@@ -553,6 +576,21 @@ fn a_lost_or_damaged_profile_json_costs_nothing() {
         .unlock_with_recovery(&recovery.display(), "profile.json lost", fx.clock.clone())
         .expect("the recovery key works from the copy too");
     drop(emergency);
+    // A file from a newer build is never "repaired" from an older copy.
+    let newer = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"format\": 2", "\"format\": 99");
+    std::fs::write(&file, &newer).unwrap();
+    assert!(matches!(
+        Profile::open(&fx.dir()),
+        Err(StoreError::ProfileFile { .. })
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        newer,
+        "left as it was"
+    );
+    std::fs::write(&file, &good).unwrap();
     // With both copies gone there is nothing to unwrap the key with.
     std::fs::remove_file(&file).unwrap();
     std::fs::remove_file(fx.dir().join("profile.copy.json")).unwrap();

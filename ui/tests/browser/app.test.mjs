@@ -536,8 +536,14 @@ test('video visit: admit from the waiting room, see the remote picture move, mut
   const quality = await page.getByRole('definition').allTextContents();
   assert.deepEqual(quality.slice(0, 4), ['48 ms', '2.0%', '310 kbit/s', '640 × 360']);
   assert.match(await page.getByTestId('call-stats').textContent(), /keys verified.*Direct between the two devices/);
+  // Typing right before the other side hangs up is kept: the note stays, and is saved.
+  await note.getByTestId('soap-plan').fill('Review in two weeks');
   await page.getByTestId('hang-up').click();
   await page.waitForFunction(() => /The call ended/.test(document.querySelector('[data-testid=call-ended]')?.textContent ?? ''));
+  assert.equal(await note.getByTestId('soap-plan').inputValue(), 'Review in two weeks');
+  await page.waitForFunction(() => window.__FAKE_CORE__.notes.some((n) => n.soap.plan === 'Review in two weeks'));
+  await page.getByTestId('visit-done').click();
+  await page.getByTestId('waiting-room').waitFor();
   const calls = await page.evaluate(() => window.__OUTPOST_CALLS__);
   for (const c of ['call_go_online', 'visit_admit', 'call_mute', 'call_audio_only', 'call_chat', 'call_hang_up']) assert.ok(calls.includes(c), c);
   assert.deepEqual(errors, []);

@@ -52,7 +52,7 @@ const CHANNEL: &str = "outpost";
 pub const CHANNEL_BUFFER: usize = 256 * 1024;
 
 /// A STUN or TURN server.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IceServer {
     /// `stun:host:port` or `turn:host:port?transport=udp`.
     pub urls: Vec<String>,
@@ -60,6 +60,25 @@ pub struct IceServer {
     pub username: String,
     /// TURN credential.
     pub credential: String,
+}
+
+impl std::fmt::Debug for IceServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the TURN password.
+        f.debug_struct("IceServer")
+            .field("urls", &self.urls)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IceServer {
+    /// Whether this is a TURN server (media can be relayed through it).
+    pub fn is_turn(&self) -> bool {
+        self.urls
+            .iter()
+            .any(|u| u.starts_with("turn:") || u.starts_with("turns:"))
+    }
 }
 
 /// How a peer connection is set up.

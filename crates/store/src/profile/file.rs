@@ -20,6 +20,8 @@ pub const PROFILE_FILE: &str = "profile.json";
 pub const PROFILE_COPY: &str = "profile.copy.json";
 /// Held while `profile.json` is being changed.
 const LOCK_FILE: &str = "profile.lock";
+/// The reason given for a file from a newer build (never replaced from the copy).
+const UNKNOWN_FORMAT: &str = "unknown format";
 /// Format written by this build (1: before signing identities).
 pub(crate) const FORMAT: u32 = 2;
 
@@ -78,22 +80,62 @@ pub(crate) fn bad(reason: &'static str) -> StoreError {
     }
 }
 
+/// A file that is not there or does not parse, which its copy may stand in for; not a read
+/// error (the disk may come back) nor a file from a newer build (never replaced by an older
+/// copy).
+fn missing_or_damaged(e: &StoreError) -> bool {
+    match e {
+        StoreError::NoProfile => true,
+        StoreError::ProfileFile { reason, .. } => *reason != UNKNOWN_FORMAT,
+        _ => false,
+    }
+}
+
 impl ProfileFile {
-    /// Reads `profile.json`, or its copy when it is missing or damaged (and then puts
-    /// `profile.json` back from the copy).
+    /// Reads `profile.json`; when it is missing or does not parse (never for a read error or a
+    /// newer format), reads its copy instead and, under the profile lock and only if
+    /// `profile.json` is still missing or damaged then, puts it back from the copy.
     pub(crate) fn read(dir: &Path) -> Result<Self, StoreError> {
         match Self::read_one(&dir.join(PROFILE_FILE)) {
             Ok(file) => Ok(file),
-            Err(first) => match Self::read_one(&dir.join(PROFILE_COPY)) {
-                Ok(file) => {
-                    if let Ok(bytes) = std::fs::read(dir.join(PROFILE_COPY)) {
-                        let _ = write_atomic(&dir.join(PROFILE_FILE), &bytes);
-                    }
-                    Ok(file)
-                }
-                Err(_) => Err(first),
-            },
+            Err(first) if missing_or_damaged(&first) => {
+                let copy = dir.join(PROFILE_COPY);
+                let Ok(file) = Self::read_one(&copy) else {
+                    return Err(first);
+                };
+                let _ = Self::repair_from_copy(dir);
+                Ok(file)
+            }
+            Err(other) => Err(other),
         }
+    }
+
+    /// Puts `profile.json` back from its copy, unless a writer fixed it meanwhile.
+    fn repair_from_copy(dir: &Path) -> Result<(), StoreError> {
+        let lock = Self::lock(dir)?;
+        let still_bad = matches!(
+            Self::read_one(&dir.join(PROFILE_FILE)),
+            Err(e) if missing_or_damaged(&e)
+        );
+        if still_bad {
+            write_atomic(
+                &dir.join(PROFILE_FILE),
+                &std::fs::read(dir.join(PROFILE_COPY))?,
+            )?;
+        }
+        drop(lock);
+        Ok(())
+    }
+
+    /// The exclusive lock every change to the file holds.
+    pub(crate) fn lock(dir: &Path) -> Result<std::fs::File, StoreError> {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))?;
+        lock.lock()?;
+        Ok(lock)
     }
 
     fn read_one(path: &Path) -> Result<Self, StoreError> {
@@ -107,7 +149,7 @@ impl ProfileFile {
         let file: Self =
             serde_json::from_slice(&bytes).map_err(|_| bad("not valid JSON for this version"))?;
         if !(1..=FORMAT).contains(&file.format) {
-            return Err(bad("unknown format"));
+            return Err(bad(UNKNOWN_FORMAT));
         }
         Ok(file)
     }
@@ -119,13 +161,16 @@ impl ProfileFile {
         dir: &Path,
         change: impl FnOnce(&mut Self) -> Result<(), StoreError>,
     ) -> Result<Self, StoreError> {
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(LOCK_FILE))?;
-        lock.lock()?;
-        let mut file = Self::read(dir)?;
+        let lock = Self::lock(dir)?;
+        // Under the lock: a missing or damaged file is read from its copy (the write below puts
+        // it back), never repaired through `read`, which would take the lock again.
+        let mut file = match Self::read_one(&dir.join(PROFILE_FILE)) {
+            Ok(f) => f,
+            Err(first) if missing_or_damaged(&first) => {
+                Self::read_one(&dir.join(PROFILE_COPY)).map_err(|_| first)?
+            }
+            Err(e) => return Err(e),
+        };
         change(&mut file)?;
         file.write(dir)?;
         // Dropping the handle releases the lock.
@@ -133,13 +178,17 @@ impl ProfileFile {
         Ok(file)
     }
 
-    /// Writes the file, then its copy (each atomically).
+    /// Writes the file, then its copy (each atomically). Once `profile.json` is written the
+    /// change is made: a copy that could not be written is not a failure of the change (the
+    /// caller must not say it failed, nor hide a new key), and the copy is brought up to date
+    /// at the next write.
     pub(crate) fn write(&self, dir: &Path) -> Result<(), StoreError> {
         let mut file = self.clone();
         file.format = FORMAT;
         let bytes = serde_json::to_vec_pretty(&file).map_err(|_| bad("cannot encode"))?;
         write_atomic(&dir.join(PROFILE_FILE), &bytes)?;
-        write_atomic(&dir.join(PROFILE_COPY), &bytes)
+        let _ = write_atomic(&dir.join(PROFILE_COPY), &bytes);
+        Ok(())
     }
 
     /// The profile id as bytes.

@@ -11,7 +11,7 @@
 //! - `unlock-failures.json`: times of failed unlocks, for back-off across restarts; they are
 //!   recorded in the log at the next successful unlock. The file is not authenticated (it is
 //!   written before anyone is unlocked), so it is read as untrusted: at most
-//!   [`MAX_FAILURES_KEPT`] entries, times clamped to the present, unknown user ids dropped.
+//!   [`MAX_FAILURES_KEPT`] entries, none dated in the future, unknown user ids dropped.
 //!   Deleting it resets the back-off: the back-off slows guessing at the keyboard; against
 //!   someone holding the files, the passphrase's Argon2id cost is the defence.
 
@@ -80,14 +80,16 @@ pub const MAX_FAILURES_KEPT: usize = 100;
 
 impl Failures {
     /// The file's entries as far as they can be believed: the newest [`MAX_FAILURES_KEPT`],
-    /// none later than `now_ms` (a clock set ahead, or a crafted entry, must not lock anyone
-    /// out for years nor date the audit in the future), and user ids only of this profile's
+    /// none dated after `now_ms` (dropped: a clock set ahead, or a crafted entry, must not
+    /// lock anyone out nor date the audit in the future), and user ids only of this profile's
     /// users (a crafted id must not put words in someone's mouth).
     fn sanitized(mut self, known: &[String], now_ms: i64) -> Self {
+        // A failure dated in the future cannot have happened: believing it would keep backing
+        // the user off for as long as it stays in the future.
+        self.failures.retain(|(at, _)| (0..=now_ms).contains(at));
         let excess = self.failures.len().saturating_sub(MAX_FAILURES_KEPT);
         self.failures.drain(..excess);
-        for (at, who) in &mut self.failures {
-            *at = (*at).clamp(0, now_ms.max(0));
+        for (_, who) in &mut self.failures {
             if who.as_ref().is_some_and(|w| !known.contains(w)) {
                 *who = None;
             }
@@ -572,18 +574,28 @@ impl Profile {
         }
         let recovery = RecoveryKey::generate();
         let emergency = DeviceIdentity::generate(&mut OsRng);
-        let mut file = self.file.clone();
-        file.recovery = RecoveryEntry {
-            wrapped_key: wrap_key(&recovery.kek(), &store.key, &file.profile_id, "recovery")?
-                .wrapped_key,
+        let entry = RecoveryEntry {
+            wrapped_key: wrap_key(
+                &recovery.kek(),
+                &store.key,
+                &self.file.profile_id,
+                "recovery",
+            )?
+            .wrapped_key,
             identity: Some(hex(&emergency.wrap(&recovery.kek(), &mut OsRng)?)),
         };
         // The log first: should writing the file fail, the old key opens the database but its
-        // emergency user is gone, and running this again finishes the change.
+        // emergency user is gone, and running this again finishes the change. The file is
+        // changed under its lock, so a user added meanwhile (the app and the command line at
+        // once) is kept.
         store.replace_emergency(&emergency)?;
-        file.write(&self.dir)?;
-        self.file = file;
-        store.audit_event(AuditAction::RecoveryKeyRotated, None, None)?;
+        self.file = ProfileFile::update(&self.dir, |file| {
+            file.recovery = entry;
+            Ok(())
+        })?;
+        // From here the new key is the only one: it is returned (to be shown) whatever else
+        // happens.
+        let _ = store.audit_event(AuditAction::RecoveryKeyRotated, None, None);
         Ok(recovery)
     }
 
@@ -640,7 +652,8 @@ impl Profile {
             entry.identity = Some(identity);
             Ok(())
         })?;
-        store.audit_event(AuditAction::PassphraseChanged, None, None)?;
+        // The change is made: a failure to record it must not be reported as a failed change.
+        let _ = store.audit_event(AuditAction::PassphraseChanged, None, None);
         Ok(())
     }
 
@@ -746,36 +759,41 @@ impl Profile {
 const CLAIM_MARKER: &str = "outpost.creating";
 
 /// An exclusively created, empty `outpost.db`: the claim on a profile directory, with its
-/// marker. Dropped without [`DatabaseClaim::keep`], it removes the database, its WAL files and
-/// the marker again; it never removes a `profile.json` (the only code that writes one here
-/// does so as its last step before keeping the claim).
+/// marker. Dropped without [`DatabaseClaim::keep`], it removes what the failed attempt wrote:
+/// the database, its WAL files, the marker and the profile files.
 pub(crate) struct DatabaseClaim(Option<PathBuf>);
 
 impl DatabaseClaim {
+    /// Claims `dir` for a new profile. Clearing a dead claim and taking the new one happen
+    /// under the profile lock, so two processes creating in one folder at once cannot clear
+    /// each other's live claim.
     pub(crate) fn take(dir: &Path) -> Result<Self, StoreError> {
+        let lock = file::ProfileFile::lock(dir)?;
+        if Profile::exists(dir) {
+            return Err(StoreError::ProfileExists);
+        }
         clear_abandoned_claim(dir)?;
         let marker = dir.join(CLAIM_MARKER);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&marker)
+        // The marker appears complete (with the process id) or not at all.
+        let (scratch, mut f) = crate::publish::Scratch::beside(&marker)?;
         {
-            Ok(mut f) => {
-                use std::io::Write as _;
-                let _ = writeln!(f, "{}", std::process::id());
-                f.sync_all()?;
-            }
+            use std::io::Write as _;
+            writeln!(f, "{}", std::process::id())?;
+        }
+        match scratch.publish(f, &marker) {
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(StoreError::ProfileExists);
             }
             Err(e) => return Err(e.into()),
         }
         let path = dir.join(DATABASE_FILE);
-        match std::fs::OpenOptions::new()
+        let claimed = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&path)
-        {
+            .open(&path);
+        drop(lock);
+        match claimed {
             Ok(_) => Ok(Self(Some(path))),
             Err(e) => {
                 let _ = std::fs::remove_file(&marker);
@@ -806,6 +824,11 @@ impl Drop for DatabaseClaim {
         if let Some(path) = self.0.take() {
             remove_database(&path);
             if let Some(dir) = path.parent() {
+                // No profile existed when the claim was taken under the lock, and every other
+                // creator fails at the claim: a profile file here is this failed attempt's,
+                // and leaving it would make the folder say "a profile exists" with no database.
+                let _ = std::fs::remove_file(dir.join(PROFILE_FILE));
+                let _ = std::fs::remove_file(dir.join(file::PROFILE_COPY));
                 let _ = std::fs::remove_file(dir.join(CLAIM_MARKER));
             }
         }
@@ -839,10 +862,15 @@ fn clear_abandoned_claim(dir: &Path) -> Result<(), StoreError> {
         return Ok(());
     }
     // Another process may be creating right now: its claim is live while it runs.
-    let owner = std::fs::read_to_string(&marker)
+    // The marker is published whole, so one that cannot be read names no one: leave it be
+    // (a person can remove it) rather than risk clearing a live claim.
+    let Some(owner) = std::fs::read_to_string(&marker)
         .ok()
-        .and_then(|t| t.trim().parse::<u32>().ok());
-    if owner.is_some_and(process_alive) {
+        .and_then(|t| t.trim().parse::<u32>().ok())
+    else {
+        return Ok(());
+    };
+    if process_alive(owner) {
         return Ok(());
     }
     remove_database(&dir.join(DATABASE_FILE));
