@@ -18,6 +18,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "unlock_with_recovery",
         "lock",
         "current_user",
+        "capabilities",
         "search_patients",
         "add_patient",
         "chart",

@@ -167,6 +167,11 @@ impl Core {
         .await
     }
 
+    /// What the signed-in user may do, so screens offer only what the core accepts.
+    pub async fn capabilities(&self) -> Result<outpost_store::Capabilities, CoreError> {
+        self.with_store(|s| Ok(s.capabilities())).await
+    }
+
     /// Who is using the unlocked profile.
     pub async fn current_user(&self) -> Result<User, CoreError> {
         self.with_store(|s| Ok(s.user().clone())).await

@@ -53,6 +53,12 @@ pub(crate) struct Context {
 const CARE_TEAM: &[Role] = &[Role::Physician, Role::Nurse, Role::Admin];
 /// Who manages a workspace's membership (admins, and physicians, who add users today).
 pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Physician];
+/// Who signs notes.
+const SIGNERS: &[Role] = &[Role::Physician];
+/// Who adds addenda to signed notes.
+const ADDENDUM_WRITERS: &[Role] = &[Role::Physician, Role::Nurse];
+/// Who makes backups (every chart is in one): managers, and emergency access.
+pub(crate) const BACKUP_MAKERS: &[Role] = &[Role::Admin, Role::Physician, Role::Emergency];
 /// Everyone, for what only records an event.
 const ANYONE: &[Role] = &[
     Role::Physician,
@@ -103,15 +109,44 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
             CARE_TEAM,
             "a physician, nurse or admin of the care team",
         ),
-        Payload::NoteSigned(_) => ("signing a note", &[Role::Physician], "a physician"),
+        Payload::NoteSigned(_) => ("signing a note", SIGNERS, "a physician"),
         Payload::AddendumAdded(_) => (
             "signing an addendum",
-            &[Role::Physician, Role::Nurse],
+            ADDENDUM_WRITERS,
             "a physician or nurse",
         ),
         // A kind added later: nobody may make it until this build knows its rules.
         _ => ("this kind of change", &[], "a newer version of Outpost"),
     })
+}
+
+/// What a role may do, for the screens to offer only what the core accepts (the core still
+/// checks every write; these are read from the same rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[allow(clippy::struct_excessive_bools)] // one flag per thing a screen offers
+pub struct Capabilities {
+    /// Open charts and record patients, encounters, notes, vitals and attachments.
+    pub chart: bool,
+    /// Sign notes.
+    pub sign_notes: bool,
+    /// Add addenda to signed notes.
+    pub add_addenda: bool,
+    /// Make backups.
+    pub make_backups: bool,
+    /// Add and remove users, manage the workspace, issue a new recovery key.
+    pub manage: bool,
+}
+
+/// What `role` may do.
+pub fn capabilities(role: Role) -> Capabilities {
+    Capabilities {
+        chart: CARE_TEAM.contains(&role) || role == Role::Emergency,
+        sign_notes: SIGNERS.contains(&role),
+        add_addenda: ADDENDUM_WRITERS.contains(&role),
+        make_backups: BACKUP_MAKERS.contains(&role),
+        manage: MANAGERS.contains(&role),
+    }
 }
 
 /// Whether `actor` may make an operation with `payload`.
@@ -315,6 +350,31 @@ mod tests {
             revision: outpost_proto::OpHash([0; 32]),
             soap: Soap::default(),
         })
+    }
+
+    /// What the screens are told matches what a write is judged by, for every role.
+    #[test]
+    fn capabilities_agree_with_the_rules_writes_are_judged_by() {
+        let me = UserId([9; 16]);
+        for role in ANYONE.iter().copied() {
+            let caps = capabilities(role);
+            let may = |p: &Payload| authorize(p, me, Some(state(role)), &none, LATER).is_ok();
+            assert_eq!(caps.sign_notes, may(&signed()), "{role:?} signing");
+            let patient = Payload::PatientRegistered(PatientRegistered {
+                given_name: "A".into(),
+                family_name: "B".into(),
+                birth_date: "2000-01-01".into(),
+                sex: None,
+                clinic_id: None,
+                contact: None,
+            });
+            if role != Role::Emergency {
+                assert_eq!(caps.chart, may(&patient), "{role:?} charting");
+            }
+            assert_eq!(caps.manage, MANAGERS.contains(&role), "{role:?} managing");
+        }
+        assert!(!capabilities(Role::Nurse).make_backups);
+        assert!(!capabilities(Role::Patient).chart);
     }
 
     #[test]

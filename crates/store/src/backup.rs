@@ -149,10 +149,7 @@ impl Store {
         // The export goes beside the target. Created exclusively: an unlocked profile's
         // connection may not create files (so a missing database is never silently recreated)
         // and ATTACH inherits that; and a file of the user's with this name is never replaced.
-        if !matches!(
-            self.user.role,
-            crate::Role::Admin | crate::Role::Physician | crate::Role::Emergency
-        ) {
+        if !crate::authz::BACKUP_MAKERS.contains(&self.user.role) {
             return Err(StoreError::NotPermitted {
                 action: "making a backup",
                 needs: "an admin or physician",

@@ -73,6 +73,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+pub use authz::{Capabilities, capabilities};
 pub use error::StoreError;
 pub use outpost_proto::{
     self as proto, AddendumId, AttachmentId, EncounterId, NoteId, OpHash, PatientId, Role, UserId,
@@ -202,6 +203,11 @@ impl Store {
     /// Who unlocked this store; every write is attributed to and signed by them.
     pub fn user(&self) -> &User {
         &self.user
+    }
+
+    /// What the signed-in user may do (the same rules every write is judged by).
+    pub fn capabilities(&self) -> Capabilities {
+        authz::capabilities(self.user.role)
     }
 
     /// The profile directory.

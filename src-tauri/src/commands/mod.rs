@@ -30,6 +30,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         profile::unlock_with_recovery,
         profile::lock,
         profile::current_user,
+        profile::capabilities,
         chart::search_patients,
         chart::add_patient,
         chart::chart,

@@ -67,3 +67,13 @@ pub async fn lock(state: State<'_, AppState>) -> Result<(), CommandError> {
 pub async fn current_user(state: State<'_, AppState>) -> Result<User, CommandError> {
     Ok(state.core.current_user().await?)
 }
+
+/// What the signed-in user may do (sign notes, make backups, manage users), from the core's
+/// rules, so the screens offer only what the core accepts.
+#[tauri::command]
+#[specta::specta]
+pub async fn capabilities(
+    state: State<'_, AppState>,
+) -> Result<outpost_core::store::Capabilities, CommandError> {
+    Ok(state.core.capabilities().await?)
+}

@@ -20,6 +20,11 @@ export const commands = {
 	lock: () => typedError<null, CommandError>(__TAURI_INVOKE("lock")),
 	/**  Who is using the unlocked profile. */
 	currentUser: () => typedError<User, CommandError>(__TAURI_INVOKE("current_user")),
+	/**
+	 *  What the signed-in user may do (sign notes, make backups, manage users), from the core's
+	 *  rules, so the screens offer only what the core accepts.
+	 */
+	capabilities: () => typedError<Capabilities, CommandError>(__TAURI_INVOKE("capabilities")),
 	/**  Patients whose name or clinic number contains `query` (all when empty). */
 	searchPatients: (query: string) => typedError<Patient_Serialize[], CommandError>(__TAURI_INVOKE("search_patients", { query })),
 	/**  Registers a patient. */
@@ -351,6 +356,23 @@ export type CallView_Serialize = {
 	encounter: string | null,
 	/**  This side sends the synthetic test pattern and tone, not a camera and microphone. */
 	synthetic: boolean,
+};
+
+/**
+ *  What a role may do, for the screens to offer only what the core accepts (the core still
+ *  checks every write; these are read from the same rules).
+ */
+export type Capabilities = {
+	/**  Open charts and record patients, encounters, notes, vitals and attachments. */
+	chart: boolean,
+	/**  Sign notes. */
+	sign_notes: boolean,
+	/**  Add addenda to signed notes. */
+	add_addenda: boolean,
+	/**  Make backups. */
+	make_backups: boolean,
+	/**  Add and remove users, manage the workspace, issue a new recovery key. */
+	manage: boolean,
 };
 
 /**  A patient's chart as one read: the patient and everything recorded about them. */

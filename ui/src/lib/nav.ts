@@ -23,7 +23,9 @@ export const SECTIONS: readonly Section[] = [
  * The sections a user of this role sees. A patient's own profile holds no clinic charts (the
  * core refuses them too); the menu does not offer what would only be refused.
  */
-export function sectionsFor(role: string | undefined): readonly Section[] {
+export function sectionsFor(role: string | undefined, caps?: { make_backups: boolean } | null): readonly Section[] {
   if (role === 'patient') return SECTIONS.filter((s) => s.id === 'visits' || s.id === 'overview' || s.id === 'about');
+  // What the core would refuse (a nurse's backup) is not offered; the core's rules decide.
+  if (caps && !caps.make_backups) return SECTIONS.filter((s) => s.id !== 'backup');
   return SECTIONS;
 }

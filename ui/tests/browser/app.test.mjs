@@ -608,3 +608,19 @@ test('the main screens pass an accessibility check on a 1366x768 clinic laptop',
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a nurse is offered what a nurse may do: no backup section, no sign button', async () => {
+  const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { users: [NURSE], passphrases: { [NURSE.id]: 'nurse passphrase' }, current: NURSE, patients: [patient] } });
+  await page.getByTestId('patient-list').waitFor();
+  await page.getByRole('navigation').getByText('Audit log').waitFor();
+  assert.equal(await page.getByRole('navigation').getByText('Backup').count(), 0, 'no backup section for a nurse');
+  await page.getByText('Owusu').click();
+  await page.getByTestId('note-new').click();
+  await page.getByTestId('soap-subjective').fill('Fever for two days');
+  await page.getByTestId('note-sign-not-yours').waitFor();
+  assert.equal(await page.getByTestId('note-sign').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -53,6 +53,17 @@ export function installFakeCore(seed) {
       return null;
     },
     current_user: () => needUnlocked(),
+    // The same rules as the core's `authz::capabilities`.
+    capabilities: () => {
+      const role = needUnlocked().role;
+      return {
+        chart: ['physician', 'nurse', 'admin', 'emergency'].includes(role),
+        sign_notes: role === 'physician',
+        add_addenda: role === 'physician' || role === 'nurse',
+        make_backups: ['admin', 'physician', 'emergency'].includes(role),
+        manage: role === 'admin' || role === 'physician',
+      };
+    },
     search_patients: ({ query }) => {
       needUnlocked();
       const q = query.toLowerCase();
