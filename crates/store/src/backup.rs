@@ -145,6 +145,8 @@ impl Store {
         passphrase: &[u8],
         params: KdfParams,
     ) -> Result<Manifest, StoreError> {
+        // The same policy as for a user's passphrase: a backup holds every chart.
+        crate::profile::validate_passphrase(passphrase)?;
         let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
         // The export goes beside the target. Created exclusively: an unlocked profile's
         // connection may not create files (so a missing database is never silently recreated)

@@ -599,3 +599,73 @@ fn a_lost_or_damaged_profile_json_costs_nothing() {
         Err(StoreError::NoProfile)
     ));
 }
+
+/// The passphrase policy is the core's: too short, one character repeated, or a passphrase
+/// every guesser tries first is refused for a new profile, a new user, a changed passphrase and
+/// a backup alike, in words, and nothing is created.
+#[test]
+fn common_and_trivial_passphrases_are_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    for weak in [
+        &b"short"[..],
+        b"Password1",
+        b"pass word 123",
+        b"aaaaaaaaaa",
+        b"12345678",
+        b"QWERTYUIOP",
+    ] {
+        let target = dir.path().join("p");
+        let refused = Profile::create_in(
+            &target,
+            "Dr. Amina Okafor",
+            outpost_store::Role::Physician,
+            weak,
+            FAST,
+            TestClock::at(1_700_000_000_000),
+            None,
+        );
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::Invalid {
+                    field: "passphrase",
+                    ..
+                })
+            ),
+            "{}: {refused:?}",
+            String::from_utf8_lossy(weak)
+        );
+        assert!(!Profile::exists(&target));
+    }
+    let (fx, mut store, _) = Fixture::new();
+    let mut profile = fx.profile();
+    assert!(matches!(
+        profile.add_user(
+            &mut store,
+            "Nurse Ama",
+            outpost_store::Role::Nurse,
+            b"iloveyou",
+            FAST
+        ),
+        Err(StoreError::Invalid {
+            field: "passphrase",
+            ..
+        })
+    ));
+    assert!(matches!(
+        profile.change_passphrase(&mut store, PASSPHRASE, b"sunshine", FAST),
+        Err(StoreError::Invalid {
+            field: "passphrase",
+            ..
+        })
+    ));
+    let backup = fx.dir().join("weak.backup");
+    assert!(matches!(
+        store.create_backup(&backup, b"password123", FAST),
+        Err(StoreError::Invalid {
+            field: "passphrase",
+            ..
+        })
+    ));
+    assert!(!backup.exists());
+}

@@ -890,12 +890,82 @@ fn validate_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn validate_passphrase(passphrase: &[u8]) -> Result<(), StoreError> {
-    if passphrase.len() < 8 {
-        return Err(StoreError::Invalid {
+/// Passphrases that lists of leaked passwords put first: guessed in the first seconds of any
+/// attack, whatever the key derivation costs. Compared ignoring case and spaces.
+const COMMON_PASSPHRASES: &[&str] = &[
+    "password",
+    "password1",
+    "password12",
+    "password123",
+    "passw0rd",
+    "p@ssw0rd",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "0123456789",
+    "87654321",
+    "qwertyui",
+    "qwertyuiop",
+    "asdfghjk",
+    "asdfghjkl",
+    "zxcvbnm1",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "abcdefgh",
+    "abcd1234",
+    "abc12345",
+    "iloveyou",
+    "letmein1",
+    "welcome1",
+    "welcome123",
+    "trustno1",
+    "sunshine",
+    "princess",
+    "football",
+    "baseball",
+    "superman",
+    "starwars",
+    "whatever",
+    "computer",
+    "internet",
+    "changeme",
+    "administrator",
+    "admin123",
+    "doctor123",
+    "hospital",
+    "clinic123",
+    "outpost1",
+    "qwerty123",
+    "michael1",
+    "jennifer",
+    "11111111",
+    "00000000",
+    "88888888",
+    "66666666",
+];
+
+/// The passphrase policy, in the core (the screens may say it earlier; this decides): at least
+/// 8 characters, not one character repeated, not one of [`COMMON_PASSPHRASES`].
+pub(crate) fn validate_passphrase(passphrase: &[u8]) -> Result<(), StoreError> {
+    let invalid = |reason| {
+        Err(StoreError::Invalid {
             field: "passphrase",
-            reason: "must be at least 8 characters",
-        });
+            reason,
+        })
+    };
+    let text = String::from_utf8_lossy(passphrase);
+    if text.chars().count() < 8 {
+        return invalid("must be at least 8 characters");
+    }
+    let folded: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let mut chars = folded.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) || COMMON_PASSPHRASES.contains(&folded.as_str()) {
+        return invalid("is one of the passphrases tried first by anyone guessing; choose another");
     }
     Ok(())
 }
