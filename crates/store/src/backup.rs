@@ -147,7 +147,8 @@ impl Store {
     ) -> Result<Manifest, StoreError> {
         // The same policy as for a user's passphrase: a backup holds every chart.
         crate::profile::validate_passphrase(passphrase)?;
-        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let (record, keys) =
+            PassphraseRecord::create(&crate::profile::normalized(passphrase), params, &mut OsRng)?;
         // The export goes beside the target. Created exclusively: an unlocked profile's
         // connection may not create files (so a missing database is never silently recreated)
         // and ATTACH inherits that; and a file of the user's with this name is never replaced.
@@ -360,7 +361,7 @@ fn open_backup(
             "its key settings ask for more memory or time than an Outpost backup uses",
         ));
     }
-    let keys = record.unlock(passphrase).map_err(|e| match e {
+    let keys = crate::profile::unlock_record(&record, passphrase).map_err(|e| match e {
         outpost_crypto::CryptoError::WrongPassphrase => StoreError::WrongPassphrase,
         other => other.into(),
     })?;

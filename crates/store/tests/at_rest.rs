@@ -669,3 +669,43 @@ fn common_and_trivial_passphrases_are_refused_everywhere() {
     ));
     assert!(!backup.exists());
 }
+
+/// A passphrase with an accent typed one way at creation ("é" as one code point) and another
+/// way at unlock ("e" followed by a combining accent, as some keyboards and systems produce)
+/// is the same passphrase; a different one is still wrong.
+#[test]
+fn the_same_accented_passphrase_typed_two_ways_unlocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let composed = "Crème brûlée à midi".as_bytes();
+    let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e a\u{300} midi".as_bytes();
+    assert_ne!(composed, decomposed);
+    let clock = TestClock::at(1_700_000_000_000);
+    let (store, _) = Profile::create_in(
+        &dir.path().join("p"),
+        "Dr. Amélie Diallo",
+        outpost_store::Role::Physician,
+        decomposed,
+        FAST,
+        clock.clone(),
+        Some(dir.path().join("anchors")),
+    )
+    .unwrap();
+    store.lock().unwrap();
+    let profile = Profile::open(&dir.path().join("p"))
+        .unwrap()
+        .with_anchor_dir(Some(dir.path().join("anchors")));
+    profile
+        .unlock("Dr. Amélie Diallo", composed, clock.clone())
+        .expect("the composed form unlocks what the decomposed form made")
+        .lock()
+        .unwrap();
+    profile
+        .unlock("Dr. Amélie Diallo", decomposed, clock.clone())
+        .expect("and the decomposed form still does")
+        .lock()
+        .unwrap();
+    assert!(matches!(
+        profile.unlock("Dr. Amélie Diallo", "Creme brulee a midi".as_bytes(), clock),
+        Err(StoreError::WrongPassphrase)
+    ));
+}

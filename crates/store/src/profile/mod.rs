@@ -173,7 +173,7 @@ impl Profile {
         let mut profile_id = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut OsRng, &mut profile_id);
         let profile_id_hex = hex(&profile_id);
-        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let (record, keys) = PassphraseRecord::create(&normalized(passphrase), params, &mut OsRng)?;
         let file = ProfileFile {
             format: file::FORMAT,
             profile_id: profile_id_hex.clone(),
@@ -231,7 +231,7 @@ impl Profile {
         let recovery = RecoveryKey::generate();
         let emergency = DeviceIdentity::generate(&mut OsRng);
         let profile_id_hex = hex(profile_id);
-        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let (record, keys) = PassphraseRecord::create(&normalized(passphrase), params, &mut OsRng)?;
         let file = ProfileFile {
             format: file::FORMAT,
             profile_id: profile_id_hex.clone(),
@@ -368,7 +368,7 @@ impl Profile {
             return Err(StoreError::UnknownUser);
         };
         let record = PassphraseRecord::decode(&unhex(&entry.passphrase).unwrap_or_default())?;
-        let keys = match record.unlock(passphrase) {
+        let keys = match unlock_record(&record, passphrase) {
             Ok(keys) => keys,
             Err(outpost_crypto::CryptoError::WrongPassphrase) => {
                 self.record_failure(now, Some(entry.id.clone()))?;
@@ -622,14 +622,14 @@ impl Profile {
             .find(|u| u.id == me)
             .ok_or(StoreError::UnknownUser)?;
         let record = PassphraseRecord::decode(&unhex(&entry.passphrase).unwrap_or_default())?;
-        match record.unlock(current) {
+        match unlock_record(&record, current) {
             Ok(_) => {}
             Err(outpost_crypto::CryptoError::WrongPassphrase) => {
                 return Err(StoreError::WrongPassphrase);
             }
             Err(e) => return Err(e.into()),
         }
-        let (record, keys) = PassphraseRecord::create(new, params, &mut OsRng)?;
+        let (record, keys) = PassphraseRecord::create(&normalized(new), params, &mut OsRng)?;
         let wrap = KeyWrap {
             wrapped_key: wrap_key(
                 &keys.key_encryption_key,
@@ -689,7 +689,7 @@ impl Profile {
         });
         // Refused before anything is written when the signed-in user may not add this user.
         store.check_allowed(&payload)?;
-        let (record, keys) = PassphraseRecord::create(passphrase, params, &mut OsRng)?;
+        let (record, keys) = PassphraseRecord::create(&normalized(passphrase), params, &mut OsRng)?;
         let entry = UserEntry {
             id: user.id.to_hex(),
             name: name.to_owned(),
@@ -888,6 +888,32 @@ fn validate_name(name: &str) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+/// A passphrase as it is hashed: Unicode NFC when it is text, so an "é" typed as one code point
+/// on one keyboard and as "e" + accent on another is the same passphrase; other bytes as they
+/// are.
+pub(crate) fn normalized(passphrase: &[u8]) -> Zeroizing<Vec<u8>> {
+    use unicode_normalization::UnicodeNormalization as _;
+    match std::str::from_utf8(passphrase) {
+        Ok(text) => Zeroizing::new(text.nfc().collect::<String>().into_bytes()),
+        Err(_) => Zeroizing::new(passphrase.to_vec()),
+    }
+}
+
+/// Unlocks `record` with `passphrase` in NFC, or as typed for a record made before passphrases
+/// were normalized.
+pub(crate) fn unlock_record(
+    record: &PassphraseRecord,
+    passphrase: &[u8],
+) -> Result<outpost_crypto::passphrase::UnlockedKeys, outpost_crypto::CryptoError> {
+    let nfc = normalized(passphrase);
+    match record.unlock(&nfc) {
+        Err(outpost_crypto::CryptoError::WrongPassphrase) if nfc.as_slice() != passphrase => {
+            record.unlock(passphrase)
+        }
+        other => other,
+    }
 }
 
 /// Passphrases that lists of leaked passwords put first: guessed in the first seconds of any
