@@ -709,3 +709,42 @@ fn the_same_accented_passphrase_typed_two_ways_unlocks() {
         Err(StoreError::WrongPassphrase)
     ));
 }
+
+/// A passphrase record made with weaker key-derivation settings than today's default (an older
+/// build's, or here a test's) is made again at the next unlock with the default, with the same
+/// passphrase and the same signing identity; later unlocks use the stronger record.
+#[test]
+fn a_weak_passphrase_record_is_raised_to_the_default_at_unlock() {
+    let (fx, store, _) = Fixture::new();
+    let me = store.user().id;
+    store.lock().unwrap();
+    let params_on_disk = || {
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fx.dir().join("profile.json")).unwrap()).unwrap();
+        let hex = file["users"][0]["passphrase"].as_str().unwrap().to_owned();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        outpost_crypto::PassphraseRecord::decode(&bytes)
+            .unwrap()
+            .params()
+    };
+    assert_eq!(params_on_disk(), FAST);
+    // What the app and the command line use: the default target.
+    let profile = Profile::open(&fx.dir())
+        .unwrap()
+        .with_anchor_dir(Some(fx.anchors()));
+    profile
+        .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
+        .unwrap()
+        .lock()
+        .unwrap();
+    assert_eq!(params_on_disk(), outpost_crypto::KdfParams::DEFAULT);
+    let mut again = fx
+        .profile()
+        .unlock("Dr. Amina Okafor", PASSPHRASE, fx.clock.clone())
+        .expect("the same passphrase opens the raised record");
+    assert_eq!(again.user().id, me);
+    again.verify_audit().unwrap();
+}

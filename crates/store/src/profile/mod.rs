@@ -107,6 +107,9 @@ pub struct Profile {
     /// Being opened for the first time right after a restore, in this process: no anchor can
     /// exist yet for the new profile id, so its absence is not news.
     just_restored: bool,
+    /// The key-derivation cost a passphrase record is raised to at its next unlock when it was
+    /// made weaker (an older build's default, or a test's).
+    kdf_target: KdfParams,
 }
 
 impl Profile {
@@ -204,6 +207,7 @@ impl Profile {
             file,
             anchor_dir,
             just_restored: false,
+            kdf_target: KdfParams::DEFAULT,
         };
         let store = session::create(&profile, conn, db_key, user, identity, &emergency, clock)?;
         profile.file.write(dir)?;
@@ -266,6 +270,7 @@ impl Profile {
             file,
             anchor_dir,
             just_restored: true,
+            kdf_target: KdfParams::DEFAULT,
         };
         let mut store = profile.unlock(&owner.id.to_hex(), passphrase, clock)?;
         // The old recovery key stays with the original profile; this copy's is new. Only an
@@ -285,7 +290,16 @@ impl Profile {
             file: ProfileFile::read(dir)?,
             anchor_dir: crate::anchor::default_dir(),
             just_restored: false,
+            kdf_target: KdfParams::DEFAULT,
         })
+    }
+
+    /// Raises passphrase records to `params` (instead of [`KdfParams::DEFAULT`]) at unlock;
+    /// tests that make cheap records keep them cheap with this.
+    #[must_use]
+    pub fn with_kdf_target(mut self, params: KdfParams) -> Self {
+        self.kdf_target = params;
+        self
     }
 
     /// Uses `dir` (or none) for the outside copy of the log head instead of the default.
@@ -395,7 +409,7 @@ impl Profile {
             })
             .transpose()?;
         let kek = keys.key_encryption_key.clone();
-        session::open(
+        let store = session::open(
             self,
             session::Opening {
                 db_key,
@@ -419,7 +433,48 @@ impl Profile {
                 role: entry.role,
             },
             clock,
-        )
+        )?;
+        // A record made with weaker key-derivation settings than today's is made again, now
+        // that the passphrase is at hand. Not getting there is no reason to refuse the unlock:
+        // it is tried again next time.
+        if record.needs_upgrade(self.kdf_target) {
+            let _ = self.rewrap(&store, &entry.id, passphrase, self.kdf_target);
+        }
+        Ok(store)
+    }
+
+    /// Makes `user`'s passphrase record afresh with `params`, wrapping the database key and
+    /// their identity under the key it gives.
+    fn rewrap(
+        &self,
+        store: &Store,
+        user: &str,
+        passphrase: &[u8],
+        params: KdfParams,
+    ) -> Result<ProfileFile, StoreError> {
+        let (record, keys) = PassphraseRecord::create(&normalized(passphrase), params, &mut OsRng)?;
+        let wrap = KeyWrap {
+            wrapped_key: wrap_key(
+                &keys.key_encryption_key,
+                store.key(),
+                &self.file.profile_id,
+                user,
+            )?
+            .wrapped_key,
+        };
+        let identity = hex(&store.signer.wrap(&keys.key_encryption_key, &mut OsRng)?);
+        let passphrase = hex(&record.encode());
+        ProfileFile::update(&self.dir, |file| {
+            let entry = file
+                .users
+                .iter_mut()
+                .find(|u| u.id == user)
+                .ok_or(StoreError::UnknownUser)?;
+            entry.passphrase = passphrase;
+            entry.wrap = wrap;
+            entry.identity = Some(identity);
+            Ok(())
+        })
     }
 
     /// Emergency access with the recovery key, as the profile's emergency user (never as a
@@ -629,29 +684,7 @@ impl Profile {
             }
             Err(e) => return Err(e.into()),
         }
-        let (record, keys) = PassphraseRecord::create(&normalized(new), params, &mut OsRng)?;
-        let wrap = KeyWrap {
-            wrapped_key: wrap_key(
-                &keys.key_encryption_key,
-                store.key(),
-                &self.file.profile_id,
-                &me,
-            )?
-            .wrapped_key,
-        };
-        let identity = hex(&store.signer.wrap(&keys.key_encryption_key, &mut OsRng)?);
-        let passphrase = hex(&record.encode());
-        self.file = ProfileFile::update(&self.dir, |file| {
-            let entry = file
-                .users
-                .iter_mut()
-                .find(|u| u.id == me)
-                .ok_or(StoreError::UnknownUser)?;
-            entry.passphrase = passphrase;
-            entry.wrap = wrap;
-            entry.identity = Some(identity);
-            Ok(())
-        })?;
+        self.file = self.rewrap(store, &me, new, params)?;
         // The change is made: a failure to record it must not be reported as a failed change.
         let _ = store.audit_event(AuditAction::PassphraseChanged, None, None);
         Ok(())

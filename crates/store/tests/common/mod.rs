@@ -88,10 +88,13 @@ impl Fixture {
         self.root.path().join("anchors")
     }
 
+    /// The profile, keeping the fixture's cheap key-derivation settings (a real unlock raises
+    /// weaker records to the default; `at_rest` tests that).
     pub fn profile(&self) -> Profile {
         Profile::open(&self.dir())
             .unwrap()
             .with_anchor_dir(Some(self.anchors()))
+            .with_kdf_target(FAST)
     }
 
     pub fn unlock(&self) -> Store {
