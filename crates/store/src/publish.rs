@@ -29,11 +29,12 @@ impl Scratch {
         scratch.push(name);
         scratch.push(format!(".{}.partial", crate::db::hex(&tag)));
         let path = dest.with_file_name(scratch);
-        let file = OpenOptions::new()
-            .write(true)
-            .read(true)
-            .create_new(true)
-            .open(&path)?;
+        let mut options = OpenOptions::new();
+        options.write(true).read(true).create_new(true);
+        // What is published holds patient data (a backup, an attachment): owner only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
         Ok((Self { path: Some(path) }, file))
     }
 
@@ -160,6 +161,12 @@ mod tests {
         );
         scratch.publish(f, &dest).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"first");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "only the owner may read it");
+        }
 
         let (scratch, mut f) = Scratch::beside(&dest).unwrap();
         f.write_all(b"second").unwrap();

@@ -194,6 +194,12 @@ test('backup: create shows progress then a summary; verify refuses a wrong passp
   await page.getByTestId('nav-backup').click();
   assert.match(await page.getByTestId('backup-path').inputValue(), /\/var\/lib\/outpost\/outpost-backup-\d{4}-\d{2}-\d{2}\.outpost$/);
   await page.getByTestId('backup-passphrase').fill('backup passphrase');
+  // A new backup's passphrase is typed twice: a typo would make the backup unopenable.
+  assert.equal(await page.getByTestId('backup-create').isDisabled(), true);
+  await page.getByTestId('backup-confirm').fill('backup passphrsae');
+  await page.getByTestId('backup-mismatch').waitFor();
+  assert.equal(await page.getByTestId('backup-create').isDisabled(), true);
+  await page.getByTestId('backup-confirm').fill('backup passphrase');
   await page.getByTestId('backup-create').click();
   assert.match(await page.getByTestId('backup-result').textContent(), /Backup written: 0 rows in 1 tables, made by Dr. Achieng/);
   await page.getByTestId('backup-create').click();
