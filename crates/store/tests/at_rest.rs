@@ -5,6 +5,24 @@ mod common;
 
 use common::{FAST, Fixture, NURSE, NURSE_PASSPHRASE, PASSPHRASE, TestClock, contains};
 use outpost_store::Clock as _;
+
+/// A new physician's profile in `dir` with the tests' cheap key settings and clock.
+fn create_physician(
+    dir: &std::path::Path,
+    name: &str,
+    passphrase: &[u8],
+    anchors: Option<std::path::PathBuf>,
+) -> Result<(outpost_store::Store, outpost_store::RecoveryKey), StoreError> {
+    Profile::create_in(
+        dir,
+        name,
+        outpost_store::Role::Physician,
+        passphrase,
+        FAST,
+        TestClock::at(1_700_000_000_000),
+        anchors,
+    )
+}
 use outpost_store::{Profile, StoreError, db, records::NewPatient, records::Soap};
 
 #[test]
@@ -423,13 +441,10 @@ fn an_abandoned_create_is_cleared_and_a_stray_database_is_left_alone() {
         Profile::open(&profile_dir),
         Err(StoreError::NoProfile)
     ));
-    let (store, _) = Profile::create_in(
+    let (store, _) = create_physician(
         &profile_dir,
         "Dr. Amina Okafor",
-        outpost_store::Role::Physician,
         PASSPHRASE,
-        FAST,
-        TestClock::at(1_700_000_000_000),
         Some(dir.path().join("anchors")),
     )
     .expect("the dead attempt is cleared");
@@ -442,13 +457,10 @@ fn an_abandoned_create_is_cleared_and_a_stray_database_is_left_alone() {
     let stray = dir.path().join("stray");
     std::fs::create_dir(&stray).unwrap();
     std::fs::write(stray.join("outpost.db"), b"precious encrypted pages").unwrap();
-    let refused = Profile::create_in(
+    let refused = create_physician(
         &stray,
         "Someone",
-        outpost_store::Role::Physician,
         PASSPHRASE,
-        FAST,
-        TestClock::at(1_700_000_000_000),
         Some(dir.path().join("anchors")),
     );
     assert!(matches!(refused, Err(StoreError::ProfileExists)));
@@ -466,15 +478,7 @@ fn an_abandoned_create_is_cleared_and_a_stray_database_is_left_alone() {
     .unwrap();
     std::fs::write(busy.join("outpost.db"), b"").unwrap();
     assert!(matches!(
-        Profile::create_in(
-            &busy,
-            "Someone",
-            outpost_store::Role::Physician,
-            PASSPHRASE,
-            FAST,
-            TestClock::at(1_700_000_000_000),
-            None,
-        ),
+        create_physician(&busy, "Someone", PASSPHRASE, None,),
         Err(StoreError::ProfileExists)
     ));
     assert!(busy.join("outpost.creating").exists());
@@ -615,15 +619,7 @@ fn common_and_trivial_passphrases_are_refused_everywhere() {
         b"QWERTYUIOP",
     ] {
         let target = dir.path().join("p");
-        let refused = Profile::create_in(
-            &target,
-            "Dr. Amina Okafor",
-            outpost_store::Role::Physician,
-            weak,
-            FAST,
-            TestClock::at(1_700_000_000_000),
-            None,
-        );
+        let refused = create_physician(&target, "Dr. Amina Okafor", weak, None);
         assert!(
             matches!(
                 refused,
@@ -680,13 +676,10 @@ fn the_same_accented_passphrase_typed_two_ways_unlocks() {
     let decomposed = "Cre\u{300}me bru\u{302}le\u{301}e a\u{300} midi".as_bytes();
     assert_ne!(composed, decomposed);
     let clock = TestClock::at(1_700_000_000_000);
-    let (store, _) = Profile::create_in(
+    let (store, _) = create_physician(
         &dir.path().join("p"),
         "Dr. Amélie Diallo",
-        outpost_store::Role::Physician,
         decomposed,
-        FAST,
-        clock.clone(),
         Some(dir.path().join("anchors")),
     )
     .unwrap();
