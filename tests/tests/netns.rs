@@ -86,41 +86,29 @@ impl Link {
     /// Caps both directions at `kbit` kbit/s (a queue of at most 200 ms, then drops).
     fn cap(&self, kbit: u32) {
         let rate = format!("{kbit}kbit");
-        let tbf = [
-            "root", "tbf", "rate", &rate, "burst", "4kb", "latency", "200ms",
-        ];
-        let mut host = vec!["tc", "qdisc", "replace", "dev", &self.host_if];
-        host.extend_from_slice(&tbf);
-        sh(&host);
-        let mut inside = vec![
-            "ip",
-            "netns",
-            "exec",
-            &self.ns,
-            "tc",
-            "qdisc",
+        self.qdisc(
             "replace",
-            "dev",
-            &self.ns_if,
-        ];
-        inside.extend_from_slice(&tbf);
-        sh(&inside);
+            &[
+                "root", "tbf", "rate", &rate, "burst", "4kb", "latency", "200ms",
+            ],
+        );
     }
 
     fn lift(&self) {
-        sh(&["tc", "qdisc", "del", "dev", &self.host_if, "root"]);
-        sh(&[
-            "ip",
-            "netns",
-            "exec",
-            &self.ns,
-            "tc",
-            "qdisc",
-            "del",
-            "dev",
-            &self.ns_if,
-            "root",
-        ]);
+        self.qdisc("del", &["root"]);
+    }
+
+    /// `tc qdisc VERB dev END REST` on both ends of the veth pair.
+    fn qdisc(&self, verb: &str, rest: &[&str]) {
+        for (netns, dev) in [(None, &self.host_if), (Some(&self.ns), &self.ns_if)] {
+            let mut args: Vec<&str> = match netns {
+                Some(ns) => vec!["ip", "netns", "exec", ns],
+                None => Vec::new(),
+            };
+            args.extend(["tc", "qdisc", verb, "dev", dev]);
+            args.extend_from_slice(rest);
+            sh(&args);
+        }
     }
 }
 
