@@ -1,6 +1,8 @@
-//! Opening the SQLCipher database: raw key, key check, pragmas, migrations.
+//! Opening the SQLCipher database: raw key, key check, pragmas, migrations (each upgrade of a
+//! database with data under an exclusive lock, after an encrypted copy is kept).
 
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 use zeroize::Zeroizing;
@@ -115,7 +117,7 @@ pub(crate) fn raw_key_literal(key: &[u8; 32]) -> Zeroizing<String> {
 
 /// Brings the schema up to [`latest_version`]; refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let current = schema_version(conn)?;
     let latest = latest_version();
     if current > latest {
         return Err(StoreError::NewerSchema {
@@ -137,6 +139,107 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )?;
         tx.commit()?;
     }
+    Ok(())
+}
+
+/// Held shared by every open store of a profile (`File::lock_shared`), and exclusively while
+/// its schema is upgraded, so that a newer build never changes the schema under an older one
+/// that has the profile open.
+pub const IN_USE_FILE: &str = "database.lock";
+
+/// A held lock on [`IN_USE_FILE`]; released on drop.
+#[derive(Debug)]
+pub(crate) struct InUse(#[allow(dead_code)] File);
+
+impl InUse {
+    fn file(dir: &Path) -> Result<File, StoreError> {
+        Ok(std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(IN_USE_FILE))?)
+    }
+
+    /// The lock an open store holds. Waits for an upgrade in progress (seconds at most).
+    pub(crate) fn shared(dir: &Path) -> Result<Self, StoreError> {
+        let file = Self::file(dir)?;
+        file.lock_shared()?;
+        Ok(Self(file))
+    }
+
+    /// The lock an upgrade holds: refused, not waited for, while anyone has the profile open.
+    fn exclusive(dir: &Path) -> Result<Self, StoreError> {
+        let file = Self::file(dir)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUseElsewhere),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+}
+
+/// The schema version of an open database.
+pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// Where the copy of a schema-`version` database is kept before it is upgraded.
+pub fn snapshot_path(database: &Path, version: i64) -> PathBuf {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".schema-v{version}"));
+    database.with_file_name(name)
+}
+
+/// Opens an existing profile's database for use: takes the shared in-use lock and, when the
+/// schema is older than this build's, upgrades it under the exclusive lock after keeping a
+/// copy of the database as it was ([`snapshot_path`]; still encrypted under the same key, and
+/// never replaced: a copy from an earlier interrupted attempt is the same schema). A database
+/// with data is never changed by a migration that has no copy to go back to.
+pub(crate) fn upgrade(conn: &mut Connection, database: &Path) -> Result<InUse, StoreError> {
+    let dir = database.parent().unwrap_or(Path::new("."));
+    let in_use = InUse::shared(dir)?;
+    if schema_version(conn)? >= latest_version() {
+        migrate(conn)?; // refuses a newer schema
+        return Ok(in_use);
+    }
+    drop(in_use);
+    let exclusive = InUse::exclusive(dir)?;
+    // Another process may have upgraded between the two locks.
+    let current = schema_version(conn)?;
+    if (1..latest_version()).contains(&current) {
+        keep_copy(conn, database, current)?;
+    }
+    migrate(conn)?;
+    drop(exclusive);
+    InUse::shared(dir)
+}
+
+/// Copies the whole database (after folding the write-ahead log into it) to
+/// [`snapshot_path`], flushed to disk, owner-only.
+fn keep_copy(conn: &Connection, database: &Path, version: i64) -> Result<(), StoreError> {
+    let dest = snapshot_path(database, version);
+    if dest.exists() {
+        return Ok(());
+    }
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    let size = std::fs::metadata(database)?.len();
+    // The copy, plus room for the upgrade's own write-ahead log.
+    let needed = size.saturating_add(size / 4).saturating_add(16 << 20);
+    if crate::publish::free_bytes(database.parent().unwrap_or(Path::new(".")))
+        .is_some_and(|free| free < needed)
+    {
+        return Err(StoreError::NoSpaceForUpgrade {
+            needed_mib: needed.div_ceil(1 << 20),
+        });
+    }
+    let (scratch, mut out) = crate::publish::Scratch::beside(&dest)?;
+    std::io::copy(&mut File::open(database)?, &mut out)?;
+    match scratch.publish(out, &dest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e.into()),
+    }
+    crate::publish::sync_dir(database.parent().unwrap_or(Path::new(".")))?;
     Ok(())
 }
 

@@ -52,6 +52,20 @@ pub enum StoreError {
         /// Highest version this build knows.
         supported: i64,
     },
+    /// The database needs a schema upgrade while another Outpost (an older version, or the
+    /// command line) has this profile open: upgrading under it would corrupt what it writes.
+    #[error(
+        "this profile is open in another Outpost window or command on this computer: close it, then unlock again (nothing was changed)"
+    )]
+    InUseElsewhere,
+    /// There is not room beside the database for the copy kept before a schema upgrade.
+    #[error(
+        "Outpost must keep a copy of the database before upgrading it and needs {needed_mib} MiB free beside it; free some space, then unlock again (nothing was changed)"
+    )]
+    NoSpaceForUpgrade {
+        /// How much must be free, in MiB.
+        needed_mib: u64,
+    },
     /// A file of the profile is missing, unreadable or malformed.
     #[error("profile file {file} is unusable: {reason}")]
     ProfileFile {

@@ -188,6 +188,8 @@ pub struct Store {
     /// Whether received operations are being taken in one transaction (see
     /// [`Store::begin_receiving`]).
     batching: std::cell::Cell<bool>,
+    /// The shared in-use lock on the profile's database (see [`db::IN_USE_FILE`]).
+    _in_use: db::InUse,
 }
 
 impl std::fmt::Debug for Store {

@@ -111,6 +111,7 @@ pub(super) fn create(
 ) -> Result<Store, StoreError> {
     let now = clock.now_ms();
     let profile_id = profile.file.id_bytes()?;
+    let in_use = db::InUse::shared(&profile.dir)?;
     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
     legacy::discard_empty(&tx)?;
     set_meta(&tx, "profile_id", &profile.file.profile_id)?;
@@ -165,6 +166,7 @@ pub(super) fn create(
         warnings: Vec::new(),
         verified: RefCell::new(HashSet::new()),
         batching: std::cell::Cell::new(false),
+        _in_use: in_use,
     })
 }
 
@@ -206,17 +208,14 @@ pub(super) fn open(
     opening: Opening<'_>,
     clock: Arc<dyn Clock>,
 ) -> Result<Store, StoreError> {
-    let mut conn = db::open(
-        &profile.dir.join(super::DATABASE_FILE),
-        &opening.db_key,
-        db::OpenMode::Existing,
-    )?;
-    db::migrate(&mut conn)?;
+    let database = profile.dir.join(super::DATABASE_FILE);
+    let mut conn = db::open(&database, &opening.db_key, db::OpenMode::Existing)?;
+    let in_use = db::upgrade(&mut conn, &database)?;
     if let Some(user) = opening.user
         && crate::workspace::expected(&conn)?.is_some()
         && !registered(&conn, user)?
     {
-        return open_pending(profile, opening, user, conn, clock);
+        return open_pending(profile, opening, user, (conn, in_use), clock);
     }
     let now = clock.now_ms();
     let (identity, made_now) = match opening.identity {
@@ -306,6 +305,7 @@ pub(super) fn open(
         warnings,
         verified: RefCell::new(HashSet::new()),
         batching: std::cell::Cell::new(false),
+        _in_use: in_use,
     };
     let _ = store.write_anchor();
     Ok(store)
@@ -326,7 +326,7 @@ fn open_pending(
     profile: &Profile,
     opening: Opening<'_>,
     user: UserId,
-    conn: Connection,
+    (conn, in_use): (Connection, db::InUse),
     clock: Arc<dyn Clock>,
 ) -> Result<Store, StoreError> {
     let identity = opening.identity.ok_or(StoreError::UnknownUser)?;
@@ -354,6 +354,7 @@ fn open_pending(
         warnings: Vec::new(),
         verified: RefCell::new(HashSet::new()),
         batching: std::cell::Cell::new(false),
+        _in_use: in_use,
     })
 }
 
