@@ -298,11 +298,18 @@ pub enum PatientCmd {
         #[arg(long)]
         contact: Option<String>,
     },
-    /// List patients, optionally filtered by name or clinic number.
+    /// List patients, optionally filtered: every word must be in the name, clinic number or
+    /// phone. One page at a time; `--json` prints `{"patients": [...], "more": bool}`.
     List {
         /// Search text.
         #[arg(long, default_value = "")]
         search: String,
+        /// Skip this many matches (the next page starts at the previous offset + limit).
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// At most this many patients (1 to 500).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
     },
     /// Show a patient's chart.
     Show {

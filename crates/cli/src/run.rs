@@ -12,7 +12,7 @@ use outpost_core::{
     Core, Role,
     store::{
         audit::AuditFilter,
-        records::{EncounterKind, NewPatient, Signature, Soap, VitalKind},
+        records::{EncounterKind, NewPatient, PatientPage, Signature, Soap, VitalKind},
     },
 };
 use serde::Serialize;
@@ -330,6 +330,32 @@ async fn rotate_recovery(args: &Args) -> Result<()> {
     .await
 }
 
+/// A page of patients, one per line; never a silently cut list: the last line says how to see
+/// the rest.
+fn patient_lines(page: &PatientPage, offset: u32) -> String {
+    let mut lines: Vec<String> = page
+        .patients
+        .iter()
+        .map(|p| {
+            format!(
+                "{}  {}, {}  {}  {}",
+                p.id,
+                p.family_name,
+                p.given_name,
+                p.birth_date,
+                p.clinic_id.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if page.more {
+        lines.push(format!(
+            "(more: --offset {})",
+            u64::from(offset) + page.patients.len() as u64
+        ));
+    }
+    lines.join("\n")
+}
+
 async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
     let json = args.json;
     with_session(args, async |core| match cmd {
@@ -353,23 +379,13 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
                 .await?;
             emit(json, &Id { id: p.id.to_hex() }, || p.id.to_hex())
         }
-        PatientCmd::List { search } => {
-            let list = core.search_patients(search.clone()).await?;
-            emit(json, &list, || {
-                list.iter()
-                    .map(|p| {
-                        format!(
-                            "{}  {}, {}  {}  {}",
-                            p.id,
-                            p.family_name,
-                            p.given_name,
-                            p.birth_date,
-                            p.clinic_id.as_deref().unwrap_or("")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
+        PatientCmd::List {
+            search,
+            offset,
+            limit,
+        } => {
+            let page = core.search_patients(search.clone(), *offset, *limit).await?;
+            emit(json, &page, || patient_lines(&page, *offset))
         }
         PatientCmd::Edit {
             id,

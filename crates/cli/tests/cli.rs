@@ -109,14 +109,27 @@ fn a_clinic_day_from_the_command_line() {
     assert_eq!(plain_id.len(), 32);
 
     let list = json(outpost(&profile, &["patient", "list", "--json"]));
-    let names: Vec<&str> = list
+    assert_eq!(list["more"], false);
+    let names: Vec<&str> = list["patients"]
         .as_array()
         .unwrap()
         .iter()
         .map(|p| p["family_name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Kamau", "Odhiambo"]);
-    assert_eq!(list[0]["id"], pid.as_str());
+    assert_eq!(list["patients"][0]["id"], pid.as_str());
+    // One page at a time, and the text output says when more remain.
+    let page = json(outpost(
+        &profile,
+        &["patient", "list", "--limit", "1", "--offset", "1", "--json"],
+    ));
+    assert_eq!(page["patients"][0]["family_name"], "Odhiambo");
+    assert_eq!(page["more"], false);
+    let first = ok(outpost(&profile, &["patient", "list", "--limit", "1"]));
+    assert!(
+        first.contains("Kamau") && first.ends_with("(more: --offset 1)"),
+        "{first}"
+    );
 
     let eid = ok(outpost(
         &profile,

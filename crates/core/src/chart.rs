@@ -13,8 +13,8 @@ use outpost_store::{
     audit::{AuditEntry, AuditFilter},
     backup::Manifest,
     records::{
-        Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, Soap, Vital,
-        VitalKind,
+        Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, PatientPage, Soap,
+        Vital, VitalKind,
     },
     verify::LogReport,
 };
@@ -182,9 +182,16 @@ impl Core {
         self.with_store(move |s| s.add_patient(&patient)).await
     }
 
-    /// Patients matching `query` (all when empty).
-    pub async fn search_patients(&self, query: String) -> Result<Vec<Patient>, CoreError> {
-        self.with_store(move |s| s.search_patients(&query)).await
+    /// One page of the patients matching every word of `query` (all when empty): `limit`
+    /// patients from `offset`, and whether more remain.
+    pub async fn search_patients(
+        &self,
+        query: String,
+        offset: u32,
+        limit: u32,
+    ) -> Result<PatientPage, CoreError> {
+        self.with_store(move |s| s.find_patients(&query, offset, limit))
+            .await
     }
 
     /// A patient's whole chart (audited).

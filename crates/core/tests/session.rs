@@ -85,7 +85,7 @@ async fn a_call_after_the_idle_limit_is_refused_even_before_the_tick() {
         .unwrap();
     clock.0.store(1000, Ordering::SeqCst);
     assert!(matches!(
-        core.search_patients(String::new()).await,
+        core.search_patients(String::new(), 0, 50).await,
         Err(CoreError::Locked)
     ));
     assert!(!core.is_unlocked().await);

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/003_signed_operations.sql"),
     include_str!("../migrations/004_workspace.sql"),
     include_str!("../migrations/005_visits.sql"),
+    include_str!("../migrations/006_patient_search.sql"),
 ];
 
 /// The schema version this build writes.

@@ -132,6 +132,9 @@ fn create_verify_restore_gives_identical_content() {
     restored.verify_audit().unwrap();
     // The owner still signs as themselves: old signatures verify, and new ones are theirs.
     let p = restored.search_patients("G3").unwrap().remove(0);
+    // The search index came across with the tables (a restore that dropped it would find
+    // nobody by a word of three letters or more).
+    assert_eq!(restored.search_patients("fam").unwrap().len(), 10);
     let chart = restored.chart(p.id).unwrap();
     assert!(
         matches!(chart.notes[0].signature, Signature::Valid { by, .. } if by == manifest.created_by.id)

@@ -3,22 +3,24 @@
 use outpost_core::store::{
     EncounterId, NoteId, OpHash, PatientId,
     records::{
-        Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, Soap, Vital,
-        VitalKind,
+        Addendum, Chart, Encounter, EncounterKind, NewPatient, Note, Patient, PatientPage, Soap,
+        Vital, VitalKind,
     },
 };
 use tauri::State;
 
 use crate::{CommandError, state::AppState};
 
-/// Patients whose name or clinic number contains `query` (all when empty).
+/// One page of the patients matching every word of `query` (all when empty).
 #[tauri::command]
 #[specta::specta]
 pub async fn search_patients(
     state: State<'_, AppState>,
     query: String,
-) -> Result<Vec<Patient>, CommandError> {
-    Ok(state.core.search_patients(query).await?)
+    offset: u32,
+    limit: u32,
+) -> Result<PatientPage, CommandError> {
+    Ok(state.core.search_patients(query, offset, limit).await?)
 }
 
 /// Registers a patient.

@@ -25,8 +25,8 @@ export const commands = {
 	 *  rules, so the screens offer only what the core accepts.
 	 */
 	capabilities: () => typedError<Capabilities, CommandError>(__TAURI_INVOKE("capabilities")),
-	/**  Patients whose name or clinic number contains `query` (all when empty). */
-	searchPatients: (query: string) => typedError<Patient_Serialize[], CommandError>(__TAURI_INVOKE("search_patients", { query })),
+	/**  One page of the patients matching every word of `query` (all when empty). */
+	searchPatients: (query: string, offset: number, limit: number) => typedError<PatientPage_Serialize, CommandError>(__TAURI_INVOKE("search_patients", { query, offset, limit })),
 	/**  Registers a patient. */
 	addPatient: (patient: NewPatient_Deserialize) => typedError<Patient_Serialize, CommandError>(__TAURI_INVOKE("add_patient", { patient })),
 	/**  A patient's whole chart (audited as a chart read). */
@@ -790,6 +790,25 @@ export type PatientField =
 
 /**  A patient's chart. */
 export type PatientId = string;
+
+/**  One page of patient search results. */
+export type PatientPage = PatientPage_Serialize | PatientPage_Deserialize;
+
+/**  One page of patient search results. */
+export type PatientPage_Deserialize = {
+	/**  The patients on this page, in order. */
+	patients: Patient_Deserialize[],
+	/**  Whether more patients match after this page. */
+	more: boolean,
+};
+
+/**  One page of patient search results. */
+export type PatientPage_Serialize = {
+	/**  The patients on this page, in order. */
+	patients: Patient_Serialize[],
+	/**  Whether more patients match after this page. */
+	more: boolean,
+};
 
 /**  A patient. */
 export type Patient_Deserialize = {

@@ -164,6 +164,37 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
   await page.close();
 });
 
+test('a long patient list comes a page at a time, and "Show more" adds the next page', async () => {
+  const patients = Array.from({ length: 120 }, (_, i) => ({
+    id: i.toString(16).padStart(32, '0'),
+    given_name: `Person${String(i).padStart(3, '0')}`,
+    family_name: 'Wanjiru',
+    birth_date: '1990-01-01',
+    sex: null,
+    clinic_id: `NK-${i}`,
+    contact: null,
+    created_at: 0,
+    updated_at: 0,
+  }));
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients } });
+  const rows = page.getByRole('button', { name: /^Wanjiru, Person/ });
+  await rows.first().waitFor();
+  assert.equal(await rows.count(), 50);
+  const more = page.getByRole('button', { name: 'Show more patients' });
+  await more.click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=patient-row]').length === 100);
+  await more.click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=patient-row]').length === 120);
+  assert.equal(await more.count(), 0, 'no button once everyone is listed');
+  const names = await rows.allTextContents();
+  assert.equal(new Set(names).size, 120, 'nobody listed twice');
+  // A new search starts again from its first page.
+  await page.getByRole('searchbox', { name: 'Search patients' }).fill('Person11');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=patient-row]').length === 10);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('the frame shows version and data directory from app_info, and storage problems', async () => {
   const { page } = await openApp({ state: UNLOCKED, info: { ...INFO, status: { profile: 'unlocked', dataDirWritable: false } } });
   await page.getByTestId('nav-about').focus();

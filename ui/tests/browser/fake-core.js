@@ -64,10 +64,17 @@ export function installFakeCore(seed) {
         manage: role === 'admin' || role === 'physician',
       };
     },
-    search_patients: ({ query }) => {
+    // Every word, anywhere in the name, clinic number or phone; one page at a time.
+    search_patients: ({ query, offset, limit }) => {
       needUnlocked();
-      const q = query.toLowerCase();
-      return state.patients.filter((p) => `${p.given_name} ${p.family_name} ${p.clinic_id ?? ''}`.toLowerCase().includes(q));
+      const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      const found = state.patients
+        .filter((p) => {
+          const text = `${p.given_name} ${p.family_name} ${p.clinic_id ?? ''} ${p.contact ?? ''}`.toLowerCase();
+          return words.every((w) => text.includes(w));
+        })
+        .sort((a, b) => a.family_name.localeCompare(b.family_name) || a.given_name.localeCompare(b.given_name));
+      return { patients: found.slice(offset, offset + limit), more: found.length > offset + limit };
     },
     add_patient: ({ patient }) => {
       needUnlocked();

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use encounters::{Encounter, EncounterStatus};
 pub use notes::{Addendum, Note, NoteRevision, Signature};
 pub use outpost_proto::{EncounterKind, Soap};
-pub use patients::{NewPatient, Patient};
+pub use patients::{NewPatient, Patient, PatientPage, SEARCH_PAGE, SEARCH_PAGE_MAX};
 pub use vitals::{Vital, VitalKind};
 
 /// A patient's chart as one read: the patient and everything recorded about them.

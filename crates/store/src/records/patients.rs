@@ -62,6 +62,21 @@ pub struct NewPatient {
 /// The administrative sex values accepted.
 pub const SEX_VALUES: [&str; 4] = ["female", "male", "other", "unknown"];
 
+/// Patients in one page of search results unless asked otherwise.
+pub const SEARCH_PAGE: u32 = 50;
+/// The most patients one page returns.
+pub const SEARCH_PAGE_MAX: u32 = 500;
+
+/// One page of patient search results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PatientPage {
+    /// The patients on this page, in order.
+    pub patients: Vec<Patient>,
+    /// Whether more patients match after this page.
+    pub more: bool,
+}
+
 pub(crate) const PATIENT_COLUMNS: &str = "id, given_name, family_name, birth_date, sex, clinic_id, contact, created_at, created_by, legacy";
 
 pub(crate) fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
@@ -202,26 +217,70 @@ impl Store {
         })
     }
 
-    /// Patients whose name or clinic number contains `query` (all when empty), by family name.
-    /// Not audited per keystroke; opening a chart is.
+    /// The first page of [`Store::find_patients`] ([`SEARCH_PAGE`] patients).
     pub fn search_patients(&self, query: &str) -> Result<Vec<Patient>, StoreError> {
+        Ok(self.find_patients(query, 0, SEARCH_PAGE)?.patients)
+    }
+
+    /// Patients matching every word of `query` (all when empty), by family then given name,
+    /// `limit` (1 to [`SEARCH_PAGE_MAX`]) from `offset`. A word matches when it is contained
+    /// in the name, the clinic number or the phone, ignoring case and accents; words of three
+    /// letters or more go through the full-text index (`migrations/006_patient_search.sql`).
+    /// Not audited per keystroke; opening a chart is.
+    pub fn find_patients(
+        &self,
+        query: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<PatientPage, StoreError> {
+        use std::fmt::Write as _;
         self.require_care_team("searching patients")?;
-        let pattern = format!(
-            "%{}%",
-            query
-                .trim()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
+        let limit = limit.clamp(1, SEARCH_PAGE_MAX);
+        let (mut indexed, mut scanned) = (Vec::new(), Vec::new());
+        for word in query.split_whitespace().take(8) {
+            if word.chars().count() >= 3 {
+                // One FTS5 phrase per word: quotes inside are doubled, so nothing typed is
+                // read as query syntax.
+                indexed.push(format!("\"{}\"", word.replace('"', "\"\"")));
+            } else {
+                scanned.push(format!(
+                    "%{}%",
+                    word.replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_")
+                ));
+            }
+        }
+        let mut sql = format!("SELECT {PATIENT_COLUMNS} FROM patients WHERE 1");
+        let mut params: Vec<String> = Vec::new();
+        if !indexed.is_empty() {
+            params.push(indexed.join(" AND "));
+            let _ = write!(
+                sql,
+                " AND rowid IN (SELECT rowid FROM patient_search WHERE patient_search MATCH ?{})",
+                params.len()
+            );
+        }
+        for pattern in scanned {
+            params.push(pattern);
+            let _ = write!(
+                sql,
+                " AND (given_name || ' ' || family_name || ' ' || coalesce(clinic_id, '') || ' ' || coalesce(contact, '')) LIKE ?{} ESCAPE '\\'",
+                params.len()
+            );
+        }
+        let _ = write!(
+            sql,
+            " ORDER BY family_name COLLATE NOCASE, given_name COLLATE NOCASE, id LIMIT {} OFFSET {offset}",
+            u64::from(limit) + 1
         );
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {PATIENT_COLUMNS} FROM patients
-             WHERE given_name LIKE ?1 ESCAPE '\\' OR family_name LIKE ?1 ESCAPE '\\'
-                OR (given_name || ' ' || family_name) LIKE ?1 ESCAPE '\\' OR clinic_id LIKE ?1 ESCAPE '\\'
-             ORDER BY family_name COLLATE NOCASE, given_name COLLATE NOCASE"
-        ))?;
-        let rows = stmt.query_map([pattern], patient_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut patients = stmt
+            .query_map(rusqlite::params_from_iter(params), patient_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = patients.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+        patients.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(PatientPage { patients, more })
     }
 
     fn patient_row(&self, id: PatientId) -> Result<Patient, StoreError> {
