@@ -524,8 +524,31 @@ pub enum UserCmd {
 #[derive(Debug, Subcommand)]
 pub enum RecoveryCmd {
     /// Issue a new recovery key and print it once; the old key no longer opens this profile
-    /// (an admin or physician).
+    /// (an admin or physician). Print the new recovery sheet after it.
     Rotate,
+    /// Print the recovery sheet (text and QR code) to keep with the recovery key: with it, the
+    /// key opens the database even if `profile.json` is lost. It opens nothing by itself.
+    Sheet {
+        /// Write it to this file (must not exist) instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Emergency access with the recovery key: writes a backup of every chart, protected by
+    /// the passphrase given as usual (OUTPOST_PASSPHRASE or --passphrase-file), to restore
+    /// from. Recorded in the audit trail with the reason.
+    Backup {
+        /// File holding the recovery key (first line).
+        #[arg(long)]
+        key_file: PathBuf,
+        /// Why emergency access is needed (recorded).
+        #[arg(long)]
+        reason: String,
+        /// The recovery sheet, when `profile.json` and its copy are lost or damaged.
+        #[arg(long)]
+        sheet: Option<PathBuf>,
+        /// Backup file to write (must not exist).
+        file: PathBuf,
+    },
 }
 
 /// `outpost backup ...`

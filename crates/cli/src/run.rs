@@ -163,7 +163,7 @@ async fn init(args: &Args, name: &str, role: &str) -> Result<()> {
         &serde_json::json!({ "user_id": user.id, "recovery_key": recovery.as_str() }),
         || {
             format!(
-                "Profile created for {} ({}).\nRecovery key (shown once; print it and keep it locked away):\n  {}",
+                "Profile created for {} ({}).\nRecovery key (shown once; print it and keep it locked away):\n  {}\nPrint the recovery sheet to keep with it: outpost recovery sheet",
                 user.name,
                 user.role.as_str(),
                 recovery.as_str()
@@ -263,6 +263,13 @@ pub async fn run(args: Args) -> Result<()> {
         Command::Audit(cmd) => audit(args, cmd).await,
         Command::Backup(cmd) => backup(args, cmd).await,
         Command::Recovery(RecoveryCmd::Rotate) => rotate_recovery(args).await,
+        Command::Recovery(RecoveryCmd::Sheet { out }) => recovery_sheet(args, out.as_deref()),
+        Command::Recovery(RecoveryCmd::Backup {
+            key_file,
+            reason,
+            sheet,
+            file,
+        }) => emergency_backup(args, key_file, reason, sheet.as_deref(), file).await,
         Command::User(cmd) => user(args, cmd).await,
     }
 }
@@ -312,6 +319,77 @@ async fn user(args: &Args, cmd: &UserCmd) -> Result<()> {
     }
 }
 
+/// `outpost recovery sheet`: the sheet's text, and the same as a QR code for a phone or a
+/// scanner (alphanumeric, no spaces).
+fn recovery_sheet(args: &Args, out: Option<&std::path::Path>) -> Result<()> {
+    let text = existing(args)?.recovery_sheet()?;
+    let body: String = text
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split_whitespace())
+        .collect();
+    let qr = qrcode::QrCode::with_error_correction_level(body.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| anyhow!("cannot draw the QR code: {e}"))?
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build();
+    let page = format!(
+        "{text}\nKeep this sheet with the recovery key. With both, `outpost recovery backup --sheet` opens\nthe records even if profile.json is lost; the sheet alone opens nothing.\n\n{qr}\n"
+    );
+    match out {
+        Some(path) => {
+            use std::io::Write;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(page.as_bytes()).and_then(|()| f.sync_all()))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            emit(args.json, &serde_json::json!({ "written": path }), || {
+                format!("recovery sheet written to {}", path.display())
+            })
+        }
+        None => emit(args.json, &serde_json::json!({ "sheet": text }), || page),
+    }
+}
+
+/// `outpost recovery backup`: emergency access (from the sheet when `profile.json` is gone),
+/// a backup, and the lock.
+async fn emergency_backup(
+    args: &Args,
+    key_file: &std::path::Path,
+    reason: &str,
+    sheet: Option<&std::path::Path>,
+    file: &std::path::Path,
+) -> Result<()> {
+    let key = passphrase_from(key_file)?;
+    let backup_passphrase = passphrase(args)?;
+    let core = Core::open(profile_dir(args)?)?;
+    match sheet {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read recovery sheet {}", path.display()))?;
+            core.unlock_with_recovery_sheet(text, key, reason.to_owned())
+                .await?
+        }
+        None => core.unlock_with_recovery(key, reason.to_owned()).await?,
+    };
+    let made = core
+        .create_backup(file.to_path_buf(), backup_passphrase)
+        .await;
+    if let Err(e) = core.lock().await {
+        eprintln!("warning: locking after emergency access failed: {e}");
+    }
+    let m = made?;
+    emit(args.json, &m, || {
+        format!(
+            "emergency access recorded; backup of {} rows written to {}",
+            m.tables.iter().map(|t| t.rows).sum::<u64>(),
+            file.display()
+        )
+    })
+}
+
 /// `outpost recovery rotate`: the new key is printed at once, since it exists only now.
 async fn rotate_recovery(args: &Args) -> Result<()> {
     with_session(args, async |core| {
@@ -321,7 +399,7 @@ async fn rotate_recovery(args: &Args) -> Result<()> {
             &serde_json::json!({ "recovery_key": key.display().as_str() }),
             || {
                 format!(
-                    "New recovery key (shown once; the old one no longer works):\n  {}",
+                    "New recovery key (shown once; the old one no longer works):\n  {}\nPrint the new recovery sheet to keep with it: outpost recovery sheet",
                     key.display().as_str()
                 )
             },

@@ -550,3 +550,114 @@ fn users_are_added_and_change_their_passphrase_from_the_command_line() {
         &["patient", "list"],
     ));
 }
+
+/// `profile.json` and its copy deleted: the recovery key and the printed recovery sheet still
+/// get every chart out, as a backup that restores on a new laptop.
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
+fn the_recovery_key_and_sheet_rescue_the_charts_when_profile_json_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    let init = json(outpost(
+        &profile,
+        &[
+            "init",
+            "--name",
+            "Dr. Achieng",
+            "--role",
+            "physician",
+            "--json",
+        ],
+    ));
+    let key_file = tmp.path().join("recovery.txt");
+    std::fs::write(&key_file, init["recovery_key"].as_str().unwrap()).unwrap();
+    let pid = json(outpost(
+        &profile,
+        &[
+            "patient",
+            "add",
+            "--given",
+            "Wanjiru",
+            "--family",
+            "Kamau",
+            "--birth-date",
+            "1991-03-14",
+            "--json",
+        ],
+    ))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sheet = tmp.path().join("sheet.txt");
+    ok(outpost(
+        &profile,
+        &["recovery", "sheet", "--out", sheet.to_str().unwrap()],
+    ));
+    let printed = std::fs::read_to_string(&sheet).unwrap();
+    assert!(
+        printed.starts_with("OUTPOST RECOVERY SHEET v1"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains('█') || printed.contains('▀'),
+        "with a QR code"
+    );
+    // Written once: printing again to the same file is refused, not overwritten.
+    assert_eq!(
+        outpost(
+            &profile,
+            &["recovery", "sheet", "--out", sheet.to_str().unwrap()]
+        )
+        .code,
+        1
+    );
+    std::fs::remove_file(profile.join("profile.json")).unwrap();
+    std::fs::remove_file(profile.join("profile.copy.json")).unwrap();
+    assert_eq!(outpost(&profile, &["patient", "list"]).code, 1);
+
+    let rescue = tmp.path().join("rescue.backup");
+    let backup_args = |sheet_arg: Option<&Path>| {
+        let mut a = vec![
+            "recovery".to_owned(),
+            "backup".into(),
+            "--key-file".into(),
+            key_file.to_str().unwrap().into(),
+            "--reason".into(),
+            "profile file deleted by a clean-up tool".into(),
+        ];
+        if let Some(s) = sheet_arg {
+            a.extend(["--sheet".into(), s.to_str().unwrap().into()]);
+        }
+        a.push(rescue.to_str().unwrap().into());
+        a
+    };
+    let without = backup_args(None);
+    let without: Vec<&str> = without.iter().map(String::as_str).collect();
+    let refused = outpost_with(&profile, "rescue backup passphrase", &without);
+    assert_eq!(
+        refused.code, 1,
+        "without the sheet there is nothing to open"
+    );
+    let with = backup_args(Some(&sheet));
+    let with: Vec<&str> = with.iter().map(String::as_str).collect();
+    ok(outpost_with(&profile, "rescue backup passphrase", &with));
+
+    let restored = tmp.path().join("new-laptop");
+    ok(outpost_with(
+        &restored,
+        "rescue backup passphrase",
+        &[
+            "backup",
+            "restore",
+            rescue.to_str().unwrap(),
+            "--profile",
+            restored.to_str().unwrap(),
+        ],
+    ));
+    let chart = json(outpost_with(
+        &restored,
+        "rescue backup passphrase",
+        &["patient", "show", &pid, "--json"],
+    ));
+    assert_eq!(chart["patient"]["family_name"], "Kamau");
+}

@@ -120,6 +120,36 @@ impl Core {
         Ok(info)
     }
 
+    /// Emergency access when `profile.json` and its copy are lost or damaged: the recovery key
+    /// with the recovery sheet printed beside it (its text as printed or typed).
+    pub async fn unlock_with_recovery_sheet(
+        &self,
+        sheet: String,
+        recovery: Zeroizing<String>,
+        reason: String,
+    ) -> Result<SessionInfo, CoreError> {
+        let dir = self.inner.data_dir.clone();
+        let anchors = self.inner.anchor_dir.clone();
+        let clock = self.clock();
+        let store = self
+            .blocking(move || {
+                let sheet = outpost_store::RecoverySheet::parse(&sheet)?;
+                let profile = outpost_store::Profile::from_recovery_sheet(&dir, &sheet)?
+                    .with_anchor_dir(anchors);
+                Ok(profile.unlock_with_recovery(&recovery, &reason, clock)?)
+            })
+            .await?;
+        let info = SessionInfo::of(&store);
+        self.install(store).await;
+        Ok(info)
+    }
+
+    /// The recovery sheet's text for the current recovery key (nothing secret: it opens
+    /// nothing without the key).
+    pub fn recovery_sheet(&self) -> Result<String, CoreError> {
+        Ok(self.profile()?.recovery_sheet().text()?)
+    }
+
     /// Adds a user with their own passphrase (needs an admin or physician session).
     pub async fn add_user(
         &self,

@@ -79,7 +79,7 @@ pub use outpost_proto::{
     self as proto, AddendumId, AttachmentId, EncounterId, NoteId, OpHash, PatientId, Role, UserId,
     VitalId,
 };
-pub use profile::{Profile, ProfileKind, RecoveryKey};
+pub use profile::{Profile, ProfileKind, RecoveryKey, RecoverySheet};
 
 /// Milliseconds since the Unix epoch, from a clock the caller chooses (tests inject one).
 pub trait Clock: Send + Sync + std::fmt::Debug {

@@ -18,6 +18,7 @@
 mod file;
 mod recovery;
 mod session;
+mod sheet;
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,7 @@ use zeroize::Zeroizing;
 pub use file::PROFILE_FILE;
 pub(crate) use file::write_atomic;
 pub use recovery::RecoveryKey;
+pub use sheet::RecoverySheet;
 
 use crate::{
     Clock, Role, Store, StoreError, User,
@@ -288,6 +290,44 @@ impl Profile {
         Ok(Self {
             dir: dir.to_path_buf(),
             file: ProfileFile::read(dir)?,
+            anchor_dir: crate::anchor::default_dir(),
+            just_restored: false,
+            kdf_target: KdfParams::DEFAULT,
+        })
+    }
+
+    /// The recovery sheet for the current recovery key: print it with the key (it changes
+    /// when the key is rotated).
+    pub fn recovery_sheet(&self) -> RecoverySheet {
+        RecoverySheet {
+            profile_id: self.file.profile_id.clone(),
+            kind: self.file.kind,
+            wrapped_key: self.file.recovery.wrapped_key.clone(),
+            identity: self.file.recovery.identity.clone(),
+        }
+    }
+
+    /// The profile in `dir` as its recovery sheet describes it, for when `profile.json` and
+    /// its copy are both lost or damaged: it knows no user, so only emergency access with the
+    /// recovery key ([`Profile::unlock_with_recovery`]) opens it, enough to read the charts
+    /// and make a backup to restore from. Nothing is written: a damaged `profile.json` stays
+    /// as it is for someone to look at.
+    pub fn from_recovery_sheet(dir: &Path, sheet: &RecoverySheet) -> Result<Self, StoreError> {
+        if !dir.join(DATABASE_FILE).is_file() {
+            return Err(StoreError::NoProfile);
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            file: ProfileFile {
+                format: file::FORMAT,
+                profile_id: sheet.profile_id.clone(),
+                kind: sheet.kind,
+                users: Vec::new(),
+                recovery: RecoveryEntry {
+                    wrapped_key: sheet.wrapped_key.clone(),
+                    identity: sheet.identity.clone(),
+                },
+            },
             anchor_dir: crate::anchor::default_dir(),
             just_restored: false,
             kdf_target: KdfParams::DEFAULT,

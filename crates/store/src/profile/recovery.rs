@@ -16,7 +16,7 @@ impl std::fmt::Debug for RecoveryKey {
     }
 }
 
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(super) const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl RecoveryKey {
     /// A fresh random key.
