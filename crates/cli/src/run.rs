@@ -118,6 +118,9 @@ fn describe_warning(w: &outpost_core::store::UnlockWarning) -> String {
         ),
         UnlockWarning::ForeignHead => "this profile's database is not the one this device last used (recorded in the audit trail)".to_owned(),
         UnlockWarning::HeadUnchecked { reason } => format!("could not check for an earlier state: {reason}"),
+        UnlockWarning::ProfileFileAltered { reason } => format!(
+            "{reason}; recorded in the audit trail: tell your administrator, and change any passphrase that may be known"
+        ),
         _ => "unlock warning".to_owned(),
     }
 }

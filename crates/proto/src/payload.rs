@@ -92,6 +92,9 @@ coded_enum! {
         PassphraseChanged = 13 => "passphrase_changed",
         /// A new recovery key was issued; the old one no longer opens the profile.
         RecoveryKeyRotated = 14 => "recovery_key_rotated",
+        /// `profile.json` was found changed by someone without the database key, or replaced
+        /// by an older copy (`detail`: which).
+        ProfileFileAltered = 15 => "profile_file_altered",
     }
 }
 

@@ -164,6 +164,13 @@ pub enum UnlockWarning {
         /// Why.
         reason: String,
     },
+    /// `profile.json` was changed by someone who cannot open the database, or an older copy
+    /// of it was put back (which may hold a passphrase or recovery key since replaced).
+    /// Recorded in the audit trail; the file is sealed again as it is now.
+    ProfileFileAltered {
+        /// Which of the two.
+        reason: String,
+    },
 }
 
 /// An unlocked profile: the open database, its key, the person using it and their signing

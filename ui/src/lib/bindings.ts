@@ -1074,6 +1074,14 @@ missing: number | null } |
  */
 { kind: "head_unchecked"; 
 /**  Why. */
+reason: string } | 
+/**
+ *  `profile.json` was changed by someone who cannot open the database, or an older copy
+ *  of it was put back (which may hold a passphrase or recovery key since replaced).
+ *  Recorded in the audit trail; the file is sealed again as it is now.
+ */
+{ kind: "profile_file_altered"; 
+/**  Which of the two. */
 reason: string };
 
 /**  A user of this device. */

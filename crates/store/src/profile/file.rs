@@ -2,6 +2,13 @@
 //! and the user's own signing identity); the recovery key's wraps. Names and roles are in the
 //! clear so the unlock screen can offer them; what decides what a user may do comes from the
 //! signed log, never from this file.
+//!
+//! The file is authenticated: every write numbers it (`generation`) and seals it with a MAC
+//! under a key derived from the database key, which only someone who can open the database
+//! holds. The database remembers the highest generation it has seen, so at unlock an edited
+//! file and an older copy put back (say, with a passphrase that was since changed) are both
+//! found and recorded. Neither can be prevented by the file itself: that needs the database to
+//! be re-keyed (see `docs/SECURITY.md`).
 
 use std::path::Path;
 
@@ -33,6 +40,38 @@ pub(crate) struct ProfileFile {
     pub kind: ProfileKind,
     pub users: Vec<UserEntry>,
     pub recovery: RecoveryEntry,
+    /// Bumped by every write (0 in files from before authentication).
+    #[serde(default)]
+    pub generation: u64,
+    /// Hex of the MAC over the file with this field absent (see [`FileKey`]); absent in files
+    /// from before authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+/// The key `profile.json` is sealed with: HKDF of the database key, so that only someone who
+/// can open the database can seal the file.
+pub(crate) struct FileKey(Zeroizing<[u8; 32]>);
+
+impl FileKey {
+    pub(crate) fn of(db_key: &[u8; 32]) -> Self {
+        Self(primitives::derive_key(
+            b"",
+            db_key,
+            &[b"outpost/v1/store/profile-file-mac"],
+        ))
+    }
+}
+
+/// What checking the file's seal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seal {
+    /// Written before files were sealed (or rebuilt from a recovery sheet): seal it now.
+    Unsealed,
+    /// Sealed by someone holding the database key.
+    Valid,
+    /// Changed by someone without the database key.
+    Broken,
 }
 
 impl std::fmt::Debug for ProfileFile {
@@ -92,6 +131,35 @@ fn missing_or_damaged(e: &StoreError) -> bool {
 }
 
 impl ProfileFile {
+    /// The MAC over the file as it would be written with no `mac` field: HKDF-SHA256 with the
+    /// file key as salt (HKDF-Extract is HMAC) over the JSON bytes.
+    fn tag(&self, key: &FileKey) -> Result<Zeroizing<[u8; 32]>, StoreError> {
+        let mut unsealed = self.clone();
+        unsealed.mac = None;
+        let bytes = serde_json::to_vec(&unsealed).map_err(|_| bad("cannot encode"))?;
+        Ok(primitives::derive_key(
+            key.0.as_ref(),
+            &bytes,
+            &[b"outpost/v1/store/profile-file"],
+        ))
+    }
+
+    /// Checks the seal, in constant time.
+    pub(crate) fn seal(&self, key: &FileKey) -> Result<Seal, StoreError> {
+        use subtle::ConstantTimeEq;
+        let Some(mac) = &self.mac else {
+            return Ok(Seal::Unsealed);
+        };
+        let Some(mac) = unhex(mac).filter(|m| m.len() == 32) else {
+            return Ok(Seal::Broken);
+        };
+        Ok(if bool::from(self.tag(key)?.ct_eq(&mac)) {
+            Seal::Valid
+        } else {
+            Seal::Broken
+        })
+    }
+
     /// Reads `profile.json`; when it is missing or does not parse (never for a read error or a
     /// newer format), reads its copy instead and, under the profile lock and only if
     /// `profile.json` is still missing or damaged then, puts it back from the copy.
@@ -159,6 +227,7 @@ impl ProfileFile {
     /// change. Returns the file as written.
     pub(crate) fn update(
         dir: &Path,
+        key: &FileKey,
         change: impl FnOnce(&mut Self) -> Result<(), StoreError>,
     ) -> Result<Self, StoreError> {
         let lock = Self::lock(dir)?;
@@ -172,19 +241,22 @@ impl ProfileFile {
             Err(e) => return Err(e),
         };
         change(&mut file)?;
-        file.write(dir)?;
+        file.write(dir, key)?;
         // Dropping the handle releases the lock.
         drop(lock);
         Ok(file)
     }
 
-    /// Writes the file, then its copy (each atomically). Once `profile.json` is written the
-    /// change is made: a copy that could not be written is not a failure of the change (the
-    /// caller must not say it failed, nor hide a new key), and the copy is brought up to date
-    /// at the next write.
-    pub(crate) fn write(&self, dir: &Path) -> Result<(), StoreError> {
-        let mut file = self.clone();
-        file.format = FORMAT;
+    /// Writes the file, numbered and sealed, then its copy (each atomically). Once
+    /// `profile.json` is written the change is made: a copy that could not be written is not a
+    /// failure of the change (the caller must not say it failed, nor hide a new key), and the
+    /// copy is brought up to date at the next write.
+    pub(crate) fn write(&mut self, dir: &Path, key: &FileKey) -> Result<(), StoreError> {
+        self.format = FORMAT;
+        self.generation = self.generation.saturating_add(1);
+        self.mac = None;
+        self.mac = Some(crate::db::hex(self.tag(key)?.as_ref()));
+        let file = self.clone();
         let bytes = serde_json::to_vec_pretty(&file).map_err(|_| bad("cannot encode"))?;
         write_atomic(&dir.join(PROFILE_FILE), &bytes)?;
         let _ = write_atomic(&dir.join(PROFILE_COPY), &bytes);

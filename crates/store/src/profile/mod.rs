@@ -37,7 +37,7 @@ use crate::{
     Clock, Role, Store, StoreError, User,
     db::{self, OpenMode, hex, unhex},
 };
-use file::{KeyWrap, ProfileFile, RecoveryEntry, UserEntry, bad, unwrap_key, wrap_key};
+use file::{FileKey, KeyWrap, ProfileFile, RecoveryEntry, UserEntry, bad, unwrap_key, wrap_key};
 
 /// The SQLCipher database.
 pub const DATABASE_FILE: &str = "outpost.db";
@@ -201,18 +201,22 @@ impl Profile {
                     .wrapped_key,
                 identity: Some(hex(&emergency.wrap(&recovery.kek(), &mut OsRng)?)),
             },
+            generation: 0,
+            mac: None,
         };
         let mut conn = db::open(claim.path(), &db_key, OpenMode::Existing)?;
         db::migrate(&mut conn)?;
-        let profile = Self {
+        let mut profile = Self {
             dir: dir.to_path_buf(),
             file,
             anchor_dir,
             just_restored: false,
             kdf_target: KdfParams::DEFAULT,
         };
+        let file_key = FileKey::of(&db_key);
         let store = session::create(&profile, conn, db_key, user, identity, &emergency, clock)?;
-        profile.file.write(dir)?;
+        profile.file.write(dir, &file_key)?;
+        store.note_profile_file(profile.file.generation)?;
         claim.keep();
         let _ = store.write_anchor();
         Ok((store, recovery))
@@ -238,7 +242,7 @@ impl Profile {
         let emergency = DeviceIdentity::generate(&mut OsRng);
         let profile_id_hex = hex(profile_id);
         let (record, keys) = PassphraseRecord::create(&normalized(passphrase), params, &mut OsRng)?;
-        let file = ProfileFile {
+        let mut file = ProfileFile {
             format: file::FORMAT,
             profile_id: profile_id_hex.clone(),
             kind: ProfileKind::Clinic,
@@ -265,8 +269,10 @@ impl Profile {
                     .wrapped_key,
                 identity: Some(hex(&emergency.wrap(&recovery.kek(), &mut OsRng)?)),
             },
+            generation: 0,
+            mac: None,
         };
-        file.write(dir)?;
+        file.write(dir, &FileKey::of(db_key))?;
         let profile = Self {
             dir: dir.to_path_buf(),
             file,
@@ -327,6 +333,8 @@ impl Profile {
                     wrapped_key: sheet.wrapped_key.clone(),
                     identity: sheet.identity.clone(),
                 },
+                generation: 0,
+                mac: None,
             },
             anchor_dir: crate::anchor::default_dir(),
             just_restored: false,
@@ -449,6 +457,7 @@ impl Profile {
             })
             .transpose()?;
         let kek = keys.key_encryption_key.clone();
+        let file_key = FileKey::of(&db_key);
         let store = session::open(
             self,
             session::Opening {
@@ -458,7 +467,7 @@ impl Profile {
                 identity,
                 save_identity: &|identity: &DeviceIdentity| {
                     let wrapped = hex(&identity.wrap(&kek, &mut OsRng)?);
-                    ProfileFile::update(&self.dir, |file| {
+                    ProfileFile::update(&self.dir, &file_key, |file| {
                         for u in &mut file.users {
                             if u.id == user_id.to_hex() {
                                 u.identity = Some(wrapped.clone());
@@ -504,7 +513,7 @@ impl Profile {
         };
         let identity = hex(&store.signer.wrap(&keys.key_encryption_key, &mut OsRng)?);
         let passphrase = hex(&record.encode());
-        ProfileFile::update(&self.dir, |file| {
+        let file = ProfileFile::update(&self.dir, &FileKey::of(store.key()), |file| {
             let entry = file
                 .users
                 .iter_mut()
@@ -514,7 +523,10 @@ impl Profile {
             entry.wrap = wrap;
             entry.identity = Some(identity);
             Ok(())
-        })
+        })?;
+        // The change is made; remembering it only sharpens the check for an older copy.
+        let _ = store.note_profile_file(file.generation);
+        Ok(file)
     }
 
     /// Emergency access with the recovery key, as the profile's emergency user (never as a
@@ -564,6 +576,7 @@ impl Profile {
                     .map_err(|_| bad("the emergency identity does not unwrap"))
             })
             .transpose()?;
+        let file_key = FileKey::of(&db_key);
         session::open(
             self,
             session::Opening {
@@ -573,7 +586,7 @@ impl Profile {
                 identity,
                 save_identity: &|identity: &DeviceIdentity| {
                     let wrapped = hex(&identity.wrap(&kek, &mut OsRng)?);
-                    ProfileFile::update(&self.dir, |file| {
+                    ProfileFile::update(&self.dir, &file_key, |file| {
                         file.recovery.identity = Some(wrapped.clone());
                         Ok(())
                     })
@@ -684,10 +697,11 @@ impl Profile {
         // changed under its lock, so a user added meanwhile (the app and the command line at
         // once) is kept.
         store.replace_emergency(&emergency)?;
-        self.file = ProfileFile::update(&self.dir, |file| {
+        self.file = ProfileFile::update(&self.dir, &FileKey::of(store.key()), |file| {
             file.recovery = entry;
             Ok(())
         })?;
+        let _ = store.note_profile_file(self.file.generation);
         // From here the new key is the only one: it is returned (to be shown) whatever else
         // happens.
         let _ = store.audit_event(AuditAction::RecoveryKeyRotated, None, None);
@@ -781,7 +795,8 @@ impl Profile {
         };
         // The file first: a user registered in the log without a way to unlock would be locked
         // out for good; a file entry without a registration is refused at unlock.
-        self.file = ProfileFile::update(&self.dir, |file| {
+        let file_key = FileKey::of(store.key());
+        self.file = ProfileFile::update(&self.dir, &file_key, |file| {
             if file.users.iter().any(|u| u.name == name) {
                 return Err(StoreError::Invalid {
                     field: "name",
@@ -793,14 +808,16 @@ impl Profile {
         })?;
         if let Err(e) = store.write(RecordId::from(user.id), &payload) {
             let id = user.id.to_hex();
-            if let Ok(file) = ProfileFile::update(&self.dir, |file| {
+            if let Ok(file) = ProfileFile::update(&self.dir, &file_key, |file| {
                 file.users.retain(|u| u.id != id);
                 Ok(())
             }) {
                 self.file = file;
             }
+            let _ = store.note_profile_file(self.file.generation);
             return Err(e);
         }
+        let _ = store.note_profile_file(self.file.generation);
         Ok(user)
     }
 

@@ -19,6 +19,7 @@ use rand_core::OsRng;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use zeroize::Zeroizing;
 
+use super::file::{FileKey, ProfileFile, Seal};
 use super::{EMERGENCY_USER_NAME, FAILURES_FILE, Failures, Profile, ProfileKind};
 use crate::{
     Clock, Store, StoreError, UnlockWarning, User, anchor, db, device, legacy,
@@ -236,22 +237,12 @@ pub(super) fn open(
 
     let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)?;
     let kind = profile_kind(&tx, profile)?;
-    let (device, device_is_new, warnings, rollback) =
+    let (device, device_is_new, mut warnings, rollback) =
         device_and_anchor(&tx, profile, &opening.db_key, &profile_id, now)?;
-    let device_is_new = if legacy::pending(&tx)? {
-        // Old-schema tables in a profile that already has a log were put there by hand:
-        // importing them would fabricate records.
-        let has_ops: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ops)", [], |r| r.get(0))?;
-        if has_ops {
-            return Err(StoreError::Corrupt(
-                "schema 2 tables reappeared in an upgraded profile",
-            ));
-        }
-        import_legacy(&tx, profile, kind, &who, &device, now)?;
-        false
-    } else {
-        device_is_new
-    };
+    let file_key = FileKey::of(&opening.db_key);
+    let (altered, reseal) = check_profile_file(&tx, profile, &file_key, &mut warnings)?;
+    let device_is_new =
+        !import_pending_legacy(&tx, profile, kind, &who, &device, now)? && device_is_new;
     let trusted = confirm_identity(&tx, &who, &device, now)?;
     let state = trusted.state(who.user).ok_or(StoreError::UnknownUser)?;
     if state.removed {
@@ -278,11 +269,20 @@ pub(super) fn open(
         &tx,
         profile,
         &author,
-        rollback,
+        [
+            rollback.map(|d| (AuditAction::RollbackDetected, d)),
+            altered.map(|d| (AuditAction::ProfileFileAltered, d)),
+        ],
         opening.action,
         opening.reason.clone(),
     )?;
     tx.commit()?;
+    if reseal {
+        // Sealed as it is now, so the same finding is not reported at every unlock. A file
+        // that cannot be written (rebuilt from a recovery sheet, with nothing on disk) stays
+        // unsealed.
+        let _ = ProfileFile::update(&profile.dir, &file_key, |_| Ok(()));
+    }
     if failures {
         std::fs::remove_file(profile.dir.join(FAILURES_FILE))?;
     }
@@ -415,6 +415,78 @@ fn device_and_anchor(
     Ok((device, false, warnings, None))
 }
 
+/// Where the database remembers the highest `profile.json` generation it has seen.
+const FILE_GENERATION: &str = "profile_file_generation";
+
+impl Store {
+    /// Remembers that `profile.json` was just written at `generation` by this session, so an
+    /// older copy put back before the next unlock is found too.
+    pub(crate) fn note_profile_file(&self, generation: u64) -> Result<(), StoreError> {
+        let seen: u64 = meta(&self.conn, FILE_GENERATION)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        set_meta(
+            &self.conn,
+            FILE_GENERATION,
+            &seen.max(generation).to_string(),
+        )
+    }
+}
+
+/// Checks `profile.json`'s seal and generation against what this database has seen, and
+/// remembers the newer generation. Returns what to record (nothing for a file from before
+/// sealing, which is sealed now; also added to `warnings`) and whether to seal the file again.
+fn check_profile_file(
+    tx: &Connection,
+    profile: &Profile,
+    key: &FileKey,
+    warnings: &mut Vec<UnlockWarning>,
+) -> Result<(Option<String>, bool), StoreError> {
+    let seen: u64 = meta(tx, FILE_GENERATION)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let file = &profile.file;
+    let (altered, reseal) = match file.seal(key)? {
+        Seal::Unsealed => (None, true),
+        Seal::Broken => (
+            Some("profile.json was changed by someone who cannot open the database".to_owned()),
+            true,
+        ),
+        // A restored profile's file is new, and its database remembers the original's.
+        Seal::Valid if file.generation < seen && !profile.just_restored => {
+            // Another process may have written a newer file since this one was read.
+            let on_disk = ProfileFile::read(&profile.dir)
+                .ok()
+                .filter(|f| f.seal(key).ok() == Some(Seal::Valid))
+                .map_or(0, |f| f.generation);
+            if on_disk >= seen {
+                (None, false)
+            } else {
+                (
+                    Some(format!(
+                        "an older copy of profile.json was put back (generation {} of {seen})",
+                        file.generation
+                    )),
+                    true,
+                )
+            }
+        }
+        Seal::Valid => (None, false),
+    };
+    let newest = if profile.just_restored {
+        file.generation
+    } else {
+        seen.max(file.generation)
+    };
+    set_meta(tx, FILE_GENERATION, &newest.to_string())?;
+    if let Some(reason) = &altered {
+        warnings.push(UnlockWarning::ProfileFileAltered {
+            reason: reason.clone(),
+        });
+    }
+    Ok((altered, reseal))
+}
+
 /// What the audit trail records of a rollback warning (counts and facts, no patient data).
 fn describe_rollback(warnings: &[UnlockWarning]) -> Option<String> {
     warnings.iter().find_map(|w| match w {
@@ -426,6 +498,31 @@ fn describe_rollback(warnings: &[UnlockWarning]) -> Option<String> {
         }
         _ => None,
     })
+}
+
+/// Imports a schema 2 profile's records if any are waiting (see [`import_legacy`]); returns
+/// whether it did (the device is then registered by the import).
+fn import_pending_legacy(
+    tx: &Connection,
+    profile: &Profile,
+    kind: ProfileKind,
+    who: &Unlocker<'_>,
+    device: &DeviceIdentity,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if !legacy::pending(tx)? {
+        return Ok(false);
+    }
+    // Old-schema tables in a profile that already has a log were put there by hand: importing
+    // them would fabricate records.
+    let has_ops: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM ops)", [], |r| r.get(0))?;
+    if has_ops {
+        return Err(StoreError::Corrupt(
+            "schema 2 tables reappeared in an upgraded profile",
+        ));
+    }
+    import_legacy(tx, profile, kind, who, device, now)?;
+    Ok(true)
 }
 
 /// A schema 2 profile: the first person to unlock registers themselves and the device, then
@@ -492,13 +589,14 @@ fn confirm_identity(
     }
 }
 
-/// Records the failed unlocks since the last one, a detected rollback, and this unlock (or
-/// emergency access, with its reason). Returns whether there were failures to clear.
+/// Records the failed unlocks since the last one, what the checks found (a rollback, an
+/// altered profile file), and this unlock (or emergency access, with its reason). Returns
+/// whether there were failures to clear.
 fn record_unlock(
     tx: &Connection,
     profile: &Profile,
     author: &Author<'_>,
-    rollback: Option<String>,
+    found: [Option<(AuditAction, String)>; 2],
     action: AuditAction,
     reason: Option<String>,
 ) -> Result<bool, StoreError> {
@@ -512,12 +610,12 @@ fn record_unlock(
             &audit(AuditAction::UnlockFailed, subject, Some(*at), None),
         )?;
     }
-    if let Some(detail) = rollback {
+    for (finding, detail) in found.into_iter().flatten() {
         oplog::append(
             tx,
             author,
             RecordId([0; 16]),
-            &audit(AuditAction::RollbackDetected, None, None, Some(detail)),
+            &audit(finding, None, None, Some(detail)),
         )?;
     }
     oplog::append(
