@@ -103,12 +103,15 @@ impl Store {
             sha256,
         };
         let op = self.write_with(|tx, author| {
-            let stored: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)",
+            // Stored already only if whole: a download from the relay still in progress keeps
+            // its first chunks under the same hash.
+            let stored: i64 = tx.query_row(
+                "SELECT coalesce(sum(length(data)), 0) FROM blobs WHERE sha256 = ?1",
                 [sha256.as_slice()],
                 |r| r.get(0),
             )?;
-            if !stored {
+            if u64::try_from(stored).ok() != Some(size) {
+                tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256.as_slice()])?;
                 let mut insert =
                     tx.prepare_cached("INSERT INTO blobs (sha256, idx, data) VALUES (?1, ?2, ?3)")?;
                 let mut hasher = Sha256::new();
@@ -141,6 +144,9 @@ impl Store {
                 &Payload::AttachmentAdded(payload.clone()),
             )
         })?;
+        if size >= crate::db::LARGE_WRITE {
+            crate::db::checkpoint(&self.conn);
+        }
         Ok(AttachmentInfo {
             id,
             patient_id,
