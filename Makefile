@@ -72,11 +72,13 @@ test-desktop: ui
 	@$(TIMED) desktop-e2e env OUTPOST_DESKTOP_BIN=$(DESKTOP_BIN) \
 	  xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p outpost-tests --features desktop-e2e --test desktop --locked
 
-## Each cargo-fuzz target for FUZZ_SECONDS (corpus kept in fuzz/corpus between runs).
+## Each cargo-fuzz target for FUZZ_SECONDS (corpus kept in fuzz/corpus between runs; the
+## tracked examples in fuzz/seeds/<target> start it from real files).
 FUZZ_SECONDS ?= 20
 fuzz:
 	@cd fuzz && for t in $$(cargo fuzz list); do \
-	  ../$(TIMED) fuzz-$$t cargo fuzz run --sanitizer none $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	  mkdir -p corpus/$$t; seeds=; [ -d seeds/$$t ] && seeds=seeds/$$t; \
+	  ../$(TIMED) fuzz-$$t cargo fuzz run --sanitizer none $$t corpus/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
 	done
 
 ## Benchmarks; each prints its baseline from the same run.

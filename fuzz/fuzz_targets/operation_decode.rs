@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(payload) = op.payload() {
         // One canonical encoding: the bytes that were signed are the bytes re-encoded.
         assert_eq!(payload.body(), op.payload_bytes());
-        assert_eq!(Payload::decode(payload.kind(), &payload.body()).ok(), Some(payload.clone()));
+        assert_eq!(
+            Payload::decode(payload.kind(), &payload.body()).ok(),
+            Some(payload.clone())
+        );
         if let Payload::Legacy(l) = &payload {
             let _ = l.inner();
         }

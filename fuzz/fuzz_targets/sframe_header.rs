@@ -9,6 +9,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(len <= data.len());
         let minimal = header.encode();
         assert!(minimal.len() <= len);
-        assert_eq!(SframeHeader::decode(&minimal).ok(), Some((header, minimal.len())));
+        assert_eq!(
+            SframeHeader::decode(&minimal).ok(),
+            Some((header, minimal.len()))
+        );
     }
 });

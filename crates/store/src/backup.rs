@@ -336,15 +336,20 @@ pub fn verify_backup(
 /// Free space left after opening a backup's database beside it (SQLite needs room to work).
 const FREE_MARGIN: u64 = 64 * 1024 * 1024;
 
-fn open_backup(
-    path: &Path,
-    passphrase: &[u8],
-    scratch_dir: &Path,
-) -> Result<OpenedBackup, StoreError> {
-    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
-    let mut head = [0u8; 15 + 1 + RECORD_LEN + 4 + 24];
-    file.read_exact(&mut head)
-        .map_err(|_| StoreError::BadBackup("truncated header"))?;
+/// The fixed-size start of a backup file: magic, version, key record, manifest length, nonce.
+pub(crate) const HEADER_LEN: usize = 15 + 1 + RECORD_LEN + 4 + 24;
+
+/// A backup's header, read and checked before any key is derived.
+pub(crate) struct Header {
+    pub(crate) version: u8,
+    pub(crate) record: PassphraseRecord,
+    pub(crate) manifest_len: usize,
+    pub(crate) nonce: [u8; 24],
+}
+
+/// Reads the header. Everything a crafted file could use to exhaust the machine is refused
+/// here: key settings above [`KdfParams::FOREIGN_MAX`] and a manifest over 16 MiB.
+pub(crate) fn parse_header(head: &[u8; HEADER_LEN]) -> Result<Header, StoreError> {
     if &head[..15] != MAGIC {
         return Err(StoreError::BadBackup("not an Outpost backup"));
     }
@@ -361,10 +366,6 @@ fn open_backup(
             "its key settings ask for more memory or time than an Outpost backup uses",
         ));
     }
-    let keys = crate::profile::unlock_record(&record, passphrase).map_err(|e| match e {
-        outpost_crypto::CryptoError::WrongPassphrase => StoreError::WrongPassphrase,
-        other => other.into(),
-    })?;
     let len_at = 16 + RECORD_LEN;
     let manifest_len = u32::from_be_bytes([
         head[len_at],
@@ -378,6 +379,33 @@ fn open_backup(
     let nonce: [u8; 24] = head[len_at + 4..]
         .try_into()
         .map_err(|_| StoreError::BadBackup("nonce"))?;
+    Ok(Header {
+        version,
+        record,
+        manifest_len,
+        nonce,
+    })
+}
+
+fn open_backup(
+    path: &Path,
+    passphrase: &[u8],
+    scratch_dir: &Path,
+) -> Result<OpenedBackup, StoreError> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut head = [0u8; HEADER_LEN];
+    file.read_exact(&mut head)
+        .map_err(|_| StoreError::BadBackup("truncated header"))?;
+    let Header {
+        version,
+        record,
+        manifest_len,
+        nonce,
+    } = parse_header(&head)?;
+    let keys = crate::profile::unlock_record(&record, passphrase).map_err(|e| match e {
+        outpost_crypto::CryptoError::WrongPassphrase => StoreError::WrongPassphrase,
+        other => other.into(),
+    })?;
     let mut sealed = vec![0u8; manifest_len];
     file.read_exact(&mut sealed)
         .map_err(|_| StoreError::BadBackup("truncated manifest"))?;

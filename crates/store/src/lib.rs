@@ -54,6 +54,8 @@ pub mod backup;
 pub mod db;
 mod device;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod legacy;
 mod membership;
 mod oplog;

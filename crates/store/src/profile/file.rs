@@ -214,8 +214,13 @@ impl ProfileFile {
             }
             Err(e) => return Err(e.into()),
         };
+        Self::parse(&bytes)
+    }
+
+    /// Reads the file's bytes (untrusted: anyone with the laptop can write them).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, StoreError> {
         let file: Self =
-            serde_json::from_slice(&bytes).map_err(|_| bad("not valid JSON for this version"))?;
+            serde_json::from_slice(bytes).map_err(|_| bad("not valid JSON for this version"))?;
         if !(1..=FORMAT).contains(&file.format) {
             return Err(bad(UNKNOWN_FORMAT));
         }

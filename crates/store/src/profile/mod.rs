@@ -15,7 +15,7 @@
 //!   Deleting it resets the back-off: the back-off slows guessing at the keyboard; against
 //!   someone holding the files, the passphrase's Argon2id cost is the defence.
 
-mod file;
+pub(crate) mod file;
 mod recovery;
 mod session;
 mod sheet;
@@ -45,7 +45,7 @@ const FAILURES_FILE: &str = "unlock-failures.json";
 /// Failed unlocks allowed before back-off starts.
 const FREE_ATTEMPTS: usize = 3;
 /// Longest back-off between attempts.
-const MAX_BACKOFF_SECS: u64 = 300;
+pub(crate) const MAX_BACKOFF_SECS: u64 = 300;
 /// How the emergency user is named in the audit trail.
 pub const EMERGENCY_USER_NAME: &str = "Emergency access (recovery key)";
 
@@ -72,15 +72,48 @@ impl ProfileKind {
 }
 
 #[derive(Serialize, Deserialize, Default)]
-struct Failures {
+pub(crate) struct Failures {
     /// Millisecond times of consecutive failed unlocks, and who was tried (user id, if known).
-    failures: Vec<(i64, Option<String>)>,
+    pub(crate) failures: Vec<(i64, Option<String>)>,
 }
 
 /// Most failed unlocks kept (and carried into the audit trail): the newest.
 pub const MAX_FAILURES_KEPT: usize = 100;
 
 impl Failures {
+    /// The file's bytes (untrusted: anyone can write them), sanitized; a file over 1 MiB or
+    /// that does not parse counts as none.
+    pub(crate) fn read(bytes: &[u8], known: &[String], now_ms: i64) -> Self {
+        Some(bytes)
+            .filter(|b| b.len() <= 1024 * 1024)
+            .and_then(|b| serde_json::from_slice::<Self>(b).ok())
+            .unwrap_or_default()
+            .sanitized(known, now_ms)
+    }
+
+    /// Seconds `user` (or, for `None`, the recovery key) must wait before the next attempt.
+    pub(crate) fn backoff_secs(&self, user: Option<&str>, now_ms: i64) -> u64 {
+        let mine: Vec<i64> = self
+            .failures
+            .iter()
+            .filter(|(_, who)| who.as_deref() == user)
+            .map(|(at, _)| *at)
+            .collect();
+        let n = mine.len();
+        if n < FREE_ATTEMPTS {
+            return 0;
+        }
+        let wait = 1u64
+            .checked_shl(u32::try_from(n - FREE_ATTEMPTS).unwrap_or(31))
+            .unwrap_or(u64::MAX)
+            .min(MAX_BACKOFF_SECS);
+        let last = mine.last().copied().unwrap_or(0);
+        let until = last.saturating_add(i64::try_from(wait * 1000).unwrap_or(i64::MAX));
+        u64::try_from(until.saturating_sub(now_ms).max(0))
+            .unwrap_or(0)
+            .div_ceil(1000)
+    }
+
     /// The file's entries as far as they can be believed: the newest [`MAX_FAILURES_KEPT`],
     /// none dated after `now_ms` (dropped: a clock set ahead, or a crafted entry, must not
     /// lock anyone out nor date the audit in the future), and user ids only of this profile's
@@ -386,26 +419,7 @@ impl Profile {
     /// try again (0 when allowed now). Each user backs off alone: one person's typos do not
     /// lock the others out of a shared clinic laptop.
     pub fn backoff_secs(&self, user: Option<&str>, now_ms: i64) -> u64 {
-        let failures = self.failures(now_ms);
-        let mine: Vec<i64> = failures
-            .failures
-            .iter()
-            .filter(|(_, who)| who.as_deref() == user)
-            .map(|(at, _)| *at)
-            .collect();
-        let n = mine.len();
-        if n < FREE_ATTEMPTS {
-            return 0;
-        }
-        let wait = 1u64
-            .checked_shl(u32::try_from(n - FREE_ATTEMPTS).unwrap_or(31))
-            .unwrap_or(u64::MAX)
-            .min(MAX_BACKOFF_SECS);
-        let last = mine.last().copied().unwrap_or(0);
-        let until = last.saturating_add(i64::try_from(wait * 1000).unwrap_or(i64::MAX));
-        u64::try_from(until.saturating_sub(now_ms).max(0))
-            .unwrap_or(0)
-            .div_ceil(1000)
+        self.failures(now_ms).backoff_secs(user, now_ms)
     }
 
     /// Unlocks as `user` (a name or an id) with their passphrase.
@@ -825,12 +839,11 @@ impl Profile {
     /// does not parse counts as none, and is replaced at the next failure.
     fn failures(&self, now_ms: i64) -> Failures {
         let known: Vec<String> = self.file.users.iter().map(|u| u.id.clone()).collect();
-        std::fs::read(self.dir.join(FAILURES_FILE))
-            .ok()
-            .filter(|b| b.len() <= 1024 * 1024)
-            .and_then(|b| serde_json::from_slice::<Failures>(&b).ok())
-            .unwrap_or_default()
-            .sanitized(&known, now_ms)
+        Failures::read(
+            &std::fs::read(self.dir.join(FAILURES_FILE)).unwrap_or_default(),
+            &known,
+            now_ms,
+        )
     }
 
     fn record_failure(&self, now: i64, user: Option<String>) -> Result<(), StoreError> {

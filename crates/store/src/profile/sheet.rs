@@ -25,10 +25,10 @@ pub const TITLE: &str = "OUTPOST RECOVERY SHEET v1";
 /// What the recovery key opens the database with when `profile.json` is gone.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RecoverySheet {
-    pub(super) profile_id: String,
-    pub(super) kind: ProfileKind,
-    pub(super) wrapped_key: String,
-    pub(super) identity: Option<String>,
+    pub(crate) profile_id: String,
+    pub(crate) kind: ProfileKind,
+    pub(crate) wrapped_key: String,
+    pub(crate) identity: Option<String>,
 }
 
 impl std::fmt::Debug for RecoverySheet {
@@ -49,8 +49,12 @@ fn unreadable(reason: &'static str) -> StoreError {
 impl RecoverySheet {
     /// The bytes the text encodes (checksum included).
     fn to_bytes(&self) -> Result<Vec<u8>, StoreError> {
-        let id = unhex(&self.profile_id).ok_or(unreadable("bad profile id"))?;
-        let key = unhex(&self.wrapped_key).ok_or(unreadable("bad key wrap"))?;
+        let id = unhex(&self.profile_id)
+            .filter(|id| id.len() == 16)
+            .ok_or(unreadable("bad profile id"))?;
+        let key = unhex(&self.wrapped_key)
+            .filter(|k| k.len() == 72)
+            .ok_or(unreadable("bad key wrap"))?;
         let identity = match &self.identity {
             Some(w) => unhex(w).ok_or(unreadable("bad identity wrap"))?,
             None => Vec::new(),
