@@ -479,15 +479,15 @@ fn memory_security() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("enc.db");
     seed(&encrypted(&path));
-    let mut run = |rounds: std::ops::Range<usize>| {
-        let (mut i, mut r, mut o) = (Vec::new(), Vec::new(), Vec::new());
+    let run = |rounds: std::ops::Range<usize>| {
+        let (mut inserts, mut reads, mut opens) = (Vec::new(), Vec::new(), Vec::new());
         for round in rounds {
-            let (a, b, c) = memory_round(&path, round);
-            i.push(a);
-            r.push(b);
-            o.push(c);
+            let (insert, read, open) = memory_round(&path, round);
+            inserts.push(insert);
+            reads.push(read);
+            opens.push(open);
         }
-        (median(i), median(r), median(o))
+        (median(inserts), median(reads), median(opens))
     };
     let off = run(0..7);
     let c = db::open(&path, &[7; 32], db::OpenMode::Existing).unwrap();
