@@ -518,6 +518,15 @@ pub enum UserCmd {
         #[arg(long)]
         new_passphrase_file: PathBuf,
     },
+    /// Remove a user for good (an admin or physician): their entry is destroyed and the
+    /// database re-keyed, so an old copy of the profile with their passphrase opens nothing.
+    /// Prints the new recovery key once (the old one stops working).
+    Remove {
+        /// The user's id (`outpost user list`).
+        id: String,
+    },
+    /// The people of this profile, removed ones included.
+    List,
 }
 
 /// `outpost recovery ...`

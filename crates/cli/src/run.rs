@@ -319,6 +319,44 @@ async fn user(args: &Args, cmd: &UserCmd) -> Result<()> {
             })
             .await
         }
+        UserCmd::Remove { id } => {
+            with_session(args, async |core| {
+                let key = core.remove_user(id.clone()).await?;
+                // Printed at once: the new recovery key exists only now.
+                emit(
+                    args.json,
+                    &serde_json::json!({ "removed": id, "recovery_key": key.display().as_str() }),
+                    || {
+                        format!(
+                            "removed; the database has a new key and old copies of this profile open nothing.\nNew recovery key (shown once; the old one no longer works):\n  {}\nPrint the new recovery sheet to keep with it: outpost recovery sheet",
+                            key.display().as_str()
+                        )
+                    },
+                )
+            })
+            .await
+        }
+        UserCmd::List => {
+            with_session(args, async |core| {
+                let members = core.members().await?;
+                emit(args.json, &members, || {
+                    members
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "{}  {}  {}{}",
+                                m.id,
+                                m.role.as_str(),
+                                m.name,
+                                if m.removed { "  (removed)" } else { "" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            })
+            .await
+        }
     }
 }
 

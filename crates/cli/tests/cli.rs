@@ -661,3 +661,76 @@ fn the_recovery_key_and_sheet_rescue_the_charts_when_profile_json_is_lost() {
     ));
     assert_eq!(chart["patient"]["family_name"], "Kamau");
 }
+
+/// `outpost user remove`: the removed nurse's copy of the profile taken earlier, with her
+/// passphrase, opens nothing afterwards; the doctor carries on, with a new recovery key.
+#[test]
+fn a_removed_user_cannot_open_an_earlier_copy_of_the_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    ok(outpost(
+        &profile,
+        &["init", "--name", "Dr. Achieng", "--role", "physician"],
+    ));
+    let nurse_pass = tmp.path().join("nurse.txt");
+    std::fs::write(&nurse_pass, "nurse esi passphrase\n").unwrap();
+    ok(outpost(
+        &profile,
+        &[
+            "user",
+            "add",
+            "--name",
+            "Nurse Esi",
+            "--role",
+            "nurse",
+            "--new-passphrase-file",
+            nurse_pass.to_str().unwrap(),
+        ],
+    ));
+    let members = json(outpost(&profile, &["user", "list", "--json"]));
+    let nurse_id = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Nurse Esi")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stolen = tmp.path().join("usb-stick");
+    std::fs::create_dir_all(&stolen).unwrap();
+    std::fs::copy(profile.join("profile.json"), stolen.join("profile.json")).unwrap();
+
+    let removed = json(outpost(&profile, &["user", "remove", &nurse_id, "--json"]));
+    assert_eq!(
+        removed["recovery_key"]
+            .as_str()
+            .unwrap()
+            .replace('-', "")
+            .len(),
+        52
+    );
+    let list = json(outpost(&profile, &["user", "list", "--json"]));
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == nurse_id.as_str() && m["removed"] == true)
+    );
+    // Her old profile file beside today's database: refused, and the database is unchanged.
+    std::fs::copy(profile.join("outpost.db"), stolen.join("outpost.db")).unwrap();
+    let before = std::fs::read(stolen.join("outpost.db")).unwrap();
+    let attempt = outpost_with(
+        &stolen,
+        "nurse esi passphrase",
+        &["--user", "Nurse Esi", "patient", "list"],
+    );
+    assert_eq!(attempt.code, 1, "{}", attempt.stdout);
+    assert!(
+        attempt.stderr.contains("cannot be opened"),
+        "{}",
+        attempt.stderr
+    );
+    assert_eq!(std::fs::read(stolen.join("outpost.db")).unwrap(), before);
+    ok(outpost(&profile, &["patient", "list"]));
+}

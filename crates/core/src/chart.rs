@@ -179,6 +179,32 @@ impl Core {
             .await
     }
 
+    /// The people registered in this profile's log, removed ones included.
+    pub async fn members(&self) -> Result<Vec<outpost_store::users::Member>, CoreError> {
+        self.with_store(|store: &mut Store| store.members()).await
+    }
+
+    /// Removes a user for good (an admin or physician): signed out of the log, their entry in
+    /// `profile.json` destroyed and the database re-keyed. Returns the new recovery key, to be
+    /// shown once.
+    pub async fn remove_user(
+        &self,
+        user: String,
+    ) -> Result<outpost_store::profile::RecoveryKey, CoreError> {
+        let profile = self.profile();
+        self.with_store(move |store: &mut Store| {
+            let user = user
+                .trim()
+                .parse()
+                .map_err(|_| outpost_store::StoreError::Invalid {
+                    field: "user",
+                    reason: "give the user's id (32 hex characters)",
+                })?;
+            profile?.remove_user(store, user)
+        })
+        .await
+    }
+
     /// Changes the signed-in user's passphrase (the current one is asked again).
     pub async fn change_passphrase(
         &self,

@@ -45,6 +45,8 @@ impl ContentType {
     pub const INVITE: Self = Self(3);
     /// Call signaling (offer, answer, candidates, call keys).
     pub const CALL_SIGNAL: Self = Self(4);
+    /// A profile's new database key, sealed to one of its users (after a user is removed).
+    pub const DATABASE_KEY: Self = Self(5);
 }
 
 /// How an envelope is addressed and keyed.

@@ -95,6 +95,9 @@ coded_enum! {
         /// `profile.json` was found changed by someone without the database key, or replaced
         /// by an older copy (`detail`: which).
         ProfileFileAltered = 15 => "profile_file_altered",
+        /// The database was given a new key (after a user was removed): old copies of
+        /// `profile.json` and old passphrases no longer open it.
+        DatabaseRekeyed = 16 => "database_rekeyed",
     }
 }
 

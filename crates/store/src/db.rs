@@ -164,7 +164,7 @@ pub const IN_USE_FILE: &str = "database.lock";
 
 /// A held lock on [`IN_USE_FILE`]; released on drop.
 #[derive(Debug)]
-pub(crate) struct InUse(#[allow(dead_code)] File);
+pub(crate) struct InUse(File);
 
 impl InUse {
     fn file(dir: &Path) -> Result<File, StoreError> {
@@ -180,6 +180,21 @@ impl InUse {
         let file = Self::file(dir)?;
         file.lock_shared()?;
         Ok(Self(file))
+    }
+
+    /// Turns this shared lock into the exclusive one (the same file handle, so this process's
+    /// own hold does not count against it), refused while anyone else has the profile open.
+    pub(crate) fn make_exclusive(&self) -> Result<(), StoreError> {
+        match self.0.try_lock() {
+            Ok(()) => Ok(()),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUseElsewhere),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    /// Back to shared after [`InUse::make_exclusive`].
+    pub(crate) fn make_shared(&self) -> Result<(), StoreError> {
+        Ok(self.0.lock_shared()?)
     }
 
     /// The lock an upgrade holds: refused, not waited for, while anyone has the profile open.

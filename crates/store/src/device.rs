@@ -37,6 +37,20 @@ pub(crate) fn load(
     }
 }
 
+/// Wraps the current identity again under a new database key (the database was re-keyed).
+pub(crate) fn rewrap(
+    conn: &Connection,
+    identity: &DeviceIdentity,
+    new_key: &[u8; 32],
+) -> Result<(), StoreError> {
+    let wrapped = identity.wrap(&device_kek(new_key), &mut OsRng)?;
+    conn.execute(
+        "UPDATE local_device SET wrapped = ?1 WHERE current = 1 AND id = ?2",
+        params![wrapped, identity.device_id().to_hex()],
+    )?;
+    Ok(())
+}
+
 /// Retires any current identity and makes a new one.
 pub(crate) fn create(
     conn: &Connection,

@@ -198,7 +198,7 @@ pub struct Store {
     /// [`Store::begin_receiving`]).
     batching: std::cell::Cell<bool>,
     /// The shared in-use lock on the profile's database (see [`db::IN_USE_FILE`]).
-    _in_use: db::InUse,
+    in_use_lock: db::InUse,
 }
 
 impl std::fmt::Debug for Store {

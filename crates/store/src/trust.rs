@@ -30,6 +30,9 @@ pub(crate) enum Rejection {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct TrustedKeys {
     users: HashMap<UserId, ActorState>,
+    /// Each registered user's X25519 key, from the same verified registration as their
+    /// signing key: what the database key is sealed to when it changes.
+    agreement: HashMap<UserId, [u8; 32]>,
     /// The workspace this device is in or joining: its id pins the log's first registration.
     workspace: Option<WorkspaceId>,
 }
@@ -77,6 +80,7 @@ impl TrustedKeys {
     pub(crate) fn empty(conn: &Connection) -> Result<Self, StoreError> {
         Ok(Self {
             users: HashMap::new(),
+            agreement: HashMap::new(),
             workspace: crate::workspace::expected(conn)?,
         })
     }
@@ -119,6 +123,13 @@ impl TrustedKeys {
                     signing_key: None,
                     removed: false,
                 });
+                if entry.signing_key.is_none()
+                    && let Some(id) = added.identity
+                {
+                    let mut k = [0u8; 32];
+                    k.copy_from_slice(&id[32..]);
+                    self.agreement.insert(added.user, k);
+                }
                 entry.signing_key = entry.signing_key.or(signing_key);
             }
             Payload::UserRemoved(removed) => {
@@ -145,6 +156,9 @@ impl TrustedKeys {
                     }
                     Some(_) => {}
                     None => {
+                        let mut agreement = [0u8; 32];
+                        agreement.copy_from_slice(&admitted.user_identity[32..]);
+                        self.agreement.insert(admitted.user, agreement);
                         self.users.insert(
                             admitted.user,
                             ActorState {
@@ -207,6 +221,34 @@ impl TrustedKeys {
                 authz::Denied::NotImporting => "a pre-signature record outside the one-time import",
             })
         })
+    }
+
+    /// Everyone not removed whose registration carries a key to seal to, with that key (their
+    /// signing and agreement keys as one identity); and those who have none yet (imported
+    /// users who have not unlocked since).
+    pub(crate) fn sealing_keys(
+        &self,
+    ) -> (Vec<(UserId, outpost_crypto::PublicIdentity)>, Vec<UserId>) {
+        let (mut keys, mut missing) = (Vec::new(), Vec::new());
+        for (user, state) in &self.users {
+            if state.removed {
+                continue;
+            }
+            let identity = state
+                .signing_key
+                .zip(self.agreement.get(user))
+                .and_then(|(s, a)| {
+                    outpost_crypto::PublicIdentity::from_bytes(
+                        &[s.as_slice(), a.as_slice()].concat(),
+                    )
+                    .ok()
+                });
+            match identity {
+                Some(identity) => keys.push((*user, identity)),
+                None => missing.push(*user),
+            }
+        }
+        (keys, missing)
     }
 
     /// What the registrations say about `user`.

@@ -49,6 +49,34 @@ impl Store {
         Ok(out)
     }
 
+    /// Signs `user` out of the log: as a workspace member (their devices too, and a new key
+    /// epoch) when this profile is in a workspace, else as a local user.
+    pub(crate) fn remove_user_in_log(&mut self, user: UserId) -> Result<(), StoreError> {
+        if self.workspace()?.is_some() {
+            self.remove_member(&user.to_hex()).map(|_| ())
+        } else {
+            self.remove_user(user)
+        }
+    }
+
+    /// Every user not removed with a registered identity to seal a database key to, and those
+    /// without one (imported users who have not unlocked since).
+    pub(crate) fn trusted_sealing_keys(
+        &self,
+    ) -> (Vec<(UserId, outpost_crypto::PublicIdentity)>, Vec<UserId>) {
+        self.trusted.borrow().sealing_keys()
+    }
+
+    /// The shared in-use lock this session holds.
+    pub(crate) fn in_use(&self) -> &crate::db::InUse {
+        &self.in_use_lock
+    }
+
+    /// The database was re-keyed: the session holds the new key (the old one is zeroized).
+    pub(crate) fn replace_key(&mut self, key: zeroize::Zeroizing<[u8; 32]>) {
+        self.key = key;
+    }
+
     /// Removes a user (admins and physicians): from now on nothing they sign is accepted.
     pub fn remove_user(&mut self, user: UserId) -> Result<(), StoreError> {
         if user == self.user.id {

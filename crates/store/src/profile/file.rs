@@ -95,6 +95,20 @@ pub(crate) struct UserEntry {
     /// files from before signing identities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// A new database key sealed to this user's registered identity, left by an admin who
+    /// re-keyed the database (after removing someone); replaced by an ordinary wrap at the
+    /// user's next unlock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<SealedKey>,
+}
+
+/// A database key sealed to a user's public identity (a direct envelope).
+#[derive(Serialize, Deserialize, Clone)]
+pub(crate) struct SealedKey {
+    /// Hex of the envelope.
+    pub envelope: String,
+    /// Hex of the sealer's public identity (64 bytes), which signed the envelope.
+    pub by: String,
 }
 
 #[derive(Serialize, Deserialize, Clone)]

@@ -17,6 +17,7 @@
 
 pub(crate) mod file;
 mod recovery;
+mod rekey;
 mod session;
 mod sheet;
 
@@ -228,6 +229,7 @@ impl Profile {
                     &user.id.to_hex(),
                 )?,
                 identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
+                sealed: None,
             }],
             recovery: RecoveryEntry {
                 wrapped_key: wrap_key(&recovery.kek(), &db_key, &profile_id_hex, "recovery")?
@@ -296,6 +298,7 @@ impl Profile {
                             .map(|w| hex(&w))
                     })
                     .transpose()?,
+                sealed: None,
             }],
             recovery: RecoveryEntry {
                 wrapped_key: wrap_key(&recovery.kek(), db_key, &profile_id_hex, "recovery")?
@@ -470,6 +473,7 @@ impl Profile {
                 .map_err(|_| bad("this user's identity does not unwrap"))
             })
             .transpose()?;
+        let (db_key, unsealed) = self.key_to_use(entry, identity.as_ref(), db_key);
         let kek = keys.key_encryption_key.clone();
         let file_key = FileKey::of(&db_key);
         let store = session::open(
@@ -502,8 +506,33 @@ impl Profile {
         // it is tried again next time.
         if record.needs_upgrade(self.kdf_target) {
             let _ = self.rewrap(&store, &entry.id, passphrase, self.kdf_target);
+        } else if unsealed {
+            self.unseal_entry(&store, &entry.id, &kek);
         }
         Ok(store)
+    }
+
+    /// The key that opens the database: a newer one sealed to this user (the database was
+    /// re-keyed after someone was removed) when it opens it, else their ordinary wrap's.
+    /// Returns whether the sealed one was used.
+    fn key_to_use(
+        &self,
+        entry: &UserEntry,
+        identity: Option<&DeviceIdentity>,
+        wrapped: Zeroizing<[u8; 32]>,
+    ) -> (Zeroizing<[u8; 32]>, bool) {
+        let sealed = entry
+            .sealed
+            .as_ref()
+            .zip(identity)
+            .and_then(|(s, i)| rekey::open_sealed(s, i, self.file.id_bytes().ok()?));
+        if let Some(key) = sealed {
+            // Written before the re-key: until it is done, the ordinary wrap still opens.
+            if db::open(&self.dir.join(DATABASE_FILE), &key, OpenMode::Existing).is_ok() {
+                return (key, true);
+            }
+        }
+        (wrapped, false)
     }
 
     /// Makes `user`'s passphrase record afresh with `params`, wrapping the database key and
@@ -536,6 +565,8 @@ impl Profile {
             entry.passphrase = passphrase;
             entry.wrap = wrap;
             entry.identity = Some(identity);
+            // The wrap is of the key in use now: a sealed newer one is no longer needed.
+            entry.sealed = None;
             Ok(())
         })?;
         // The change is made; remembering it only sharpens the check for an older copy.
@@ -806,6 +837,7 @@ impl Profile {
                 .wrapped_key,
             },
             identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
+            sealed: None,
         };
         // The file first: a user registered in the log without a way to unlock would be locked
         // out for good; a file entry without a registration is refused at unlock.

@@ -167,7 +167,7 @@ pub(super) fn create(
         warnings: Vec::new(),
         verified: RefCell::new(HashSet::new()),
         batching: std::cell::Cell::new(false),
-        _in_use: in_use,
+        in_use_lock: in_use,
     })
 }
 
@@ -305,7 +305,7 @@ pub(super) fn open(
         warnings,
         verified: RefCell::new(HashSet::new()),
         batching: std::cell::Cell::new(false),
-        _in_use: in_use,
+        in_use_lock: in_use,
     };
     let _ = store.write_anchor();
     Ok(store)
@@ -354,7 +354,7 @@ fn open_pending(
         warnings: Vec::new(),
         verified: RefCell::new(HashSet::new()),
         batching: std::cell::Cell::new(false),
-        _in_use: in_use,
+        in_use_lock: in_use,
     })
 }
 

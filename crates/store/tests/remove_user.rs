@@ -1,0 +1,177 @@
+//! Removing a user for good, tested as the removed nurse would attack it: with a copy of
+//! `profile.json` taken while she was a member and her own passphrase, she opens nothing once
+//! she is removed, and neither do old passphrases nor the old recovery key; everyone who
+//! remains unlocks as before and every record is still there.
+
+mod common;
+
+use common::{DOCTOR, FAST, Fixture, NURSE, NURSE_PASSPHRASE, PASSPHRASE, patient};
+use outpost_store::{Profile, Role, StoreError, audit::AuditFilter, db};
+
+const ADMIN: &str = "Admin Kwame";
+const ADMIN_PASSPHRASE: &[u8] = b"admin passphrase kwame 1";
+
+fn opens(dir: &std::path::Path, key: &[u8; 32]) -> bool {
+    db::open(&dir.join("outpost.db"), key, db::OpenMode::Existing).is_ok()
+}
+
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
+fn a_removed_nurse_with_an_old_profile_file_and_her_passphrase_opens_nothing() {
+    let (fx, mut doc, old_recovery) = Fixture::new();
+    let nurse = fx.add_nurse(&mut doc);
+    fx.profile()
+        .add_user(&mut doc, ADMIN, Role::Admin, ADMIN_PASSPHRASE, FAST)
+        .unwrap();
+    let p = doc.add_patient(&patient()).unwrap();
+    let note = doc.write_note(p.id, None, &common::soap("before")).unwrap();
+    doc.sign_note(note.id, &note.content_hash).unwrap();
+    // What she copies to a USB stick while still a member.
+    let stolen = fx.root.path().join("stolen");
+    std::fs::create_dir_all(&stolen).unwrap();
+    std::fs::copy(fx.dir().join("profile.json"), stolen.join("profile.json")).unwrap();
+    let her_old_key = common::database_key(&stolen, NURSE, NURSE_PASSPHRASE);
+    let doctors_old_key = common::database_key(&stolen, DOCTOR, PASSPHRASE);
+    assert!(
+        opens(&fx.dir(), &her_old_key),
+        "the copy works before removal"
+    );
+    // A copy kept before a schema upgrade, under the old key.
+    std::fs::copy(
+        fx.dir().join("outpost.db"),
+        db::snapshot_path(&fx.dir().join("outpost.db"), 4),
+    )
+    .unwrap();
+
+    let new_recovery = fx.profile().remove_user(&mut doc, nurse.id).unwrap();
+    // The session that removed her goes on working under the new key.
+    doc.add_vital(
+        p.id,
+        None,
+        outpost_store::records::VitalKind::Pulse,
+        72.0,
+        None,
+    )
+    .unwrap();
+    doc.lock().unwrap();
+
+    assert!(
+        !opens(&fx.dir(), &her_old_key),
+        "her old wrap opens the database"
+    );
+    assert!(
+        !opens(&fx.dir(), &doctors_old_key),
+        "an old wrap opens the database"
+    );
+    assert!(
+        !db::snapshot_path(&fx.dir().join("outpost.db"), 4).exists(),
+        "a copy under the old key was left behind"
+    );
+    let wal = std::fs::metadata(fx.dir().join("outpost.db-wal")).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the write-ahead log kept pages under the old key");
+    let file = std::fs::read_to_string(fx.dir().join("profile.json")).unwrap();
+    assert!(!file.contains(&nurse.id.to_hex()), "her entry was kept");
+    assert!(matches!(
+        fx.profile()
+            .unlock(NURSE, NURSE_PASSPHRASE, fx.clock.clone()),
+        Err(StoreError::UnknownUser)
+    ));
+    assert!(matches!(
+        fx.profile()
+            .unlock_with_recovery(&old_recovery.display(), "old key", fx.clock.clone()),
+        Err(StoreError::WrongRecoveryKey)
+    ));
+
+    // Everyone else unlocks with the passphrase they had; records and signatures intact.
+    let admin = fx.unlock_as(ADMIN, ADMIN_PASSPHRASE);
+    assert_eq!(admin.search_patients("Mensah").unwrap().len(), 1);
+    admin.lock().unwrap();
+    let mut doc = fx.unlock();
+    let chart = doc.chart(p.id).unwrap();
+    assert!(matches!(
+        chart.notes[0].signature,
+        outpost_store::records::Signature::Valid { .. }
+    ));
+    assert_eq!(chart.vitals.len(), 1);
+    doc.verify_audit().unwrap();
+    let actions: Vec<String> = doc
+        .audit_entries(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.iter().any(|a| a == "database_rekeyed"),
+        "{actions:?}"
+    );
+    doc.lock().unwrap();
+    // After their first unlock each holds an ordinary wrap again: nothing sealed is left.
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fx.dir().join("profile.json")).unwrap()).unwrap();
+    assert!(
+        file["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u.get("sealed").is_none()),
+        "{file}"
+    );
+    // And the new recovery key opens it, as the emergency user.
+    let emergency = fx
+        .profile()
+        .unlock_with_recovery(&new_recovery.display(), "new key", fx.clock.clone())
+        .unwrap();
+    assert_eq!(emergency.user().role, Role::Emergency);
+    // Unlocks after the first use the ordinary wrap: nothing is unsealed twice.
+    let again = Profile::open(&fx.dir())
+        .unwrap()
+        .with_anchor_dir(Some(fx.anchors()))
+        .with_kdf_target(FAST)
+        .unlock(ADMIN, ADMIN_PASSPHRASE, fx.clock.clone());
+    assert!(again.is_ok());
+}
+
+#[test]
+fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhere() {
+    let (fx, mut doc, _) = Fixture::new();
+    let nurse = fx.add_nurse(&mut doc);
+    let admin = fx
+        .profile()
+        .add_user(&mut doc, ADMIN, Role::Admin, ADMIN_PASSPHRASE, FAST)
+        .unwrap();
+    let me = doc.user().id;
+    assert!(matches!(
+        fx.profile().remove_user(&mut doc, me),
+        Err(StoreError::Invalid { .. })
+    ));
+    doc.lock().unwrap();
+    let mut as_nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    assert!(matches!(
+        fx.profile().remove_user(&mut as_nurse, admin.id),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    // The nurse's session is still open (the app on the same laptop): the removal waits for
+    // it, with nothing changed.
+    let mut doc = fx.unlock();
+    let before = std::fs::read(fx.dir().join("profile.json")).unwrap();
+    assert!(matches!(
+        fx.profile().remove_user(&mut doc, nurse.id),
+        Err(StoreError::InUseElsewhere)
+    ));
+    assert_eq!(
+        std::fs::read(fx.dir().join("profile.json")).unwrap(),
+        before
+    );
+    as_nurse.lock().unwrap();
+    assert!(
+        doc.members().unwrap().iter().all(|m| !m.removed),
+        "the refused removal left no trace in the log"
+    );
+    fx.profile().remove_user(&mut doc, nurse.id).unwrap();
+    assert!(
+        doc.members()
+            .unwrap()
+            .iter()
+            .any(|m| m.id == nurse.id && m.removed)
+    );
+}
