@@ -93,7 +93,7 @@ impl From<StoreError> for CommandError {
             StoreError::NotFound(_) => Self::NotFound(message),
             StoreError::NotPermitted { .. } => Self::NotPermitted(message),
             StoreError::Conflict { .. } => Self::Conflict(message),
-            StoreError::Busy => Self::Busy(message),
+            StoreError::Busy | StoreError::InUseElsewhere => Self::Busy(message),
             StoreError::SignatureInvalid(_)
             | StoreError::IdentityMismatch
             | StoreError::LogBroken { .. }

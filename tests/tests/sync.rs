@@ -63,7 +63,10 @@ fn team() -> Team {
 }
 
 fn patients(d: &Device) -> Vec<Value> {
-    let mut list = d.json(&["patient", "list"]).as_array().unwrap().clone();
+    let mut list = d.json(&["patient", "list"])["patients"]
+        .as_array()
+        .unwrap()
+        .clone();
     list.sort_by_key(|p| p["id"].as_str().unwrap().to_owned());
     list
 }

@@ -84,6 +84,11 @@ fn a_removed_nurse_with_an_old_profile_file_and_her_passphrase_opens_nothing() {
 
     // Everyone else unlocks with the passphrase they had; records and signatures intact.
     let admin = fx.unlock_as(ADMIN, ADMIN_PASSPHRASE);
+    assert!(
+        admin.warnings().is_empty(),
+        "a re-key is not a rollback nor tampering: {:?}",
+        admin.warnings()
+    );
     assert_eq!(admin.search_patients("Mensah").unwrap().len(), 1);
     admin.lock().unwrap();
     let mut doc = fx.unlock();

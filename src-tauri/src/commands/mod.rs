@@ -12,10 +12,27 @@ pub mod audit;
 pub mod backup;
 pub mod calls;
 pub mod chart;
+pub mod people;
 pub mod profile;
 pub mod sync;
 
+use base64::Engine as _;
 use tauri::Runtime;
+
+use crate::CommandError;
+
+/// `text` as a QR code, as a `data:` URL of an SVG the screen can show (and print).
+pub(crate) fn qr_data_url(text: &str) -> Result<String, CommandError> {
+    let svg = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|_| CommandError::Invalid("too long for a QR code".into()))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .build();
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
+}
 
 /// Where the generated TypeScript bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/lib/bindings.ts";
@@ -31,6 +48,12 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         profile::lock,
         profile::current_user,
         profile::capabilities,
+        people::members,
+        people::add_user,
+        people::remove_user,
+        people::change_passphrase,
+        people::rotate_recovery,
+        people::recovery_sheet,
         chart::search_patients,
         chart::add_patient,
         chart::chart,

@@ -1,7 +1,6 @@
 //! Commands for care-team workspaces and sync: the workspace screens, the sync indicator and
 //! the sync centre.
 
-use base64::Engine as _;
 use outpost_core::{
     Role,
     store::{
@@ -89,15 +88,7 @@ pub async fn create_invite(
         .core
         .create_invite(role, i64::from(days.clamp(1, 30)) * 86_400_000)
         .await?;
-    let svg = qrcode::QrCode::new(code.as_bytes())
-        .map_err(|_| CommandError::Invalid("the invite code is too long for a QR code".into()))?
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .build();
-    let qr = format!(
-        "data:image/svg+xml;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(svg)
-    );
+    let qr = super::qr_data_url(&code)?;
     Ok(Invite { code, qr })
 }
 

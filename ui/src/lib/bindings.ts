@@ -25,6 +25,21 @@ export const commands = {
 	 *  rules, so the screens offer only what the core accepts.
 	 */
 	capabilities: () => typedError<Capabilities, CommandError>(__TAURI_INVOKE("capabilities")),
+	/**  Everyone registered in this profile, removed ones included. */
+	members: () => typedError<Member[], CommandError>(__TAURI_INVOKE("members")),
+	/**
+	 *  Adds a nurse, physician or admin who unlocks with their own passphrase (an admin or
+	 *  physician does this; the core checks the role and the passphrase policy).
+	 */
+	addUser: (name: string, role: Role, passphrase: string) => typedError<User, CommandError>(__TAURI_INVOKE("add_user", { name, role, passphrase })),
+	/**  Removes a user for good and re-keys the database; returns the new recovery key (once). */
+	removeUser: (id: string) => typedError<string, CommandError>(__TAURI_INVOKE("remove_user", { id })),
+	/**  Changes the signed-in user's passphrase (the current one is checked again). */
+	changePassphrase: (current: string, next: string) => typedError<null, CommandError>(__TAURI_INVOKE("change_passphrase", { current, next })),
+	/**  Issues a new recovery key (the old one stops working); returns it (once). */
+	rotateRecovery: () => typedError<string, CommandError>(__TAURI_INVOKE("rotate_recovery")),
+	/**  The recovery sheet for the current recovery key (nothing secret: it opens nothing alone). */
+	recoverySheet: () => typedError<RecoverySheet, CommandError>(__TAURI_INVOKE("recovery_sheet")),
 	/**  One page of the patients matching every word of `query` (all when empty). */
 	searchPatients: (query: string, offset: number, limit: number) => typedError<PatientPage_Serialize, CommandError>(__TAURI_INVOKE("search_patients", { query, offset, limit })),
 	/**  Registers a patient. */
@@ -601,6 +616,23 @@ export type Manifest = {
 	tables: TableDigest[],
 };
 
+/**  A registered user, as the verified log says. */
+export type Member = {
+	/**  Their id. */
+	id: UserId,
+	/**  Display name. */
+	name: string,
+	/**  Role. */
+	role: Role,
+	/**  Whether they were removed. */
+	removed: boolean,
+	/**
+	 *  Whether they registered a signing key yet (users imported from before signatures
+	 *  register at their first unlock).
+	 */
+	registered: boolean,
+};
+
 /**  What is needed to register a patient. */
 export type NewPatient = NewPatient_Serialize | NewPatient_Deserialize;
 
@@ -866,6 +898,14 @@ export type ProfileState =
 "locked" | 
 /**  A profile is open. */
 "unlocked";
+
+/**  The recovery sheet to print and keep with the recovery key. */
+export type RecoverySheet = {
+	/**  The sheet as text (title line, then groups of four characters). */
+	text: string,
+	/**  The same as a QR code (`data:` URL of an SVG). */
+	qr: string,
+};
 
 /**  What a person does, which decides what they may do. */
 export type Role = 

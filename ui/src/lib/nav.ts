@@ -1,5 +1,5 @@
 // The app's sections. Each says whether this build has it yet, so the frame never pretends.
-export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'audit' | 'backup' | 'about';
+export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'people' | 'audit' | 'backup' | 'about';
 
 export interface Section {
   id: SectionId;
@@ -13,6 +13,7 @@ export const SECTIONS: readonly Section[] = [
   { id: 'visits', label: 'Video visits', pending: null },
   { id: 'consults', label: 'Consults', pending: 'Store-and-forward consults arrive with sync.' },
   { id: 'sync', label: 'Sync & team', pending: null },
+  { id: 'people', label: 'People & keys', pending: null },
   { id: 'audit', label: 'Audit log', pending: null },
   { id: 'backup', label: 'Backup', pending: null },
   { id: 'overview', label: 'This device', pending: null },

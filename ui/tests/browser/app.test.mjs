@@ -646,6 +646,49 @@ test('the main screens pass an accessibility check on a 1366x768 clinic laptop',
   await page.close();
 });
 
+test('people & keys: add a colleague, remove one for good and see the new recovery key once, change my passphrase', async () => {
+  const NURSE = { id: 'c'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
+  const { page, errors } = await openApp({
+    state: { ...UNLOCKED, users: [DOCTOR, NURSE], passphrases: { [DOCTOR.id]: 'clinic passphrase', [NURSE.id]: 'nurse passphrase' } },
+  });
+  await page.getByRole('button', { name: 'People & keys' }).click();
+  await page.getByRole('heading', { name: 'People on this laptop' }).waitFor();
+  // Adding needs the passphrase twice, the same.
+  await page.getByLabel('Name').fill('Dr. Kamau');
+  await page.getByLabel('Role').selectOption('physician');
+  await page.getByLabel('Their passphrase', { exact: true }).fill('kamau passphrase 1');
+  await page.getByLabel('Their passphrase again').fill('kamau passphrase 2');
+  assert.ok(await page.getByRole('button', { name: 'Add colleague' }).isDisabled());
+  await page.getByLabel('Their passphrase again').fill('kamau passphrase 1');
+  await page.getByRole('button', { name: 'Add colleague' }).click();
+  await page.getByRole('cell', { name: 'Dr. Kamau', exact: true }).waitFor();
+  // Removing asks once more, then shows the new recovery key, once.
+  assert.equal(await page.getByRole('button', { name: `Remove ${DOCTOR.name}` }).count(), 0, 'no button to remove oneself');
+  await page.getByRole('button', { name: 'Remove Nurse Esi' }).click();
+  await page.getByRole('button', { name: 'Remove for good' }).click();
+  await page.getByTestId('new-recovery-key').waitFor();
+  assert.match(await page.getByTestId('new-recovery-key').textContent(), /NEWK-EYNE/);
+  assert.match(await page.getByTestId('people-message').textContent(), /Nurse Esi was removed/);
+  await page.getByRole('row', { name: /Nurse Esi.*Removed/ }).waitFor();
+  await page.getByRole('button', { name: 'Show the recovery sheet' }).first().click();
+  await page.getByTestId('recovery-sheet').waitFor();
+  assert.match(await page.getByTestId('recovery-sheet').textContent(), /OUTPOST RECOVERY SHEET v1/);
+  await page.getByRole('button', { name: 'I have kept it' }).click();
+  assert.equal(await page.getByTestId('new-recovery-key').count(), 0);
+  // A wrong current passphrase is refused in the core's words.
+  await page.getByLabel('Current passphrase').fill('not it');
+  await page.getByLabel('New passphrase', { exact: true }).fill('a new clinic passphrase');
+  await page.getByLabel('New passphrase again').fill('a new clinic passphrase');
+  await page.getByRole('button', { name: 'Change passphrase' }).click();
+  await page.getByRole('alert').filter({ hasText: 'wrong passphrase' }).waitFor();
+  await page.getByLabel('Current passphrase').fill('clinic passphrase');
+  await page.getByRole('button', { name: 'Change passphrase' }).click();
+  await page.getByRole('status').filter({ hasText: 'Your passphrase was changed' }).waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.passphrases['a'.repeat(32)]), 'a new clinic passphrase');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a nurse is offered what a nurse may do: no backup section, no sign button', async () => {
   const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
   const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
@@ -658,6 +701,11 @@ test('a nurse is offered what a nurse may do: no backup section, no sign button'
   await page.getByTestId('soap-subjective').fill('Fever for two days');
   await page.getByTestId('note-sign-not-yours').waitFor();
   assert.equal(await page.getByTestId('note-sign').count(), 0);
+  // Her own passphrase, yes; the list of people and the recovery key, no.
+  await page.getByRole('navigation').getByText('People & keys').click();
+  await page.getByRole('heading', { name: 'Change my passphrase' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'People on this laptop' }).count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Issue a new recovery key' }).count(), 0);
   assert.deepEqual(errors, []);
   await page.close();
 });

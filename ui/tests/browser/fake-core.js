@@ -47,6 +47,47 @@ export function installFakeCore(seed) {
       audit('emergency_access');
       return { user: state.current, warnings: [] };
     },
+    // People and keys, with the core's rules: managers only, never oneself, policy minimum.
+    members: () => {
+      needUnlocked();
+      return state.users.map((u) => ({ ...u, removed: !!u.removed, registered: true }));
+    },
+    add_user: ({ name, role, passphrase }) => {
+      const me = needUnlocked();
+      if (!['admin', 'physician'].includes(me.role)) fail('notPermitted', `not permitted: adding a user needs an admin or a physician; you are signed in as ${me.role}`);
+      if (passphrase.length < 8) fail('invalid', 'invalid passphrase: must be at least 8 characters');
+      const u = { id: id(), name, role };
+      state.users.push(u);
+      state.passphrases[u.id] = passphrase;
+      return u;
+    },
+    remove_user: ({ id: who }) => {
+      const me = needUnlocked();
+      if (!['admin', 'physician'].includes(me.role)) fail('notPermitted', `not permitted: removing a user needs an admin or physician; you are signed in as ${me.role}`);
+      if (who === me.id) fail('invalid', 'invalid user: you cannot remove yourself');
+      const u = state.users.find((x) => x.id === who) || fail('notFound', 'user not found');
+      u.removed = true;
+      delete state.passphrases[u.id];
+      audit('database_rekeyed');
+      state.recovery = 'NEWK-EYNE-WKEY-NEWK-EYNE-WKEY-NEWK-EYNE-WKEY-NEWK-EYNE-WKEY-NE';
+      return state.recovery;
+    },
+    change_passphrase: ({ current, next }) => {
+      const me = needUnlocked();
+      if (state.passphrases[me.id] !== current) fail('wrongSecret', 'wrong passphrase');
+      if (next.length < 8) fail('invalid', 'invalid passphrase: must be at least 8 characters');
+      state.passphrases[me.id] = next;
+      return null;
+    },
+    rotate_recovery: () => {
+      needUnlocked();
+      state.recovery = 'ROTA-TEDK-EYRO-TATE-DKEY-ROTA-TEDK-EYRO-TATE-DKEY-ROTA-TEDK-EY';
+      return state.recovery;
+    },
+    recovery_sheet: () => ({
+      text: 'OUTPOST RECOVERY SHEET v1\n9X85 4MR1 07PG YA25 T0D3 SP2S YKQA B1CE\n',
+      qr: 'data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=',
+    }),
     lock: () => {
       audit('lock');
       state.current = null;
