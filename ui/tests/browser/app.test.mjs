@@ -689,6 +689,37 @@ test('people & keys: add a colleague, remove one for good and see the new recove
   await page.close();
 });
 
+test('Lock right after typing saves the note; the same person comes back to it, someone else to the patient list', async () => {
+  const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({
+    state: { ...UNLOCKED, users: [DOCTOR, NURSE], passphrases: { [DOCTOR.id]: 'clinic passphrase', [NURSE.id]: 'nurse passphrase' }, patients: [patient] },
+  });
+  await page.getByRole('button', { name: 'Owusu, Abena' }).click();
+  await page.getByTestId('note-new').click();
+  await page.getByTestId('soap-subjective').fill('Fever for two days');
+  await page.waitForFunction(() => window.__FAKE_CORE__.notes.length === 1);
+  // Typed within the autosave delay, then Lock at once.
+  await page.getByTestId('soap-subjective').fill('Fever for two days, worse at night');
+  await page.getByRole('button', { name: 'Lock' }).click();
+  await page.getByTestId('unlock').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.notes[0].soap.subjective), 'Fever for two days, worse at night');
+  // The same doctor unlocks: back in the note, with the text.
+  await page.getByTestId('unlock-passphrase').fill('clinic passphrase');
+  await page.getByTestId('unlock-submit').click();
+  await page.getByTestId('soap-subjective').waitFor();
+  assert.equal(await page.getByTestId('soap-subjective').inputValue(), 'Fever for two days, worse at night');
+  await page.getByRole('button', { name: 'Lock' }).click();
+  // The nurse unlocks the same laptop: the patient list, not the doctor's patient.
+  await page.getByTestId('unlock-user').selectOption(NURSE.id);
+  await page.getByTestId('unlock-passphrase').fill('nurse passphrase');
+  await page.getByTestId('unlock-submit').click();
+  await page.getByTestId('patient-list').waitFor();
+  assert.equal(await page.getByTestId('soap-subjective').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a nurse is offered what a nurse may do: no backup section, no sign button', async () => {
   const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
   const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
