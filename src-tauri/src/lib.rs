@@ -60,7 +60,10 @@ pub fn run_app<R: Runtime>(
                 None => state::resolve_data_dir(app.handle())?,
             };
             let core = outpost_core::Core::open(data_dir)?;
-            state::spawn_idle_lock(core.clone());
+            if let Some(secs) = state::idle_lock_secs() {
+                core.set_idle_lock_ms(i64::from(secs) * 1000);
+            }
+            state::spawn_idle_lock(core.clone(), app.handle().clone());
             state::spawn_sync_loop(core.clone());
             app.manage(state::AppState::new(core));
             Ok(())

@@ -45,15 +45,33 @@ pub fn resolve_data_dir<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<
     }
 }
 
-/// How often the idle auto-lock is checked.
-const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
+/// Environment variable a clinic sets to change how long an unattended session stays open
+/// (seconds; the default is the core's five minutes).
+pub const IDLE_LOCK_ENV: &str = "OUTPOST_IDLE_LOCK_SECS";
 
-/// Locks the profile when it has been idle too long (the core decides; this only ticks).
-pub fn spawn_idle_lock(core: outpost_core::Core) {
+/// The idle time from [`IDLE_LOCK_ENV`], when set to a whole number of seconds (at least 1).
+pub fn idle_lock_secs() -> Option<u32> {
+    std::env::var(IDLE_LOCK_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .map(|s| s.max(1))
+}
+
+/// How often the idle auto-lock is checked.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The event the window hears when the core locked itself: it clears the screen at once.
+pub const LOCKED_EVENT: &str = "locked";
+
+/// Locks the profile when it has been idle too long (the core decides; this only ticks), and
+/// tells the window at once, so no chart stays on screen after the lock.
+pub fn spawn_idle_lock<R: Runtime>(core: outpost_core::Core, app: tauri::AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(IDLE_CHECK).await;
-            core.tick().await;
+            if core.tick().await {
+                let _ = tauri::Emitter::emit(&app, LOCKED_EVENT, ());
+            }
         }
     });
 }
@@ -67,8 +85,10 @@ pub fn spawn_sync_loop(core: outpost_core::Core) {
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(SYNC_EVERY).await;
-            if core.is_unlocked().await && matches!(core.workspace().await, Ok(Some(_))) {
-                let _ = core.sync_now().await;
+            if core.is_unlocked().await
+                && matches!(core.in_background(core.workspace()).await, Ok(Some(_)))
+            {
+                let _ = core.in_background(core.sync_now()).await;
             }
         }
     });

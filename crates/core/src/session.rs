@@ -14,6 +14,12 @@ use crate::{Core, CoreError};
 /// Default idle time before auto-lock.
 pub const DEFAULT_IDLE_LOCK_MS: i64 = 5 * 60 * 1000;
 
+tokio::task_local! {
+    /// Set while the core works on its own account (the background sync, the screen's status
+    /// poll): that is not someone using the app, so it never keeps a session from locking.
+    static BACKGROUND: ();
+}
+
 /// An unlocked store and when it was last used.
 #[derive(Debug)]
 pub(crate) struct Session {
@@ -22,13 +28,21 @@ pub(crate) struct Session {
 }
 
 impl Core {
-    /// Runs `f` on the unlocked store on a blocking thread, refreshing the idle timer.
+    /// Runs `work` as background work: the store calls it makes do not count as activity, so a
+    /// laptop left with the app open still locks when its idle time is up.
+    pub async fn in_background<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        BACKGROUND.scope((), work).await
+    }
+
+    /// Runs `f` on the unlocked store on a blocking thread, refreshing the idle timer (unless
+    /// called [`Core::in_background`]).
     pub async fn with_store<T, F>(&self, f: F) -> Result<T, CoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
+        let by_a_person = BACKGROUND.try_with(|()| ()).is_err();
         tokio::task::spawn_blocking(move || {
             let mut guard = inner.session.blocking_lock();
             let now = inner.clock.monotonic_ms();
@@ -40,7 +54,9 @@ impl Core {
                 }
                 return Err(CoreError::Locked);
             }
-            session.last_activity = now;
+            if by_a_person {
+                session.last_activity = now;
+            }
             Ok(f(&mut session.store)?)
         })
         .await

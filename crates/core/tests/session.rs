@@ -95,3 +95,42 @@ async fn a_call_after_the_idle_limit_is_refused_even_before_the_tick() {
         Err(CoreError::Store(StoreError::WrongPassphrase))
     ));
 }
+
+/// The screen's status poll and the background sync run every few seconds while the app is
+/// open; they are not someone at the keyboard, so a laptop left open still locks on time.
+#[tokio::test]
+async fn background_work_does_not_keep_an_unattended_session_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
+    let core = Core::open_with(
+        tmp.path().join("p"),
+        clock.clone(),
+        Some(tmp.path().join("anchors")),
+    )
+    .unwrap();
+    core.set_idle_lock_ms(60_000);
+    core.create_profile("Dr. Lin".into(), Role::Physician, pass())
+        .await
+        .unwrap();
+    for _ in 0..11 {
+        clock.0.fetch_add(5_000, Ordering::SeqCst);
+        core.in_background(core.sync_status()).await.unwrap();
+    }
+    clock.0.fetch_add(5_000, Ordering::SeqCst);
+    assert!(core.tick().await, "polling kept an unattended session open");
+    // The same poll made as a person's call would keep it open: what the fix is about.
+    core.unlock("Dr. Lin".into(), pass()).await.unwrap();
+    for _ in 0..11 {
+        clock.0.fetch_add(5_000, Ordering::SeqCst);
+        core.sync_status().await.unwrap();
+    }
+    clock.0.fetch_add(5_000, Ordering::SeqCst);
+    assert!(!core.tick().await);
+    // And what a person does still counts.
+    for _ in 0..11 {
+        clock.0.fetch_add(5_000, Ordering::SeqCst);
+        core.search_patients(String::new(), 0, 10).await.unwrap();
+    }
+    clock.0.fetch_add(5_000, Ordering::SeqCst);
+    assert!(!core.tick().await);
+}

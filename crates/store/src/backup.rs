@@ -261,24 +261,9 @@ fn write_backup_file(
     let json = serde_json::to_vec(sealed).map_err(|_| StoreError::BadBackup("manifest"))?;
     let mut nonce = [0u8; 24];
     OsRng.fill_bytes(&mut nonce);
-    let sealed = primitives::xchacha_seal(
-        &manifest_key(kek),
-        &nonce,
-        &header_aad(VERSION, record),
-        &json,
-    )?;
     let (scratch, file) = crate::publish::Scratch::beside(path)?;
     let mut out = std::io::BufWriter::new(file);
-    out.write_all(MAGIC)?;
-    out.write_all(&[VERSION])?;
-    out.write_all(&record.encode())?;
-    out.write_all(
-        &u32::try_from(sealed.len())
-            .map_err(|_| StoreError::BadBackup("manifest too large"))?
-            .to_be_bytes(),
-    )?;
-    out.write_all(&nonce)?;
-    out.write_all(&sealed)?;
+    out.write_all(&head_and_manifest(record, kek, &json, nonce)?)?;
     std::io::copy(&mut std::fs::File::open(export)?, &mut out)?;
     out.flush()?;
     let file = out
@@ -297,6 +282,34 @@ fn write_backup_file(
         }
     })?;
     Ok(())
+}
+
+/// What a backup file starts with: magic, version, key record, the sealed manifest's length,
+/// its nonce, and the manifest sealed under a key derived from the passphrase's KEK with the
+/// magic, version and record as associated data.
+fn head_and_manifest(
+    record: &PassphraseRecord,
+    kek: &[u8; 32],
+    manifest_json: &[u8],
+    nonce: [u8; 24],
+) -> Result<Vec<u8>, StoreError> {
+    let sealed = primitives::xchacha_seal(
+        &manifest_key(kek),
+        &nonce,
+        &header_aad(VERSION, record),
+        manifest_json,
+    )?;
+    let len =
+        u32::try_from(sealed.len()).map_err(|_| StoreError::BadBackup("manifest too large"))?;
+    Ok([
+        &MAGIC[..],
+        &[VERSION],
+        &record.encode(),
+        &len.to_be_bytes(),
+        &nonce,
+        &sealed,
+    ]
+    .concat())
 }
 
 /// 16 random bytes as hex, for scratch file names.
@@ -580,4 +593,43 @@ pub fn restore_backup(
     )?;
     claim.keep();
     Ok((store, recovery))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Known answer for the start of a backup file, computed independently (Python: PyNaCl's
+    /// XChaCha20-Poly1305 and HKDF-SHA256 from `hmac`/`hashlib`) from the passphrase record and
+    /// key-encryption key of the passphrase-record known answer in `outpost-crypto`, a fixed
+    /// nonce and manifest.
+    const KAT_HEAD: &str = "4f5554504f53542d4241434b55500a0201010000200000000001000000011111111111111111111111111111111111bd622d32451a3f48d047c75e5e16f1a94fe9774bcd872a00dfcd45cf950dc70000002b44444444444444444444444444444444444444444444444460aedd4b9e213b48e8d7dbead2fffb0e995be369fe0fbad791319d345fe3a44ca3c77867e3a20cde2b5b2a";
+    const RECORD: &str = "01010000200000000001000000011111111111111111111111111111111111bd622d32451a3f48d047c75e5e16f1a94fe9774bcd872a00dfcd45cf950dc7";
+    const KEK: &str = "95f7a51a843d7c4a7f49a1263cc66b362a68c488a92e28d1bd49766331cc0efa";
+    const MANIFEST: &[u8] = br#"{"manifest":"known answer"}"#;
+
+    #[test]
+    fn the_head_of_a_backup_matches_the_independently_computed_bytes_and_reads_back() {
+        let record = PassphraseRecord::decode(&crate::db::unhex(RECORD).unwrap()).unwrap();
+        let kek: [u8; 32] = crate::db::unhex(KEK).unwrap().try_into().unwrap();
+        let head = head_and_manifest(&record, &kek, MANIFEST, [0x44; 24]).unwrap();
+        assert_eq!(hex(&head), KAT_HEAD);
+
+        let fixed: &[u8; HEADER_LEN] = head[..HEADER_LEN].try_into().unwrap();
+        let header = parse_header(fixed).unwrap();
+        assert_eq!(header.version, VERSION);
+        assert_eq!(header.manifest_len, head.len() - HEADER_LEN);
+        // The passphrase opens the record to the same KEK, and that opens the manifest.
+        let keys =
+            crate::profile::unlock_record(&header.record, b"correct horse battery staple").unwrap();
+        assert_eq!(keys.key_encryption_key.as_ref(), &kek);
+        let manifest = primitives::xchacha_open(
+            &manifest_key(&kek),
+            &header.nonce,
+            &header_aad(header.version, &header.record),
+            &head[HEADER_LEN..],
+        )
+        .unwrap();
+        assert_eq!(manifest.as_slice(), MANIFEST);
+    }
 }

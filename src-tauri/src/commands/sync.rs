@@ -153,11 +153,12 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncReport, CommandE
     })
 }
 
-/// The sync indicator's state.
+/// The sync indicator's state. The screen polls it every few seconds: background work, which
+/// does not keep an unattended session from locking.
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_status(state: State<'_, AppState>) -> Result<SyncStatus, CommandError> {
-    Ok(state.core.sync_status().await?)
+    Ok(state.core.in_background(state.core.sync_status()).await?)
 }
 
 /// Everything the sync centre shows.

@@ -720,6 +720,22 @@ test('Lock right after typing saves the note; the same person comes back to it, 
   await page.close();
 });
 
+test('when the core locks itself the screen is cleared at once, not at the next poll', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByRole('button', { name: 'Owusu, Abena' }).click();
+  await page.getByTestId('note-new').waitFor();
+  // The idle lock happens in the core; the shell emits `locked`.
+  await page.evaluate(() => {
+    window.__FAKE_CORE__.current = null;
+    window.__FAKE_EMIT__('locked');
+  });
+  await page.getByTestId('unlock').waitFor({ timeout: 3000 });
+  assert.equal(await page.getByText('Owusu').count(), 0, 'no patient name left on screen');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('a nurse is offered what a nurse may do: no backup section, no sign button', async () => {
   const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
   const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };

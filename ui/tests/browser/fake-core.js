@@ -340,8 +340,27 @@ export function installFakeCore(seed) {
     verify_audit: () => (needUnlocked(), state.verifyError ? fail('integrity', state.verifyError) : { operations: state.audit.length, devices: 1, legacy_entries: 0 }),
   };
   window.__FAKE_CORE__ = state;
+  // Events from the shell (`listen`): callbacks by id, and the listeners of each event.
+  const callbacks = new Map();
+  const listeners = new Map();
+  handlers['plugin:event|listen'] = ({ event, handler }) => {
+    listeners.set(event, [...(listeners.get(event) ?? []), handler]);
+    return handler;
+  };
+  handlers['plugin:event|unlisten'] = ({ event, eventId }) => {
+    listeners.set(event, (listeners.get(event) ?? []).filter((h) => h !== eventId));
+    return null;
+  };
+  /** What the shell does when the core locks itself: the event reaches every listener. */
+  window.__FAKE_EMIT__ = (event, payload = null) => {
+    for (const id of listeners.get(event) ?? []) callbacks.get(id)?.({ event, id, payload });
+  };
   window.__TAURI_INTERNALS__ = {
-    transformCallback: () => 0,
+    transformCallback: (callback) => {
+      const id = callbacks.size + 1;
+      callbacks.set(id, callback);
+      return id;
+    },
     invoke: async (cmd, args) => {
       calls.push(cmd);
       // `state.slow[cmd]`: the call takes that many ms (a busy laptop), so double clicks land.
