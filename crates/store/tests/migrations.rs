@@ -175,11 +175,18 @@ fn every_shipped_schema_upgrades_with_every_record_kept_and_attributed() {
     }
 }
 
-/// A profile written by the build that shipped schema 5 (signed operations, workspaces, visits)
-/// opens in this build with every record, every signature verified and every author kept.
+/// Profiles written by the builds that shipped schemas 5 (signed operations, workspaces,
+/// visits) and 6 (the patient search index) open in this build with every record, every
+/// signature verified and every author kept.
 #[test]
-fn the_signed_schema_fixture_upgrades_with_every_record_and_signature() {
-    let (tmp, dir) = fixture(5);
+fn the_signed_schema_fixtures_upgrade_with_every_record_and_signature() {
+    for version in [5, 6] {
+        signed_fixture_upgrades(version);
+    }
+}
+
+fn signed_fixture_upgrades(version: u32) {
+    let (tmp, dir) = fixture(version);
     let clock = TestClock::at(1_800_000_000_000);
     let users = open(&tmp, &dir).users();
     let nurse = users
@@ -620,7 +627,12 @@ fn write_the_current_schema_fixture() {
         .add_vital(two.id, None, VitalKind::Pulse, 120.0, None)
         .unwrap();
     nurse.lock().unwrap();
-    for name in ["profile.lock", "outpost.db-wal", "outpost.db-shm"] {
+    for name in [
+        "profile.lock",
+        "database.lock",
+        "outpost.db-wal",
+        "outpost.db-shm",
+    ] {
         let _ = std::fs::remove_file(dir.join(name));
     }
 }
