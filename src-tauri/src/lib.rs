@@ -31,7 +31,10 @@ pub fn run() {
 
 /// The commands that answer raw bytes (see [`run_app`]).
 fn raw_handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
-    tauri::generate_handler![commands::calls::call_frame_raw]
+    tauri::generate_handler![
+        commands::calls::call_frame_raw,
+        commands::attachments::add_attachment_raw
+    ]
 }
 
 /// Configures a builder with Outpost's commands and state. Generic over the runtime so tests can
@@ -47,7 +50,10 @@ pub fn run_app<R: Runtime>(
     let raw = raw_handler::<R>();
     builder
         .invoke_handler(move |invoke: tauri::ipc::Invoke<R>| {
-            if invoke.message.command() == "call_frame_raw" {
+            if matches!(
+                invoke.message.command(),
+                "call_frame_raw" | "add_attachment_raw"
+            ) {
                 raw(invoke)
             } else {
                 typed(invoke)

@@ -204,6 +204,25 @@ async fn a_physician_charts_offline_in_the_real_window() {
         click(&client, "note-close").await;
         wait_text(&client, "note-state", |t| t.eq_ignore_ascii_case("signed")).await;
 
+        // A photo through the raw attachment command, as the file picker sends it: the bytes
+        // as the request body, the name (spaces, an accent) percent-encoded in a header.
+        let added = client
+            .execute_async(
+                r"const done = arguments[arguments.length - 1];
+                  const png = Uint8Array.from(atob('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='), (c) => c.charCodeAt(0));
+                  const invoke = window.__TAURI_INTERNALS__.invoke;
+                  invoke('search_patients', { query: 'Kamau', offset: 0, limit: 5 })
+                    .then((page) => invoke('add_attachment_raw', png, { headers: {
+                      'x-outpost-patient': page.patients[0].id,
+                      'x-outpost-file-name': encodeURIComponent('wound (left) é.png'),
+                      'x-outpost-media-type': 'image/png' } }))
+                    .then((a) => done(a.file_name + '|' + a.size), (e) => done('error: ' + JSON.stringify(e)));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(added.as_str(), Some("wound (left) é.png|70"), "{added}");
+
         // Lock, unlock: the note is still there, signed, with its addendum.
         click(&client, "lock").await;
         fill(&client, "unlock-passphrase", "not the passphrase").await;
@@ -213,6 +232,10 @@ async fn a_physician_charts_offline_in_the_real_window() {
         click(&client, "unlock-submit").await;
         // Unlocking returns to where the physician was: the same chart.
         assert_eq!(text_of(&client, "chart-name").await, "Kamau, Wanjiru");
+        // The photo shows as the core's thumbnail (a JPEG it made), not the photo itself.
+        let thumb = element(&client, "attachment-thumb").await;
+        let src = thumb.attr("src").await.unwrap().unwrap_or_default();
+        assert!(src.starts_with("data:image/jpeg;base64,"), "{}", &src[..src.len().min(40)]);
         // WebDriver reads rendered text, so the badge's CSS capitals show.
         let state = wait_text(&client, "note-state", |t| !t.is_empty()).await;
         assert!(state.eq_ignore_ascii_case("signed"), "{state}");

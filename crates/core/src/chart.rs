@@ -363,37 +363,45 @@ impl Core {
         media_type: String,
         bytes: Vec<u8>,
     ) -> Result<AttachmentInfo, CoreError> {
+        self.add_attachment_to(patient_id, None, file_name, media_type, bytes)
+            .await
+    }
+
+    /// Stores `bytes` as an attachment on the patient's chart, in an encounter if given.
+    pub async fn add_attachment_to(
+        &self,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
+        file_name: String,
+        media_type: String,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentInfo, CoreError> {
         self.with_store(move |s| {
-            s.add_attachment(
+            let info = s.add_attachment(
                 patient_id,
-                None,
+                encounter_id,
                 &file_name,
                 &media_type,
-                std::io::Cursor::new(bytes),
-            )
+                std::io::Cursor::new(&bytes[..]),
+            )?;
+            // Made now, while the photo is in memory: the chart shows it small from the start.
+            if media_type.starts_with("image/") {
+                s.keep_thumbnail(info.id, &bytes)?;
+            }
+            Ok(info)
         })
         .await
     }
 
-    /// An image attachment as a `data:` URL for a thumbnail, or `None` for other types or
-    /// images larger than `max_bytes`. Reading it is audited like any attachment read.
-    pub async fn attachment_data_url(
+    /// An image attachment's thumbnail (a small JPEG) as a `data:` URL, or `None` for other
+    /// files and images that do not decode. Never the full photo.
+    pub async fn attachment_thumbnail_url(
         &self,
         id: AttachmentId,
-        max_bytes: u64,
     ) -> Result<Option<String>, CoreError> {
         self.with_store(move |s| {
-            let info = s.attachment_info(id)?;
-            if !info.media_type.starts_with("image/") || info.size > max_bytes {
-                return Ok(None);
-            }
-            let mut bytes = Vec::with_capacity(usize::try_from(info.size).unwrap_or(0));
-            s.read_attachment(id, &mut bytes)?;
-            Ok(Some(format!(
-                "data:{};base64,{}",
-                info.media_type,
-                base64(&bytes)
-            )))
+            Ok(s.attachment_thumbnail(id)?
+                .map(|jpeg| format!("data:image/jpeg;base64,{}", base64(&jpeg))))
         })
         .await
     }

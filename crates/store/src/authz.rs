@@ -136,7 +136,18 @@ pub struct Capabilities {
     pub make_backups: bool,
     /// Add and remove users, manage the workspace, issue a new recovery key.
     pub manage: bool,
+    /// The largest file the app hands the core in one piece (larger ones go through the
+    /// command line, which streams them).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub max_attachment_bytes: u64,
+    /// The shortest passphrase accepted.
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub min_passphrase_chars: usize,
 }
+
+/// The largest attachment the app sends over its IPC in one piece: it is held in memory twice
+/// (the page's buffer and the core's) on laptops with a few GiB.
+pub const MAX_APP_ATTACHMENT_BYTES: u64 = 100 * 1024 * 1024;
 
 /// What `role` may do.
 pub fn capabilities(role: Role) -> Capabilities {
@@ -146,6 +157,8 @@ pub fn capabilities(role: Role) -> Capabilities {
         add_addenda: ADDENDUM_WRITERS.contains(&role),
         make_backups: BACKUP_MAKERS.contains(&role),
         manage: MANAGERS.contains(&role),
+        max_attachment_bytes: MAX_APP_ATTACHMENT_BYTES,
+        min_passphrase_chars: crate::profile::MIN_PASSPHRASE_CHARS,
     }
 }
 

@@ -63,6 +63,7 @@ pub mod profile;
 pub mod publish;
 pub mod receive;
 pub mod records;
+pub mod thumbnails;
 mod trust;
 pub mod users;
 pub mod verify;
@@ -75,7 +76,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-pub use authz::{Capabilities, capabilities};
+pub use authz::{Capabilities, MAX_APP_ATTACHMENT_BYTES, capabilities};
 pub use error::StoreError;
 pub use outpost_proto::{
     self as proto, AddendumId, AttachmentId, EncounterId, NoteId, OpHash, PatientId, Role, UserId,

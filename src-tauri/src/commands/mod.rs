@@ -70,7 +70,6 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         backup::create_backup,
         backup::verify_backup,
         backup::restore_backup,
-        attachments::add_attachment,
         attachments::attachment_preview,
         sync::workspace,
         sync::create_workspace,

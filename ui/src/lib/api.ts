@@ -1,6 +1,7 @@
 // The UI's one door to the Rust core: typed calls over the generated bindings, with the core's
 // typed error turned into an exception the screens can show.
-import { commands, type AppInfo, type CommandError } from './bindings';
+import { invoke } from '@tauri-apps/api/core';
+import { commands, type AppInfo, type AttachmentInfo, type CommandError } from './bindings';
 
 /** A command failed with the core's typed error. */
 export class CoreCallError extends Error {
@@ -47,4 +48,25 @@ export async function appInfo(): Promise<AppInfo> {
 export function describe(err: unknown): string {
   if (err instanceof CoreCallError) return err.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Sends a picked file to the core as the raw body of `add_attachment_raw` (its bytes as they
+ * are: no JSON array of numbers, no base64), with the patient, encounter, file name and media
+ * type in headers.
+ */
+export async function addAttachment(patientId: string, file: File, encounterId: string | null = null): Promise<AttachmentInfo> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  try {
+    return await invoke<AttachmentInfo>('add_attachment_raw', bytes, {
+      headers: {
+        'x-outpost-patient': patientId,
+        'x-outpost-encounter': encounterId ?? '',
+        'x-outpost-file-name': encodeURIComponent(file.name),
+        'x-outpost-media-type': file.type || 'application/octet-stream',
+      },
+    });
+  } catch (err) {
+    throw new CoreCallError(err as CommandError);
+  }
 }

@@ -81,9 +81,10 @@ export const commands = {
 	 *  creator. Returns the new profile's recovery key, to show once.
 	 */
 	restoreBackup: (path: string, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("restore_backup", { path, passphrase })),
-	/**  Stores a file the user picked as an attachment on the patient's chart. */
-	addAttachment: (patientId: PatientId, fileName: string, mediaType: string, bytes: number[]) => typedError<AttachmentInfo_Serialize, CommandError>(__TAURI_INVOKE("add_attachment", { patientId, fileName, mediaType, bytes })),
-	/**  A `data:` URL thumbnail for an image attachment (none for other types or large images). */
+	/**
+	 *  The thumbnail of an image attachment as a `data:` URL (a small JPEG; never the full photo;
+	 *  none for other files).
+	 */
 	attachmentPreview: (attachmentId: AttachmentId) => typedError<string | null, CommandError>(__TAURI_INVOKE("attachment_preview", { attachmentId })),
 	/**  The workspace this profile is in or joining. */
 	workspace: () => typedError<WorkspaceInfo | null, CommandError>(__TAURI_INVOKE("workspace")),
@@ -101,7 +102,10 @@ export const commands = {
 	removeMember: (id: string) => typedError<string[], CommandError>(__TAURI_INVOKE("remove_member", { id })),
 	/**  One sync exchange now. */
 	syncNow: () => typedError<SyncReport, CommandError>(__TAURI_INVOKE("sync_now")),
-	/**  The sync indicator's state. */
+	/**
+	 *  The sync indicator's state. The screen polls it every few seconds: background work, which
+	 *  does not keep an unattended session from locking.
+	 */
 	syncStatus: () => typedError<SyncStatus_Serialize, CommandError>(__TAURI_INVOKE("sync_status")),
 	/**  Everything the sync centre shows. */
 	syncCentre: () => typedError<SyncCentre_Serialize, CommandError>(__TAURI_INVOKE("sync_centre")),
@@ -388,6 +392,13 @@ export type Capabilities = {
 	make_backups: boolean,
 	/**  Add and remove users, manage the workspace, issue a new recovery key. */
 	manage: boolean,
+	/**
+	 *  The largest file the app hands the core in one piece (larger ones go through the
+	 *  command line, which streams them).
+	 */
+	max_attachment_bytes: number | null,
+	/**  The shortest passphrase accepted. */
+	min_passphrase_chars: number | null,
 };
 
 /**  A patient's chart as one read: the patient and everything recorded about them. */

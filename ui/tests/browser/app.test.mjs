@@ -261,10 +261,10 @@ test('attachments: a picked photo is stored through the core and shown as a thum
   await page.getByTestId('patient-row').click();
   // A real 1x1 PNG.
   const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
-  await page.getByTestId('attach-input').setInputFiles({ name: 'wound.png', mimeType: 'image/png', buffer: png });
+  await page.getByTestId('attach-input').setInputFiles({ name: 'wound (left) é.png', mimeType: 'image/png', buffer: png });
   const thumb = page.getByTestId('attachment-thumb');
   await thumb.waitFor();
-  assert.equal(await thumb.getAttribute('alt'), 'wound.png');
+  assert.equal(await thumb.getAttribute('alt'), 'wound (left) é.png', 'the name crossed intact');
   assert.match(await thumb.getAttribute('src'), /^data:image\/png;base64,iVBOR/);
   const stored = await page.evaluate(() => window.__FAKE_CORE__.attachments[0].bytes.length);
   assert.equal(stored, png.length, 'the bytes reached the core unchanged in length');

@@ -100,6 +100,8 @@ export function installFakeCore(seed) {
       return {
         chart: ['physician', 'nurse', 'admin', 'emergency'].includes(role),
         sign_notes: role === 'physician',
+        max_attachment_bytes: 100 * 1024 * 1024,
+        min_passphrase_chars: 8,
         add_addenda: role === 'physician' || role === 'nurse',
         make_backups: ['admin', 'physician', 'emergency'].includes(role),
         manage: role === 'admin' || role === 'physician',
@@ -210,9 +212,12 @@ export function installFakeCore(seed) {
       if (b.passphrase !== passphrase) fail('wrongSecret', 'wrong passphrase');
       return b.manifest;
     },
-    add_attachment: ({ patientId, fileName, mediaType, bytes }) => {
+    // The raw body and headers, as the shell takes them: bytes, never a JSON array.
+    add_attachment_raw: (body, options) => {
       needUnlocked();
-      const a = { id: id(), patient_id: patientId, encounter_id: null, file_name: fileName, media_type: mediaType, size: bytes.length, sha256: '0'.repeat(64), created_at: now(), created_by: state.current.id, legacy: false, bytes };
+      if (!(body instanceof Uint8Array)) fail('invalid', 'the file must be sent as raw bytes');
+      const h = options?.headers ?? {};
+      const a = { id: id(), patient_id: h['x-outpost-patient'], encounter_id: h['x-outpost-encounter'] || null, file_name: decodeURIComponent(h['x-outpost-file-name']), media_type: h['x-outpost-media-type'], size: body.length, sha256: '0'.repeat(64), created_at: now(), created_by: state.current.id, legacy: false, bytes: Array.from(body) };
       state.attachments.push(a);
       return a;
     },
@@ -361,7 +366,7 @@ export function installFakeCore(seed) {
       callbacks.set(id, callback);
       return id;
     },
-    invoke: async (cmd, args) => {
+    invoke: async (cmd, args, options) => {
       calls.push(cmd);
       // `state.slow[cmd]`: the call takes that many ms (a busy laptop), so double clicks land.
       if (state.slow?.[cmd]) await new Promise((r) => setTimeout(r, state.slow[cmd]));
@@ -378,7 +383,7 @@ export function installFakeCore(seed) {
       }
       const handler = handlers[cmd];
       if (!handler) throw { kind: 'invalid', message: `unknown command ${cmd}` };
-      return handler(args || {});
+      return handler(args || {}, options);
     },
   };
 }

@@ -1107,6 +1107,9 @@ const COMMON_PASSPHRASES: &[&str] = &[
 
 /// The passphrase policy, in the core (the screens may say it earlier; this decides): at least
 /// 8 characters, not one character repeated, not one of [`COMMON_PASSPHRASES`].
+/// The shortest passphrase accepted (for a user or a backup).
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+
 pub(crate) fn validate_passphrase(passphrase: &[u8]) -> Result<(), StoreError> {
     let invalid = |reason| {
         Err(StoreError::Invalid {
@@ -1115,7 +1118,7 @@ pub(crate) fn validate_passphrase(passphrase: &[u8]) -> Result<(), StoreError> {
         })
     };
     let text = String::from_utf8_lossy(passphrase);
-    if text.chars().count() < 8 {
+    if text.chars().count() < MIN_PASSPHRASE_CHARS {
         return invalid("must be at least 8 characters");
     }
     let folded: String = text
