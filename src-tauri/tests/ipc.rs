@@ -55,15 +55,21 @@ fn app_info_round_trips_through_ipc_and_the_acl_denies_everything_else() {
     assert_eq!(info.data_dir, data_dir.display().to_string());
     assert!(data_dir.is_dir(), "setup creates the data directory");
 
-    // Minimal capabilities: core plugins the window does not need are refused.
+    // Minimal capabilities: core plugins the window does not need are refused. Listening to
+    // events (the `locked` event) is granted; sending them is not.
     for cmd in [
         "plugin:app|version",
-        "plugin:event|listen",
+        "plugin:event|emit",
         "plugin:webview|create_webview_window",
     ] {
         let err = invoke(&window, cmd).expect_err(cmd);
         assert!(err.to_string().contains("not allowed"), "{cmd}: {err}");
     }
+    let listen = invoke(&window, "plugin:event|listen").expect_err("no arguments given");
+    assert!(
+        !listen.to_string().contains("not allowed"),
+        "listening is granted: {listen}"
+    );
 }
 
 #[test]
