@@ -188,8 +188,16 @@ impl InUse {
     pub(crate) fn make_exclusive(&self) -> Result<(), StoreError> {
         match self.0.try_lock() {
             Ok(()) => Ok(()),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUseElsewhere),
-            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+            // A failed upgrade of a `flock` can drop the shared lock this handle held: it is
+            // taken again, so the session stays protected from an upgrade under it.
+            Err(std::fs::TryLockError::WouldBlock) => {
+                self.0.lock_shared()?;
+                Err(StoreError::InUseElsewhere)
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                self.0.lock_shared()?;
+                Err(e.into())
+            }
         }
     }
 

@@ -67,6 +67,36 @@ impl Store {
         self.trusted.borrow().sealing_keys()
     }
 
+    /// Whether `identity` (hex of a 64-byte public identity) is the registered key of an admin
+    /// or physician who is not removed: who may seal a new database key.
+    pub(crate) fn is_manager_identity(&self, identity: &str) -> bool {
+        let Some(bytes) = crate::db::unhex(identity).filter(|b| b.len() == 64) else {
+            return false;
+        };
+        let trusted = self.trusted.borrow();
+        let (keys, _) = trusted.sealing_keys();
+        keys.iter().any(|(user, public)| {
+            public.to_bytes().as_slice() == bytes.as_slice()
+                && trusted.state(*user).is_some_and(|s| {
+                    !s.removed
+                        && matches!(
+                            s.role,
+                            outpost_proto::Role::Admin | outpost_proto::Role::Physician
+                        )
+                })
+        })
+    }
+
+    /// Whether this laptop's device is registered as `user`'s own (a device that joined a
+    /// workspace as that person).
+    pub(crate) fn device_belongs_to(&self, user: UserId) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1 AND user = ?2)",
+            [self.device_id().to_hex(), user.to_hex()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// The shared in-use lock this session holds.
     pub(crate) fn in_use(&self) -> &crate::db::InUse {
         &self.in_use_lock

@@ -167,7 +167,18 @@ fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhe
         std::fs::read(fx.dir().join("profile.json")).unwrap(),
         before
     );
+    // The refused attempt did not drop the doctor's own hold on the profile: an upgrade from
+    // elsewhere is still kept out while the doctor's session is open.
+    let outsider = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fx.dir().join(db::IN_USE_FILE))
+        .unwrap();
     as_nurse.lock().unwrap();
+    assert!(
+        matches!(outsider.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        "the doctor's session lost its shared lock"
+    );
+    drop(outsider);
     assert!(
         doc.members().unwrap().iter().all(|m| !m.removed),
         "the refused removal left no trace in the log"
@@ -179,4 +190,85 @@ fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhe
             .iter()
             .any(|m| m.id == nurse.id && m.removed)
     );
+}
+
+/// Two removals in a row, with nobody unlocking in between: each remaining user then holds two
+/// sealed keys and the newest opens the database (an interrupted second re-key would leave the
+/// first one to open it).
+#[test]
+fn two_removals_in_a_row_leave_everyone_able_to_unlock() {
+    let (fx, mut doc, _) = Fixture::new();
+    let nurse = fx.add_nurse(&mut doc);
+    let admin = fx
+        .profile()
+        .add_user(&mut doc, ADMIN, Role::Admin, ADMIN_PASSPHRASE, FAST)
+        .unwrap();
+    let third = fx
+        .profile()
+        .add_user(
+            &mut doc,
+            "Nurse Two",
+            Role::Nurse,
+            b"second nurse passphrase",
+            FAST,
+        )
+        .unwrap();
+    fx.profile().remove_user(&mut doc, nurse.id).unwrap();
+    fx.profile().remove_user(&mut doc, third.id).unwrap();
+    doc.lock().unwrap();
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fx.dir().join("profile.json")).unwrap()).unwrap();
+    let admin_entry = file["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == admin.id.to_hex())
+        .unwrap();
+    assert_eq!(admin_entry["sealed"].as_array().unwrap().len(), 2);
+    fx.unlock_as(ADMIN, ADMIN_PASSPHRASE).lock().unwrap();
+    fx.unlock().lock().unwrap();
+}
+
+/// A nurse who can open the database seals its key to the doctor herself and plants it in the
+/// doctor's entry: a key sealed by someone who may not re-key the profile is refused.
+#[test]
+fn a_key_sealed_by_someone_who_may_not_rekey_is_refused() {
+    use outpost_crypto::{ContentType, GroupId, SealedEnvelope};
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    doc.lock().unwrap();
+    let nurse = common::identity_of(&fx.dir(), NURSE, NURSE_PASSPHRASE);
+    let doctor = common::identity_of(&fx.dir(), DOCTOR, PASSPHRASE).public();
+    let key = common::database_key(&fx.dir(), NURSE, NURSE_PASSPHRASE);
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fx.dir().join("profile.json")).unwrap()).unwrap();
+    let profile_id: [u8; 16] = common::unhex(file["profile_id"].as_str().unwrap())
+        .try_into()
+        .unwrap();
+    let envelope = SealedEnvelope::seal_direct(
+        &nurse,
+        &doctor,
+        GroupId(profile_id),
+        0,
+        ContentType::DATABASE_KEY,
+        &key,
+        &mut rand_core::OsRng,
+    )
+    .unwrap();
+    for user in file["users"].as_array_mut().unwrap() {
+        if user["name"] == DOCTOR {
+            user["sealed"] = serde_json::json!([{
+                "envelope": common::hex(&envelope.encode()),
+                "by": common::hex(&nurse.public().to_bytes()),
+            }]);
+        }
+    }
+    for name in ["profile.json", "profile.copy.json"] {
+        std::fs::write(fx.dir().join(name), serde_json::to_vec(&file).unwrap()).unwrap();
+    }
+    let err = fx
+        .profile()
+        .unlock(DOCTOR, PASSPHRASE, fx.clock.clone())
+        .unwrap_err();
+    assert!(err.to_string().contains("may not issue"), "{err}");
 }

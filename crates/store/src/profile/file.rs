@@ -95,11 +95,12 @@ pub(crate) struct UserEntry {
     /// files from before signing identities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
-    /// A new database key sealed to this user's registered identity, left by an admin who
-    /// re-keyed the database (after removing someone); replaced by an ordinary wrap at the
-    /// user's next unlock.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sealed: Option<SealedKey>,
+    /// New database keys sealed to this user's registered identity, oldest first, left by
+    /// admins who re-keyed the database (after removing someone); replaced by an ordinary
+    /// wrap at the user's next unlock. Kept as a list: if a second re-key is interrupted, the
+    /// key sealed by the first still opens the database.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sealed: Vec<SealedKey>,
 }
 
 /// A database key sealed to a user's public identity (a direct envelope).

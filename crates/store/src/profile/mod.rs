@@ -143,6 +143,8 @@ pub struct Profile {
     /// Being opened for the first time right after a restore, in this process: no anchor can
     /// exist yet for the new profile id, so its absence is not news.
     just_restored: bool,
+    /// Rebuilt in memory from a recovery sheet (`profile.json` lost): there is no file to check.
+    from_sheet: bool,
     /// The key-derivation cost a passphrase record is raised to at its next unlock when it was
     /// made weaker (an older build's default, or a test's).
     kdf_target: KdfParams,
@@ -229,7 +231,7 @@ impl Profile {
                     &user.id.to_hex(),
                 )?,
                 identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
-                sealed: None,
+                sealed: Vec::new(),
             }],
             recovery: RecoveryEntry {
                 wrapped_key: wrap_key(&recovery.kek(), &db_key, &profile_id_hex, "recovery")?
@@ -246,6 +248,7 @@ impl Profile {
             file,
             anchor_dir,
             just_restored: false,
+            from_sheet: false,
             kdf_target: KdfParams::DEFAULT,
         };
         let file_key = FileKey::of(&db_key);
@@ -298,7 +301,7 @@ impl Profile {
                             .map(|w| hex(&w))
                     })
                     .transpose()?,
-                sealed: None,
+                sealed: Vec::new(),
             }],
             recovery: RecoveryEntry {
                 wrapped_key: wrap_key(&recovery.kek(), db_key, &profile_id_hex, "recovery")?
@@ -314,6 +317,7 @@ impl Profile {
             file,
             anchor_dir,
             just_restored: true,
+            from_sheet: false,
             kdf_target: KdfParams::DEFAULT,
         };
         let mut store = profile.unlock(&owner.id.to_hex(), passphrase, clock)?;
@@ -334,6 +338,7 @@ impl Profile {
             file: ProfileFile::read(dir)?,
             anchor_dir: crate::anchor::default_dir(),
             just_restored: false,
+            from_sheet: false,
             kdf_target: KdfParams::DEFAULT,
         })
     }
@@ -374,6 +379,7 @@ impl Profile {
             },
             anchor_dir: crate::anchor::default_dir(),
             just_restored: false,
+            from_sheet: true,
             kdf_target: KdfParams::DEFAULT,
         })
     }
@@ -473,7 +479,7 @@ impl Profile {
                 .map_err(|_| bad("this user's identity does not unwrap"))
             })
             .transpose()?;
-        let (db_key, unsealed) = self.key_to_use(entry, identity.as_ref(), db_key);
+        let (db_key, sealed_by) = self.key_to_use(entry, identity.as_ref(), db_key);
         let kek = keys.key_encryption_key.clone();
         let file_key = FileKey::of(&db_key);
         let store = session::open(
@@ -501,38 +507,49 @@ impl Profile {
             },
             clock,
         )?;
+        // A key sealed by someone who may not re-key this profile (a planted profile file and
+        // database) is not used, nor kept: the session is refused.
+        if let Some(by) = &sealed_by
+            && !store.is_manager_identity(by)
+        {
+            let _ = store.lock();
+            return Err(StoreError::ProfileFile {
+                file: file::PROFILE_FILE,
+                reason: "it holds a database key from someone who may not issue one",
+            });
+        }
         // A record made with weaker key-derivation settings than today's is made again, now
-        // that the passphrase is at hand. Not getting there is no reason to refuse the unlock:
-        // it is tried again next time.
+        // that the passphrase is at hand (wrapping the key in use, sealed or not). Not getting
+        // there is no reason to refuse the unlock: it is tried again next time.
         if record.needs_upgrade(self.kdf_target) {
             let _ = self.rewrap(&store, &entry.id, passphrase, self.kdf_target);
-        } else if unsealed {
+        } else if sealed_by.is_some() {
             self.unseal_entry(&store, &entry.id, &kek);
         }
         Ok(store)
     }
 
-    /// The key that opens the database: a newer one sealed to this user (the database was
-    /// re-keyed after someone was removed) when it opens it, else their ordinary wrap's.
-    /// Returns whether the sealed one was used.
+    /// The key that opens the database: the newest one sealed to this user that opens it (the
+    /// database was re-keyed after someone was removed), else their ordinary wrap's. Returns
+    /// the sealer's public identity when a sealed one was used.
     fn key_to_use(
         &self,
         entry: &UserEntry,
         identity: Option<&DeviceIdentity>,
         wrapped: Zeroizing<[u8; 32]>,
-    ) -> (Zeroizing<[u8; 32]>, bool) {
-        let sealed = entry
-            .sealed
-            .as_ref()
-            .zip(identity)
-            .and_then(|(s, i)| rekey::open_sealed(s, i, self.file.id_bytes().ok()?));
-        if let Some(key) = sealed {
-            // Written before the re-key: until it is done, the ordinary wrap still opens.
-            if db::open(&self.dir.join(DATABASE_FILE), &key, OpenMode::Existing).is_ok() {
-                return (key, true);
+    ) -> (Zeroizing<[u8; 32]>, Option<String>) {
+        let (Some(identity), Ok(profile_id)) = (identity, self.file.id_bytes()) else {
+            return (wrapped, None);
+        };
+        for sealed in entry.sealed.iter().rev() {
+            if let Some(key) = rekey::open_sealed(sealed, identity, profile_id)
+                // Written before the re-key: until it is done, the ordinary wrap still opens.
+                && db::open(&self.dir.join(DATABASE_FILE), &key, OpenMode::Existing).is_ok()
+            {
+                return (key, Some(sealed.by.clone()));
             }
         }
-        (wrapped, false)
+        (wrapped, None)
     }
 
     /// Makes `user`'s passphrase record afresh with `params`, wrapping the database key and
@@ -565,8 +582,8 @@ impl Profile {
             entry.passphrase = passphrase;
             entry.wrap = wrap;
             entry.identity = Some(identity);
-            // The wrap is of the key in use now: a sealed newer one is no longer needed.
-            entry.sealed = None;
+            // The wrap is of the key in use now: sealed newer ones are no longer needed.
+            entry.sealed.clear();
             Ok(())
         })?;
         // The change is made; remembering it only sharpens the check for an older copy.
@@ -837,7 +854,7 @@ impl Profile {
                 .wrapped_key,
             },
             identity: Some(hex(&identity.wrap(&keys.key_encryption_key, &mut OsRng)?)),
-            sealed: None,
+            sealed: Vec::new(),
         };
         // The file first: a user registered in the log without a way to unlock would be locked
         // out for good; a file entry without a registration is refused at unlock.

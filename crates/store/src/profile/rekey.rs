@@ -25,6 +25,9 @@ use crate::{
     db::{self, hex, unhex},
 };
 
+/// Sealed keys kept per user (the newest): enough for removals in a row that were interrupted.
+const MAX_SEALED: usize = 4;
+
 /// Seals `key` to `recipient`, signed by `sealer`, bound to this profile.
 fn seal(
     sealer: &DeviceIdentity,
@@ -86,6 +89,12 @@ impl Profile {
             });
         }
         require_manager(store)?;
+        if store.device_belongs_to(user)? {
+            return Err(StoreError::Invalid {
+                field: "user",
+                reason: "this laptop joined the team as that person: remove them from another device",
+            });
+        }
         let (keys, missing) = store.trusted_sealing_keys();
         let cannot = self
             .file
@@ -109,7 +118,10 @@ impl Profile {
         let _ = store.in_use().make_shared();
         done?;
         // The recovery key's wrap held the old key: a new recovery key, wrapped for the new.
-        self.rotate_recovery(store)
+        self.rotate_recovery(store).map_err(|_| StoreError::Invalid {
+            field: "recovery key",
+            reason: "the user was removed and the database re-keyed, but the new recovery key could not be written: issue one now (outpost recovery rotate)",
+        })
     }
 
     /// Writes `profile.json` without `removed`'s entry and with a new database key sealed to
@@ -134,10 +146,12 @@ impl Profile {
         self.file = ProfileFile::update(&self.dir, &FileKey::of(store.key()), |file| {
             file.users.retain(|e| e.id != removed);
             for entry in &mut file.users {
-                entry.sealed = sealed
-                    .iter()
-                    .find(|(id, _)| *id == entry.id)
-                    .map(|(_, s)| s.clone());
+                if let Some((_, s)) = sealed.iter().find(|(id, _)| *id == entry.id) {
+                    // Added to what earlier re-keys sealed, never replacing it (a few kept).
+                    entry.sealed.push(s.clone());
+                    let excess = entry.sealed.len().saturating_sub(MAX_SEALED);
+                    entry.sealed.drain(..excess);
+                }
             }
             Ok(())
         })?;
@@ -153,19 +167,23 @@ impl Profile {
         new_key: Zeroizing<[u8; 32]>,
     ) -> Result<(), StoreError> {
         db::apply_rekey(store.raw_connection(), &new_key)?;
-        crate::device::rewrap(store.raw_connection(), &store.device, &new_key)?;
-        db::checkpoint(store.raw_connection());
+        // From here the database opens only with the new key: the session holds it at once.
         store.replace_key(new_key);
+        let key = *store.key();
+        crate::device::rewrap(store.raw_connection(), &store.device, &key)?;
+        db::checkpoint(store.raw_connection());
         // Sealed again under the new key, so the next unlock does not take it for tampering.
         self.file = ProfileFile::update(&self.dir, &FileKey::of(store.key()), |_| Ok(()))?;
         let _ = store.note_profile_file(self.file.generation);
+        // Copies under the old key (before a schema upgrade, before joining a workspace) go;
+        // one that cannot be removed does not undo the re-key.
         for entry in std::fs::read_dir(&self.dir)?.flatten() {
             let name = entry.file_name();
-            if name
-                .to_str()
-                .is_some_and(|n| n.starts_with(&format!("{}.schema-v", super::DATABASE_FILE)))
-            {
-                std::fs::remove_file(entry.path())?;
+            if name.to_str().is_some_and(|n| {
+                n.starts_with(&format!("{}.schema-v", super::DATABASE_FILE))
+                    || n.starts_with(&format!("{}.before-join-", super::DATABASE_FILE))
+            }) {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
         store.audit_event(AuditAction::DatabaseRekeyed, None, None)?;
@@ -185,7 +203,7 @@ impl Profile {
                 .find(|u| u.id == user)
                 .ok_or(bad("the user's entry is gone"))?;
             entry.wrap = wrap;
-            entry.sealed = None;
+            entry.sealed.clear();
             Ok(())
         })
         .map(|f| store.note_profile_file(f.generation));

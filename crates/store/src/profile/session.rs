@@ -240,7 +240,7 @@ pub(super) fn open(
     let (device, device_is_new, mut warnings, rollback) =
         device_and_anchor(&tx, profile, &opening.db_key, &profile_id, now)?;
     let file_key = FileKey::of(&opening.db_key);
-    let (altered, reseal) = check_profile_file(&tx, profile, &file_key, &mut warnings)?;
+    let (altered, reseal, seen) = check_profile_file(&tx, profile, &file_key, &mut warnings)?;
     let device_is_new =
         !import_pending_legacy(&tx, profile, kind, &who, &device, now)? && device_is_new;
     let trusted = confirm_identity(&tx, &who, &device, now)?;
@@ -281,7 +281,11 @@ pub(super) fn open(
         // Sealed as it is now, so the same finding is not reported at every unlock. A file
         // that cannot be written (rebuilt from a recovery sheet, with nothing on disk) stays
         // unsealed.
-        let _ = ProfileFile::update(&profile.dir, &file_key, |_| Ok(()));
+        // Numbered above anything this database has seen, so it is not taken for an older copy.
+        let _ = ProfileFile::update(&profile.dir, &file_key, |f| {
+            f.generation = f.generation.max(seen);
+            Ok(())
+        });
     }
     if failures {
         std::fs::remove_file(profile.dir.join(FAILURES_FILE))?;
@@ -435,19 +439,30 @@ impl Store {
 
 /// Checks `profile.json`'s seal and generation against what this database has seen, and
 /// remembers the newer generation. Returns what to record (nothing for a file from before
-/// sealing, which is sealed now; also added to `warnings`) and whether to seal the file again.
+/// sealing, which is sealed now; also added to `warnings`), whether to seal the file again, and
+/// the newest generation the database has seen (a file sealed again is numbered above it).
 fn check_profile_file(
     tx: &Connection,
     profile: &Profile,
     key: &FileKey,
     warnings: &mut Vec<UnlockWarning>,
-) -> Result<(Option<String>, bool), StoreError> {
+) -> Result<(Option<String>, bool, u64), StoreError> {
     let seen: u64 = meta(tx, FILE_GENERATION)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let file = &profile.file;
+    if profile.from_sheet {
+        // Rebuilt in memory from the recovery sheet: nothing on disk to check or seal.
+        return Ok((None, false, seen));
+    }
     let (altered, reseal) = match file.seal(key)? {
-        Seal::Unsealed => (None, true),
+        // A file from before sealing, on a database that never saw a sealed one.
+        Seal::Unsealed if seen == 0 => (None, true),
+        // This database has seen sealed files: a file without a seal had it removed.
+        Seal::Unsealed => (
+            Some("profile.json lost its seal: it was changed by someone who cannot open the database".to_owned()),
+            true,
+        ),
         Seal::Broken => (
             Some("profile.json was changed by someone who cannot open the database".to_owned()),
             true,
@@ -484,7 +499,7 @@ fn check_profile_file(
             reason: reason.clone(),
         });
     }
-    Ok((altered, reseal))
+    Ok((altered, reseal, newest))
 }
 
 /// What the audit trail records of a rollback warning (counts and facts, no patient data).
