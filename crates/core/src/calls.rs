@@ -300,7 +300,12 @@ impl Core {
             undeliverable: Mutex::new(Vec::new()),
             config,
         });
-        tokio::spawn(route(Arc::downgrade(&line), frames));
+        // What arrives from the relay (rings, knocks, any device's signals) is not someone at
+        // this laptop: it never keeps an unattended session open.
+        tokio::spawn(crate::session::background(route(
+            Arc::downgrade(&line),
+            frames,
+        )));
         Ok(CallLine { inner: line })
     }
 }

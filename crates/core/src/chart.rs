@@ -385,8 +385,9 @@ impl Core {
                 std::io::Cursor::new(&bytes[..]),
             )?;
             // Made now, while the photo is in memory: the chart shows it small from the start.
+            // The attachment is stored either way; a thumbnail that fails is made at first view.
             if media_type.starts_with("image/") {
-                s.keep_thumbnail(info.id, &bytes)?;
+                let _ = s.keep_thumbnail(info.id, &bytes);
             }
             Ok(info)
         })

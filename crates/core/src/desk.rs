@@ -210,7 +210,8 @@ impl CallDesk {
         *line = Some(l.clone());
         lock(&self.inner.view).online = true;
         let inner = Arc::clone(&self.inner);
-        tokio::spawn(async move {
+        // Incoming rings and knocks are not someone at this laptop (see `Core::in_background`).
+        tokio::spawn(crate::session::background(async move {
             while let Some(incoming) = l.next_incoming().await {
                 match incoming {
                     Incoming::Ring(ring) => {
@@ -240,7 +241,7 @@ impl CallDesk {
             }
             lock(&inner.view).online = false;
             *inner.line.lock().await = None;
-        });
+        }));
         Ok(())
     }
 

@@ -27,11 +27,30 @@ pub(crate) struct Session {
     pub(crate) last_activity: i64,
 }
 
+/// Runs `work` as background work (see [`Core::in_background`]); for tasks that hold no
+/// `Core` handle, such as the call line's signal router.
+pub(crate) async fn background<T>(work: impl std::future::Future<Output = T>) -> T {
+    BACKGROUND.scope((), work).await
+}
+
 impl Core {
+    /// Counts as someone using the app without touching the store: a video visit in progress,
+    /// where the person is there though the chart is untouched. A session already past its
+    /// idle time is not revived.
+    pub async fn touch(&self) {
+        let mut guard = self.inner.session.lock().await;
+        let now = self.inner.clock.monotonic_ms();
+        if let Some(s) = guard.as_mut()
+            && now - s.last_activity < self.inner.idle_lock_ms()
+        {
+            s.last_activity = now;
+        }
+    }
+
     /// Runs `work` as background work: the store calls it makes do not count as activity, so a
     /// laptop left with the app open still locks when its idle time is up.
     pub async fn in_background<T>(&self, work: impl std::future::Future<Output = T>) -> T {
-        BACKGROUND.scope((), work).await
+        background(work).await
     }
 
     /// Runs `f` on the unlocked store on a blocking thread, refreshing the idle timer (unless

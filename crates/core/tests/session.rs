@@ -134,3 +134,35 @@ async fn background_work_does_not_keep_an_unattended_session_open() {
     clock.0.fetch_add(5_000, Ordering::SeqCst);
     assert!(!core.tick().await);
 }
+
+/// A video visit in progress counts as someone at the laptop (the call screen touches the
+/// session), but a touch after the idle time does not revive a session that should have locked.
+#[tokio::test]
+async fn a_visit_in_progress_keeps_the_session_and_a_late_touch_does_not_revive_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
+    let core = Core::open_with(
+        tmp.path().join("p"),
+        clock.clone(),
+        Some(tmp.path().join("anchors")),
+    )
+    .unwrap();
+    core.set_idle_lock_ms(60_000);
+    core.create_profile("Dr. Lin".into(), Role::Physician, pass())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        clock.0.fetch_add(50_000, Ordering::SeqCst);
+        core.touch().await;
+    }
+    assert!(
+        !core.tick().await,
+        "a visit of 4 minutes locked the session"
+    );
+    clock.0.fetch_add(61_000, Ordering::SeqCst);
+    core.touch().await;
+    assert!(
+        core.tick().await,
+        "a touch after the idle time revived the session"
+    );
+}

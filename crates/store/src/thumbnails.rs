@@ -7,7 +7,7 @@
 
 use std::io::Cursor;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, metadata::Orientation};
 use rusqlite::{OptionalExtension, params};
 
 use crate::{AttachmentId, Store, StoreError};
@@ -35,7 +35,13 @@ pub fn make(bytes: &[u8]) -> Option<Vec<u8>> {
     limits.max_image_height = Some(MAX_DIMENSION);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
-    let small = reader.decode().ok()?.thumbnail(EDGE, EDGE).into_rgb8();
+    let mut decoder = reader.into_decoder().ok()?;
+    // Phones store portrait photos sideways with an EXIF orientation: turned upright here, as
+    // a viewer would show them.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::from_decoder(decoder).ok()?;
+    image.apply_orientation(orientation);
+    let small = image.thumbnail(EDGE, EDGE).into_rgb8();
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
         .encode_image(&small)

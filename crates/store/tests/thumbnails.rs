@@ -104,3 +104,29 @@ fn a_thumbnail_is_made_once_from_the_attachment_and_kept() {
         .unwrap();
     assert!(store.attachment_thumbnail(doc.id).unwrap().is_none());
 }
+
+/// A phone's portrait photo is stored landscape with EXIF orientation 6 (turn 90° clockwise):
+/// its thumbnail stands upright, as a viewer shows the photo.
+#[test]
+fn a_sideways_phone_photo_gets_an_upright_thumbnail() {
+    use image::ImageEncoder as _;
+    let img = image::RgbImage::from_pixel(1600, 1200, image::Rgb([120, 80, 40]));
+    // A minimal big-endian TIFF/EXIF block with one IFD entry: Orientation (0x0112) = 6.
+    let exif: Vec<u8> = [
+        &b"MM\x00\x2a\x00\x00\x00\x08"[..],
+        &[0x00, 0x01],
+        &[
+            0x01, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00,
+        ],
+        &[0x00, 0x00, 0x00, 0x00],
+    ]
+    .concat();
+    let mut jpeg = Vec::new();
+    let mut encoder = image::codecs::jpeg::JpegEncoder::new(&mut jpeg);
+    encoder.set_exif_metadata(exif).unwrap();
+    encoder
+        .write_image(img.as_raw(), 1600, 1200, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let thumb = thumbnails::make(&jpeg).unwrap();
+    assert_eq!(dimensions(&thumb), (240, 320), "turned upright");
+}

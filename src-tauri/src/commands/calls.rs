@@ -24,7 +24,13 @@ fn kind(audio_only: bool) -> CallKind {
 #[tauri::command]
 #[specta::specta]
 pub async fn call_view(state: State<'_, AppState>) -> Result<CallView, CommandError> {
-    Ok(state.desk.view())
+    let view = state.desk.view();
+    // A visit in progress is someone at the laptop, though the chart is untouched: it keeps
+    // the session from locking under the call.
+    if matches!(view.state.as_deref(), Some("connected" | "reconnecting")) {
+        state.core.touch().await;
+    }
+    Ok(view)
 }
 
 /// Connects to the relay for calls (incoming calls ring; the waiting room fills).

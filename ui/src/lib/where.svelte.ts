@@ -17,15 +17,16 @@ export function arrive(userId: string) {
 }
 
 // Work that must reach the core before it locks (a note typed since the last autosave).
-const flushers = new Set<() => Promise<void>>();
+const flushers = new Set<() => Promise<boolean>>();
 
-/** Registers `flush` to run before a lock the user asks for; returns the way to unregister. */
-export function beforeLock(flush: () => Promise<void>): () => void {
+/** Registers `flush` (true when everything is saved) to run before a lock the user asks for. */
+export function beforeLock(flush: () => Promise<boolean>): () => void {
   flushers.add(flush);
   return () => flushers.delete(flush);
 }
 
-/** Runs every registered flush (failures are the flushers' to report). */
-export async function flushBeforeLock(): Promise<void> {
-  await Promise.allSettled([...flushers].map((f) => f()));
+/** Runs every registered flush; false when something could not be saved. */
+export async function flushBeforeLock(): Promise<boolean> {
+  const results = await Promise.allSettled([...flushers].map((f) => f()));
+  return results.every((r) => r.status === 'fulfilled' && r.value);
 }

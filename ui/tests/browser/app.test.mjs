@@ -720,6 +720,27 @@ test('Lock right after typing saves the note; the same person comes back to it, 
   await page.close();
 });
 
+test('a note that cannot be saved keeps Lock from locking, and Retry saves it and locks', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByRole('button', { name: 'Owusu, Abena' }).click();
+  await page.getByTestId('note-new').click();
+  await page.getByTestId('soap-subjective').fill('Fever');
+  await page.waitForFunction(() => window.__FAKE_CORE__.notes.length === 1);
+  // The disk fills: the next save fails, once.
+  await page.evaluate(() => (window.__FAKE_CORE__.failOnce = { update_draft: { kind: 'storage', message: 'storage error: disk full' } }));
+  await page.getByTestId('soap-subjective').fill('Fever, and a rash on both arms');
+  await page.getByRole('button', { name: 'Lock' }).click();
+  await page.getByTestId('failure').filter({ hasText: 'did not lock' }).waitFor();
+  assert.equal(await page.getByTestId('unlock').count(), 0, 'locked with the text unsaved');
+  assert.equal(await page.getByTestId('soap-subjective').inputValue(), 'Fever, and a rash on both arms');
+  await page.getByTestId('failure-retry').click();
+  await page.getByTestId('unlock').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.notes[0].soap.subjective), 'Fever, and a rash on both arms');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('when the core locks itself the screen is cleared at once, not at the next poll', async () => {
   const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
   const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
