@@ -100,18 +100,7 @@ async fn a_call_after_the_idle_limit_is_refused_even_before_the_tick() {
 /// open; they are not someone at the keyboard, so a laptop left open still locks on time.
 #[tokio::test]
 async fn background_work_does_not_keep_an_unattended_session_open() {
-    let tmp = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
-    let core = Core::open_with(
-        tmp.path().join("p"),
-        clock.clone(),
-        Some(tmp.path().join("anchors")),
-    )
-    .unwrap();
-    core.set_idle_lock_ms(60_000);
-    core.create_profile("Dr. Lin".into(), Role::Physician, pass())
-        .await
-        .unwrap();
+    let (_tmp, clock, core) = physician_with_one_minute_idle().await;
     for _ in 0..11 {
         clock.0.fetch_add(5_000, Ordering::SeqCst);
         core.in_background(core.sync_status()).await.unwrap();
@@ -139,18 +128,7 @@ async fn background_work_does_not_keep_an_unattended_session_open() {
 /// session), but a touch after the idle time does not revive a session that should have locked.
 #[tokio::test]
 async fn a_visit_in_progress_keeps_the_session_and_a_late_touch_does_not_revive_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
-    let core = Core::open_with(
-        tmp.path().join("p"),
-        clock.clone(),
-        Some(tmp.path().join("anchors")),
-    )
-    .unwrap();
-    core.set_idle_lock_ms(60_000);
-    core.create_profile("Dr. Lin".into(), Role::Physician, pass())
-        .await
-        .unwrap();
+    let (_tmp, clock, core) = physician_with_one_minute_idle().await;
     for _ in 0..5 {
         clock.0.fetch_add(50_000, Ordering::SeqCst);
         core.touch().await;
@@ -165,4 +143,21 @@ async fn a_visit_in_progress_keeps_the_session_and_a_late_touch_does_not_revive_
         core.tick().await,
         "a touch after the idle time revived the session"
     );
+}
+
+/// A physician's profile, unlocked, on a clock the test moves, locking after one idle minute.
+async fn physician_with_one_minute_idle() -> (tempfile::TempDir, Arc<ManualClock>, Core) {
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock(AtomicI64::new(0)));
+    let core = Core::open_with(
+        tmp.path().join("p"),
+        clock.clone(),
+        Some(tmp.path().join("anchors")),
+    )
+    .unwrap();
+    core.set_idle_lock_ms(60_000);
+    core.create_profile("Dr. Lin".into(), Role::Physician, pass())
+        .await
+        .unwrap();
+    (tmp, clock, core)
 }

@@ -11,6 +11,22 @@ use outpost_store::{Profile, Role, StoreError, audit::AuditFilter, db};
 const ADMIN: &str = "Admin Kwame";
 const ADMIN_PASSPHRASE: &[u8] = b"admin passphrase kwame 1";
 
+/// A physician's profile (unlocked) with Nurse Esi and an admin added.
+fn clinic_of_three() -> (
+    Fixture,
+    outpost_store::Store,
+    outpost_store::User,
+    outpost_store::User,
+) {
+    let (fx, mut doc, _) = Fixture::new();
+    let nurse = fx.add_nurse(&mut doc);
+    let admin = fx
+        .profile()
+        .add_user(&mut doc, ADMIN, Role::Admin, ADMIN_PASSPHRASE, FAST)
+        .unwrap();
+    (fx, doc, nurse, admin)
+}
+
 fn opens(dir: &std::path::Path, key: &[u8; 32]) -> bool {
     db::open(&dir.join("outpost.db"), key, db::OpenMode::Existing).is_ok()
 }
@@ -138,12 +154,7 @@ fn a_removed_nurse_with_an_old_profile_file_and_her_passphrase_opens_nothing() {
 
 #[test]
 fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhere() {
-    let (fx, mut doc, _) = Fixture::new();
-    let nurse = fx.add_nurse(&mut doc);
-    let admin = fx
-        .profile()
-        .add_user(&mut doc, ADMIN, Role::Admin, ADMIN_PASSPHRASE, FAST)
-        .unwrap();
+    let (fx, mut doc, nurse, admin) = clinic_of_three();
     let me = doc.user().id;
     assert!(matches!(
         fx.profile().remove_user(&mut doc, me),
@@ -197,12 +208,7 @@ fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhe
 /// first one to open it).
 #[test]
 fn two_removals_in_a_row_leave_everyone_able_to_unlock() {
-    let (fx, mut doc, _) = Fixture::new();
-    let nurse = fx.add_nurse(&mut doc);
-    let admin = fx
-        .profile()
-        .add_user(&mut doc, ADMIN, Role::Admin, ADMIN_PASSPHRASE, FAST)
-        .unwrap();
+    let (fx, mut doc, nurse, admin) = clinic_of_three();
     let third = fx
         .profile()
         .add_user(
