@@ -741,3 +741,33 @@ fn a_weak_passphrase_record_is_raised_to_the_default_at_unlock() {
     assert_eq!(again.user().id, me);
     again.verify_audit().unwrap();
 }
+
+/// Someone at an unlocked laptop guessing its owner's passphrase through "change passphrase"
+/// meets the same back-off as at the lock screen, and their wrong guesses count toward it there.
+#[test]
+fn guessing_the_current_passphrase_at_a_passphrase_change_backs_off() {
+    let (fx, mut store, _) = Fixture::new();
+    let mut profile = fx.profile();
+    for _ in 0..3 {
+        assert!(matches!(
+            profile.change_passphrase(&mut store, b"guess guess", b"a brand new passphrase", FAST),
+            Err(StoreError::WrongPassphrase)
+        ));
+    }
+    // Even the right one waits now, and so does the lock screen for this user.
+    assert!(matches!(
+        profile.change_passphrase(&mut store, PASSPHRASE, b"a brand new passphrase", FAST),
+        Err(StoreError::RateLimited { .. })
+    ));
+    store.lock().unwrap();
+    assert!(matches!(
+        fx.profile()
+            .unlock(common::DOCTOR, PASSPHRASE, fx.clock.clone()),
+        Err(StoreError::RateLimited { .. })
+    ));
+    fx.clock.advance(60_000);
+    let mut store = fx.unlock();
+    fx.profile()
+        .change_passphrase(&mut store, PASSPHRASE, b"a brand new passphrase", FAST)
+        .unwrap();
+}

@@ -792,10 +792,18 @@ impl Profile {
             .iter()
             .find(|u| u.id == me)
             .ok_or(StoreError::UnknownUser)?;
+        // Someone at an unlocked laptop must not guess its owner's passphrase here faster than
+        // at the lock screen: the same back-off, and a wrong one counts toward it.
+        let now = store.now();
+        let retry_after_secs = self.backoff_secs(Some(&me), now);
+        if retry_after_secs > 0 {
+            return Err(StoreError::RateLimited { retry_after_secs });
+        }
         let record = PassphraseRecord::decode(&unhex(&entry.passphrase).unwrap_or_default())?;
         match unlock_record(&record, current) {
             Ok(_) => {}
             Err(outpost_crypto::CryptoError::WrongPassphrase) => {
+                self.record_failure(now, Some(me))?;
                 return Err(StoreError::WrongPassphrase);
             }
             Err(e) => return Err(e.into()),
