@@ -77,13 +77,9 @@ impl Store {
         let (keys, _) = trusted.sealing_keys();
         keys.iter().any(|(user, public)| {
             public.to_bytes().as_slice() == bytes.as_slice()
-                && trusted.state(*user).is_some_and(|s| {
-                    !s.removed
-                        && matches!(
-                            s.role,
-                            outpost_proto::Role::Admin | outpost_proto::Role::Physician
-                        )
-                })
+                && trusted
+                    .state(*user)
+                    .is_some_and(|s| !s.removed && crate::authz::MANAGERS.contains(&s.role))
         })
     }
 

@@ -734,14 +734,7 @@ impl Profile {
     /// the database re-keyed and re-wrapped for every user, whose passphrases this device does
     /// not hold.
     pub fn rotate_recovery(&mut self, store: &mut Store) -> Result<RecoveryKey, StoreError> {
-        let role = store.user().role;
-        if !matches!(role, Role::Admin | Role::Physician) {
-            return Err(StoreError::NotPermitted {
-                action: "issuing a new recovery key",
-                needs: "an admin or a physician",
-                role,
-            });
-        }
+        store.require_manager("issuing a new recovery key")?;
         let recovery = RecoveryKey::generate();
         let emergency = DeviceIdentity::generate(&mut OsRng);
         let entry = RecoveryEntry {

@@ -16,7 +16,7 @@ impl std::fmt::Debug for RecoveryKey {
     }
 }
 
-pub(super) const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 impl RecoveryKey {
     /// A fresh random key.
@@ -28,63 +28,27 @@ impl RecoveryKey {
 
     /// The text to show (and print) once: 52 characters in groups of four.
     pub fn display(&self) -> Zeroizing<String> {
-        let mut bits = 0u32;
-        let mut nbits = 0;
+        let mut plain = Zeroizing::new(String::with_capacity(52));
+        encode_into(self.0.as_ref(), &mut plain);
         let mut out = Zeroizing::new(String::with_capacity(64));
-        let mut chars = 0;
-        for &byte in self.0.iter() {
-            bits = (bits << 8) | u32::from(byte);
-            nbits += 8;
-            while nbits >= 5 {
-                nbits -= 5;
-                push_group_char(
-                    &mut out,
-                    &mut chars,
-                    CROCKFORD[((bits >> nbits) & 31) as usize],
-                );
+        for (i, c) in plain.chars().enumerate() {
+            if i > 0 && i % 4 == 0 {
+                out.push('-');
             }
-        }
-        if nbits > 0 {
-            push_group_char(
-                &mut out,
-                &mut chars,
-                CROCKFORD[((bits << (5 - nbits)) & 31) as usize],
-            );
+            out.push(c);
         }
         out
     }
 
     /// Parses what a person typed: case, spaces and dashes ignored; I/L read as 1, O as 0.
     pub fn parse(text: &str) -> Result<Self, StoreError> {
-        let mut bits = 0u32;
-        let mut nbits = 0;
-        let mut out = Zeroizing::new([0u8; 32]);
-        let mut len = 0;
-        for c in text.chars().filter(|c| !c.is_whitespace() && *c != '-') {
-            let c = match c.to_ascii_uppercase() {
-                'I' | 'L' => '1',
-                'O' => '0',
-                other => other,
-            };
-            let value = CROCKFORD
-                .iter()
-                .position(|&x| char::from(x) == c)
-                .ok_or(StoreError::WrongRecoveryKey)?;
-            bits = (bits << 5) | u32::try_from(value).map_err(|_| StoreError::WrongRecoveryKey)?;
-            nbits += 5;
-            if nbits >= 8 {
-                nbits -= 8;
-                if len == 32 {
-                    return Err(StoreError::WrongRecoveryKey);
-                }
-                out[len] = ((bits >> nbits) & 0xff) as u8;
-                len += 1;
-            }
-        }
-        if len != 32 {
+        let bytes = decode(text).ok_or(StoreError::WrongRecoveryKey)?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        if bytes.len() != key.len() {
             return Err(StoreError::WrongRecoveryKey);
         }
-        Ok(Self(out))
+        key.copy_from_slice(&bytes);
+        Ok(Self(key))
     }
 
     /// The key that wraps the database key and the emergency identity.
@@ -93,12 +57,44 @@ impl RecoveryKey {
     }
 }
 
-fn push_group_char(out: &mut String, count: &mut usize, c: u8) {
-    if *count > 0 && (*count).is_multiple_of(4) {
-        out.push('-');
+/// Appends `bytes` as Crockford base32 (no padding) to `out`. Shared by the recovery key and
+/// the recovery sheet.
+pub(super) fn encode_into(bytes: &[u8], out: &mut String) {
+    let (mut bits, mut nbits) = (0u32, 0);
+    for &b in bytes {
+        bits = ((bits << 8) | u32::from(b)) & 0xffff;
+        nbits += 8;
+        while nbits >= 5 {
+            nbits -= 5;
+            out.push(char::from(CROCKFORD[((bits >> nbits) & 31) as usize]));
+        }
     }
-    out.push(char::from(c));
-    *count += 1;
+    if nbits > 0 {
+        out.push(char::from(CROCKFORD[((bits << (5 - nbits)) & 31) as usize]));
+    }
+}
+
+/// Crockford base32 as typed: case, whitespace and dashes ignored, I/L as 1, O as 0. `None`
+/// for a character outside the alphabet, or leftover bits that are not the encoder's zero
+/// padding (a typo in the last character).
+pub(super) fn decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 5 / 8));
+    let (mut bits, mut nbits) = (0u32, 0);
+    for c in text.chars().filter(|c| !c.is_whitespace() && *c != '-') {
+        let c = match c.to_ascii_uppercase() {
+            'I' | 'L' => '1',
+            'O' => '0',
+            other => other,
+        };
+        let value = CROCKFORD.iter().position(|&x| char::from(x) == c)?;
+        bits = ((bits << 5) | u32::try_from(value).ok()?) & 0xffff;
+        nbits += 5;
+        if nbits >= 8 {
+            nbits -= 8;
+            out.push(((bits >> nbits) & 0xff) as u8);
+        }
+    }
+    (nbits < 5 && bits & ((1 << nbits) - 1) == 0).then_some(out)
 }
 
 #[cfg(test)]

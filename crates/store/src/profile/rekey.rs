@@ -14,7 +14,7 @@
 //! database is re-keyed under the exclusive in-use lock, then the recovery key is replaced.
 
 use outpost_crypto::{ContentType, DeviceIdentity, GroupId, PublicIdentity, SealedEnvelope};
-use outpost_proto::{AuditAction, Role, UserId};
+use outpost_proto::{AuditAction, UserId};
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
@@ -88,7 +88,7 @@ impl Profile {
                 reason: "you cannot remove yourself",
             });
         }
-        require_manager(store)?;
+        store.require_manager("removing a user")?;
         if store.device_belongs_to(user)? {
             return Err(StoreError::Invalid {
                 field: "user",
@@ -207,18 +207,5 @@ impl Profile {
             Ok(())
         })
         .map(|f| store.note_profile_file(f.generation));
-    }
-}
-
-fn require_manager(store: &Store) -> Result<(), StoreError> {
-    let role = store.user().role;
-    if matches!(role, Role::Admin | Role::Physician) {
-        Ok(())
-    } else {
-        Err(StoreError::NotPermitted {
-            action: "removing a user",
-            needs: "an admin or physician",
-            role,
-        })
     }
 }

@@ -422,13 +422,18 @@ fn device_and_anchor(
 /// Where the database remembers the highest `profile.json` generation it has seen.
 const FILE_GENERATION: &str = "profile_file_generation";
 
+/// The highest `profile.json` generation this database has seen (0: none sealed yet).
+fn seen_generation(conn: &Connection) -> Result<u64, StoreError> {
+    Ok(meta(conn, FILE_GENERATION)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
 impl Store {
     /// Remembers that `profile.json` was just written at `generation` by this session, so an
     /// older copy put back before the next unlock is found too.
     pub(crate) fn note_profile_file(&self, generation: u64) -> Result<(), StoreError> {
-        let seen: u64 = meta(&self.conn, FILE_GENERATION)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let seen = seen_generation(&self.conn)?;
         set_meta(
             &self.conn,
             FILE_GENERATION,
@@ -447,9 +452,7 @@ fn check_profile_file(
     key: &FileKey,
     warnings: &mut Vec<UnlockWarning>,
 ) -> Result<(Option<String>, bool, u64), StoreError> {
-    let seen: u64 = meta(tx, FILE_GENERATION)?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let seen = seen_generation(tx)?;
     let file = &profile.file;
     if profile.from_sheet {
         // Rebuilt in memory from the recovery sheet: nothing on disk to check or seal.

@@ -11,7 +11,10 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{ProfileKind, recovery::CROCKFORD};
+use super::{
+    ProfileKind,
+    recovery::{decode, encode_into},
+};
 use crate::{
     StoreError,
     db::{hex, unhex},
@@ -79,7 +82,8 @@ impl RecoverySheet {
 
     /// The sheet as text: the title, then eight groups of four characters per line.
     pub fn text(&self) -> Result<String, StoreError> {
-        let encoded = encode(&self.to_bytes()?);
+        let mut encoded = String::new();
+        encode_into(&self.to_bytes()?, &mut encoded);
         let mut out = String::from(TITLE);
         for (i, group) in encoded.as_bytes().chunks(4).enumerate() {
             out.push(if i % 8 == 0 { '\n' } else { ' ' });
@@ -130,46 +134,6 @@ impl RecoverySheet {
             identity: (identity_len > 0).then(|| hex(&body[96..])),
         })
     }
-}
-
-/// Crockford base32, no padding.
-fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 8 / 5 + 1);
-    let (mut bits, mut nbits) = (0u32, 0);
-    for &b in bytes {
-        bits = (bits << 8) | u32::from(b);
-        nbits += 8;
-        while nbits >= 5 {
-            nbits -= 5;
-            out.push(char::from(CROCKFORD[((bits >> nbits) & 31) as usize]));
-        }
-    }
-    if nbits > 0 {
-        out.push(char::from(CROCKFORD[((bits << (5 - nbits)) & 31) as usize]));
-    }
-    out
-}
-
-/// Crockford base32 as typed: case, whitespace and dashes ignored, I/L as 1, O as 0.
-fn decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut bits, mut nbits) = (0u32, 0);
-    for c in text.chars().filter(|c| !c.is_whitespace() && *c != '-') {
-        let c = match c.to_ascii_uppercase() {
-            'I' | 'L' => '1',
-            'O' => '0',
-            other => other,
-        };
-        let value = CROCKFORD.iter().position(|&x| char::from(x) == c)?;
-        bits = ((bits << 5) | u32::try_from(value).ok()?) & 0xffff;
-        nbits += 5;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push(((bits >> nbits) & 0xff) as u8);
-        }
-    }
-    // What is left over is the encoder's zero padding: anything else is a typo.
-    (nbits < 5 && bits & ((1 << nbits) - 1) == 0).then_some(out)
 }
 
 #[cfg(test)]

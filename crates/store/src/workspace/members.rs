@@ -114,7 +114,7 @@ impl Store {
         Ok(())
     }
 
-    fn require_manager(&self, action: &'static str) -> Result<(), StoreError> {
+    pub(crate) fn require_manager(&self, action: &'static str) -> Result<(), StoreError> {
         if self.is_manager() {
             Ok(())
         } else {
