@@ -4,12 +4,14 @@
 //!
 //! - [`commands`]: the IPC commands, one module per domain; each is a few lines that call core.
 //! - [`error`]: [`CommandError`], the typed, serializable error every command returns.
+//! - [`picker`]: the native file dialog, asked from Rust (the webview never names a file).
 //! - [`state`]: what the shell keeps in Tauri's managed state, and where the data directory is.
 //!
 //! Business logic never lives here: it belongs in `outpost-core`.
 
 pub mod commands;
 pub mod error;
+pub mod picker;
 pub mod state;
 
 pub use error::CommandError;
@@ -49,6 +51,9 @@ pub fn run_app<R: Runtime>(
     // beside the typed ones rather than through specta.
     let raw = raw_handler::<R>();
     builder
+        // Native file dialogs, opened from Rust only: the window is granted none of the
+        // plugin's commands (see capabilities/main.json).
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(move |invoke: tauri::ipc::Invoke<R>| {
             if matches!(
                 invoke.message.command(),
@@ -72,6 +77,12 @@ pub fn run_app<R: Runtime>(
             state::spawn_idle_lock(core.clone(), app.handle().clone());
             state::spawn_sync_loop(core.clone());
             app.manage(state::AppState::new(core));
+            // A test may have managed a picker that answers for a person; otherwise the
+            // system's dialog.
+            if app.try_state::<picker::Picker>().is_none() {
+                let native = picker::NativePicker::new(app.handle().clone());
+                app.manage(picker::Picker(std::sync::Arc::new(native)));
+            }
             Ok(())
         })
 }

@@ -1,6 +1,10 @@
 //! The shell through Tauri's IPC layer on the mock runtime: commands, ACL and bindings.
 
+use std::sync::Arc;
+
 use outpost_core::AppInfo;
+use outpost_desktop::picker::{FilePicker, PickKind, PickRequest, Picker};
+use serde_json::json;
 use tauri::{
     Manager,
     ipc::{CallbackFn, InvokeBody},
@@ -11,7 +15,14 @@ use tauri::{
 fn app_with_data_dir(
     dir: &std::path::Path,
 ) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
-    let mut app = outpost_desktop::run_app(mock_builder(), Some(dir.to_path_buf()))
+    app_with(mock_builder(), dir)
+}
+
+fn app_with(
+    builder: tauri::Builder<MockRuntime>,
+    dir: &std::path::Path,
+) -> (tauri::App<MockRuntime>, tauri::WebviewWindow<MockRuntime>) {
+    let mut app = outpost_desktop::run_app(builder, Some(dir.to_path_buf()))
         .build(tauri::generate_context!())
         .expect("app builds on the mock runtime");
     // Runs the real setup hook (which opens the core) once; the mock event loop does nothing.
@@ -28,6 +39,19 @@ fn invoke(
     window: &tauri::WebviewWindow<MockRuntime>,
     cmd: &str,
 ) -> Result<serde_json::Value, serde_json::Value> {
+    invoke_with(window, cmd, serde_json::Value::Null)
+}
+
+fn invoke_with(
+    window: &tauri::WebviewWindow<MockRuntime>,
+    cmd: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Value> {
+    let body = if args.is_null() {
+        InvokeBody::default()
+    } else {
+        InvokeBody::Json(args)
+    };
     get_ipc_response(
         window,
         InvokeRequest {
@@ -35,7 +59,7 @@ fn invoke(
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::default(),
+            body,
             headers: tauri::http::HeaderMap::default(),
             invoke_key: INVOKE_KEY.to_string(),
         },
@@ -61,6 +85,9 @@ fn app_info_round_trips_through_ipc_and_the_acl_denies_everything_else() {
         "plugin:app|version",
         "plugin:event|emit",
         "plugin:webview|create_webview_window",
+        // The page never opens a file dialog itself: files are chosen from Rust.
+        "plugin:dialog|save",
+        "plugin:dialog|open",
     ] {
         let err = invoke(&window, cmd).expect_err(cmd);
         assert!(err.to_string().contains("not allowed"), "{cmd}: {err}");
@@ -70,6 +97,83 @@ fn app_info_round_trips_through_ipc_and_the_acl_denies_everything_else() {
         !listen.to_string().contains("not allowed"),
         "listening is granted: {listen}"
     );
+}
+
+/// Answers the file dialog as a person would, and records what it was asked.
+struct Scripted {
+    answers: std::sync::Mutex<Vec<Option<std::path::PathBuf>>>,
+    asked: std::sync::Mutex<Vec<PickRequest>>,
+    home: std::path::PathBuf,
+}
+
+impl FilePicker for Scripted {
+    fn pick(&self, request: PickRequest) -> Option<std::path::PathBuf> {
+        self.asked.lock().unwrap().push(request);
+        self.answers.lock().unwrap().remove(0)
+    }
+    fn home(&self) -> Option<std::path::PathBuf> {
+        Some(self.home.clone())
+    }
+}
+
+#[test]
+fn backups_go_where_the_person_picked_in_the_dialog_never_where_the_page_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chosen = tmp.path().join("stick/clinic.outpost");
+    std::fs::create_dir(tmp.path().join("stick")).unwrap();
+    let scripted = Arc::new(Scripted {
+        // Closed without choosing; then a file chosen; then the same file to check.
+        answers: std::sync::Mutex::new(vec![None, Some(chosen.clone()), Some(chosen.clone())]),
+        asked: std::sync::Mutex::default(),
+        home: tmp.path().to_path_buf(),
+    });
+    let builder = mock_builder().manage(Picker(scripted.clone()));
+    let (_app, window) = app_with(builder, &tmp.path().join("profile"));
+    let passphrase = "Correct horse battery staple 42!";
+    invoke_with(
+        &window,
+        "create_profile",
+        json!({ "name": "Dr. Achieng", "role": "physician", "passphrase": passphrase }),
+    )
+    .unwrap();
+
+    // A weak passphrase is refused before any dialog opens.
+    let weak = invoke_with(&window, "create_backup", json!({ "passphrase": "short" }));
+    assert_eq!(weak.unwrap_err()["kind"], "invalid");
+    assert!(scripted.asked.lock().unwrap().is_empty());
+
+    // A path from the page is not an argument the command reads.
+    let planted = tmp.path().join("planted.outpost");
+    let args = json!({ "passphrase": passphrase, "path": planted });
+    let closed = invoke_with(&window, "create_backup", args.clone()).unwrap();
+    assert!(closed.is_null(), "a closed dialog writes nothing: {closed}");
+    let made = invoke_with(&window, "create_backup", args).unwrap();
+    assert!(!planted.exists());
+    assert!(chosen.is_file());
+    assert_eq!(made["file"], chosen.display().to_string());
+    assert_eq!(
+        made["same_disk_as_data"], true,
+        "the stick here is a folder on the same disk"
+    );
+    let asked = scripted.asked.lock().unwrap().clone();
+    assert_eq!(
+        asked[0].dir,
+        tmp.path(),
+        "no stick mounted: the dialog opens at home"
+    );
+    assert!(
+        matches!(&asked[0].kind, PickKind::Save { file_name } if file_name.starts_with("outpost-backup-") && file_name.ends_with(".outpost"))
+    );
+
+    let checked = invoke_with(
+        &window,
+        "verify_backup",
+        json!({ "passphrase": passphrase }),
+    )
+    .unwrap();
+    assert_eq!(checked["file"], chosen.display().to_string());
+    assert_eq!(checked["manifest"], made["manifest"]);
+    assert_eq!(scripted.asked.lock().unwrap()[2].kind, PickKind::Open);
 }
 
 #[test]

@@ -421,8 +421,10 @@ async fn emergency_backup(
     if let Err(e) = core.lock().await {
         eprintln!("warning: locking after emergency access failed: {e}");
     }
-    let m = made?;
-    emit(args.json, &m, || {
+    let written = made?;
+    warn_if_on_the_same_disk(&written);
+    let m = &written.manifest;
+    emit(args.json, m, || {
         format!(
             "emergency access recorded; backup of {} rows written to {}",
             m.tables.iter().map(|t| t.rows).sum::<u64>(),
@@ -711,13 +713,27 @@ async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
     .await
 }
 
+/// A backup on the chart's own disk is lost with the laptop: said on stderr, so `--json`
+/// output stays one document.
+fn warn_if_on_the_same_disk(written: &outpost_core::chart::BackupWritten) {
+    if written.same_disk_as_data {
+        eprintln!(
+            "warning: this backup is on the same disk as the chart; a lost or broken laptop \
+             takes both. Copy it to a USB stick kept elsewhere."
+        );
+    }
+}
+
 async fn backup(args: &Args, cmd: &BackupCmd) -> Result<()> {
     let json = args.json;
     match cmd {
         BackupCmd::Create { file } => {
             with_session(args, async |core| {
-                let m = core.create_backup(file.clone(), passphrase(args)?).await?;
-                emit(json, &m, || format!("backup written to {}", file.display()))
+                let written = core.create_backup(file.clone(), passphrase(args)?).await?;
+                warn_if_on_the_same_disk(&written);
+                emit(json, &written.manifest, || {
+                    format!("backup written to {}", file.display())
+                })
             })
             .await
         }

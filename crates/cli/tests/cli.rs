@@ -260,10 +260,25 @@ fn a_clinic_day_from_the_command_line() {
 
     // Backup, verify, restore into a new profile: same chart.
     let backup = tmp.path().join("clinic.backup");
-    ok(outpost(
+    let made = outpost(&profile, &["backup", "create", backup.to_str().unwrap()]);
+    assert!(
+        made.stderr.contains("same disk as the chart"),
+        "a backup beside the data is flagged: {}",
+        made.stderr
+    );
+    ok(made);
+    // On another file system (shared memory is its own), no warning.
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    let away = outpost(
         &profile,
-        &["backup", "create", backup.to_str().unwrap()],
-    ));
+        &[
+            "backup",
+            "create",
+            elsewhere.path().join("b").to_str().unwrap(),
+        ],
+    );
+    assert!(!away.stderr.contains("same disk"), "{}", away.stderr);
+    ok(away);
     ok(outpost(
         &profile,
         &["backup", "verify", backup.to_str().unwrap()],

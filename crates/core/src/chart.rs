@@ -21,7 +21,7 @@ use outpost_store::{
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::{Core, CoreError};
+use crate::{Core, CoreError, backup_place::BackupPlace};
 
 /// Who is signed in, and what the unlock found that they must be told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,18 @@ impl SessionInfo {
             warnings: store.warnings().to_vec(),
         }
     }
+}
+
+/// A backup just written: its manifest, where it is, and whether that is the chart's own disk.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct BackupWritten {
+    /// What the backup holds.
+    pub manifest: Manifest,
+    /// The file written.
+    pub file: PathBuf,
+    /// True when the file is on the same file system as the chart: copy it elsewhere.
+    pub same_disk_as_data: bool,
 }
 
 impl Core {
@@ -447,14 +459,40 @@ impl Core {
         self.with_store(Store::verify_audit).await
     }
 
-    /// Writes an encrypted backup protected by `passphrase`.
+    /// Writes an encrypted backup protected by `passphrase`, and says whether it landed on the
+    /// chart's own disk (where a lost laptop takes both).
     pub async fn create_backup(
         &self,
         path: PathBuf,
         passphrase: Zeroizing<String>,
-    ) -> Result<Manifest, CoreError> {
-        self.with_store(move |s| s.create_backup(&path, passphrase.as_bytes(), KdfParams::DEFAULT))
+    ) -> Result<BackupWritten, CoreError> {
+        let data_dir = self.data_dir().to_path_buf();
+        self.with_store(move |s| {
+            let manifest = s.create_backup(&path, passphrase.as_bytes(), KdfParams::DEFAULT)?;
+            Ok(BackupWritten {
+                same_disk_as_data: crate::backup_place::same_disk(&path, &data_dir),
+                file: path,
+                manifest,
+            })
+        })
+        .await
+    }
+
+    /// Refuses, before anyone picks a file, a backup this user may not make or a passphrase
+    /// the policy refuses (the same checks [`Core::create_backup`] makes).
+    pub async fn check_backup_allowed(
+        &self,
+        passphrase: Zeroizing<String>,
+    ) -> Result<(), CoreError> {
+        self.with_store(move |s| s.check_backup_allowed(passphrase.as_bytes()))
             .await
+    }
+
+    /// Where to offer to save a backup today: a mounted USB stick first (see
+    /// [`crate::backup_place`]).
+    pub fn backup_place(&self, home: Option<&std::path::Path>) -> BackupPlace {
+        let today = crate::backup_place::civil_date(self.clock().now_ms());
+        BackupPlace::find(self.data_dir(), home, &today)
     }
 
     /// Checks a backup without restoring it.

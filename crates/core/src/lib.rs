@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`backup_place`]: where a backup goes by default (a USB stick when one is mounted).
 //! - [`info`]: what this build is and where it keeps its data ([`AppInfo`]), for the status area.
 //! - [`chart`]: the chart API over the encrypted store: profile, unlock, patients, encounters,
 //!   notes, vitals, attachments, audit, backup. All async; the store work runs on blocking
@@ -18,6 +19,7 @@
 //!
 //! The shell and the CLI stay thin wrappers over [`Core`].
 
+pub mod backup_place;
 pub mod calls;
 pub mod chart;
 pub mod desk;

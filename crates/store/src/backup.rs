@@ -145,20 +145,12 @@ impl Store {
         passphrase: &[u8],
         params: KdfParams,
     ) -> Result<Manifest, StoreError> {
-        // The same policy as for a user's passphrase: a backup holds every chart.
-        crate::profile::validate_passphrase(passphrase)?;
+        self.check_backup_allowed(passphrase)?;
         let (record, keys) =
             PassphraseRecord::create(&crate::profile::normalized(passphrase), params, &mut OsRng)?;
         // The export goes beside the target. Created exclusively: an unlocked profile's
         // connection may not create files (so a missing database is never silently recreated)
         // and ATTACH inherits that; and a file of the user's with this name is never replaced.
-        if !crate::authz::BACKUP_MAKERS.contains(&self.user.role) {
-            return Err(StoreError::NotPermitted {
-                action: "making a backup",
-                needs: "an admin or physician",
-                role: self.user.role,
-            });
-        }
         let export = ScratchFile::create_new(path.with_extension("partial-db"))?;
         if path.exists() {
             return Err(StoreError::Invalid {
@@ -184,8 +176,22 @@ impl Store {
             &sealed,
         )?;
         drop(export);
-        self.audit_event(outpost_proto::AuditAction::BackupCreated, None, None)?;
         Ok(sealed.manifest)
+    }
+
+    /// Whether this user may make a backup with this passphrase: checked first by
+    /// [`Store::create_backup`], and before the app asks where to save one, so nobody picks a
+    /// file only to be refused.
+    pub fn check_backup_allowed(&self, passphrase: &[u8]) -> Result<(), StoreError> {
+        if !crate::authz::BACKUP_MAKERS.contains(&self.user.role) {
+            return Err(StoreError::NotPermitted {
+                action: "making a backup",
+                needs: "an admin or physician",
+                role: self.user.role,
+            });
+        }
+        // The same policy as for a user's passphrase: a backup holds every chart.
+        crate::profile::validate_passphrase(passphrase)
     }
 
     /// Exports the database into the (empty) file at `export`, keyed with `key`, and describes

@@ -79,6 +79,12 @@ fn create_verify_restore_gives_identical_content() {
         .create_backup(file, b"backup passphrase", FAST)
         .unwrap();
     let original = content_digests(store.raw_connection(), CLINICAL).unwrap();
+    let made = store.audit_entries(&Default::default()).unwrap();
+    assert_eq!(
+        made.iter().filter(|e| e.action == "backup_created").count(),
+        1,
+        "one backup, one audit entry"
+    );
     let original_ops: i64 = store
         .raw_connection()
         .query_row("SELECT count(*) FROM ops", [], |r| r.get(0))

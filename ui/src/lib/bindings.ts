@@ -72,15 +72,18 @@ export const commands = {
 	 *  holds, a typed error naming the first bad operation when it does not.
 	 */
 	verifyAudit: () => typedError<LogReport, CommandError>(__TAURI_INVOKE("verify_audit")),
-	/**  Writes an encrypted backup file to `path`, protected by `passphrase`. */
-	createBackup: (path: string, passphrase: string) => typedError<Manifest, CommandError>(__TAURI_INVOKE("create_backup", { path, passphrase })),
-	/**  Checks a backup file without restoring it. */
-	verifyBackup: (path: string, passphrase: string) => typedError<Manifest, CommandError>(__TAURI_INVOKE("verify_backup", { path, passphrase })),
 	/**
-	 *  Restores a backup into this device's empty data directory and unlocks it as the backup's
-	 *  creator. Returns the new profile's recovery key, to show once.
+	 *  Asks where to save a new backup (after checking the role and the passphrase, so nobody
+	 *  picks a file only to be refused), then writes it, protected by `passphrase`.
 	 */
-	restoreBackup: (path: string, passphrase: string) => typedError<string, CommandError>(__TAURI_INVOKE("restore_backup", { path, passphrase })),
+	createBackup: (passphrase: string) => typedError<BackupWritten | null, CommandError>(__TAURI_INVOKE("create_backup", { passphrase })),
+	/**  Asks which backup file to check, then checks it without restoring it. */
+	verifyBackup: (passphrase: string) => typedError<CheckedBackup | null, CommandError>(__TAURI_INVOKE("verify_backup", { passphrase })),
+	/**
+	 *  Asks which backup file to restore, restores it into this device's empty data directory and
+	 *  unlocks it as the backup's creator. Returns the new profile's recovery key, to show once.
+	 */
+	restoreBackup: (passphrase: string) => typedError<string | null, CommandError>(__TAURI_INVOKE("restore_backup", { passphrase })),
 	/**
 	 *  The thumbnail of an image attachment as a `data:` URL (a small JPEG; never the full photo;
 	 *  none for other files).
@@ -280,6 +283,16 @@ export type AuditEntry_Serialize = {
 	legacy: boolean,
 };
 
+/**  A backup just written: its manifest, where it is, and whether that is the chart's own disk. */
+export type BackupWritten = {
+	/**  What the backup holds. */
+	manifest: Manifest,
+	/**  The file written. */
+	file: string,
+	/**  True when the file is on the same file system as the chart: copy it elsewhere. */
+	same_disk_as_data: boolean,
+};
+
 /**  What the call screens show. */
 export type CallView = CallView_Serialize | CallView_Deserialize;
 
@@ -438,6 +451,14 @@ export type ChatLine = {
 	mine: boolean,
 	/**  The text. */
 	text: string,
+};
+
+/**  A backup checked from a file the person picked. */
+export type CheckedBackup = {
+	/**  What the backup holds. */
+	manifest: Manifest,
+	/**  The file that was read. */
+	file: string,
 };
 
 /**  Why a command failed, as the UI receives it. */
