@@ -10,6 +10,8 @@ APT_PACKAGES=(
   libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libsoup-3.0-dev
   # desktop end-to-end tests and screenshots
   xvfb xauth webkit2gtk-driver imagemagick fonts-dejavu-core
+  # answering the system file dialog (GTK) in the real window: keys typed through XTEST
+  xdotool
   # UI browser tests
   chromium
   # call media: Opus audio (the H.264 codec builds its bundled source); the camera (V4L2

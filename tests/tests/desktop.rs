@@ -320,6 +320,71 @@ async fn an_unattended_window_locks_itself_and_clears_the_screen() {
     drop(driver);
 }
 
+/// Runs `xdotool` with `args` (keys go through XTEST, as a keyboard's would); its output.
+fn xdotool(args: &[&str]) -> String {
+    let out = Command::new("xdotool")
+        .args(args)
+        .output()
+        .expect("xdotool on PATH (scripts/setup.sh installs it)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A backup is written where the person chose in the system's file dialog (GTK, opened by the
+/// shell in Rust), not where the page says; the dialog is answered with the keyboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_goes_where_the_person_chose_in_the_system_file_dialog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("clinic-profile");
+    let chosen = tmp.path().join("stick").join("clinic-friday.outpost");
+    std::fs::create_dir(chosen.parent().unwrap()).unwrap();
+    let driver = Driver::start(&data_dir);
+    let client = connect(&driver).await;
+    async {
+        fill(&client, "onboard-name", "Dr. Achieng").await;
+        fill(&client, "onboard-passphrase", PASSPHRASE).await;
+        fill(&client, "onboard-confirm", PASSPHRASE).await;
+        click(&client, "onboard-submit").await;
+        click(&client, "recovery-stored").await;
+        click(&client, "recovery-done").await;
+        click(&client, "nav-backup").await;
+        fill(&client, "backup-passphrase", "backup passphrase 7").await;
+        fill(&client, "backup-confirm", "backup passphrase 7").await;
+        click(&client, "backup-create").await;
+
+        // The dialog is a window of its own, titled by the shell.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let dialog = loop {
+            let found = xdotool(&["search", "--name", "^Save the backup$"]);
+            if let Some(id) = found.lines().next() {
+                break id.to_owned();
+            }
+            assert!(Instant::now() < deadline, "no file dialog appeared");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        xdotool(&["windowfocus", "--sync", &dialog]);
+        // The name field holds the offered name, selected; a full path typed there is taken.
+        xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+        xdotool(&["type", "--delay", "15", &chosen.display().to_string()]);
+        xdotool(&["key", "Return"]);
+
+        let result = wait_text(&client, "backup-result", |t| {
+            t.starts_with("Backup written")
+        })
+        .await;
+        assert!(result.contains(&chosen.display().to_string()), "{result}");
+        // The folder is on the same disk as the chart here, and the page says so.
+        let warning = text_of(&client, "backup-same-disk").await;
+        assert!(warning.contains("same disk"), "{warning}");
+    }
+    .await;
+    let _ = client.close().await;
+    drop(driver);
+    let bytes = std::fs::read(&chosen).expect("the backup is where the person chose");
+    assert!(bytes.len() > 4096, "a backup of {} bytes", bytes.len());
+    assert!(!bytes.starts_with(b"SQLite format 3"));
+}
+
 /// Unlocks the window with `passphrase` and waits for the signed-in frame.
 async fn unlock(client: &Client, passphrase: &str) {
     fill(client, "unlock-passphrase", passphrase).await;
