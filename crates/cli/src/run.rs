@@ -320,8 +320,10 @@ async fn user(args: &Args, cmd: &UserCmd) -> Result<()> {
             .await
         }
         UserCmd::Remove { id } => {
+            // The passphrase that unlocks this command is the one the removal asks for again.
+            let confirm = passphrase(args)?;
             with_session(args, async |core| {
-                let key = core.remove_user(id.clone()).await?;
+                let key = core.remove_user(id.clone(), confirm).await?;
                 // Printed at once: the new recovery key exists only now.
                 emit(
                     args.json,
@@ -435,8 +437,10 @@ async fn emergency_backup(
 
 /// `outpost recovery rotate`: the new key is printed at once, since it exists only now.
 async fn rotate_recovery(args: &Args) -> Result<()> {
+    // The passphrase that unlocks this command is the one the rotation asks for again.
+    let confirm = passphrase(args)?;
     with_session(args, async |core| {
-        let key = core.rotate_recovery().await?;
+        let key = core.rotate_recovery(confirm).await?;
         emit(
             args.json,
             &serde_json::json!({ "recovery_key": key.display().as_str() }),

@@ -184,11 +184,17 @@ impl Core {
     }
 
     /// Issues a new recovery key (an admin or physician); the old one no longer opens this
-    /// profile. The new key is returned once, to be shown and written down.
-    pub async fn rotate_recovery(&self) -> Result<outpost_store::profile::RecoveryKey, CoreError> {
+    /// profile. The new key is returned once, to be shown and written down. `confirm` is the
+    /// signed-in user's passphrase, asked again.
+    pub async fn rotate_recovery(
+        &self,
+        confirm: Zeroizing<String>,
+    ) -> Result<outpost_store::profile::RecoveryKey, CoreError> {
         let profile = self.profile();
-        self.with_store(move |store: &mut Store| profile?.rotate_recovery(store))
-            .await
+        self.with_store(move |store: &mut Store| {
+            profile?.rotate_recovery(store, confirm.as_bytes())
+        })
+        .await
     }
 
     /// The people registered in this profile's log, removed ones included.
@@ -198,10 +204,11 @@ impl Core {
 
     /// Removes a user for good (an admin or physician): signed out of the log, their entry in
     /// `profile.json` destroyed and the database re-keyed. Returns the new recovery key, to be
-    /// shown once.
+    /// shown once. `confirm` is the signed-in user's passphrase, asked again.
     pub async fn remove_user(
         &self,
         user: String,
+        confirm: Zeroizing<String>,
     ) -> Result<outpost_store::profile::RecoveryKey, CoreError> {
         let profile = self.profile();
         self.with_store(move |store: &mut Store| {
@@ -212,7 +219,7 @@ impl Core {
                     field: "user",
                     reason: "give the user's id (32 hex characters)",
                 })?;
-            profile?.remove_user(store, user)
+            profile?.remove_user(store, user, confirm.as_bytes())
         })
         .await
     }

@@ -391,7 +391,12 @@ fn a_new_recovery_key_replaces_the_old_one() {
             FAST,
         )
         .unwrap();
-    let new = profile.rotate_recovery(&mut store).unwrap();
+    // Someone at the unlocked laptop who does not know the passphrase issues nothing.
+    assert!(matches!(
+        profile.rotate_recovery(&mut store, b"a guess at the passphrase"),
+        Err(StoreError::WrongPassphrase)
+    ));
+    let new = profile.rotate_recovery(&mut store, PASSPHRASE).unwrap();
     assert_ne!(new.display().as_str(), old.display().as_str());
     assert!(
         fx.profile()
@@ -412,6 +417,12 @@ fn a_new_recovery_key_replaces_the_old_one() {
         .expect("the new key opens the profile");
     assert_eq!(emergency.user().role, outpost_store::Role::Emergency);
     emergency.verify_audit().unwrap();
+    // Emergency access reads and writes charts; it changes no key.
+    assert!(matches!(
+        fx.profile()
+            .rotate_recovery(&mut emergency, new.display().as_bytes()),
+        Err(StoreError::NotPermitted { .. })
+    ));
     drop(emergency);
 
     let mut profile = fx.profile();
@@ -419,7 +430,7 @@ fn a_new_recovery_key_replaces_the_old_one() {
         .unlock(NURSE, NURSE_PASSPHRASE, fx.clock.clone())
         .unwrap();
     assert!(matches!(
-        profile.rotate_recovery(&mut nurse),
+        profile.rotate_recovery(&mut nurse, NURSE_PASSPHRASE),
         Err(StoreError::NotPermitted { .. })
     ));
 }

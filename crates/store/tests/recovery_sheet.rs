@@ -89,7 +89,10 @@ fn the_sheet_alone_or_another_profiles_sheet_opens_nothing() {
 #[test]
 fn a_rotated_key_comes_with_a_new_sheet_and_the_old_key_does_not_open_it() {
     let (fx, mut store, old_key) = Fixture::new();
-    let new_key = fx.profile().rotate_recovery(&mut store).unwrap();
+    let new_key = fx
+        .profile()
+        .rotate_recovery(&mut store, common::PASSPHRASE)
+        .unwrap();
     let sheet = fx.profile().recovery_sheet().text().unwrap();
     store.lock().unwrap();
     std::fs::remove_file(fx.dir().join("profile.json")).unwrap();

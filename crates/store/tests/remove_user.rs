@@ -59,7 +59,10 @@ fn a_removed_nurse_with_an_old_profile_file_and_her_passphrase_opens_nothing() {
     )
     .unwrap();
 
-    let new_recovery = fx.profile().remove_user(&mut doc, nurse.id).unwrap();
+    let new_recovery = fx
+        .profile()
+        .remove_user(&mut doc, nurse.id, PASSPHRASE)
+        .unwrap();
     // The session that removed her goes on working under the new key.
     doc.add_vital(
         p.id,
@@ -158,21 +161,29 @@ fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhe
     let (fx, mut doc, nurse, admin) = clinic_of_three();
     let me = doc.user().id;
     assert!(matches!(
-        fx.profile().remove_user(&mut doc, me),
+        fx.profile().remove_user(&mut doc, me, PASSPHRASE),
         Err(StoreError::Invalid { .. })
     ));
     doc.lock().unwrap();
     let mut as_nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
     assert!(matches!(
-        fx.profile().remove_user(&mut as_nurse, admin.id),
+        fx.profile()
+            .remove_user(&mut as_nurse, admin.id, NURSE_PASSPHRASE),
         Err(StoreError::NotPermitted { .. })
     ));
     // The nurse's session is still open (the app on the same laptop): the removal waits for
     // it, with nothing changed.
     let mut doc = fx.unlock();
     let before = std::fs::read(fx.dir().join("profile.json")).unwrap();
+    // A session left open is not enough: the passphrase is asked again, and a wrong one
+    // changes nothing.
     assert!(matches!(
-        fx.profile().remove_user(&mut doc, nurse.id),
+        fx.profile()
+            .remove_user(&mut doc, nurse.id, b"not the passphrase"),
+        Err(StoreError::WrongPassphrase)
+    ));
+    assert!(matches!(
+        fx.profile().remove_user(&mut doc, nurse.id, PASSPHRASE),
         Err(StoreError::InUseElsewhere)
     ));
     assert_eq!(
@@ -195,7 +206,9 @@ fn only_an_admin_or_physician_removes_and_never_themselves_or_while_open_elsewhe
         doc.members().unwrap().iter().all(|m| !m.removed),
         "the refused removal left no trace in the log"
     );
-    fx.profile().remove_user(&mut doc, nurse.id).unwrap();
+    fx.profile()
+        .remove_user(&mut doc, nurse.id, PASSPHRASE)
+        .unwrap();
     assert!(
         doc.members()
             .unwrap()
@@ -220,8 +233,12 @@ fn two_removals_in_a_row_leave_everyone_able_to_unlock() {
             FAST,
         )
         .unwrap();
-    fx.profile().remove_user(&mut doc, nurse.id).unwrap();
-    fx.profile().remove_user(&mut doc, third.id).unwrap();
+    fx.profile()
+        .remove_user(&mut doc, nurse.id, PASSPHRASE)
+        .unwrap();
+    fx.profile()
+        .remove_user(&mut doc, third.id, PASSPHRASE)
+        .unwrap();
     doc.lock().unwrap();
     let file: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fx.dir().join("profile.json")).unwrap()).unwrap();

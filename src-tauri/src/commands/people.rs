@@ -34,10 +34,15 @@ pub async fn add_user(
 }
 
 /// Removes a user for good and re-keys the database; returns the new recovery key (once).
+/// `confirm` is the signed-in user's passphrase, asked again.
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_user(state: State<'_, AppState>, id: String) -> Result<String, CommandError> {
-    let key = state.core.remove_user(id).await?;
+pub async fn remove_user(
+    state: State<'_, AppState>,
+    id: String,
+    confirm: String,
+) -> Result<String, CommandError> {
+    let key = state.core.remove_user(id, Zeroizing::new(confirm)).await?;
     Ok(key.display().as_str().to_owned())
 }
 
@@ -55,11 +60,15 @@ pub async fn change_passphrase(
         .await?)
 }
 
-/// Issues a new recovery key (the old one stops working); returns it (once).
+/// Issues a new recovery key (the old one stops working); returns it (once). `confirm` is the
+/// signed-in user's passphrase, asked again.
 #[tauri::command]
 #[specta::specta]
-pub async fn rotate_recovery(state: State<'_, AppState>) -> Result<String, CommandError> {
-    let key = state.core.rotate_recovery().await?;
+pub async fn rotate_recovery(
+    state: State<'_, AppState>,
+    confirm: String,
+) -> Result<String, CommandError> {
+    let key = state.core.rotate_recovery(Zeroizing::new(confirm)).await?;
     Ok(key.display().as_str().to_owned())
 }
 

@@ -32,12 +32,18 @@ export const commands = {
 	 *  physician does this; the core checks the role and the passphrase policy).
 	 */
 	addUser: (name: string, role: Role, passphrase: string) => typedError<User, CommandError>(__TAURI_INVOKE("add_user", { name, role, passphrase })),
-	/**  Removes a user for good and re-keys the database; returns the new recovery key (once). */
-	removeUser: (id: string) => typedError<string, CommandError>(__TAURI_INVOKE("remove_user", { id })),
+	/**
+	 *  Removes a user for good and re-keys the database; returns the new recovery key (once).
+	 *  `confirm` is the signed-in user's passphrase, asked again.
+	 */
+	removeUser: (id: string, confirm: string) => typedError<string, CommandError>(__TAURI_INVOKE("remove_user", { id, confirm })),
 	/**  Changes the signed-in user's passphrase (the current one is checked again). */
 	changePassphrase: (current: string, next: string) => typedError<null, CommandError>(__TAURI_INVOKE("change_passphrase", { current, next })),
-	/**  Issues a new recovery key (the old one stops working); returns it (once). */
-	rotateRecovery: () => typedError<string, CommandError>(__TAURI_INVOKE("rotate_recovery")),
+	/**
+	 *  Issues a new recovery key (the old one stops working); returns it (once). `confirm` is the
+	 *  signed-in user's passphrase, asked again.
+	 */
+	rotateRecovery: (confirm: string) => typedError<string, CommandError>(__TAURI_INVOKE("rotate_recovery", { confirm })),
 	/**  The recovery sheet for the current recovery key (nothing secret: it opens nothing alone). */
 	recoverySheet: () => typedError<RecoverySheet, CommandError>(__TAURI_INVOKE("recovery_sheet")),
 	/**  One page of the patients matching every word of `query` (all when empty). */

@@ -733,8 +733,20 @@ impl Profile {
     /// An old copy of `profile.json` still pairs with the old key: taking that away would need
     /// the database re-keyed and re-wrapped for every user, whose passphrases this device does
     /// not hold.
-    pub fn rotate_recovery(&mut self, store: &mut Store) -> Result<RecoveryKey, StoreError> {
+    /// `confirm` is the signed-in user's passphrase, asked again: a session someone left open is not enough to change the profile's keys.
+    pub fn rotate_recovery(
+        &mut self,
+        store: &mut Store,
+        confirm: &[u8],
+    ) -> Result<RecoveryKey, StoreError> {
         store.require_manager("issuing a new recovery key")?;
+        self.confirm_presence(store, confirm)?;
+        self.issue_recovery(store)
+    }
+
+    /// A new recovery key and emergency identity, replacing the old (see
+    /// [`Profile::rotate_recovery`]); the caller has checked who asks.
+    pub(crate) fn issue_recovery(&mut self, store: &mut Store) -> Result<RecoveryKey, StoreError> {
         let recovery = RecoveryKey::generate();
         let emergency = DeviceIdentity::generate(&mut OsRng);
         let entry = RecoveryEntry {
@@ -778,6 +790,26 @@ impl Profile {
         params: KdfParams,
     ) -> Result<(), StoreError> {
         validate_passphrase(new)?;
+        if store.user().role == Role::Emergency {
+            return Err(StoreError::Invalid {
+                field: "passphrase",
+                reason: "emergency access has no passphrase to change",
+            });
+        }
+        self.confirm_presence(store, current)?;
+        let me = store.user().id.to_hex();
+        self.file = self.rewrap(store, &me, new, params)?;
+        // The change is made: a failure to record it must not be reported as a failed change.
+        let _ = store.audit_event(AuditAction::PassphraseChanged, None, None);
+        Ok(())
+    }
+
+    /// Checks that the person at the unlocked laptop is the signed-in user: `secret` is their
+    /// passphrase (an emergency session has none, and may change no key). Someone at a laptop left
+    /// unlocked must not guess its owner's secret here faster than at the lock screen: the
+    /// same back-off applies, and a wrong answer counts toward it.
+    pub fn confirm_presence(&mut self, store: &Store, secret: &[u8]) -> Result<(), StoreError> {
+        let now = store.now();
         let me = store.user().id.to_hex();
         let entry = self
             .file
@@ -785,26 +817,19 @@ impl Profile {
             .iter()
             .find(|u| u.id == me)
             .ok_or(StoreError::UnknownUser)?;
-        // Someone at an unlocked laptop must not guess its owner's passphrase here faster than
-        // at the lock screen: the same back-off, and a wrong one counts toward it.
-        let now = store.now();
         let retry_after_secs = self.backoff_secs(Some(&me), now);
         if retry_after_secs > 0 {
             return Err(StoreError::RateLimited { retry_after_secs });
         }
         let record = PassphraseRecord::decode(&unhex(&entry.passphrase).unwrap_or_default())?;
-        match unlock_record(&record, current) {
-            Ok(_) => {}
+        match unlock_record(&record, secret) {
+            Ok(_) => Ok(()),
             Err(outpost_crypto::CryptoError::WrongPassphrase) => {
                 self.record_failure(now, Some(me))?;
-                return Err(StoreError::WrongPassphrase);
+                Err(StoreError::WrongPassphrase)
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-        self.file = self.rewrap(store, &me, new, params)?;
-        // The change is made: a failure to record it must not be reported as a failed change.
-        let _ = store.audit_event(AuditAction::PassphraseChanged, None, None);
-        Ok(())
     }
 
     /// Adds a user who unlocks with their own passphrase and signs with their own identity,

@@ -72,7 +72,8 @@ pub(super) fn open_sealed(
 }
 
 impl Profile {
-    /// Removes `user` (an admin or physician, never themselves): signed out of the log, their
+    /// Removes `user` (by an admin or physician, never themselves; `confirm` is their
+    /// passphrase asked again, see [`Profile::confirm_presence`]): signed out of the log, their
     /// entry destroyed, the database re-keyed. Returns the new recovery key, to be shown once
     /// (the old one opened the old key). Refused, with nothing changed, while another Outpost
     /// has this profile open, or while a remaining user has not unlocked since their profile
@@ -81,6 +82,7 @@ impl Profile {
         &mut self,
         store: &mut Store,
         user: UserId,
+        confirm: &[u8],
     ) -> Result<RecoveryKey, StoreError> {
         if user == store.user().id {
             return Err(StoreError::Invalid {
@@ -107,6 +109,8 @@ impl Profile {
                 reason: "someone on this laptop has not unlocked since the upgrade to signed records: ask them to unlock once, then remove",
             });
         }
+        // Asked last of the checks, so nobody types a passphrase only to be refused.
+        self.confirm_presence(store, confirm)?;
         // Held from before the first change: another Outpost with the profile open is
         // refused with nothing changed.
         store.in_use().make_exclusive()?;
@@ -118,7 +122,7 @@ impl Profile {
         let _ = store.in_use().make_shared();
         done?;
         // The recovery key's wrap held the old key: a new recovery key, wrapped for the new.
-        self.rotate_recovery(store).map_err(|_| StoreError::Invalid {
+        self.issue_recovery(store).map_err(|_| StoreError::Invalid {
             field: "recovery key",
             reason: "the user was removed and the database re-keyed, but the new recovery key could not be written: issue one now (outpost recovery rotate)",
         })
