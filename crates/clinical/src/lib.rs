@@ -1,0 +1,17 @@
+//! Outpost's clinical knowledge, as data shipped with the app and pure functions over it.
+//!
+//! # Layout
+//!
+//! - [`drugs`]: the drug catalogue (a selection of the WHO Model List of Essential Medicines with
+//!   ATC codes, in `data/essential_medicines.tsv`) and the drug groups allergy checking compares
+//!   (`data/allergy_groups.tsv`).
+//! - [`allergy`]: what an allergy is to ([`allergy::Substance`]), and whether a drug conflicts
+//!   with a patient's allergies ([`allergy::check`]).
+//! - [`age`]: a patient's age as clinicians write it ("2 y 3 m", "10 d"), from dates.
+//!
+//! Nothing here reads a file, a clock or a database: the store and the core pass dates and
+//! records in, so every rule is a table test away.
+
+pub mod age;
+pub mod allergy;
+pub mod drugs;
