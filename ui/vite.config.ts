@@ -12,6 +12,10 @@ export default defineConfig({
     // Keep every asset a file: the CSP allows no inline scripts or styles.
     assetsInlineLimit: 0,
   },
+  // Component tests (a `// @vitest-environment jsdom` file) mount Svelte in jsdom, which needs
+  // Svelte's browser build (its default export is the server one, where `mount` throws). Only
+  // under Vitest: the app's build keeps Vite's own conditions.
+  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',

@@ -61,10 +61,11 @@ export function installFakeCore(seed) {
       state.passphrases[u.id] = passphrase;
       return u;
     },
-    remove_user: ({ id: who }) => {
+    remove_user: ({ id: who, confirm }) => {
       const me = needUnlocked();
       if (!['admin', 'physician'].includes(me.role)) fail('notPermitted', `not permitted: removing a user needs an admin or physician; you are signed in as ${me.role}`);
       if (who === me.id) fail('invalid', 'invalid user: you cannot remove yourself');
+      if (state.passphrases[me.id] !== confirm) fail('wrongSecret', 'wrong passphrase');
       const u = state.users.find((x) => x.id === who) || fail('notFound', 'user not found');
       u.removed = true;
       delete state.passphrases[u.id];
@@ -79,8 +80,9 @@ export function installFakeCore(seed) {
       state.passphrases[me.id] = next;
       return null;
     },
-    rotate_recovery: () => {
-      needUnlocked();
+    rotate_recovery: ({ confirm }) => {
+      const me = needUnlocked();
+      if (state.passphrases[me.id] !== confirm) fail('wrongSecret', 'wrong passphrase');
       state.recovery = 'ROTA-TEDK-EYRO-TATE-DKEY-ROTA-TEDK-EYRO-TATE-DKEY-ROTA-TEDK-EY';
       return state.recovery;
     },
@@ -200,17 +202,25 @@ export function installFakeCore(seed) {
       Object.assign(e, { status: 'finished', ended_at: now() });
       return e;
     },
-    create_backup: ({ path, passphrase }) => {
+    // Files are picked in the system's dialog, which the shell opens: `state.picks` holds what
+    // the person picks, in order (null: they closed it); by default a file on a USB stick.
+    create_backup: ({ passphrase }) => {
       const u = needUnlocked();
+      if (!['admin', 'physician', 'emergency'].includes(u.role)) fail('notPermitted', 'not permitted: making a backup needs an admin or physician');
+      if (passphrase.length < 8) fail('invalid', 'invalid passphrase: use at least 8 characters');
+      const path = state.picks?.length ? state.picks.shift() : '/media/nurse/CLINIC A/outpost-backup.outpost';
+      if (path === null) return null;
       if (state.backups[path]) fail('invalid', 'invalid path: a file exists there; choose a new name');
       const manifest = { created_at: now(), created_by: u, schema_version: 1, tables: [{ table: 'patients', rows: state.patients.length, sha256: '0'.repeat(64) }] };
       state.backups[path] = { passphrase, manifest };
-      return manifest;
+      return { manifest, file: path, same_disk_as_data: !path.startsWith('/media/') };
     },
-    verify_backup: ({ path, passphrase }) => {
+    verify_backup: ({ passphrase }) => {
+      const path = state.picks?.length ? state.picks.shift() : '/media/nurse/CLINIC A/outpost-backup.outpost';
+      if (path === null) return null;
       const b = state.backups[path] || fail('storage', 'storage error: No such file or directory (os error 2)');
       if (b.passphrase !== passphrase) fail('wrongSecret', 'wrong passphrase');
-      return b.manifest;
+      return { manifest: b.manifest, file: path };
     },
     // The raw body and headers, as the shell takes them: bytes, never a JSON array.
     add_attachment_raw: (body, options) => {
