@@ -4,7 +4,7 @@
 //! Dates are calendar dates (`YYYY-MM-DD`); someone born on 29 February turns a year older on
 //! 28 February in common years (counted in completed months, the way most civil registers do).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,7 +70,7 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 /// An age in completed years and months, and the days since birth.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Age {
     /// Completed years.

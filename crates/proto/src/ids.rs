@@ -146,6 +146,16 @@ id_type!(
     "attachment"
 );
 id_type!(
+    /// One recorded allergy or intolerance.
+    AllergyId,
+    "allergy"
+);
+id_type!(
+    /// One prescription (a medication the patient takes, until stopped).
+    MedicationId,
+    "medication"
+);
+id_type!(
     /// Whatever an operation is about, when its kind says which id type it is.
     RecordId,
     "record"
@@ -207,7 +217,9 @@ into_record_id!(
     NoteId,
     AddendumId,
     VitalId,
-    AttachmentId
+    AttachmentId,
+    AllergyId,
+    MedicationId
 );
 
 /// The SHA-256 hash that names one operation (see the crate docs).

@@ -88,9 +88,11 @@ pub mod relay;
 
 pub use hlc::Hlc;
 pub use ids::{
-    AddendumId, AttachmentId, BadId, EncounterId, InviteId, NoteId, OpHash, PatientId, RecordId,
-    UserId, VisitId, VitalId, WorkspaceId,
+    AddendumId, AllergyId, AttachmentId, BadId, EncounterId, InviteId, MedicationId, NoteId,
+    OpHash, PatientId, RecordId, UserId, VisitId, VitalId, WorkspaceId,
 };
 pub use op::{OpContext, OpError, OpHeader, Operation};
 pub use outpost_crypto::DeviceId;
-pub use payload::{AuditAction, EncounterKind, OpKind, PatientField, Payload, Role, Soap};
+pub use payload::{
+    AuditAction, EncounterKind, OpKind, PatientField, Payload, Role, Severity, Soap,
+};

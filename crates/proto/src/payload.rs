@@ -41,6 +41,18 @@ coded_enum! {
 }
 
 coded_enum! {
+    /// How bad an allergic reaction is (or was).
+    pub enum Severity ("severity") {
+        /// Uncomfortable; no treatment needed.
+        Mild = 1 => "mild",
+        /// Needed treatment.
+        Moderate = 2 => "moderate",
+        /// Life-threatening (anaphylaxis, airway), or needed emergency care.
+        Severe = 3 => "severe",
+    }
+}
+
+coded_enum! {
     /// A demographic field of a patient that can be edited on its own (and merged per field).
     pub enum PatientField ("patient field") {
         /// Given name(s).
@@ -422,6 +434,82 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// An allergy or intolerance is recorded (the target is the new allergy id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AllergyRecorded {
+        /// The patient.
+        pub patient: PatientId,
+        /// What the patient reacts to, as typed.
+        pub substance: String,
+        /// What allergy checking understood it as (`atc:J01CA04`, `group:penicillins`), or
+        /// `None` for a substance it does not know (a food, latex).
+        pub code: Option<String>,
+        /// The reaction (rash, wheeze, anaphylaxis).
+        pub reaction: String,
+        /// How bad.
+        pub severity: Severity,
+    }
+}
+
+canon_struct! {
+    /// An allergy no longer holds, or was entered in error (the target is the allergy id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AllergyRemoved {
+        /// The patient.
+        pub patient: PatientId,
+        /// Why (outgrown, tolerated since, entered in error).
+        pub reason: String,
+    }
+}
+
+canon_struct! {
+    /// The patient was asked and has no known drug allergies (the target is the patient).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NoKnownAllergies {
+        /// The patient (the target again, so the payload alone names the chart).
+        pub patient: PatientId,
+    }
+}
+
+canon_struct! {
+    /// A medication is prescribed (the target is the new medication id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MedicationPrescribed {
+        /// The patient.
+        pub patient: PatientId,
+        /// The encounter, if any.
+        pub encounter: Option<EncounterId>,
+        /// ATC code of the catalogue drug, or `None` for a drug outside the catalogue.
+        pub atc: Option<String>,
+        /// The drug's name.
+        pub drug: String,
+        /// Dose ("500 mg").
+        pub dose: String,
+        /// Route ("oral").
+        pub route: String,
+        /// How often ("three times a day").
+        pub frequency: String,
+        /// For how long ("5 days").
+        pub duration: String,
+        /// Anything else for the patient or the dispenser.
+        pub instructions: String,
+        /// Why the prescriber went ahead despite an allergy conflict (`None`: no conflict).
+        pub override_reason: Option<String>,
+    }
+}
+
+canon_struct! {
+    /// A medication is stopped (the target is the medication id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MedicationStopped {
+        /// The patient.
+        pub patient: PatientId,
+        /// Why.
+        pub reason: String,
+    }
+}
+
+canon_struct! {
     /// A photo or document is added (the target is the new attachment id). The content is
     /// stored by its hash; this names it.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -572,6 +660,11 @@ payloads! {
     0x0032 => NoteSigned(NoteSigned), "note_signed", NOTE_SIGNED;
     0x0033 => AddendumAdded(AddendumAdded), "addendum_signed", ADDENDUM_ADDED;
     0x0040 => VitalRecorded(VitalRecorded), "vital_recorded", VITAL_RECORDED;
+    0x0041 => AllergyRecorded(AllergyRecorded), "allergy_recorded", ALLERGY_RECORDED;
+    0x0042 => AllergyRemoved(AllergyRemoved), "allergy_removed", ALLERGY_REMOVED;
+    0x0043 => NoKnownAllergies(NoKnownAllergies), "no_known_allergies", NO_KNOWN_ALLERGIES;
+    0x0044 => MedicationPrescribed(MedicationPrescribed), "medication_prescribed", MEDICATION_PRESCRIBED;
+    0x0045 => MedicationStopped(MedicationStopped), "medication_stopped", MEDICATION_STOPPED;
     0x0050 => AttachmentAdded(AttachmentAdded), "attachment_added", ATTACHMENT_ADDED;
     0x0051 => AttachmentUploaded(AttachmentUploaded), "attachment_uploaded", ATTACHMENT_UPLOADED;
     0x0060 => Audit(AuditEvent), "audit", AUDIT;
@@ -598,6 +691,11 @@ impl Payload {
             Self::NoteSigned(p) => Some(p.patient),
             Self::AddendumAdded(p) => Some(p.patient),
             Self::VitalRecorded(p) => Some(p.patient),
+            Self::AllergyRecorded(p) => Some(p.patient),
+            Self::AllergyRemoved(p) => Some(p.patient),
+            Self::NoKnownAllergies(p) => Some(p.patient),
+            Self::MedicationPrescribed(p) => Some(p.patient),
+            Self::MedicationStopped(p) => Some(p.patient),
             Self::AttachmentAdded(p) => Some(p.patient),
             Self::Audit(p) => p.patient,
             Self::Legacy(l) => l.inner().ok().and_then(|p| p.patient(target)),
@@ -631,9 +729,10 @@ impl Payload {
             | Self::UserRoleChanged(_)
             | Self::DeviceAdmitted(_) => "user",
             Self::DeviceRegistered(_) | Self::DeviceRemoved(_) => "device",
-            Self::PatientRegistered(_) | Self::PatientFieldSet(_) | Self::PatientsLinked(_) => {
-                "patient"
-            }
+            Self::PatientRegistered(_)
+            | Self::PatientFieldSet(_)
+            | Self::PatientsLinked(_)
+            | Self::NoKnownAllergies(_) => "patient",
             Self::WorkspaceCreated(_) => "workspace",
             Self::InviteCreated(_) => "invite",
             Self::EpochStarted(_) | Self::Receipt(_) => return None,
@@ -641,6 +740,8 @@ impl Payload {
             Self::NoteCreated(_) | Self::NoteRevised(_) | Self::NoteSigned(_) => "note",
             Self::AddendumAdded(_) => "addendum",
             Self::VitalRecorded(_) => "vital",
+            Self::AllergyRecorded(_) | Self::AllergyRemoved(_) => "allergy",
+            Self::MedicationPrescribed(_) | Self::MedicationStopped(_) => "medication",
             Self::AttachmentAdded(_) | Self::AttachmentUploaded(_) => "attachment",
             Self::Audit(a) => match a.action {
                 AuditAction::ChartRead => "patient",

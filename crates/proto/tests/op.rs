@@ -8,8 +8,8 @@ use outpost_proto::{
     canon::{Canon, DecodeError},
     op::{HEADER_LEN, SIGNATURE_LEN},
     payload::{
-        AuditAction, AuditEvent, LegacyRecord, NoteSigned, OpKind, PatientRegistered, UserAdded,
-        VitalRecorded,
+        AllergyRecorded, AuditAction, AuditEvent, LegacyRecord, MedicationPrescribed, NoteSigned,
+        OpKind, PatientRegistered, Severity, UserAdded, VitalRecorded,
     },
 };
 use proptest::prelude::*;
@@ -199,6 +199,70 @@ fn known_answer_payload_encodings() {
             "01",
             "ffffffffffffffff",
             "00"
+        ]
+        .concat()
+    );
+}
+
+/// The chart's allergy and prescription operations, byte for byte.
+#[test]
+fn known_answer_allergy_and_prescription_encodings() {
+    let allergy = Payload::AllergyRecorded(AllergyRecorded {
+        patient: PatientId([0x05; 16]),
+        substance: "Penicillin".into(),
+        code: Some("group:penicillins".into()),
+        reaction: "hives".into(),
+        severity: Severity::Severe,
+    });
+    assert_eq!(allergy.kind().0, 0x0041);
+    assert_eq!(
+        hex::encode(allergy.body()),
+        [
+            "05".repeat(16).as_str(),
+            "0000000a",
+            "50656e6963696c6c696e",
+            "01",
+            "00000011",
+            "67726f75703a70656e6963696c6c696e73",
+            "00000005",
+            "6869766573",
+            "03",
+        ]
+        .concat()
+    );
+    let prescribed = Payload::MedicationPrescribed(MedicationPrescribed {
+        patient: PatientId([0x06; 16]),
+        encounter: None,
+        atc: Some("J01CA04".into()),
+        drug: "amoxicillin".into(),
+        dose: "500 mg".into(),
+        route: "oral".into(),
+        frequency: "tds".into(),
+        duration: "5 d".into(),
+        instructions: String::new(),
+        override_reason: None,
+    });
+    assert_eq!(prescribed.kind().0, 0x0044);
+    assert_eq!(
+        hex::encode(prescribed.body()),
+        [
+            "06".repeat(16).as_str(),
+            "00",
+            "01",
+            "00000007",
+            "4a303143413034",
+            "0000000b",
+            "616d6f786963696c6c696e",
+            "00000006",
+            "353030206d67",
+            "00000004",
+            "6f72616c",
+            "00000003",
+            "746473",
+            "00000003",
+            "352064",
+            "00000000",
+            "00",
         ]
         .concat()
     );

@@ -57,6 +57,9 @@ pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Physician];
 const SIGNERS: &[Role] = &[Role::Physician];
 /// Who adds addenda to signed notes.
 const ADDENDUM_WRITERS: &[Role] = &[Role::Physician, Role::Nurse];
+/// Who prescribes and stops medications. (A clinic setting letting nurses prescribe is for
+/// later; until then only physicians.)
+const PRESCRIBERS: &[Role] = &[Role::Physician];
 /// Who makes backups (every chart is in one): managers, and emergency access.
 pub(crate) const BACKUP_MAKERS: &[Role] = &[Role::Admin, Role::Physician, Role::Emergency];
 /// Everyone, for what only records an event.
@@ -102,6 +105,9 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         | Payload::NoteCreated(_)
         | Payload::NoteRevised(_)
         | Payload::VitalRecorded(_)
+        | Payload::AllergyRecorded(_)
+        | Payload::AllergyRemoved(_)
+        | Payload::NoKnownAllergies(_)
         | Payload::AttachmentAdded(_)
         | Payload::AttachmentUploaded(_)
         | Payload::PatientsLinked(_) => (
@@ -110,6 +116,9 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
             "a physician, nurse or admin of the care team",
         ),
         Payload::NoteSigned(_) => ("signing a note", SIGNERS, "a physician"),
+        Payload::MedicationPrescribed(_) | Payload::MedicationStopped(_) => {
+            ("prescribing", PRESCRIBERS, "a physician")
+        }
         Payload::AddendumAdded(_) => (
             "signing an addendum",
             ADDENDUM_WRITERS,
@@ -130,6 +139,8 @@ pub struct Capabilities {
     pub chart: bool,
     /// Sign notes.
     pub sign_notes: bool,
+    /// Prescribe and stop medications.
+    pub prescribe: bool,
     /// Add addenda to signed notes.
     pub add_addenda: bool,
     /// Make backups.
@@ -154,6 +165,7 @@ pub fn capabilities(role: Role) -> Capabilities {
     Capabilities {
         chart: CARE_TEAM.contains(&role) || role == Role::Emergency,
         sign_notes: SIGNERS.contains(&role),
+        prescribe: PRESCRIBERS.contains(&role),
         add_addenda: ADDENDUM_WRITERS.contains(&role),
         make_backups: BACKUP_MAKERS.contains(&role),
         manage: MANAGERS.contains(&role),
@@ -373,6 +385,20 @@ mod tests {
             let caps = capabilities(role);
             let may = |p: &Payload| authorize(p, me, Some(state(role)), &none, LATER).is_ok();
             assert_eq!(caps.sign_notes, may(&signed()), "{role:?} signing");
+            let prescribed =
+                Payload::MedicationPrescribed(outpost_proto::payload::MedicationPrescribed {
+                    patient: PatientId([0; 16]),
+                    encounter: None,
+                    atc: None,
+                    drug: "paracetamol".into(),
+                    dose: "1 g".into(),
+                    route: "oral".into(),
+                    frequency: "qds".into(),
+                    duration: "3 d".into(),
+                    instructions: String::new(),
+                    override_reason: None,
+                });
+            assert_eq!(caps.prescribe, may(&prescribed), "{role:?} prescribing");
             let patient = Payload::PatientRegistered(PatientRegistered {
                 given_name: "A".into(),
                 family_name: "B".into(),

@@ -88,6 +88,21 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The drug conflicts with one of the patient's recorded allergies, and no override reason
+    /// was given. Names the drug and the allergy as the catalogue does (never free text).
+    #[error(
+        "allergy conflict: {drug} {relation} {allergy}, and the patient has a {severity} allergy recorded; to prescribe it anyway, give an override reason"
+    )]
+    AllergyConflict {
+        /// The drug asked for.
+        drug: &'static str,
+        /// "is", "is one of the", "cross-reacts with".
+        relation: &'static str,
+        /// The drug or group the allergy is to.
+        allergy: &'static str,
+        /// The recorded severity.
+        severity: &'static str,
+    },
     /// The acting user's role does not allow this.
     #[error("not permitted: {action} needs {needs}; you are signed in as {role}")]
     NotPermitted {

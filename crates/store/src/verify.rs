@@ -25,6 +25,9 @@ pub const PROJECTIONS: &[&str] = &[
     "note_revisions",
     "addenda",
     "notes",
+    "allergies",
+    "allergy_reviews",
+    "medications",
     "vitals",
     "attachments",
     "encounters",
@@ -237,6 +240,10 @@ fn edited_message(table: &str) -> &'static str {
         "addenda" => "the addenda table differs from the signed log: it was edited",
         "notes" => "the notes table differs from the signed log: it was edited",
         "vitals" => "the vitals table differs from the signed log: it was edited",
+        "allergies" | "allergy_reviews" => {
+            "the allergy tables differ from the signed log: they were edited"
+        }
+        "medications" => "the medications table differs from the signed log: it was edited",
         "attachments" => "the attachments table differs from the signed log: it was edited",
         "encounters" => "the encounters table differs from the signed log: it was edited",
         "patients" | "patient_field_heads" | "patient_field_replaced" => {

@@ -5,8 +5,11 @@
 //! - [`notes`]: SOAP notes: revisions that are never overwritten, signing that binds the text
 //!   the physician saw, signed addenda, signatures verified on every read.
 //! - [`vitals`]: vital signs with LOINC codes, UCUM units and plausible ranges.
+//! - [`allergies`]: allergies (and "no known drug allergies"), and prescriptions checked
+//!   against them.
 //! - [`conflicts`]: concurrent writes for a person to resolve; possible duplicate charts.
 
+pub mod allergies;
 pub mod conflicts;
 pub mod encounters;
 pub mod notes;
@@ -15,8 +18,10 @@ pub mod vitals;
 
 use serde::{Deserialize, Serialize};
 
+pub use allergies::{Allergy, AllergyStatus, Medication, NewPrescription};
 pub use encounters::{Encounter, EncounterStatus};
 pub use notes::{Addendum, Note, NoteRevision, Signature};
+pub use outpost_clinical::age::Age;
 pub use outpost_proto::{EncounterKind, Soap};
 pub use patients::{NewPatient, Patient, PatientPage, SEARCH_PAGE, SEARCH_PAGE_MAX};
 pub use vitals::{Vital, VitalKind};
@@ -27,6 +32,15 @@ pub use vitals::{Vital, VitalKind};
 pub struct Chart {
     /// The patient.
     pub patient: Patient,
+    /// Their age today, as clinicians write it (`None` when the birth date is not a date
+    /// before today).
+    pub age: Option<Age>,
+    /// Whether anyone asked about allergies, and what they found.
+    pub allergy_status: AllergyStatus,
+    /// Allergies, removed ones included (marked), oldest first.
+    pub allergies: Vec<Allergy>,
+    /// Prescriptions, current and stopped, newest first.
+    pub medications: Vec<Medication>,
     /// Encounters, newest first.
     pub encounters: Vec<Encounter>,
     /// Notes, newest first.

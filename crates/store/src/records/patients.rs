@@ -328,7 +328,14 @@ impl Store {
         drop(rows);
         drop(stmt);
         let attachments = self.attachment_list(patient_id)?;
+        let today = outpost_clinical::age::Date::from_unix_ms(self.now());
+        let age = outpost_clinical::age::Date::parse(&patient.birth_date)
+            .and_then(|birth| outpost_clinical::age::age(birth, today));
         Ok(Chart {
+            age,
+            allergy_status: self.allergy_status(patient_id)?,
+            allergies: self.allergies_of(patient_id)?,
+            medications: self.medications_of(patient_id)?,
             patient,
             encounters,
             notes,

@@ -23,6 +23,8 @@ use crate::{
     records::vitals::VitalKind,
 };
 
+mod clinical;
+
 /// Who a projected row is attributed to and when; for legacy imports, what the old database
 /// said rather than who imported it.
 #[derive(Debug, Clone, Copy)]
@@ -360,6 +362,11 @@ fn project(
         Payload::NoteSigned(p) => note_signed(conn, NoteId(target.0), p, by, pos),
         Payload::AddendumAdded(p) => addendum_added(conn, target, p, by, pos),
         Payload::VitalRecorded(p) => vital_recorded(conn, target, p, by),
+        Payload::AllergyRecorded(p) => clinical::allergy_recorded(conn, target, p, by),
+        Payload::AllergyRemoved(p) => clinical::allergy_removed(conn, target, p, by),
+        Payload::NoKnownAllergies(p) => clinical::no_known_allergies(conn, target, p, by, pos.hash),
+        Payload::MedicationPrescribed(p) => clinical::medication_prescribed(conn, target, p, by),
+        Payload::MedicationStopped(p) => clinical::medication_stopped(conn, target, p, by),
         Payload::AttachmentAdded(p) => attachment_added(conn, target, p, by),
         Payload::Audit(_) => Ok(()),
         Payload::Legacy(_) => Err(StoreError::Corrupt("nested legacy record")),

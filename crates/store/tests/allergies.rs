@@ -1,0 +1,226 @@
+//! Allergies and prescriptions: the three allergy states, prescriptions refused on a conflict
+//! unless the prescriber says why, who may prescribe, and a tampered table caught.
+
+mod common;
+
+use common::{Fixture, NURSE, NURSE_PASSPHRASE, patient};
+use outpost_store::{
+    Severity, StoreError,
+    records::{AllergyStatus, NewPrescription},
+};
+
+fn amoxicillin(override_reason: Option<&str>) -> NewPrescription {
+    NewPrescription {
+        drug: "Amoxicillin".into(),
+        dose: "500 mg".into(),
+        route: "oral".into(),
+        frequency: "three times a day".into(),
+        duration: "5 days".into(),
+        override_reason: override_reason.map(str::to_owned),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn nobody_is_shown_allergy_free_because_nobody_asked() {
+    let (_fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    assert_eq!(doc.allergy_status(p.id).unwrap(), AllergyStatus::NotAsked);
+    doc.record_no_known_allergies(p.id).unwrap();
+    assert_eq!(doc.allergy_status(p.id).unwrap(), AllergyStatus::NoneKnown);
+
+    let hives = doc
+        .add_allergy(p.id, "latex", "hives", Severity::Moderate)
+        .unwrap();
+    assert_eq!(
+        hives.code, None,
+        "latex is not a drug: not checked, and it says so"
+    );
+    assert_eq!(doc.allergy_status(p.id).unwrap(), AllergyStatus::Allergies);
+    // "No known allergies" cannot be recorded over an active allergy.
+    assert!(matches!(
+        doc.record_no_known_allergies(p.id),
+        Err(StoreError::Invalid {
+            field: "allergies",
+            ..
+        })
+    ));
+    // Removed with a reason, it is kept (marked), and the earlier answer stands again.
+    let removed = doc.remove_allergy(hives.id, "entered in error").unwrap();
+    assert_eq!(removed.removed_reason.as_deref(), Some("entered in error"));
+    let chart = doc.chart(p.id).unwrap();
+    assert_eq!(chart.allergy_status, AllergyStatus::NoneKnown);
+    assert_eq!(chart.allergies.len(), 1);
+    assert!(matches!(
+        doc.remove_allergy(hives.id, "again"),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(matches!(
+        doc.add_allergy(p.id, "  ", "rash", Severity::Mild),
+        Err(StoreError::Invalid {
+            field: "substance",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_conflicting_prescription_is_refused_until_the_prescriber_says_why() {
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let p = doc.add_patient(&patient()).unwrap();
+    doc.lock().unwrap();
+
+    // The nurse records the allergy; she may not prescribe.
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    let allergy = nurse
+        .add_allergy(p.id, "Penicillin", "anaphylaxis", Severity::Severe)
+        .unwrap();
+    assert_eq!(allergy.code.as_deref(), Some("group:penicillins"));
+    assert!(matches!(
+        nurse.prescribe(p.id, &amoxicillin(None)),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    nurse.lock().unwrap();
+
+    let mut doc = fx.unlock();
+    let refused = doc.prescribe(p.id, &amoxicillin(None)).unwrap_err();
+    let text = refused.to_string();
+    assert!(
+        matches!(refused, StoreError::AllergyConflict { .. }),
+        "{refused:?}"
+    );
+    assert!(
+        text.contains("amoxicillin") && text.contains("penicillins") && text.contains("severe"),
+        "{text}"
+    );
+    assert!(
+        doc.medications_of(p.id).unwrap().is_empty(),
+        "nothing written"
+    );
+    // A cephalosporin cross-reacts: asked too.
+    let ceftriaxone = NewPrescription {
+        drug: "ceftriaxone".into(),
+        ..amoxicillin(None)
+    };
+    assert!(matches!(
+        doc.prescribe(p.id, &ceftriaxone),
+        Err(StoreError::AllergyConflict {
+            relation: "can cross-react with",
+            ..
+        })
+    ));
+    // Something unrelated goes ahead.
+    let paracetamol = NewPrescription {
+        drug: "paracetamol".into(),
+        ..amoxicillin(None)
+    };
+    let given = doc.prescribe(p.id, &paracetamol).unwrap();
+    assert_eq!(given.atc.as_deref(), Some("N02BE01"));
+    assert_eq!(given.override_reason, None);
+
+    let overridden = doc
+        .prescribe(
+            p.id,
+            &amoxicillin(Some("allergy disproved by an oral challenge, 2023")),
+        )
+        .unwrap();
+    assert_eq!(overridden.drug, "amoxicillin", "the catalogue's name");
+    assert_eq!(
+        overridden.override_reason.as_deref(),
+        Some("allergy disproved by an oral challenge, 2023")
+    );
+    // In the signed log, attributed to the physician, and the chart shows both.
+    doc.verify_audit().unwrap();
+    let chart = doc.chart(p.id).unwrap();
+    assert_eq!(chart.medications.len(), 2);
+    assert_eq!(chart.medications[0].prescribed_by, doc.user().id);
+    let entries = doc.audit_entries(&Default::default()).unwrap();
+    assert!(entries.iter().any(|e| e.action == "medication_prescribed"));
+
+    let stopped = doc.stop_medication(given.id, "fever settled").unwrap();
+    assert_eq!(stopped.stopped_reason.as_deref(), Some("fever settled"));
+    assert!(stopped.stopped_at.is_some());
+    assert!(matches!(
+        doc.stop_medication(given.id, "again"),
+        Err(StoreError::Invalid { .. })
+    ));
+}
+
+#[test]
+fn a_drug_outside_the_catalogue_is_kept_unchecked_and_says_so() {
+    let (_fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    doc.add_allergy(p.id, "sulfa", "rash", Severity::Mild)
+        .unwrap();
+    let local = doc
+        .prescribe(
+            p.id,
+            &NewPrescription {
+                drug: "Local herbal preparation".into(),
+                ..amoxicillin(None)
+            },
+        )
+        .unwrap();
+    assert_eq!(local.atc, None);
+    assert_eq!(local.drug, "Local herbal preparation");
+    // Co-trimoxazole is a sulfonamide.
+    assert!(matches!(
+        doc.prescribe(
+            p.id,
+            &NewPrescription {
+                drug: "J01EE01".into(),
+                ..amoxicillin(None)
+            }
+        ),
+        Err(StoreError::AllergyConflict {
+            allergy: "sulfonamide antibacterials",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn the_chart_carries_the_age_as_a_clinician_writes_it() {
+    let (fx, mut doc, _) = Fixture::new();
+    let adult = doc.add_patient(&patient()).unwrap();
+    assert_eq!(doc.chart(adult.id).unwrap().age.unwrap().text, "36 y");
+    // The fixture's clock reads 2023-11-14.
+    let mut child = patient();
+    child.birth_date = "2021-08-20".into();
+    child.clinic_id = None;
+    let child = doc.add_patient(&child).unwrap();
+    assert_eq!(doc.chart(child.id).unwrap().age.unwrap().text, "2 y 2 m");
+    fx.clock.advance(86_400_000 * 60);
+    assert_eq!(doc.chart(child.id).unwrap().age.unwrap().text, "2 y 4 m");
+}
+
+/// Someone holding the database key deletes the allergy, or the override reason, from the
+/// tables: the check against the signed log names the table.
+#[test]
+fn an_allergy_or_override_removed_behind_the_apps_back_is_caught() {
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let p = doc.add_patient(&patient()).unwrap();
+    doc.add_allergy(p.id, "penicillin", "rash", Severity::Moderate)
+        .unwrap();
+    doc.prescribe(p.id, &amoxicillin(Some("benefit outweighs risk")))
+        .unwrap();
+    doc.lock().unwrap();
+
+    for (sql, expected) in [
+        (
+            "UPDATE medications SET override_reason = NULL",
+            "medications table",
+        ),
+        ("DELETE FROM allergies", "allergy tables"),
+    ] {
+        let attacker = fx.attacker_connection();
+        attacker.execute(sql, []).unwrap();
+        drop(attacker);
+        let mut doc = fx.unlock();
+        let err = doc.verify_audit().unwrap_err().to_string();
+        assert!(err.contains(expected), "{sql}: {err}");
+        doc.lock().unwrap();
+    }
+}
