@@ -38,6 +38,10 @@ pub enum CommandError {
     /// The signed-in user's role does not allow this.
     #[error("{0}")]
     NotPermitted(String),
+    /// The drug conflicts with the patient's allergies (or cannot be checked against them):
+    /// ask the prescriber for an override reason, or for another drug.
+    #[error("{0}")]
+    AllergyConflict(String),
     /// Someone else saved first; nothing was lost: reload and review.
     #[error("{0}")]
     Conflict(String),
@@ -92,6 +96,9 @@ impl From<StoreError> for CommandError {
             StoreError::Immutable => Self::Immutable(message),
             StoreError::NotFound(_) => Self::NotFound(message),
             StoreError::NotPermitted { .. } => Self::NotPermitted(message),
+            StoreError::AllergyConflict { .. } | StoreError::UncheckedDrug => {
+                Self::AllergyConflict(message)
+            }
             StoreError::Conflict { .. } => Self::Conflict(message),
             StoreError::Busy | StoreError::InUseElsewhere => Self::Busy(message),
             StoreError::SignatureInvalid(_)

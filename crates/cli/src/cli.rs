@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use outpost_core::store::{AttachmentId, EncounterId, NoteId, OpHash, PatientId};
+use outpost_core::store::{
+    AllergyId, AttachmentId, EncounterId, MedicationId, NoteId, OpHash, PatientId,
+};
 
 /// Outpost, headless: charts, notes, vitals, audit and backups from the command line.
 #[derive(Debug, Parser)]
@@ -50,6 +52,12 @@ pub enum Command {
     /// Vital signs.
     #[command(subcommand)]
     Vitals(VitalsCmd),
+    /// Allergies and intolerances.
+    #[command(subcommand)]
+    Allergy(AllergyCmd),
+    /// Medications: prescribe (checked against allergies), list, stop; the drug catalogue.
+    #[command(subcommand)]
+    Med(MedCmd),
     /// Photos and documents.
     #[command(subcommand)]
     Attach(AttachCmd),
@@ -449,6 +457,96 @@ pub enum VitalsCmd {
         /// Diastolic, for bp.
         #[arg(long)]
         value2: Option<f64>,
+    },
+}
+
+/// `outpost allergy ...`
+#[derive(Debug, Subcommand)]
+pub enum AllergyCmd {
+    /// Record an allergy; prints its id and whether prescriptions are checked against it.
+    Add {
+        /// Patient id.
+        #[arg(long)]
+        patient: PatientId,
+        /// What the patient reacts to: a drug, a drug group ("penicillin", "sulfa") or anything
+        /// else (only drugs and groups are checked against prescriptions).
+        #[arg(long)]
+        substance: String,
+        /// The reaction (rash, wheeze, anaphylaxis).
+        #[arg(long)]
+        reaction: String,
+        /// mild, moderate or severe.
+        #[arg(long)]
+        severity: String,
+    },
+    /// Record that the patient was asked and has no known drug allergies.
+    None {
+        /// Patient id.
+        #[arg(long)]
+        patient: PatientId,
+    },
+    /// Remove an allergy that no longer holds or was entered in error.
+    Remove {
+        /// Allergy id.
+        id: AllergyId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `outpost med ...`
+#[derive(Debug, Subcommand)]
+pub enum MedCmd {
+    /// Prescribe; refused (exit 1, naming the allergy) on an allergy conflict unless
+    /// --override-reason says why. Prints the prescription's id.
+    Prescribe {
+        /// Patient id.
+        #[arg(long)]
+        patient: PatientId,
+        /// Encounter id.
+        #[arg(long)]
+        encounter: Option<EncounterId>,
+        /// The drug: a catalogue name or ATC code (checked), or any other name (unchecked).
+        #[arg(long)]
+        drug: String,
+        /// Dose, like "500 mg".
+        #[arg(long)]
+        dose: String,
+        /// Route, like oral.
+        #[arg(long)]
+        route: String,
+        /// How often, like "three times a day".
+        #[arg(long)]
+        frequency: String,
+        /// For how long, like "5 days".
+        #[arg(long)]
+        duration: String,
+        /// Further instructions.
+        #[arg(long, default_value = "")]
+        instructions: String,
+        /// Why to prescribe despite an allergy conflict.
+        #[arg(long)]
+        override_reason: Option<String>,
+    },
+    /// A patient's medications, current first.
+    List {
+        /// Patient id.
+        #[arg(long)]
+        patient: PatientId,
+    },
+    /// Stop a medication.
+    Stop {
+        /// Prescription id.
+        id: MedicationId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Search the drug catalogue (WHO Essential Medicines, with ATC codes).
+    Drugs {
+        /// Part of a name, or the start of an ATC code.
+        query: String,
     },
 }
 

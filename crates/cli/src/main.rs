@@ -6,6 +6,7 @@
 
 mod call;
 mod cli;
+mod clinical;
 mod run;
 mod sync;
 

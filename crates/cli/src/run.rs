@@ -221,6 +221,8 @@ pub async fn run(args: Args) -> Result<()> {
             .await
         }
         Command::Note(cmd) => note(args, cmd).await,
+        Command::Allergy(cmd) => crate::clinical::allergy(args, cmd).await,
+        Command::Med(cmd) => crate::clinical::med(args, cmd).await,
         Command::Vitals(VitalsCmd::Add {
             patient,
             encounter,
@@ -545,11 +547,29 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
         PatientCmd::Show { id } => {
             let chart = core.chart(*id).await?;
             emit(json, &chart, || {
+                use outpost_core::store::records::AllergyStatus;
+                let allergies = match chart.allergy_status {
+                    AllergyStatus::NotAsked => "allergies: NOT ASKED YET".to_owned(),
+                    AllergyStatus::NoneKnown => "no known drug allergies".to_owned(),
+                    AllergyStatus::Allergies => format!(
+                        "ALLERGIES: {}",
+                        chart
+                            .allergies
+                            .iter()
+                            .filter(|a| a.removed_at.is_none())
+                            .map(|a| format!("{} ({})", a.substance, a.severity.as_str()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                let current = chart.medications.iter().filter(|m| m.stopped_at.is_none());
                 format!(
-                    "{}, {} (born {}) — {} encounters, {} notes, {} vitals, {} attachments",
+                    "{}, {} ({}, born {}) — {allergies}; {} current medications — {} encounters, {} notes, {} vitals, {} attachments",
                     chart.patient.family_name,
                     chart.patient.given_name,
+                    chart.age.as_ref().map_or("age unknown", |a| a.text.as_str()),
                     chart.patient.birth_date,
+                    current.count(),
                     chart.encounters.len(),
                     chart.notes.len(),
                     chart.vitals.len(),

@@ -749,3 +749,143 @@ fn a_removed_user_cannot_open_an_earlier_copy_of_the_profile() {
     assert_eq!(std::fs::read(stolen.join("outpost.db")).unwrap(), before);
     ok(outpost(&profile, &["patient", "list"]));
 }
+
+/// A nurse records the allergy; the physician's prescription of a penicillin is refused in one
+/// line naming it, then given with a reason; the chart shows age, allergies and medications.
+#[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
+fn allergies_and_prescriptions_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    ok(outpost(
+        &profile,
+        &["init", "--name", "Dr. Achieng", "--role", "physician"],
+    ));
+    let pid = ok(outpost(
+        &profile,
+        &[
+            "patient",
+            "add",
+            "--given",
+            "Amani",
+            "--family",
+            "Otieno",
+            "--birth-date",
+            "2024-08-20",
+        ],
+    ));
+    let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
+    assert_eq!(chart["allergy_status"], "not_asked");
+    assert!(
+        chart["age"]["text"].as_str().unwrap().contains(" y "),
+        "{chart}"
+    );
+    let shown = ok(outpost(&profile, &["patient", "show", &pid]));
+    assert!(shown.contains("allergies: NOT ASKED YET"), "{shown}");
+
+    let added = ok(outpost(
+        &profile,
+        &[
+            "allergy",
+            "add",
+            "--patient",
+            &pid,
+            "--substance",
+            "Penicillin",
+            "--reaction",
+            "anaphylaxis",
+            "--severity",
+            "severe",
+        ],
+    ));
+    assert!(
+        added.ends_with("(checked against prescriptions)"),
+        "{added}"
+    );
+    let peanuts = ok(outpost(
+        &profile,
+        &[
+            "allergy",
+            "add",
+            "--patient",
+            &pid,
+            "--substance",
+            "peanuts",
+            "--reaction",
+            "hives",
+            "--severity",
+            "moderate",
+        ],
+    ));
+    assert!(peanuts.contains("NOT checked"), "{peanuts}");
+    let none = outpost(&profile, &["allergy", "none", "--patient", &pid]);
+    assert_eq!(none.code, 1, "no 'no known allergies' over recorded ones");
+
+    let prescribe = |extra: &[&str]| {
+        let mut args = vec![
+            "med",
+            "prescribe",
+            "--patient",
+            &pid,
+            "--drug",
+            "amoxicillin",
+            "--dose",
+            "250 mg",
+            "--route",
+            "oral",
+            "--frequency",
+            "three times a day",
+            "--duration",
+            "5 days",
+        ];
+        args.extend_from_slice(extra);
+        outpost(&profile, &args)
+    };
+    let refused = prescribe(&[]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("amoxicillin") && refused.stderr.contains("penicillins"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        json(outpost(
+            &profile,
+            &["med", "list", "--patient", &pid, "--json"]
+        ))
+        .as_array()
+        .unwrap()
+        .is_empty()
+    );
+    let given = ok(prescribe(&[
+        "--override-reason",
+        "tolerated amoxicillin in 2025",
+    ]));
+    let meds = json(outpost(
+        &profile,
+        &["med", "list", "--patient", &pid, "--json"],
+    ));
+    assert_eq!(meds[0]["id"], given.as_str());
+    assert_eq!(meds[0]["atc"], "J01CA04");
+    assert_eq!(meds[0]["override_reason"], "tolerated amoxicillin in 2025");
+    ok(outpost(
+        &profile,
+        &["med", "stop", &given, "--reason", "course finished"],
+    ));
+    let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
+    assert_eq!(chart["allergy_status"], "allergies");
+    assert_eq!(chart["allergies"].as_array().unwrap().len(), 2);
+    assert_eq!(chart["medications"][0]["stopped_reason"], "course finished");
+    let found = ok(outpost(&profile, &["med", "drugs", "cotrim"]));
+    assert!(
+        found.starts_with("J01EE01"),
+        "found by another name: {found}"
+    );
+    ok(outpost(&profile, &["audit", "verify"]));
+}

@@ -59,6 +59,13 @@ impl Date {
     }
 }
 
+impl std::fmt::Display for Date {
+    /// `YYYY-MM-DD`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
 fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -170,6 +177,10 @@ mod tests {
         assert_eq!(Date::from_unix_ms(0), d("1970-01-01"));
         assert_eq!(Date::from_unix_ms(1_795_910_400_000), d("2026-11-29"));
         assert_eq!(Date::from_unix_ms(-1), d("1969-12-31"));
+        assert_eq!(
+            Date::from_unix_ms(951_782_400_000).to_string(),
+            "2000-02-29"
+        );
         for text in ["1900-03-01", "2000-02-29", "2026-11-29", "2100-12-31"] {
             let date = d(text);
             assert_eq!(Date::from_unix_ms(date.days() * 86_400_000), date, "{text}");

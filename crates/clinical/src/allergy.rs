@@ -181,8 +181,10 @@ mod tests {
         (
             "sulfamethoxazole + trimethoprim",
             "co-trimoxazole",
-            Some(ConflictKind::SameGroup),
+            Some(ConflictKind::SameDrug),
         ),
+        ("bactrim", "sulfonamides", Some(ConflictKind::SameGroup)),
+        ("co-amoxiclav", "penicillin", Some(ConflictKind::SameGroup)),
         (
             "sulfadoxine + pyrimethamine",
             "sulfonamides",

@@ -16,6 +16,8 @@ pub struct Drug {
     pub name: String,
     /// Forms and strengths, as listed.
     pub forms: Vec<String>,
+    /// Other names a prescriber may type (lowercase): `co-trimoxazole`, `aspirin`.
+    pub synonyms: Vec<String>,
 }
 
 /// A group of drugs that allergy checking treats as one.
@@ -69,6 +71,7 @@ pub fn catalogue() -> &'static [Drug] {
                 atc: r[0].to_owned(),
                 name: r[1].to_owned(),
                 forms: list(r.get(2).copied().unwrap_or_default(), ';'),
+                synonyms: list(r.get(3).copied().unwrap_or_default(), ','),
             })
             .collect()
     })
@@ -96,10 +99,15 @@ pub fn by_atc(atc: &str) -> Option<&'static Drug> {
     catalogue().iter().find(|d| d.atc.eq_ignore_ascii_case(atc))
 }
 
-/// The drug named (case and surrounding spaces ignored) or coded `text`.
+/// The drug named (by its INN or another name; case and surrounding spaces ignored) or coded
+/// `text`.
 pub fn find(text: &str) -> Option<&'static Drug> {
     let wanted = text.trim().to_lowercase();
-    by_atc(&wanted).or_else(|| catalogue().iter().find(|d| d.name == wanted))
+    by_atc(&wanted).or_else(|| {
+        catalogue()
+            .iter()
+            .find(|d| d.name == wanted || d.synonyms.contains(&wanted))
+    })
 }
 
 /// Drugs whose name or code contains `query` (case ignored), for a picker; at most `limit`.
@@ -107,7 +115,11 @@ pub fn search(query: &str, limit: usize) -> Vec<&'static Drug> {
     let q = query.trim().to_lowercase();
     catalogue()
         .iter()
-        .filter(|d| d.name.contains(&q) || d.atc.to_lowercase().starts_with(&q))
+        .filter(|d| {
+            d.name.contains(&q)
+                || d.atc.to_lowercase().starts_with(&q)
+                || d.synonyms.iter().any(|s| s.starts_with(&q))
+        })
         .take(limit)
         .collect()
 }
@@ -145,6 +157,10 @@ mod tests {
         let mut codes = HashSet::new();
         let mut names = HashSet::new();
         for d in drugs {
+            for s in &d.synonyms {
+                assert_eq!(*s, s.to_lowercase());
+                assert!(names.insert(s), "{s} names two drugs");
+            }
             assert!(well_formed(&d.atc), "{}: bad ATC code {}", d.name, d.atc);
             assert!(codes.insert(&d.atc), "{} twice", d.atc);
             assert!(names.insert(&d.name), "{} twice", d.name);

@@ -121,22 +121,6 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The civil date (`YYYY-MM-DD`, UTC) of a time in milliseconds since 1970 (Howard Hinnant's
-/// days-to-civil algorithm; proleptic Gregorian).
-pub fn civil_date(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,14 +189,5 @@ garbage line without the separator
             Path::new("/proc/self/backup.outpost"),
             dir.path()
         ));
-    }
-
-    #[test]
-    fn civil_dates_match_known_days() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(951_782_400_000), "2000-02-29");
-        assert_eq!(civil_date(1_795_910_400_000 - 1), "2026-11-28");
-        assert_eq!(civil_date(1_795_910_400_000), "2026-11-29");
-        assert_eq!(civil_date(-1), "1969-12-31");
     }
 }

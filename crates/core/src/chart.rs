@@ -498,7 +498,7 @@ impl Core {
     /// Where to offer to save a backup today: a mounted USB stick first (see
     /// [`crate::backup_place`]).
     pub fn backup_place(&self, home: Option<&std::path::Path>) -> BackupPlace {
-        let today = crate::backup_place::civil_date(self.clock().now_ms());
+        let today = outpost_clinical::age::Date::from_unix_ms(self.clock().now_ms()).to_string();
         BackupPlace::find(self.data_dir(), home, &today)
     }
 

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - `allergies`: allergies and prescriptions checked against them.
 //! - [`backup_place`]: where a backup goes by default (a USB stick when one is mounted).
 //! - [`info`]: what this build is and where it keeps its data ([`AppInfo`]), for the status area.
 //! - [`chart`]: the chart API over the encrypted store: profile, unlock, patients, encounters,
@@ -19,6 +20,7 @@
 //!
 //! The shell and the CLI stay thin wrappers over [`Core`].
 
+mod allergies;
 pub mod backup_place;
 pub mod calls;
 pub mod chart;
@@ -34,6 +36,7 @@ pub use chart::SessionInfo;
 pub use error::CoreError;
 pub use info::{AppInfo, CoreStatus, ProfileState};
 pub use outpost_call as call;
+pub use outpost_clinical as clinical;
 pub use outpost_store::{self as store, Clock, Role, StoreError, SystemClock};
 pub use outpost_sync::{Summary as SyncSummary, SyncError};
 pub use session::DEFAULT_IDLE_LOCK_MS;

@@ -103,6 +103,12 @@ pub enum StoreError {
         /// The recorded severity.
         severity: &'static str,
     },
+    /// The drug is not in the catalogue, so it cannot be checked against the allergies the
+    /// patient has recorded; an override reason goes ahead.
+    #[error(
+        "unchecked drug: it is not in Outpost's drug catalogue, so it cannot be checked against the patient's recorded allergies; choose the catalogue drug, or give an override reason"
+    )]
+    UncheckedDrug,
     /// The acting user's role does not allow this.
     #[error("not permitted: {action} needs {needs}; you are signed in as {role}")]
     NotPermitted {

@@ -151,33 +151,52 @@ fn a_conflicting_prescription_is_refused_until_the_prescriber_says_why() {
 fn a_drug_outside_the_catalogue_is_kept_unchecked_and_says_so() {
     let (_fx, mut doc, _) = Fixture::new();
     let p = doc.add_patient(&patient()).unwrap();
+    let herbal = NewPrescription {
+        drug: "Local herbal preparation".into(),
+        ..amoxicillin(None)
+    };
+    // With no allergy on record there is nothing to check it against.
+    let mut other = patient();
+    other.clinic_id = None;
+    let other = doc.add_patient(&other).unwrap();
+    assert_eq!(doc.prescribe(other.id, &herbal).unwrap().atc, None);
+    // With one, the prescriber says why it is safe.
     doc.add_allergy(p.id, "sulfa", "rash", Severity::Mild)
         .unwrap();
+    assert!(matches!(
+        doc.prescribe(p.id, &herbal),
+        Err(StoreError::UncheckedDrug)
+    ));
     let local = doc
         .prescribe(
             p.id,
             &NewPrescription {
-                drug: "Local herbal preparation".into(),
-                ..amoxicillin(None)
+                override_reason: Some("no sulfonamide in it (checked with the maker)".into()),
+                ..herbal
             },
         )
         .unwrap();
     assert_eq!(local.atc, None);
     assert_eq!(local.drug, "Local herbal preparation");
-    // Co-trimoxazole is a sulfonamide.
-    assert!(matches!(
-        doc.prescribe(
-            p.id,
-            &NewPrescription {
-                drug: "J01EE01".into(),
-                ..amoxicillin(None)
-            }
-        ),
-        Err(StoreError::AllergyConflict {
-            allergy: "sulfonamide antibacterials",
-            ..
-        })
-    ));
+    // Co-trimoxazole is a sulfonamide, by code or by any of its names.
+    for name in ["J01EE01", "Bactrim", "co-trimoxazole"] {
+        assert!(
+            matches!(
+                doc.prescribe(
+                    p.id,
+                    &NewPrescription {
+                        drug: name.into(),
+                        ..amoxicillin(None)
+                    }
+                ),
+                Err(StoreError::AllergyConflict {
+                    allergy: "sulfonamide antibacterials",
+                    ..
+                })
+            ),
+            "{name}"
+        );
+    }
 }
 
 #[test]

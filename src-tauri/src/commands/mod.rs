@@ -12,6 +12,7 @@ pub mod audit;
 pub mod backup;
 pub mod calls;
 pub mod chart;
+pub mod clinical;
 pub mod people;
 pub mod profile;
 pub mod sync;
@@ -65,6 +66,12 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         chart::sign_note,
         chart::add_addendum,
         chart::add_vital,
+        clinical::add_allergy,
+        clinical::record_no_known_allergies,
+        clinical::remove_allergy,
+        clinical::prescribe,
+        clinical::stop_medication,
+        clinical::find_drugs,
         audit::audit_entries,
         audit::verify_audit,
         backup::create_backup,

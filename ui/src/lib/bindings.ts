@@ -71,6 +71,21 @@ export const commands = {
 	addAddendum: (noteId: NoteId, text: string) => typedError<Addendum, CommandError>(__TAURI_INVOKE("add_addendum", { noteId, text })),
 	/**  Records a vital sign (`value2`: diastolic for blood pressure). */
 	addVital: (patientId: PatientId, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, kind, value, value2 })),
+	/**  Records an allergy or intolerance. */
+	addAllergy: (patientId: PatientId, substance: string, reaction: string, severity: Severity) => typedError<Allergy_Serialize, CommandError>(__TAURI_INVOKE("add_allergy", { patientId, substance, reaction, severity })),
+	/**  Records "no known drug allergies" (refused while an allergy is active). */
+	recordNoKnownAllergies: (patientId: PatientId) => typedError<null, CommandError>(__TAURI_INVOKE("record_no_known_allergies", { patientId })),
+	/**  Removes an allergy, saying why. */
+	removeAllergy: (id: AllergyId, reason: string) => typedError<Allergy_Serialize, CommandError>(__TAURI_INVOKE("remove_allergy", { id, reason })),
+	/**
+	 *  Prescribes; an allergy conflict comes back as `allergyConflict` unless the prescription
+	 *  carries an override reason.
+	 */
+	prescribe: (patientId: PatientId, prescription: NewPrescription_Deserialize) => typedError<Medication_Serialize, CommandError>(__TAURI_INVOKE("prescribe", { patientId, prescription })),
+	/**  Stops a medication, saying why. */
+	stopMedication: (id: MedicationId, reason: string) => typedError<Medication_Serialize, CommandError>(__TAURI_INVOKE("stop_medication", { id, reason })),
+	/**  Catalogue drugs matching `query` (name, another name, or the start of an ATC code). */
+	findDrugs: (query: string) => __TAURI_INVOKE<Drug[]>("find_drugs", { query }),
 	/**  Audit entries, newest first, optionally for one record (patient) or user. */
 	auditEntries: (recordId: string | null, actor: UserId | null, limit: number) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { recordId, actor, limit })),
 	/**
@@ -171,6 +186,87 @@ export type Addendum = {
 
 /**  A signed addendum to a note. */
 export type AddendumId = string;
+
+/**  An age in completed years and months, and the days since birth. */
+export type Age = {
+	/**  Completed years. */
+	years: number,
+	/**  Completed months beyond the years. */
+	months: number,
+	/**  Days since birth. */
+	days: number,
+	/**  As clinicians write it: "10 d", "6 w", "5 m", "2 y 3 m", "47 y". */
+	text: string,
+};
+
+/**  One allergy or intolerance. */
+export type Allergy = Allergy_Serialize | Allergy_Deserialize;
+
+/**  One recorded allergy or intolerance. */
+export type AllergyId = string;
+
+/**  Whether anyone asked about allergies, and what they found. */
+export type AllergyStatus = 
+/**  At least one active allergy. */
+"allergies" | 
+/**  Asked: no known drug allergies. */
+"none_known" | 
+/**  Nobody has recorded either: ask. */
+"not_asked";
+
+/**  One allergy or intolerance. */
+export type Allergy_Deserialize = {
+	/**  Stable id. */
+	id: AllergyId,
+	/**  The patient. */
+	patient_id: PatientId,
+	/**  What the patient reacts to, as typed. */
+	substance: string,
+	/**
+	 *  What allergy checking took it for (`atc:…`, `group:…`), or `None`: not checked
+	 *  against prescriptions.
+	 */
+	code?: string | null,
+	/**  The reaction. */
+	reaction: string,
+	/**  How bad. */
+	severity: Severity,
+	/**  When recorded (UTC ms). */
+	recorded_at: number | null,
+	/**  Who recorded it. */
+	recorded_by: UserId,
+	/**  When it was removed (no longer holds, or entered in error), if it was. */
+	removed_at?: number | null,
+	/**  Why it was removed. */
+	removed_reason?: string | null,
+};
+
+/**  One allergy or intolerance. */
+export type Allergy_Serialize = {
+	/**  Stable id. */
+	id: AllergyId,
+	/**  The patient. */
+	patient_id: PatientId,
+	/**  What the patient reacts to, as typed. */
+	substance: string,
+	/**
+	 *  What allergy checking took it for (`atc:…`, `group:…`), or `None`: not checked
+	 *  against prescriptions.
+	 */
+	code: string | null,
+	/**  The reaction. */
+	reaction: string,
+	/**  How bad. */
+	severity: Severity,
+	/**  When recorded (UTC ms). */
+	recorded_at: number | null,
+	/**  Who recorded it. */
+	recorded_by: UserId,
+	/**  When it was removed (no longer holds, or entered in error), if it was. */
+	removed_at: number | null,
+	/**  Why it was removed. */
+	removed_reason: string | null,
+};
 
 /**  Build and runtime facts shown in the app's status area. */
 export type AppInfo = {
@@ -405,6 +501,8 @@ export type Capabilities = {
 	chart: boolean,
 	/**  Sign notes. */
 	sign_notes: boolean,
+	/**  Prescribe and stop medications. */
+	prescribe: boolean,
 	/**  Add addenda to signed notes. */
 	add_addenda: boolean,
 	/**  Make backups. */
@@ -427,6 +525,17 @@ export type Chart = Chart_Serialize | Chart_Deserialize;
 export type Chart_Deserialize = {
 	/**  The patient. */
 	patient: Patient_Deserialize,
+	/**
+	 *  Their age today, as clinicians write it (`None` when the birth date is not a date
+	 *  before today).
+	 */
+	age?: Age | null,
+	/**  Whether anyone asked about allergies, and what they found. */
+	allergy_status: AllergyStatus,
+	/**  Allergies, removed ones included (marked), oldest first. */
+	allergies: Allergy_Deserialize[],
+	/**  Prescriptions, current and stopped, newest first. */
+	medications: Medication_Deserialize[],
 	/**  Encounters, newest first. */
 	encounters: Encounter_Deserialize[],
 	/**  Notes, newest first. */
@@ -441,6 +550,17 @@ export type Chart_Deserialize = {
 export type Chart_Serialize = {
 	/**  The patient. */
 	patient: Patient_Serialize,
+	/**
+	 *  Their age today, as clinicians write it (`None` when the birth date is not a date
+	 *  before today).
+	 */
+	age: Age | null,
+	/**  Whether anyone asked about allergies, and what they found. */
+	allergy_status: AllergyStatus,
+	/**  Allergies, removed ones included (marked), oldest first. */
+	allergies: Allergy_Serialize[],
+	/**  Prescriptions, current and stopped, newest first. */
+	medications: Medication_Serialize[],
 	/**  Encounters, newest first. */
 	encounters: Encounter_Serialize[],
 	/**  Notes, newest first. */
@@ -487,6 +607,11 @@ export type CommandError =
 { kind: "notFound"; message: string } | 
 /**  The signed-in user's role does not allow this. */
 { kind: "notPermitted"; message: string } | 
+/**
+ *  The drug conflicts with the patient's allergies (or cannot be checked against them):
+ *  ask the prescriber for an override reason, or for another drug.
+ */
+{ kind: "allergyConflict"; message: string } | 
 /**  Someone else saved first; nothing was lost: reload and review. */
 { kind: "conflict"; message: string } | 
 /**  Another writer (the command line) holds the profile; try again. */
@@ -560,6 +685,18 @@ export type CoreStatus = {
 	profile: ProfileState,
 	/**  Whether the data directory accepts writes right now. */
 	dataDirWritable: boolean,
+};
+
+/**  One medicine of the catalogue. */
+export type Drug = {
+	/**  ATC code (e.g. `J01CA04`; a group code such as `A07CA` for a mixture). */
+	atc: string,
+	/**  International non-proprietary name, lowercase as on the WHO list. */
+	name: string,
+	/**  Forms and strengths, as listed. */
+	forms: string[],
+	/**  Other names a prescriber may type (lowercase): `co-trimoxazole`, `aspirin`. */
+	synonyms: string[],
 };
 
 /**  An encounter (a visit or consult). */
@@ -654,6 +791,80 @@ export type Manifest = {
 	tables: TableDigest[],
 };
 
+/**  A prescription, current until stopped. */
+export type Medication = Medication_Serialize | Medication_Deserialize;
+
+/**  One prescription (a medication the patient takes, until stopped). */
+export type MedicationId = string;
+
+/**  A prescription, current until stopped. */
+export type Medication_Deserialize = {
+	/**  Stable id. */
+	id: MedicationId,
+	/**  The patient. */
+	patient_id: PatientId,
+	/**  The encounter it was prescribed in, if any. */
+	encounter_id?: EncounterId | null,
+	/**  ATC code of the catalogue drug; `None` for a drug outside the catalogue (unchecked). */
+	atc?: string | null,
+	/**  The drug. */
+	drug: string,
+	/**  Dose. */
+	dose: string,
+	/**  Route. */
+	route: string,
+	/**  How often. */
+	frequency: string,
+	/**  For how long. */
+	duration: string,
+	/**  Further instructions. */
+	instructions: string,
+	/**  Why it was prescribed despite an allergy conflict. */
+	override_reason?: string | null,
+	/**  When prescribed (UTC ms). */
+	prescribed_at: number | null,
+	/**  Who prescribed it. */
+	prescribed_by: UserId,
+	/**  When stopped, if it was. */
+	stopped_at?: number | null,
+	/**  Why it was stopped. */
+	stopped_reason?: string | null,
+};
+
+/**  A prescription, current until stopped. */
+export type Medication_Serialize = {
+	/**  Stable id. */
+	id: MedicationId,
+	/**  The patient. */
+	patient_id: PatientId,
+	/**  The encounter it was prescribed in, if any. */
+	encounter_id: EncounterId | null,
+	/**  ATC code of the catalogue drug; `None` for a drug outside the catalogue (unchecked). */
+	atc: string | null,
+	/**  The drug. */
+	drug: string,
+	/**  Dose. */
+	dose: string,
+	/**  Route. */
+	route: string,
+	/**  How often. */
+	frequency: string,
+	/**  For how long. */
+	duration: string,
+	/**  Further instructions. */
+	instructions: string,
+	/**  Why it was prescribed despite an allergy conflict. */
+	override_reason: string | null,
+	/**  When prescribed (UTC ms). */
+	prescribed_at: number | null,
+	/**  Who prescribed it. */
+	prescribed_by: UserId,
+	/**  When stopped, if it was. */
+	stopped_at: number | null,
+	/**  Why it was stopped. */
+	stopped_reason: string | null,
+};
+
 /**  A registered user, as the verified log says. */
 export type Member = {
 	/**  Their id. */
@@ -704,6 +915,49 @@ export type NewPatient_Serialize = {
 	clinic_id: string | null,
 	/**  Contact details. */
 	contact: string | null,
+};
+
+/**  What a prescriber fills in. */
+export type NewPrescription = NewPrescription_Serialize | NewPrescription_Deserialize;
+
+/**  What a prescriber fills in. */
+export type NewPrescription_Deserialize = {
+	/**  The encounter, if any. */
+	encounter_id?: EncounterId | null,
+	/**  The drug: a catalogue name or ATC code (checked), or any other name (unchecked). */
+	drug: string,
+	/**  Dose ("500 mg"). */
+	dose: string,
+	/**  Route ("oral"). */
+	route: string,
+	/**  How often ("three times a day"). */
+	frequency: string,
+	/**  For how long ("5 days"). */
+	duration: string,
+	/**  Anything else. */
+	instructions: string,
+	/**  Why to go ahead despite an allergy conflict; needed only when there is one. */
+	override_reason?: string | null,
+};
+
+/**  What a prescriber fills in. */
+export type NewPrescription_Serialize = {
+	/**  The encounter, if any. */
+	encounter_id: EncounterId | null,
+	/**  The drug: a catalogue name or ATC code (checked), or any other name (unchecked). */
+	drug: string,
+	/**  Dose ("500 mg"). */
+	dose: string,
+	/**  Route ("oral"). */
+	route: string,
+	/**  How often ("three times a day"). */
+	frequency: string,
+	/**  For how long ("5 days"). */
+	duration: string,
+	/**  Anything else. */
+	instructions: string,
+	/**  Why to go ahead despite an allergy conflict; needed only when there is one. */
+	override_reason: string | null,
 };
 
 /**  A SOAP note. */
@@ -980,6 +1234,15 @@ export type SetAside = {
 	/**  Why. */
 	reason: string,
 };
+
+/**  How bad an allergic reaction is (or was). */
+export type Severity = 
+/**  Uncomfortable; no treatment needed. */
+"mild" | 
+/**  Needed treatment. */
+"moderate" | 
+/**  Life-threatening (anaphylaxis, airway), or needed emergency care. */
+"severe";
 
 /**  A file shared during the call. */
 export type SharedFile = {

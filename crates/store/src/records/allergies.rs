@@ -305,8 +305,9 @@ impl Store {
     /// Prescribes a medication. A catalogue drug is checked against the patient's active
     /// allergies: a conflict refuses it ([`StoreError::AllergyConflict`]) unless the
     /// prescriber gives an override reason, which is kept with the prescription (and so in
-    /// the signed log and the audit trail). A drug outside the catalogue cannot be checked and
-    /// is kept without a code.
+    /// the signed log and the audit trail). A drug outside the catalogue cannot be checked: it
+    /// is kept without a code, and needs a reason too when the patient has allergies recorded
+    /// ([`StoreError::UncheckedDrug`]).
     pub fn prescribe(
         &mut self,
         patient_id: PatientId,
@@ -358,6 +359,11 @@ impl Store {
                     severity: allergy.severity.as_str(),
                 });
             }
+        }
+        // A drug the catalogue does not know could be anything: with allergies on record, the
+        // prescriber says why it is safe rather than the app staying silent.
+        if catalogue.is_none() && !allergies.is_empty() && override_reason.is_none() {
+            return Err(StoreError::UncheckedDrug);
         }
         let id = MedicationId::random(&mut rand_core::OsRng);
         let payload = Payload::MedicationPrescribed(MedicationPrescribed {

@@ -1,0 +1,81 @@
+//! Commands for allergies and prescriptions (checked against allergies by the core), and the
+//! drug catalogue for the prescribing form.
+
+use outpost_core::{
+    Core,
+    clinical::drugs::Drug,
+    store::{
+        AllergyId, MedicationId, PatientId, Severity,
+        records::{Allergy, Medication, NewPrescription},
+    },
+};
+use tauri::State;
+
+use crate::{CommandError, state::AppState};
+
+/// Records an allergy or intolerance.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_allergy(
+    state: State<'_, AppState>,
+    patient_id: PatientId,
+    substance: String,
+    reaction: String,
+    severity: Severity,
+) -> Result<Allergy, CommandError> {
+    Ok(state
+        .core
+        .add_allergy(patient_id, substance, reaction, severity)
+        .await?)
+}
+
+/// Records "no known drug allergies" (refused while an allergy is active).
+#[tauri::command]
+#[specta::specta]
+pub async fn record_no_known_allergies(
+    state: State<'_, AppState>,
+    patient_id: PatientId,
+) -> Result<(), CommandError> {
+    Ok(state.core.record_no_known_allergies(patient_id).await?)
+}
+
+/// Removes an allergy, saying why.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_allergy(
+    state: State<'_, AppState>,
+    id: AllergyId,
+    reason: String,
+) -> Result<Allergy, CommandError> {
+    Ok(state.core.remove_allergy(id, reason).await?)
+}
+
+/// Prescribes; an allergy conflict comes back as `allergyConflict` unless the prescription
+/// carries an override reason.
+#[tauri::command]
+#[specta::specta]
+pub async fn prescribe(
+    state: State<'_, AppState>,
+    patient_id: PatientId,
+    prescription: NewPrescription,
+) -> Result<Medication, CommandError> {
+    Ok(state.core.prescribe(patient_id, prescription).await?)
+}
+
+/// Stops a medication, saying why.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_medication(
+    state: State<'_, AppState>,
+    id: MedicationId,
+    reason: String,
+) -> Result<Medication, CommandError> {
+    Ok(state.core.stop_medication(id, reason).await?)
+}
+
+/// Catalogue drugs matching `query` (name, another name, or the start of an ATC code).
+#[tauri::command]
+#[specta::specta]
+pub fn find_drugs(query: String) -> Vec<Drug> {
+    Core::find_drugs(&query, 12)
+}
