@@ -117,22 +117,22 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
 
   await page.getByLabel('Systolic').fill('142');
   await page.getByLabel('Diastolic').fill('91');
-  await page.getByRole('button', { name: 'Record' }).click();
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
   await page.getByTestId('vital-blood_pressure').waitFor();
   assert.match(await page.getByTestId('vital-blood_pressure').textContent(), /142\/91 mmHg/);
   await page.getByRole('combobox', { name: 'Vital', exact: true }).selectOption('temperature');
   await page.getByLabel('Value', { exact: true }).fill('381');
-  await page.getByRole('button', { name: 'Record' }).click();
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').textContent(), /plausible range/);
   // The decimal comma used across much of the world is read as a decimal point; an empty
   // field is refused in words, not sent as 0.
   await page.getByLabel('Value', { exact: true }).fill('37,5');
-  await page.getByRole('button', { name: 'Record' }).click();
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
   await page.getByTestId('vital-temperature').waitFor();
   assert.match(await page.getByTestId('vital-temperature').textContent(), /37\.5 °C/);
   await page.getByLabel('Value', { exact: true }).fill('');
-  await page.getByRole('button', { name: 'Record' }).click();
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
   await page.getByText('Enter the reading as a number').waitFor();
 
   await page.getByRole('button', { name: 'New note' }).click();
@@ -638,7 +638,7 @@ test('a double click records one vital and registers one patient', async () => {
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.patients.length), 1);
   await page.getByLabel('Systolic').fill('120');
   await page.getByLabel('Diastolic').fill('80');
-  await page.getByRole('button', { name: 'Record' }).dblclick();
+  await page.getByRole('button', { name: 'Record', exact: true }).dblclick();
   await page.getByTestId('vital-blood_pressure').waitFor();
   await page.waitForTimeout(600);
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals.length), 1);
@@ -710,7 +710,7 @@ test('the main screens pass an accessibility check on a 1366x768 clinic laptop',
   // The vitals form with one value, and a refused reading.
   await page.getByRole('combobox', { name: 'Vital', exact: true }).selectOption('temperature');
   await page.getByLabel('Value', { exact: true }).fill('381');
-  await page.getByRole('button', { name: 'Record' }).click();
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
   await page.getByRole('alert').waitFor();
   found.vitals = await axeViolations(page);
   await page.getByRole('button', { name: 'New note' }).click();
@@ -901,6 +901,75 @@ test('a nurse is offered what a nurse may do: no backup section, no sign button'
   await page.getByRole('heading', { name: 'Change my passphrase' }).waitFor();
   assert.equal(await page.getByRole('heading', { name: 'People on this laptop' }).count(), 0);
   assert.equal(await page.getByRole('button', { name: 'Issue a new recovery key' }).count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('allergies and prescribing: the banner says what is known; a penicillin allergy refuses amoxicillin until a reason is given; the banner stays above the note', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1987-04-12', sex: 'female', clinic_id: 'NK-3', contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.getByRole('button', { name: 'Owusu, Abena' }).click();
+  const banner = page.getByRole('region', { name: 'Patient', exact: true });
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /Owusu, Abena.*36 y.*female.*NK-3.*Allergies not asked yet.*no weight recorded/s);
+  // The banner, and the allergies, are on screen without scrolling on a clinic laptop.
+  const box = await banner.boundingBox();
+  assert.ok(box.y >= 0 && box.y + box.height < 768, `banner at ${JSON.stringify(box)}`);
+
+  // A nurse-style entry: the allergy, then the banner says it in red.
+  await page.getByLabel('Substance').fill('Penicillin');
+  await page.getByLabel('Reaction').fill('anaphylaxis');
+  await page.getByRole('combobox', { name: 'Severity' }).selectOption('severe');
+  await page.getByRole('button', { name: 'Record allergy' }).click();
+  await until(async () => /Allergies: Penicillin \(severe\)/.test(await banner.textContent()), 'the banner names the allergy');
+  assert.equal(await page.getByRole('button', { name: 'No known drug allergies' }).count(), 0, 'no "none known" over a recorded allergy');
+
+  // Prescribing amoxicillin is refused, in the core's words, and asks why before going ahead.
+  const form = page.getByRole('form', { name: 'Prescribe' });
+  await form.getByLabel('Drug').fill('Amoxicillin');
+  await form.getByLabel('Dose').fill('500 mg');
+  await form.getByLabel('How often').fill('three times a day');
+  await form.getByLabel('For how long').fill('5 days');
+  await form.getByRole('button', { name: 'Prescribe' }).click();
+  const refusal = form.getByRole('alert');
+  await refusal.waitFor();
+  assert.match(await refusal.textContent(), /Not prescribed\..*amoxicillin belongs with penicillins.*severe/s);
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.medications.length), 0);
+  const anyway = form.getByRole('button', { name: 'Prescribe anyway' });
+  assert.ok(await anyway.isDisabled(), 'no override without a reason');
+  await form.getByLabel('Why prescribe it anyway').fill('tolerated a full course in 2025');
+  await anyway.click();
+  const meds = page.getByRole('region', { name: 'Medications' });
+  await meds.getByText('override: tolerated a full course in 2025').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.medications[0].override_reason), 'tolerated a full course in 2025');
+
+  // Stopping asks why.
+  await meds.getByRole('button', { name: 'Stop…' }).click();
+  await meds.getByRole('group', { name: 'Stop amoxicillin' }).getByLabel('Why').fill('course finished');
+  await meds.getByRole('button', { name: 'Stop', exact: true }).click();
+  await meds.getByText('1 stopped').waitFor();
+
+  // In the note editor the banner is still there, for the same patient.
+  await page.getByRole('button', { name: 'New note' }).click();
+  await page.getByLabel('Subjective').waitFor();
+  assert.match(await page.getByRole('region', { name: 'Patient', exact: true }).textContent(), /Owusu, Abena.*Allergies: Penicillin/s);
+  assert.deepEqual(await axeViolations(page), []);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a nurse records "no known drug allergies" and is offered no prescribing', async () => {
+  const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
+  const patient = { id: 'c'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { users: [NURSE], passphrases: { [NURSE.id]: 'nurse passphrase' }, current: NURSE, patients: [patient] } });
+  await page.getByRole('button', { name: 'Mensah, Kofi' }).click();
+  const banner = page.getByRole('region', { name: 'Patient', exact: true });
+  await banner.waitFor();
+  await page.getByRole('button', { name: 'No known drug allergies' }).click();
+  await until(async () => /No known drug allergies/.test(await banner.textContent()), 'the banner says none known');
+  assert.equal(await page.getByRole('form', { name: 'Prescribe' }).count(), 0);
+  await page.getByRole('region', { name: 'Medications' }).getByText('No current medications.').waitFor();
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -3,13 +3,14 @@
 // driven in a plain browser. The real core is exercised by the Rust and WebDriver tests.
 export function installFakeCore(seed) {
   const state = Object.assign(
-    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], clock: 1_700_000_000_000 },
+    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], allergies: [], reviews: [], medications: [], clock: 1_700_000_000_000 },
     seed.state || {},
   );
   const calls = [];
   window.__OUTPOST_CALLS__ = calls;
   const id = () => Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
   const now = () => (state.clock += 1000);
+  const activeAllergies = (patientId) => state.allergies.filter((a) => a.patient_id === patientId && a.removed_at === null);
   const fail = (kind, message) => {
     throw message === undefined ? { kind } : { kind, message };
   };
@@ -107,6 +108,7 @@ export function installFakeCore(seed) {
         add_addenda: role === 'physician' || role === 'nurse',
         make_backups: ['admin', 'physician', 'emergency'].includes(role),
         manage: role === 'admin' || role === 'physician',
+        prescribe: role === 'physician',
       };
     },
     // Every word, anywhere in the name, clinic number or phone; one page at a time.
@@ -139,7 +141,56 @@ export function installFakeCore(seed) {
         notes: state.notes.filter((n) => n.patient_id === patientId).reverse().map(withHash),
         vitals: state.vitals.filter((v) => v.patient_id === patientId),
         attachments: state.attachments.filter((a) => a.patient_id === patientId),
+        // The core computes the age; the fake gives a fixed one.
+        age: { years: 36, months: 7, days: 13_000, text: '36 y' },
+        allergy_status: activeAllergies(patientId).length > 0 ? 'allergies' : state.reviews.includes(patientId) ? 'none_known' : 'not_asked',
+        allergies: state.allergies.filter((a) => a.patient_id === patientId),
+        medications: state.medications.filter((m) => m.patient_id === patientId).reverse(),
       };
+    },
+    // Allergies and prescriptions. The fake knows one drug group (penicillins) and one drug
+    // outside it; the core's full checks are tested in Rust.
+    add_allergy: ({ patientId, substance, reaction, severity }) => {
+      const u = needUnlocked();
+      if (!substance.trim() || !reaction.trim()) fail('invalid', 'invalid substance: is required');
+      const checked = /penicillin|amoxicillin/i.test(substance) ? 'group:penicillins' : /paracetamol/i.test(substance) ? 'atc:N02BE01' : null;
+      const a = { id: id(), patient_id: patientId, substance: substance.trim(), code: checked, reaction: reaction.trim(), severity, recorded_at: now(), recorded_by: u.id, removed_at: null, removed_reason: null };
+      state.allergies.push(a);
+      return a;
+    },
+    record_no_known_allergies: ({ patientId }) => {
+      needUnlocked();
+      if (activeAllergies(patientId).length > 0) fail('invalid', 'invalid allergies: an allergy is recorded as active: remove it first, saying why');
+      state.reviews.push(patientId);
+      return null;
+    },
+    remove_allergy: ({ id: which, reason }) => {
+      needUnlocked();
+      const a = state.allergies.find((x) => x.id === which) || fail('notFound', 'allergy not found');
+      Object.assign(a, { removed_at: now(), removed_reason: reason });
+      return a;
+    },
+    find_drugs: ({ query }) =>
+      [
+        { atc: 'J01CA04', name: 'amoxicillin', forms: ['capsule 250 mg', 'capsule 500 mg'], synonyms: [] },
+        { atc: 'N02BE01', name: 'paracetamol', forms: ['tablet 500 mg'], synonyms: ['acetaminophen'] },
+      ].filter((d) => d.name.includes(query.toLowerCase())),
+    prescribe: ({ patientId, prescription: p }) => {
+      const u = needUnlocked();
+      if (u.role !== 'physician') fail('notPermitted', `not permitted: prescribing needs a physician; you are signed in as ${u.role}`);
+      const penicillin = /amoxicillin/i.test(p.drug);
+      const clash = penicillin && activeAllergies(patientId).find((a) => a.code === 'group:penicillins');
+      if (clash && !p.override_reason)
+        fail('allergyConflict', `allergy conflict: amoxicillin belongs with penicillins, and the patient has a ${clash.severity} allergy recorded; to prescribe it anyway, give an override reason`);
+      const m = { id: id(), patient_id: patientId, encounter_id: p.encounter_id, atc: penicillin ? 'J01CA04' : null, drug: p.drug.toLowerCase(), dose: p.dose, route: p.route, frequency: p.frequency, duration: p.duration, instructions: p.instructions, override_reason: p.override_reason, prescribed_at: now(), prescribed_by: u.id, stopped_at: null, stopped_reason: null };
+      state.medications.push(m);
+      return m;
+    },
+    stop_medication: ({ id: which, reason }) => {
+      needUnlocked();
+      const m = state.medications.find((x) => x.id === which) || fail('notFound', 'medication not found');
+      Object.assign(m, { stopped_at: now(), stopped_reason: reason });
+      return m;
     },
     write_note: ({ patientId, encounterId, soap }) => {
       const u = needUnlocked();
