@@ -112,6 +112,14 @@ function button(name: string): HTMLButtonElement {
   return b;
 }
 
+/** Ticks "I have reviewed this note" in the signing confirmation. */
+function attest() {
+  const box = target.querySelector<HTMLInputElement>('[aria-label="Confirm signature"] input[type=checkbox]');
+  if (!box) throw new Error('no attestation to tick');
+  box.click();
+  flushSync();
+}
+
 const alertText = () => target.querySelector('[role=alert]')?.textContent ?? null;
 const statusText = () => target.querySelector('[role=status]')?.textContent?.trim() ?? null;
 
@@ -273,6 +281,15 @@ describe('signing', () => {
     expect(core.signNote).not.toHaveBeenCalled();
     saves.answer(0, ok(draft({ revision: 'r1', content_hash: 'h1', soap: { ...SOAP, assessment: 'Community-acquired pneumonia' } })));
     await settle();
+    // Nothing is signed until the physician has seen the saved text and attested to it.
+    expect(core.signNote).not.toHaveBeenCalled();
+    const confirm = target.querySelector('[role=group][aria-label="Confirm signature"]');
+    expect(confirm?.textContent).toMatch(/Community-acquired pneumonia/);
+    expect(field('Assessment').readOnly).toBe(true);
+    expect(button('Sign').disabled).toBe(true);
+    attest();
+    button('Sign').click();
+    await settle();
     expect(core.signNote).toHaveBeenCalledWith('n1', 'h1');
     signs.answer(
       0,
@@ -290,6 +307,9 @@ describe('signing', () => {
     core.note.mockResolvedValue(ok(draft({ revision: 'r5', content_hash: 'h5', soap: theirs })));
     await open(draft());
     button('Sign note').click();
+    await settle();
+    attest();
+    button('Sign').click();
     await settle();
     expect(core.updateDraft).not.toHaveBeenCalled();
     expect(core.signNote).toHaveBeenCalledWith('n1', 'h0');
