@@ -122,8 +122,17 @@ async fn text_of(client: &Client, test_id: &str) -> String {
 }
 
 async fn click(client: &Client, test_id: &str) {
-    element(client, test_id)
+    let target = element(client, test_id).await;
+    // Brought to the middle of the view first, as a person scrolls to it: scrolled only to an
+    // edge, WebKit's driver can land it under the sticky patient banner and refuse the click.
+    client
+        .execute(
+            "arguments[0].scrollIntoView({ block: 'center' });",
+            vec![serde_json::to_value(&target).unwrap()],
+        )
         .await
+        .unwrap_or_else(|e| panic!("scroll to {test_id}: {e}"));
+    target
         .click()
         .await
         .unwrap_or_else(|e| panic!("click {test_id}: {e}"));
@@ -197,7 +206,14 @@ async fn a_physician_charts_offline_in_the_real_window() {
         fill(&client, "soap-assessment", "Elevated blood pressure").await;
         fill(&client, "soap-plan", "Recheck in one week").await;
         click(&client, "note-sign").await;
+        // Signing asks first, naming the patient, and wants the attestation.
+        let confirm = text_of(&client, "note-confirm").await;
+        assert!(confirm.contains("Wanjiru Kamau") && confirm.contains(MARKER), "{confirm}");
+        click(&client, "note-attest").await;
+        click(&client, "note-sign-confirm").await;
         wait_text(&client, "note-status", |t| t.starts_with("Signed")).await;
+        // The banner names the patient above the note (and so in the editor too).
+        assert!(text_of(&client, "patient-banner").await.contains("Kamau, Wanjiru"));
         fill(&client, "addendum-text", "Repeat BP 128/84 after rest").await;
         click(&client, "addendum-save").await;
         wait_text(&client, "addendum", |t| t.contains("128/84")).await;

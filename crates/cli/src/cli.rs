@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use outpost_core::store::{
-    AllergyId, AttachmentId, EncounterId, MedicationId, NoteId, OpHash, PatientId,
+    AllergyId, AttachmentId, EncounterId, MedicationId, NoteId, OpHash, PatientId, ProblemId,
 };
 
 /// Outpost, headless: charts, notes, vitals, audit and backups from the command line.
@@ -58,6 +58,9 @@ pub enum Command {
     /// Medications: prescribe (checked against allergies), list, stop; the drug catalogue.
     #[command(subcommand)]
     Med(MedCmd),
+    /// The problem list: diagnoses coded with ICD-10-CM.
+    #[command(subcommand)]
+    Problem(ProblemCmd),
     /// Photos and documents.
     #[command(subcommand)]
     Attach(AttachCmd),
@@ -546,6 +549,39 @@ pub enum MedCmd {
     /// Search the drug catalogue (WHO Essential Medicines, with ATC codes).
     Drugs {
         /// Part of a name, or the start of an ATC code.
+        query: String,
+    },
+}
+
+/// `outpost problem ...`
+#[derive(Debug, Subcommand)]
+pub enum ProblemCmd {
+    /// Add a diagnosis to the problem list; prints its id.
+    Add {
+        /// Patient id.
+        #[arg(long)]
+        patient: PatientId,
+        /// Encounter id (the assessment it came from).
+        #[arg(long)]
+        encounter: Option<EncounterId>,
+        /// An ICD-10-CM code (see `outpost problem codes`), or the diagnosis in words.
+        #[arg(long)]
+        code: String,
+        /// When it began, YYYY-MM-DD.
+        #[arg(long)]
+        onset: Option<String>,
+    },
+    /// Resolve a problem (or mark it entered in error).
+    Resolve {
+        /// Problem id.
+        id: ProblemId,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Search the diagnosis codes shipped (code, title, or common words like "htn").
+    Codes {
+        /// What to look for.
         query: String,
     },
 }

@@ -1,5 +1,5 @@
-//! `outpost allergy` and `outpost med`: allergies, prescriptions checked against them, and the
-//! drug catalogue. The checks are the core's; this module reads arguments and prints.
+//! `outpost allergy`, `outpost med` and `outpost problem`: allergies, prescriptions checked
+//! against them, the drug catalogue, and the problem list. The checks are the core's; this module reads arguments and prints.
 
 use anyhow::{Result, anyhow};
 use outpost_core::{
@@ -8,7 +8,7 @@ use outpost_core::{
 };
 
 use crate::{
-    cli::{AllergyCmd, Args, MedCmd},
+    cli::{AllergyCmd, Args, MedCmd, ProblemCmd},
     run::{Id, emit, with_session},
 };
 
@@ -130,6 +130,47 @@ pub(crate) async fn med(args: &Args, cmd: &MedCmd) -> Result<()> {
                 found
                     .iter()
                     .map(|d| format!("{:<8} {}  ({})", d.atc, d.name, d.forms.join("; ")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+    }
+}
+
+/// `outpost problem ...`
+pub(crate) async fn problem(args: &Args, cmd: &ProblemCmd) -> Result<()> {
+    let json = args.json;
+    match cmd {
+        ProblemCmd::Add {
+            patient,
+            encounter,
+            code,
+            onset,
+        } => {
+            with_session(args, async |core| {
+                let p = core
+                    .add_problem(*patient, *encounter, code.clone(), onset.clone())
+                    .await?;
+                if p.code.is_none() {
+                    eprintln!("note: not an ICD-10 code Outpost ships: kept as words, uncoded");
+                }
+                emit(json, &Id { id: p.id.to_hex() }, || p.id.to_hex())
+            })
+            .await
+        }
+        ProblemCmd::Resolve { id, reason } => {
+            with_session(args, async |core| {
+                let p = core.resolve_problem(*id, reason.clone()).await?;
+                emit(json, &p, || format!("resolved {}", p.id))
+            })
+            .await
+        }
+        ProblemCmd::Codes { query } => {
+            let found = Core::find_diagnoses(query, 50);
+            emit(json, &found, || {
+                found
+                    .iter()
+                    .map(|d| format!("{:<8} {}", d.code, d.title))
                     .collect::<Vec<_>>()
                     .join("\n")
             })

@@ -223,6 +223,7 @@ pub async fn run(args: Args) -> Result<()> {
         Command::Note(cmd) => note(args, cmd).await,
         Command::Allergy(cmd) => crate::clinical::allergy(args, cmd).await,
         Command::Med(cmd) => crate::clinical::med(args, cmd).await,
+        Command::Problem(cmd) => crate::clinical::problem(args, cmd).await,
         Command::Vitals(VitalsCmd::Add {
             patient,
             encounter,

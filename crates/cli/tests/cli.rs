@@ -776,8 +776,10 @@ fn allergies_and_prescriptions_from_the_command_line() {
     ));
     let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
     assert_eq!(chart["allergy_status"], "not_asked");
+    // Born 2024-08-20: at least two years old whenever this runs (the CLI reads the real clock).
+    assert!(chart["age"]["years"].as_u64().unwrap() >= 2, "{chart}");
     assert!(
-        chart["age"]["text"].as_str().unwrap().contains(" y "),
+        chart["age"]["text"].as_str().unwrap().contains(" y"),
         "{chart}"
     );
     let shown = ok(outpost(&profile, &["patient", "show", &pid]));
@@ -820,6 +822,11 @@ fn allergies_and_prescriptions_from_the_command_line() {
     assert!(peanuts.contains("NOT checked"), "{peanuts}");
     let none = outpost(&profile, &["allergy", "none", "--patient", &pid]);
     assert_eq!(none.code, 1, "no 'no known allergies' over recorded ones");
+    assert!(
+        none.stderr.contains("an allergy is recorded as active"),
+        "{}",
+        none.stderr
+    );
 
     let prescribe = |extra: &[&str]| {
         let mut args = vec![
@@ -882,6 +889,43 @@ fn allergies_and_prescriptions_from_the_command_line() {
     assert_eq!(chart["allergy_status"], "allergies");
     assert_eq!(chart["allergies"].as_array().unwrap().len(), 2);
     assert_eq!(chart["medications"][0]["stopped_reason"], "course finished");
+    // The problem list: a code, or words when no code fits.
+    ok(outpost(
+        &profile,
+        &[
+            "problem",
+            "add",
+            "--patient",
+            &pid,
+            "--code",
+            "J45.909",
+            "--onset",
+            "2025-01-10",
+        ],
+    ));
+    let uncoded = outpost(
+        &profile,
+        &["problem", "add", "--patient", &pid, "--code", "Snake bite"],
+    );
+    assert!(uncoded.stderr.contains("uncoded"), "{}", uncoded.stderr);
+    ok(uncoded);
+    let bad = outpost(
+        &profile,
+        &[
+            "problem",
+            "add",
+            "--patient",
+            &pid,
+            "--code",
+            "I10",
+            "--onset",
+            "2999-01-01",
+        ],
+    );
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+    let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
+    assert_eq!(chart["problems"].as_array().unwrap().len(), 2);
+    assert!(ok(outpost(&profile, &["problem", "codes", "htn"])).starts_with("I10"));
     let found = ok(outpost(&profile, &["med", "drugs", "cotrim"]));
     assert!(
         found.starts_with("J01EE01"),

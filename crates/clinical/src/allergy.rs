@@ -23,16 +23,50 @@ pub enum Substance {
 }
 
 impl Substance {
-    /// Reads what a person typed: a catalogue drug's name or ATC code, or a group's name.
+    /// Reads what a person typed: a catalogue drug's name (any of its names) or ATC code, or
+    /// a group's name; failing the whole text, the longest run of its words that is one ("penicillin
+    /// allergy", "allergic to Amoxil", "sulpha drugs - rash").
     pub fn resolve(text: &str) -> Self {
-        let typed = text.trim().to_lowercase();
-        if let Some(drug) = drugs::find(&typed) {
+        let exact = Self::resolve_phrase(text);
+        if exact != Self::Unchecked {
+            return exact;
+        }
+        let normalized = drugs::normalize(text);
+        let words: Vec<&str> = normalized.split(' ').collect();
+        for len in (1..=words.len().min(4)).rev() {
+            for run in words.windows(len) {
+                let found = Self::resolve_phrase(&run.join(" "));
+                if found != Self::Unchecked {
+                    return found;
+                }
+            }
+        }
+        Self::Unchecked
+    }
+
+    /// One name: a drug's, or a group's.
+    fn resolve_phrase(text: &str) -> Self {
+        if let Some(drug) = drugs::find(text) {
             return Self::Drug(drug);
         }
+        let typed = drugs::normalize(text);
         drugs::groups()
             .iter()
-            .find(|g| g.id == typed || g.aliases.contains(&typed))
+            .find(|g| {
+                drugs::normalize(&g.id) == typed
+                    || g.aliases.iter().any(|a| drugs::normalize(a) == typed)
+            })
             .map_or(Self::Unchecked, Self::Group)
+    }
+
+    /// What an allergy stored with `code` and typed as `substance` is to: the code when it is
+    /// one this build knows, else the text read again (a catalogue that learnt the name since,
+    /// or a code from a newer build this one does not know).
+    pub fn of_allergy(code: Option<&str>, substance: &str) -> Self {
+        match Self::from_code(code) {
+            Self::Unchecked => Self::resolve(substance),
+            known => known,
+        }
     }
 
     /// The stored code: `atc:J01CA04`, `group:penicillins`, or `None` when unchecked.
@@ -196,6 +230,38 @@ mod tests {
             Some(ConflictKind::SameGroup),
         ),
         ("trimethoprim", "sulfa", None),
+        (
+            "trimethoprim",
+            "co-trimoxazole",
+            Some(ConflictKind::SameGroup),
+        ),
+        (
+            "sulfamethoxazole + trimethoprim",
+            "trimethoprim",
+            Some(ConflictKind::SameGroup),
+        ),
+        (
+            "amoxicillin",
+            "penicillin allergy",
+            Some(ConflictKind::SameGroup),
+        ),
+        (
+            "amoxicillin",
+            "allergic to Amoxil",
+            Some(ConflictKind::SameDrug),
+        ),
+        ("cefalexin", "Keflex", Some(ConflictKind::SameDrug)),
+        ("amoxicillin", "Augmentin", Some(ConflictKind::SameGroup)),
+        (
+            "sulfamethoxazole + trimethoprim",
+            "sulpha drugs - rash",
+            Some(ConflictKind::SameGroup),
+        ),
+        (
+            "ceftriaxone",
+            "beta-lactams",
+            Some(ConflictKind::CrossReactive),
+        ),
         ("furosemide", "sulfa", None),
         ("hydrochlorothiazide", "sulfonamide", None),
         (
@@ -247,6 +313,17 @@ mod tests {
     #[test]
     fn unknown_substances_are_unchecked_and_say_so() {
         assert_eq!(Substance::resolve("peanuts"), Substance::Unchecked);
+        assert_eq!(
+            Substance::resolve("latex gloves (hives)"),
+            Substance::Unchecked
+        );
+        // A code this build does not know falls back to the text.
+        assert_eq!(
+            Substance::of_allergy(Some("atc:Z99ZZ99"), "Amoxil")
+                .code()
+                .as_deref(),
+            Some("atc:J01CA04")
+        );
         assert_eq!(Substance::resolve("peanuts").code(), None);
         assert_eq!(
             Substance::from_code(Some("atc:Z99ZZ99")),

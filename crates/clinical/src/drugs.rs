@@ -99,14 +99,56 @@ pub fn by_atc(atc: &str) -> Option<&'static Drug> {
     catalogue().iter().find(|d| d.atc.eq_ignore_ascii_case(atc))
 }
 
-/// The drug named (by its INN or another name; case and surrounding spaces ignored) or coded
-/// `text`.
+/// Units a strength is written in, dropped from the end of a typed name after a number ("500
+/// mg"; but "penicillin g" keeps its letter).
+const UNITS: &[&str] = &[
+    "mg",
+    "g",
+    "mcg",
+    "µg",
+    "micrograms",
+    "ml",
+    "iu",
+    "units",
+    "%",
+];
+/// Forms, dropped from the end of a typed name ("amoxicillin capsules").
+const FORMS: &[&str] = &[
+    "tab", "tabs", "tablet", "tablets", "caps", "capsule", "capsules",
+];
+
+/// The form of a name that matching compares: lowercase; `+ / , ; - . ( )` and runs of spaces
+/// become one space; a trailing strength or form ("500 mg", "500mg", "tablets") is dropped. So
+/// "Co-Trimoxazole 480mg" and "co trimoxazole" are the same name.
+pub fn normalize(text: &str) -> String {
+    let spaced: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| if "+/,;-.()".contains(c) { ' ' } else { c })
+        .collect();
+    let mut words: Vec<&str> = spaced.split_whitespace().collect();
+    let number = |w: &str| w.starts_with(|c: char| c.is_ascii_digit());
+    while let Some(&last) = words.last() {
+        let after_number = words.len() >= 2 && number(words[words.len() - 2]);
+        if number(last) || FORMS.contains(&last) || (UNITS.contains(&last) && after_number) {
+            words.pop();
+        } else {
+            break;
+        }
+    }
+    words.join(" ")
+}
+
+/// The drug named (by its INN or another name, compared [`normalize`]d) or coded `text`.
 pub fn find(text: &str) -> Option<&'static Drug> {
-    let wanted = text.trim().to_lowercase();
-    by_atc(&wanted).or_else(|| {
-        catalogue()
-            .iter()
-            .find(|d| d.name == wanted || d.synonyms.contains(&wanted))
+    by_atc(text).or_else(|| {
+        let wanted = normalize(text);
+        if wanted.is_empty() {
+            return None;
+        }
+        catalogue().iter().find(|d| {
+            normalize(&d.name) == wanted || d.synonyms.iter().any(|s| normalize(s) == wanted)
+        })
     })
 }
 
@@ -205,6 +247,28 @@ mod tests {
             "sulfamethoxazole + trimethoprim"
         );
         assert!(find("amoxicilin").is_none(), "no guessing at misspellings");
+        // Typed as people type: spacing, punctuation, strengths, older and brand names.
+        for typed in [
+            "co trimoxazole",
+            "Co-Trimoxazole 480mg",
+            "sulphamethoxazole/trimethoprim",
+            "Septra",
+        ] {
+            assert_eq!(
+                find(typed).map(|d| d.atc.as_str()),
+                Some("J01EE01"),
+                "{typed}"
+            );
+        }
+        assert_eq!(find("Amoxicillin 500 mg capsules").unwrap().atc, "J01CA04");
+        assert_eq!(
+            find("amoxicillin  +  clavulanic acid").unwrap().atc,
+            "J01CR02"
+        );
+        assert_eq!(find("Keflex").unwrap().name, "cefalexin");
+        assert_eq!(normalize(" Amoxicillin (500 mg) "), "amoxicillin");
+        assert_eq!(normalize("Penicillin G"), "penicillin g");
+        assert_eq!(normalize("amoxicillin capsules"), "amoxicillin");
         let ids = |atc| {
             groups_of(atc)
                 .iter()
@@ -213,11 +277,12 @@ mod tests {
         };
         assert_eq!(ids("J01CA04"), ["penicillins"]);
         assert_eq!(ids("J01DD04"), ["cephalosporins"]);
-        assert_eq!(ids("J01EE01"), ["sulfonamides"]);
+        assert_eq!(ids("J01EE01"), ["sulfonamides", "trimethoprim"]);
         assert_eq!(ids("P01BD51"), ["sulfonamides"]);
-        assert!(
-            ids("J01EA01").is_empty(),
-            "trimethoprim alone is not a sulfonamide"
+        assert_eq!(
+            ids("J01EA01"),
+            ["trimethoprim"],
+            "trimethoprim alone is no sulfonamide"
         );
         assert!(
             ids("C03CA01").is_empty(),

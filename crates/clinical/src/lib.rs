@@ -7,6 +7,8 @@
 //!   (`data/allergy_groups.tsv`).
 //! - [`allergy`]: what an allergy is to ([`allergy::Substance`]), and whether a drug conflicts
 //!   with a patient's allergies ([`allergy::check`]).
+//! - [`diagnoses`]: diagnosis codes for the problem list (a selection of ICD-10-CM, public
+//!   domain; `data/diagnoses.tsv`).
 //! - [`age`]: a patient's age as clinicians write it ("2 y 3 m", "10 d"), from dates.
 //!
 //! Nothing here reads a file, a clock or a database: the store and the core pass dates and
@@ -14,4 +16,5 @@
 
 pub mod age;
 pub mod allergy;
+pub mod diagnoses;
 pub mod drugs;

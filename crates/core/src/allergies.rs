@@ -1,4 +1,4 @@
-//! Allergies and prescriptions, over the store (see `outpost_store::records::allergies`): the
+//! Allergies, prescriptions and the problem list, over the store (see `outpost_store::records::allergies`): the
 //! checks are the store's, so the app and the command line refuse the same prescriptions.
 
 use outpost_clinical::drugs::{self, Drug};
@@ -67,6 +67,43 @@ impl Core {
     /// Catalogue drugs whose name or ATC code matches `query` (at most `limit`), for a picker.
     pub fn find_drugs(query: &str, limit: usize) -> Vec<Drug> {
         drugs::search(query, limit.min(50))
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+}
+
+impl Core {
+    /// Adds a problem: an ICD-10-CM code Outpost ships, or the diagnosis in words (uncoded).
+    pub async fn add_problem(
+        &self,
+        patient_id: PatientId,
+        encounter_id: Option<outpost_store::EncounterId>,
+        diagnosis: String,
+        onset: Option<String>,
+    ) -> Result<outpost_store::records::Problem, CoreError> {
+        self.with_store(move |s| {
+            s.add_problem(patient_id, encounter_id, &diagnosis, onset.as_deref())
+        })
+        .await
+    }
+
+    /// Resolves a problem, saying why.
+    pub async fn resolve_problem(
+        &self,
+        id: outpost_store::ProblemId,
+        reason: String,
+    ) -> Result<outpost_store::records::Problem, CoreError> {
+        self.with_store(move |s| s.resolve_problem(id, &reason))
+            .await
+    }
+
+    /// Diagnosis codes matching `query` (code, title or common words), at most `limit`.
+    pub fn find_diagnoses(
+        query: &str,
+        limit: usize,
+    ) -> Vec<outpost_clinical::diagnoses::Diagnosis> {
+        outpost_clinical::diagnoses::search(query, limit.min(50))
             .into_iter()
             .cloned()
             .collect()

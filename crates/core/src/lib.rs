@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! - `allergies`: allergies and prescriptions checked against them.
+//! - `allergies`: allergies, prescriptions checked against them, and the problem list.
 //! - [`backup_place`]: where a backup goes by default (a USB stick when one is mounted).
 //! - [`info`]: what this build is and where it keeps its data ([`AppInfo`]), for the status area.
 //! - [`chart`]: the chart API over the encrypted store: profile, unlock, patients, encounters,

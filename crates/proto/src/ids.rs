@@ -156,6 +156,11 @@ id_type!(
     "medication"
 );
 id_type!(
+    /// One entry of a patient's problem list (a diagnosis).
+    ProblemId,
+    "problem"
+);
+id_type!(
     /// Whatever an operation is about, when its kind says which id type it is.
     RecordId,
     "record"
@@ -219,7 +224,8 @@ into_record_id!(
     VitalId,
     AttachmentId,
     AllergyId,
-    MedicationId
+    MedicationId,
+    ProblemId
 );
 
 /// The SHA-256 hash that names one operation (see the crate docs).

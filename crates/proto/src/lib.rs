@@ -89,7 +89,7 @@ pub mod relay;
 pub use hlc::Hlc;
 pub use ids::{
     AddendumId, AllergyId, AttachmentId, BadId, EncounterId, InviteId, MedicationId, NoteId,
-    OpHash, PatientId, RecordId, UserId, VisitId, VitalId, WorkspaceId,
+    OpHash, PatientId, ProblemId, RecordId, UserId, VisitId, VitalId, WorkspaceId,
 };
 pub use op::{OpContext, OpError, OpHeader, Operation};
 pub use outpost_crypto::DeviceId;

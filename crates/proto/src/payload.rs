@@ -510,6 +510,35 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// A problem (a diagnosis) is added to the patient's list (the target is the new problem
+    /// id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ProblemAdded {
+        /// The patient.
+        pub patient: PatientId,
+        /// The encounter whose assessment added it, if any.
+        pub encounter: Option<EncounterId>,
+        /// ICD-10-CM code, or `None` for a problem written as text only.
+        pub code: Option<String>,
+        /// The diagnosis as shown (the code's title, or the text written).
+        pub title: String,
+        /// When it began (`YYYY-MM-DD`), if known.
+        pub onset: Option<String>,
+    }
+}
+
+canon_struct! {
+    /// A problem is resolved, or was entered in error (the target is the problem id).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ProblemResolved {
+        /// The patient.
+        pub patient: PatientId,
+        /// Why (resolved, entered in error).
+        pub reason: String,
+    }
+}
+
+canon_struct! {
     /// A photo or document is added (the target is the new attachment id). The content is
     /// stored by its hash; this names it.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -665,6 +694,8 @@ payloads! {
     0x0043 => NoKnownAllergies(NoKnownAllergies), "no_known_allergies", NO_KNOWN_ALLERGIES;
     0x0044 => MedicationPrescribed(MedicationPrescribed), "medication_prescribed", MEDICATION_PRESCRIBED;
     0x0045 => MedicationStopped(MedicationStopped), "medication_stopped", MEDICATION_STOPPED;
+    0x0046 => ProblemAdded(ProblemAdded), "problem_added", PROBLEM_ADDED;
+    0x0047 => ProblemResolved(ProblemResolved), "problem_resolved", PROBLEM_RESOLVED;
     0x0050 => AttachmentAdded(AttachmentAdded), "attachment_added", ATTACHMENT_ADDED;
     0x0051 => AttachmentUploaded(AttachmentUploaded), "attachment_uploaded", ATTACHMENT_UPLOADED;
     0x0060 => Audit(AuditEvent), "audit", AUDIT;
@@ -696,6 +727,8 @@ impl Payload {
             Self::NoKnownAllergies(p) => Some(p.patient),
             Self::MedicationPrescribed(p) => Some(p.patient),
             Self::MedicationStopped(p) => Some(p.patient),
+            Self::ProblemAdded(p) => Some(p.patient),
+            Self::ProblemResolved(p) => Some(p.patient),
             Self::AttachmentAdded(p) => Some(p.patient),
             Self::Audit(p) => p.patient,
             Self::Legacy(l) => l.inner().ok().and_then(|p| p.patient(target)),
@@ -742,6 +775,7 @@ impl Payload {
             Self::VitalRecorded(_) => "vital",
             Self::AllergyRecorded(_) | Self::AllergyRemoved(_) => "allergy",
             Self::MedicationPrescribed(_) | Self::MedicationStopped(_) => "medication",
+            Self::ProblemAdded(_) | Self::ProblemResolved(_) => "problem",
             Self::AttachmentAdded(_) | Self::AttachmentUploaded(_) => "attachment",
             Self::Audit(a) => match a.action {
                 AuditAction::ChartRead => "patient",

@@ -57,6 +57,8 @@ pub(crate) const MANAGERS: &[Role] = &[Role::Admin, Role::Physician];
 const SIGNERS: &[Role] = &[Role::Physician];
 /// Who adds addenda to signed notes.
 const ADDENDUM_WRITERS: &[Role] = &[Role::Physician, Role::Nurse];
+/// Who keeps the problem list (diagnoses): the clinicians.
+const CLINICIANS: &[Role] = &[Role::Physician, Role::Nurse];
 /// Who prescribes and stops medications. (A clinic setting letting nurses prescribe is for
 /// later; until then only physicians.)
 const PRESCRIBERS: &[Role] = &[Role::Physician];
@@ -105,9 +107,6 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         | Payload::NoteCreated(_)
         | Payload::NoteRevised(_)
         | Payload::VitalRecorded(_)
-        | Payload::AllergyRecorded(_)
-        | Payload::AllergyRemoved(_)
-        | Payload::NoKnownAllergies(_)
         | Payload::AttachmentAdded(_)
         | Payload::AttachmentUploaded(_)
         | Payload::PatientsLinked(_) => (
@@ -119,6 +118,15 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         Payload::MedicationPrescribed(_) | Payload::MedicationStopped(_) => {
             ("prescribing", PRESCRIBERS, "a physician")
         }
+        // Removing an allergy is what lets a prescription through: clinicians only.
+        Payload::AllergyRecorded(_) | Payload::AllergyRemoved(_) | Payload::NoKnownAllergies(_) => {
+            ("recording allergies", CLINICIANS, "a physician or nurse")
+        }
+        Payload::ProblemAdded(_) | Payload::ProblemResolved(_) => (
+            "keeping the problem list",
+            CLINICIANS,
+            "a physician or nurse",
+        ),
         Payload::AddendumAdded(_) => (
             "signing an addendum",
             ADDENDUM_WRITERS,

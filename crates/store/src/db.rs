@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_patient_search.sql"),
     include_str!("../migrations/007_attachment_thumbnails.sql"),
     include_str!("../migrations/008_allergies_medications.sql"),
+    include_str!("../migrations/009_problems.sql"),
 ];
 
 /// The schema version this build writes.

@@ -80,7 +80,7 @@ pub use authz::{Capabilities, MAX_APP_ATTACHMENT_BYTES, capabilities};
 pub use error::StoreError;
 pub use outpost_proto::{
     self as proto, AddendumId, AllergyId, AttachmentId, EncounterId, MedicationId, NoteId, OpHash,
-    PatientId, Role, Severity, UserId, VitalId,
+    PatientId, ProblemId, Role, Severity, UserId, VitalId,
 };
 pub use profile::{Profile, ProfileKind, RecoveryKey, RecoverySheet};
 

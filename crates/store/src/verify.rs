@@ -28,6 +28,7 @@ pub const PROJECTIONS: &[&str] = &[
     "allergies",
     "allergy_reviews",
     "medications",
+    "problems",
     "vitals",
     "attachments",
     "encounters",
@@ -244,6 +245,7 @@ fn edited_message(table: &str) -> &'static str {
             "the allergy tables differ from the signed log: they were edited"
         }
         "medications" => "the medications table differs from the signed log: it was edited",
+        "problems" => "the problems table differs from the signed log: it was edited",
         "attachments" => "the attachments table differs from the signed log: it was edited",
         "encounters" => "the encounters table differs from the signed log: it was edited",
         "patients" | "patient_field_heads" | "patient_field_replaced" => {

@@ -243,3 +243,122 @@ fn an_allergy_or_override_removed_behind_the_apps_back_is_caught() {
         doc.lock().unwrap();
     }
 }
+
+#[test]
+fn the_problem_list_takes_codes_or_words_and_keeps_resolved_problems() {
+    let (fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    let e = doc
+        .add_encounter(p.id, outpost_store::records::EncounterKind::InPerson)
+        .unwrap();
+    let htn = doc
+        .add_problem(p.id, Some(e.id), " i10 ", Some("2019-06-01"))
+        .unwrap();
+    assert_eq!(htn.code.as_deref(), Some("I10"));
+    assert_eq!(htn.title, "Essential (primary) hypertension");
+    assert_eq!(htn.encounter_id, Some(e.id));
+    let words = doc
+        .add_problem(p.id, None, "Snake bite, left foot", None)
+        .unwrap();
+    assert_eq!(words.code, None, "no code fits: kept as words, uncoded");
+    // An onset that is not a date, or after today (the fixture's clock reads 2023-11-14).
+    for onset in ["2023-02-30", "2023-11-15", "last year"] {
+        assert!(
+            matches!(
+                doc.add_problem(p.id, None, "I10", Some(onset)),
+                Err(StoreError::Invalid { field: "onset", .. })
+            ),
+            "{onset}"
+        );
+    }
+    doc.resolve_problem(words.id, "healed").unwrap();
+    let chart = doc.chart(p.id).unwrap();
+    let order: Vec<_> = chart.problems.iter().map(|x| x.title.as_str()).collect();
+    assert_eq!(
+        order,
+        ["Essential (primary) hypertension", "Snake bite, left foot"]
+    );
+    assert_eq!(chart.problems[1].resolved_reason.as_deref(), Some("healed"));
+
+    // A nurse keeps the list too; an attacker's edit of the table is caught.
+    fx.add_nurse(&mut doc);
+    doc.lock().unwrap();
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    nurse.add_problem(p.id, None, "B54", None).unwrap();
+    nurse.lock().unwrap();
+    let attacker = fx.attacker_connection();
+    attacker
+        .execute("UPDATE problems SET code = 'I10' WHERE code = 'B54'", [])
+        .unwrap();
+    drop(attacker);
+    let err = fx.unlock().verify_audit().unwrap_err().to_string();
+    assert!(err.contains("problems table"), "{err}");
+}
+
+#[test]
+fn allergies_typed_in_other_words_are_still_checked_and_later_ones_flag_earlier_prescriptions() {
+    let (_fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    // Prescribed first, with a stray reason where nothing conflicted: the reason is not kept.
+    let given = doc
+        .prescribe(p.id, &amoxicillin(Some("just in case")))
+        .unwrap();
+    assert_eq!(given.override_reason, None);
+    assert!(
+        doc.medications_of(p.id).unwrap()[0]
+            .conflicts_with
+            .is_empty()
+    );
+
+    // Then the allergy, in the patient's own words: the earlier prescription is flagged.
+    let allergy = doc
+        .add_allergy(
+            p.id,
+            "allergic to Amoxil (brand)",
+            "swollen lips",
+            Severity::Severe,
+        )
+        .unwrap();
+    assert_eq!(allergy.code.as_deref(), Some("atc:J01CA04"));
+    let meds = doc.medications_of(p.id).unwrap();
+    assert_eq!(meds[0].conflicts_with, [allergy.id]);
+    // New prescriptions of the whole group are refused, however the drug is typed.
+    for typed in ["Ampicillin 500mg", "co-amoxiclav", "Augmentin"] {
+        assert!(
+            matches!(
+                doc.prescribe(
+                    p.id,
+                    &NewPrescription {
+                        drug: typed.into(),
+                        ..amoxicillin(None)
+                    }
+                ),
+                Err(StoreError::AllergyConflict { .. })
+            ),
+            "{typed}"
+        );
+    }
+    // Once the allergy is removed (disproved), nothing is flagged or refused.
+    doc.remove_allergy(allergy.id, "oral challenge tolerated")
+        .unwrap();
+    assert!(
+        doc.medications_of(p.id).unwrap()[0]
+            .conflicts_with
+            .is_empty()
+    );
+    doc.prescribe(p.id, &amoxicillin(None)).unwrap();
+}
+
+#[test]
+fn an_admin_records_no_allergies() {
+    let (_fx, mut admin, _) = Fixture::with_role("Kwame Admin", outpost_store::Role::Admin);
+    let p = admin.add_patient(&patient()).unwrap();
+    assert!(matches!(
+        admin.add_allergy(p.id, "penicillin", "rash", Severity::Mild),
+        Err(StoreError::NotPermitted { .. })
+    ));
+    assert!(matches!(
+        admin.record_no_known_allergies(p.id),
+        Err(StoreError::NotPermitted { .. })
+    ));
+}

@@ -1,12 +1,12 @@
-//! Commands for allergies and prescriptions (checked against allergies by the core), and the
-//! drug catalogue for the prescribing form.
+//! Commands for allergies, prescriptions (checked against allergies by the core) and the
+//! problem list, and the drug and diagnosis catalogues for their forms.
 
 use outpost_core::{
     Core,
-    clinical::drugs::Drug,
+    clinical::{diagnoses::Diagnosis, drugs::Drug},
     store::{
-        AllergyId, MedicationId, PatientId, Severity,
-        records::{Allergy, Medication, NewPrescription},
+        AllergyId, EncounterId, MedicationId, PatientId, ProblemId, Severity,
+        records::{Allergy, Medication, NewPrescription, Problem},
     },
 };
 use tauri::State;
@@ -78,4 +78,38 @@ pub async fn stop_medication(
 #[specta::specta]
 pub fn find_drugs(query: String) -> Vec<Drug> {
     Core::find_drugs(&query, 12)
+}
+
+/// Adds a problem: an ICD-10-CM code, or the diagnosis in words (kept uncoded).
+#[tauri::command]
+#[specta::specta]
+pub async fn add_problem(
+    state: State<'_, AppState>,
+    patient_id: PatientId,
+    encounter_id: Option<EncounterId>,
+    diagnosis: String,
+    onset: Option<String>,
+) -> Result<Problem, CommandError> {
+    Ok(state
+        .core
+        .add_problem(patient_id, encounter_id, diagnosis, onset)
+        .await?)
+}
+
+/// Resolves a problem, saying why.
+#[tauri::command]
+#[specta::specta]
+pub async fn resolve_problem(
+    state: State<'_, AppState>,
+    id: ProblemId,
+    reason: String,
+) -> Result<Problem, CommandError> {
+    Ok(state.core.resolve_problem(id, reason).await?)
+}
+
+/// Diagnosis codes matching `query` (a code, words of the title, or words like "htn").
+#[tauri::command]
+#[specta::specta]
+pub fn find_diagnoses(query: String) -> Vec<Diagnosis> {
+    Core::find_diagnoses(&query, 12)
 }

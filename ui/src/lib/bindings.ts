@@ -86,6 +86,12 @@ export const commands = {
 	stopMedication: (id: MedicationId, reason: string) => typedError<Medication_Serialize, CommandError>(__TAURI_INVOKE("stop_medication", { id, reason })),
 	/**  Catalogue drugs matching `query` (name, another name, or the start of an ATC code). */
 	findDrugs: (query: string) => __TAURI_INVOKE<Drug[]>("find_drugs", { query }),
+	/**  Adds a problem: an ICD-10-CM code, or the diagnosis in words (kept uncoded). */
+	addProblem: (patientId: PatientId, encounterId: EncounterId | null, diagnosis: string, onset: string | null) => typedError<Problem_Serialize, CommandError>(__TAURI_INVOKE("add_problem", { patientId, encounterId, diagnosis, onset })),
+	/**  Resolves a problem, saying why. */
+	resolveProblem: (id: ProblemId, reason: string) => typedError<Problem_Serialize, CommandError>(__TAURI_INVOKE("resolve_problem", { id, reason })),
+	/**  Diagnosis codes matching `query` (a code, words of the title, or words like "htn"). */
+	findDiagnoses: (query: string) => __TAURI_INVOKE<Diagnosis[]>("find_diagnoses", { query }),
 	/**  Audit entries, newest first, optionally for one record (patient) or user. */
 	auditEntries: (recordId: string | null, actor: UserId | null, limit: number) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { recordId, actor, limit })),
 	/**
@@ -536,6 +542,8 @@ export type Chart_Deserialize = {
 	allergies: Allergy_Deserialize[],
 	/**  Prescriptions, current and stopped, newest first. */
 	medications: Medication_Deserialize[],
+	/**  The problem list: active first, then resolved. */
+	problems: Problem_Deserialize[],
 	/**  Encounters, newest first. */
 	encounters: Encounter_Deserialize[],
 	/**  Notes, newest first. */
@@ -561,6 +569,8 @@ export type Chart_Serialize = {
 	allergies: Allergy_Serialize[],
 	/**  Prescriptions, current and stopped, newest first. */
 	medications: Medication_Serialize[],
+	/**  The problem list: active first, then resolved. */
+	problems: Problem_Serialize[],
 	/**  Encounters, newest first. */
 	encounters: Encounter_Serialize[],
 	/**  Notes, newest first. */
@@ -685,6 +695,16 @@ export type CoreStatus = {
 	profile: ProfileState,
 	/**  Whether the data directory accepts writes right now. */
 	dataDirWritable: boolean,
+};
+
+/**  One diagnosis code. */
+export type Diagnosis = {
+	/**  ICD-10-CM code (`I10`, `E11.9`). */
+	code: string,
+	/**  Its title. */
+	title: string,
+	/**  Other words it is found by, lowercase. */
+	keywords: string[],
 };
 
 /**  One medicine of the catalogue. */
@@ -829,6 +849,12 @@ export type Medication_Deserialize = {
 	stopped_at?: number | null,
 	/**  Why it was stopped. */
 	stopped_reason?: string | null,
+	/**
+	 *  Active allergies it conflicts with and that no override reason answered: an allergy
+	 *  recorded after the prescription (here, or on another device while offline). Worked out
+	 *  at each read, never stored.
+	 */
+	conflicts_with: AllergyId[],
 };
 
 /**  A prescription, current until stopped. */
@@ -863,6 +889,12 @@ export type Medication_Serialize = {
 	stopped_at: number | null,
 	/**  Why it was stopped. */
 	stopped_reason: string | null,
+	/**
+	 *  Active allergies it conflicts with and that no override reason answered: an allergy
+	 *  recorded after the prescription (here, or on another device while offline). Worked out
+	 *  at each read, never stored.
+	 */
+	conflicts_with: AllergyId[],
 };
 
 /**  A registered user, as the verified log says. */
@@ -1180,6 +1212,60 @@ export type Patient_Serialize = {
 	created_by: UserId,
 	/**  Registered before operations were signed (attribution unverified). */
 	legacy: boolean,
+};
+
+/**  One entry of the problem list. */
+export type Problem = Problem_Serialize | Problem_Deserialize;
+
+/**  One entry of a patient's problem list (a diagnosis). */
+export type ProblemId = string;
+
+/**  One entry of the problem list. */
+export type Problem_Deserialize = {
+	/**  Stable id. */
+	id: ProblemId,
+	/**  The patient. */
+	patient_id: PatientId,
+	/**  The encounter whose assessment added it, if any. */
+	encounter_id?: EncounterId | null,
+	/**  ICD-10-CM code, or `None` when written as text only. */
+	code?: string | null,
+	/**  The diagnosis as shown. */
+	title: string,
+	/**  When it began (`YYYY-MM-DD`), if known. */
+	onset?: string | null,
+	/**  When recorded (UTC ms). */
+	recorded_at: number | null,
+	/**  Who recorded it. */
+	recorded_by: UserId,
+	/**  When resolved, if it is. */
+	resolved_at?: number | null,
+	/**  Why (resolved, entered in error). */
+	resolved_reason?: string | null,
+};
+
+/**  One entry of the problem list. */
+export type Problem_Serialize = {
+	/**  Stable id. */
+	id: ProblemId,
+	/**  The patient. */
+	patient_id: PatientId,
+	/**  The encounter whose assessment added it, if any. */
+	encounter_id: EncounterId | null,
+	/**  ICD-10-CM code, or `None` when written as text only. */
+	code: string | null,
+	/**  The diagnosis as shown. */
+	title: string,
+	/**  When it began (`YYYY-MM-DD`), if known. */
+	onset: string | null,
+	/**  When recorded (UTC ms). */
+	recorded_at: number | null,
+	/**  Who recorded it. */
+	recorded_by: UserId,
+	/**  When resolved, if it is. */
+	resolved_at: number | null,
+	/**  Why (resolved, entered in error). */
+	resolved_reason: string | null,
 };
 
 /**  Whether a profile exists on this device, and whether it is unlocked. */

@@ -47,6 +47,16 @@ async function until(check, what, timeout = 10_000) {
   }
 }
 
+/** Signs the open note as a physician does: Sign note, read the confirmation, attest, Sign. */
+async function signNote(page) {
+  await page.getByRole('button', { name: 'Sign note' }).click();
+  const confirm = page.getByRole('group', { name: 'Confirm signature' });
+  await confirm.waitFor();
+  assert.equal(await confirm.getByRole('button', { name: 'Sign', exact: true }).isDisabled(), true, 'no signing before the attestation');
+  await confirm.getByLabel('I have reviewed this note and it is accurate').check();
+  await confirm.getByRole('button', { name: 'Sign', exact: true }).click();
+}
+
 /** Opens the app with the fake core seeded by `seed`. */
 async function openApp(seed = {}) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -142,7 +152,7 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
   // Autosave: the draft reaches the core without pressing anything.
   await page.waitForFunction(() => window.__FAKE_CORE__.notes.length === 1 && window.__FAKE_CORE__.notes[0].soap.plan === 'Recheck in one week');
   assert.match(await page.getByRole('main').getByRole('status').textContent(), /Draft saved/);
-  await page.getByRole('button', { name: 'Sign note' }).click();
+  await signNote(page);
   await page.getByLabel('Addendum').waitFor();
   assert.match(await page.getByRole('main').getByRole('status').textContent(), /Signed/);
   assert.equal(await page.getByLabel('Plan').getAttribute('readonly'), '', 'a signed note is read-only');
@@ -359,7 +369,7 @@ test('a draft saved elsewhere meanwhile: both texts are shown and merged, then s
   await page.getByLabel('Plan').fill('Fluids and paracetamol; review in 48 h');
   await page.getByRole('button', { name: 'Save the text above as the merged version' }).click();
   await page.getByRole('heading', { name: 'Another version of this draft was saved meanwhile' }).waitFor({ state: 'detached' });
-  await page.getByRole('button', { name: 'Sign note' }).click();
+  await signNote(page);
   await page.getByLabel('Addendum').waitFor();
   const signed = await page.evaluate(() => window.__FAKE_CORE__.notes[0]);
   assert.equal(signed.signature.state, 'valid');
@@ -717,7 +727,7 @@ test('the main screens pass an accessibility check on a 1366x768 clinic laptop',
   await page.getByLabel('Subjective').waitFor();
   found.note = await axeViolations(page);
   await page.getByLabel('Assessment').fill('Febrile illness');
-  await page.getByRole('button', { name: 'Sign note' }).click();
+  await signNote(page);
   await page.getByLabel('Addendum').waitFor();
   found['signed note'] = await axeViolations(page);
   await page.getByRole('navigation').getByRole('button', { name: 'People & keys' }).click();
@@ -926,6 +936,7 @@ test('allergies and prescribing: the banner says what is known; a penicillin all
   assert.equal(await page.getByRole('button', { name: 'No known drug allergies' }).count(), 0, 'no "none known" over a recorded allergy');
 
   // Prescribing amoxicillin is refused, in the core's words, and asks why before going ahead.
+  await page.getByText('Prescribe…', { exact: true }).click();
   const form = page.getByRole('form', { name: 'Prescribe' });
   await form.getByLabel('Drug').fill('Amoxicillin');
   await form.getByLabel('Dose').fill('500 mg');
@@ -938,6 +949,13 @@ test('allergies and prescribing: the banner says what is known; a penicillin all
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.medications.length), 0);
   const anyway = form.getByRole('button', { name: 'Prescribe anyway' });
   assert.ok(await anyway.isDisabled(), 'no override without a reason');
+  // A reason typed for one drug never carries over to another: changing the drug clears it.
+  await form.getByLabel('Why prescribe it anyway').fill('a reason for something else');
+  await form.getByLabel('Drug').fill('Amoxicillin ');
+  assert.equal(await form.getByRole('alert').count(), 0);
+  await form.getByRole('button', { name: 'Prescribe' }).click();
+  await refusal.waitFor();
+  assert.equal(await form.getByLabel('Why prescribe it anyway').inputValue(), '');
   await form.getByLabel('Why prescribe it anyway').fill('tolerated a full course in 2025');
   await anyway.click();
   const meds = page.getByRole('region', { name: 'Medications' });
@@ -945,10 +963,22 @@ test('allergies and prescribing: the banner says what is known; a penicillin all
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.medications[0].override_reason), 'tolerated a full course in 2025');
 
   // Stopping asks why.
-  await meds.getByRole('button', { name: 'Stop…' }).click();
+  await meds.getByRole('button', { name: 'Stop amoxicillin…' }).click();
   await meds.getByRole('group', { name: 'Stop amoxicillin' }).getByLabel('Why').fill('course finished');
   await meds.getByRole('button', { name: 'Stop', exact: true }).click();
   await meds.getByText('1 stopped').waitFor();
+
+  // A coded diagnosis, and one in words that no code fits (shown uncoded).
+  const problems = page.getByRole('region', { name: 'Problems' });
+  await problems.getByText('Add a problem…', { exact: true }).click();
+  await problems.getByLabel('Diagnosis').fill('I10');
+  await problems.getByLabel('Since').fill('2019-06-01');
+  await problems.getByRole('button', { name: 'Add problem' }).click();
+  await problems.getByText('Essential (primary) hypertension').waitFor();
+  assert.match(await problems.getByRole('listitem').first().textContent(), /I10\s*Essential \(primary\) hypertension · since 2019-06-01/);
+  await problems.getByLabel('Diagnosis').fill('Snake bite');
+  await problems.getByRole('button', { name: 'Add problem' }).click();
+  await problems.getByText('uncoded').waitFor();
 
   // In the note editor the banner is still there, for the same patient.
   await page.getByRole('button', { name: 'New note' }).click();

@@ -3,7 +3,7 @@
 // driven in a plain browser. The real core is exercised by the Rust and WebDriver tests.
 export function installFakeCore(seed) {
   const state = Object.assign(
-    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], allergies: [], reviews: [], medications: [], clock: 1_700_000_000_000 },
+    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], allergies: [], reviews: [], medications: [], problems: [], clock: 1_700_000_000_000 },
     seed.state || {},
   );
   const calls = [];
@@ -146,6 +146,7 @@ export function installFakeCore(seed) {
         allergy_status: activeAllergies(patientId).length > 0 ? 'allergies' : state.reviews.includes(patientId) ? 'none_known' : 'not_asked',
         allergies: state.allergies.filter((a) => a.patient_id === patientId),
         medications: state.medications.filter((m) => m.patient_id === patientId).reverse(),
+        problems: state.problems.filter((p) => p.patient_id === patientId),
       };
     },
     // Allergies and prescriptions. The fake knows one drug group (penicillins) and one drug
@@ -182,9 +183,28 @@ export function installFakeCore(seed) {
       const clash = penicillin && activeAllergies(patientId).find((a) => a.code === 'group:penicillins');
       if (clash && !p.override_reason)
         fail('allergyConflict', `allergy conflict: amoxicillin belongs with penicillins, and the patient has a ${clash.severity} allergy recorded; to prescribe it anyway, give an override reason`);
-      const m = { id: id(), patient_id: patientId, encounter_id: p.encounter_id, atc: penicillin ? 'J01CA04' : null, drug: p.drug.toLowerCase(), dose: p.dose, route: p.route, frequency: p.frequency, duration: p.duration, instructions: p.instructions, override_reason: p.override_reason, prescribed_at: now(), prescribed_by: u.id, stopped_at: null, stopped_reason: null };
+      const m = { id: id(), patient_id: patientId, encounter_id: p.encounter_id, atc: penicillin ? 'J01CA04' : null, drug: p.drug.trim().toLowerCase(), dose: p.dose, route: p.route, frequency: p.frequency, duration: p.duration, instructions: p.instructions, override_reason: clash ? p.override_reason : null, prescribed_at: now(), prescribed_by: u.id, stopped_at: null, stopped_reason: null, conflicts_with: [] };
       state.medications.push(m);
       return m;
+    },
+    // Two codes stand in for the core's ICD-10-CM list.
+    find_diagnoses: ({ query }) =>
+      [
+        { code: 'I10', title: 'Essential (primary) hypertension', keywords: ['htn', 'hypertension'] },
+        { code: 'B54', title: 'Unspecified malaria', keywords: ['malaria'] },
+      ].filter((d) => d.code.toLowerCase().startsWith(query.toLowerCase()) || d.keywords.some((k) => k.includes(query.toLowerCase()))),
+    add_problem: ({ patientId, encounterId, diagnosis, onset }) => {
+      const u = needUnlocked();
+      const coded = { I10: 'Essential (primary) hypertension', B54: 'Unspecified malaria' }[diagnosis.toUpperCase()];
+      const p = { id: id(), patient_id: patientId, encounter_id: encounterId, code: coded ? diagnosis.toUpperCase() : null, title: coded ?? diagnosis, onset, recorded_at: now(), recorded_by: u.id, resolved_at: null, resolved_reason: null };
+      state.problems.push(p);
+      return p;
+    },
+    resolve_problem: ({ id: which, reason }) => {
+      needUnlocked();
+      const p = state.problems.find((x) => x.id === which) || fail('notFound', 'problem not found');
+      Object.assign(p, { resolved_at: now(), resolved_reason: reason });
+      return p;
     },
     stop_medication: ({ id: which, reason }) => {
       needUnlocked();

@@ -1,11 +1,12 @@
-//! Projecting allergies and medications. Every value comes from the operation; where two
+//! Projecting allergies, medications and problems. Every value comes from the operation; where two
 //! devices end the same record concurrently (two nurses remove one allergy), the earlier
-//! operation's time is kept, whatever order they arrive in.
+//! operation is kept (on a tie of times, the lower hash), whatever order they arrive in.
 
 use outpost_proto::{
     OpHash, PatientId, RecordId,
     payload::{
         AllergyRecorded, AllergyRemoved, MedicationPrescribed, MedicationStopped, NoKnownAllergies,
+        ProblemAdded, ProblemResolved,
     },
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -68,14 +69,24 @@ pub(super) fn allergy_removed(
     target: RecordId,
     p: &AllergyRemoved,
     by: Attribution,
+    hash: &OpHash,
 ) -> Result<(), StoreError> {
     require_own(conn, "allergies", "allergy", target, p.patient)?;
     conn.execute(
-        "UPDATE allergies SET removed_at = ?2, removed_by = ?3, removed_reason = ?4
-         WHERE id = ?1 AND (removed_at IS NULL OR removed_at > ?2)",
-        params![target.to_hex(), by.at, by.by.to_hex(), p.reason],
+        &format!(
+            "UPDATE allergies SET removed_at = ?2, removed_by = ?3, removed_reason = ?4, removed_op = ?5
+             WHERE id = ?1 AND {}",
+            first_end("removed")
+        ),
+        params![target.to_hex(), by.at, by.by.to_hex(), p.reason, hash.0.as_slice()],
     )?;
     Ok(())
+}
+
+/// The condition under which an ending (`removed`, `stopped`, `resolved`) at `?2` by operation
+/// `?5` replaces the one kept: none kept yet, or it is earlier, or as early with a lower hash.
+fn first_end(column: &str) -> String {
+    format!("({column}_at IS NULL OR {column}_at > ?2 OR ({column}_at = ?2 AND {column}_op > ?5))")
 }
 
 pub(super) fn no_known_allergies(
@@ -132,12 +143,59 @@ pub(super) fn medication_stopped(
     target: RecordId,
     p: &MedicationStopped,
     by: Attribution,
+    hash: &OpHash,
 ) -> Result<(), StoreError> {
     require_own(conn, "medications", "medication", target, p.patient)?;
     conn.execute(
-        "UPDATE medications SET stopped_at = ?2, stopped_by = ?3, stopped_reason = ?4
-         WHERE id = ?1 AND (stopped_at IS NULL OR stopped_at > ?2)",
-        params![target.to_hex(), by.at, by.by.to_hex(), p.reason],
+        &format!(
+            "UPDATE medications SET stopped_at = ?2, stopped_by = ?3, stopped_reason = ?4, stopped_op = ?5
+             WHERE id = ?1 AND {}",
+            first_end("stopped")
+        ),
+        params![target.to_hex(), by.at, by.by.to_hex(), p.reason, hash.0.as_slice()],
+    )?;
+    Ok(())
+}
+
+pub(super) fn problem_added(
+    conn: &Connection,
+    target: RecordId,
+    p: &ProblemAdded,
+    by: Attribution,
+) -> Result<(), StoreError> {
+    check_encounter(conn, p.patient, p.encounter)?;
+    conn.execute(
+        "INSERT INTO problems (id, patient_id, encounter_id, code, title, onset, recorded_at, recorded_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            target.to_hex(),
+            p.patient.to_hex(),
+            p.encounter.map(|e| e.to_hex()),
+            p.code,
+            p.title,
+            p.onset,
+            by.at,
+            by.by.to_hex()
+        ],
+    )?;
+    Ok(())
+}
+
+pub(super) fn problem_resolved(
+    conn: &Connection,
+    target: RecordId,
+    p: &ProblemResolved,
+    by: Attribution,
+    hash: &OpHash,
+) -> Result<(), StoreError> {
+    require_own(conn, "problems", "problem", target, p.patient)?;
+    conn.execute(
+        &format!(
+            "UPDATE problems SET resolved_at = ?2, resolved_by = ?3, resolved_reason = ?4, resolved_op = ?5
+             WHERE id = ?1 AND {}",
+            first_end("resolved")
+        ),
+        params![target.to_hex(), by.at, by.by.to_hex(), p.reason, hash.0.as_slice()],
     )?;
     Ok(())
 }

@@ -102,6 +102,10 @@ pub struct Medication {
     pub stopped_at: Option<i64>,
     /// Why it was stopped.
     pub stopped_reason: Option<String>,
+    /// Active allergies it conflicts with and that no override reason answered: an allergy
+    /// recorded after the prescription (here, or on another device while offline). Worked out
+    /// at each read, never stored.
+    pub conflicts_with: Vec<AllergyId>,
 }
 
 /// What a prescriber fills in.
@@ -193,7 +197,17 @@ fn medication_from_row(r: &Row<'_>) -> rusqlite::Result<Medication> {
         prescribed_by: id_col(r, 12)?,
         stopped_at: r.get(13)?,
         stopped_reason: r.get(14)?,
+        conflicts_with: Vec::new(),
     })
+}
+
+/// What each allergy is to, as a code allergy checking reads: the stored code when this build
+/// knows it, else the substance text read again (see [`Substance::of_allergy`]).
+fn checked_codes(allergies: &[Allergy]) -> Vec<Option<String>> {
+    allergies
+        .iter()
+        .map(|a| Substance::of_allergy(a.code.as_deref(), &a.substance).code())
+        .collect()
 }
 
 impl Store {
@@ -332,10 +346,14 @@ impl Store {
             .into_iter()
             .filter(|a| a.removed_at.is_none())
             .collect();
+        let mut conflicted = false;
         if let Some(drug) = catalogue {
-            let codes: Vec<_> = allergies.iter().map(|a| a.code.as_deref()).collect();
+            let codes = checked_codes(&allergies);
+            let codes: Vec<_> = codes.iter().map(Option::as_deref).collect();
+            let found = allergy::check(drug, &codes);
+            conflicted = !found.is_empty();
             // The worst conflict is the one named.
-            let worst = allergy::check(drug, &codes).into_iter().max_by_key(|c| {
+            let worst = found.into_iter().max_by_key(|c| {
                 (
                     allergies[c.allergy].severity as u8,
                     c.kind == ConflictKind::SameDrug,
@@ -343,7 +361,8 @@ impl Store {
             });
             if let (Some(conflict), None) = (worst, &override_reason) {
                 let allergy = &allergies[conflict.allergy];
-                let named = match Substance::from_code(allergy.code.as_deref()) {
+                let named = match Substance::of_allergy(allergy.code.as_deref(), &allergy.substance)
+                {
                     Substance::Drug(d) => d.name.as_str(),
                     Substance::Group(g) => g.name.as_str(),
                     Substance::Unchecked => "a substance",
@@ -362,9 +381,13 @@ impl Store {
         }
         // A drug the catalogue does not know could be anything: with allergies on record, the
         // prescriber says why it is safe rather than the app staying silent.
-        if catalogue.is_none() && !allergies.is_empty() && override_reason.is_none() {
+        let unchecked = catalogue.is_none() && !allergies.is_empty();
+        if unchecked && override_reason.is_none() {
             return Err(StoreError::UncheckedDrug);
         }
+        // A reason is kept only where it overrode something: a stray one would show as an
+        // override on a safe prescription.
+        let override_reason = override_reason.filter(|_| conflicted || unchecked);
         let id = MedicationId::random(&mut rand_core::OsRng);
         let payload = Payload::MedicationPrescribed(MedicationPrescribed {
             patient: patient_id,
@@ -417,13 +440,35 @@ impl Store {
         }
     }
 
-    /// A patient's prescriptions, current and stopped, newest first.
+    /// A patient's prescriptions, current and stopped, newest first; each current one with the
+    /// active allergies it conflicts with that its override did not answer.
     pub fn medications_of(&self, patient_id: PatientId) -> Result<Vec<Medication>, StoreError> {
         self.require_care_team("reading medications")?;
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {MEDICATION_COLUMNS} FROM medications WHERE patient_id = ?1 ORDER BY prescribed_at DESC, id"
         ))?;
         let rows = stmt.query_map([patient_id.to_hex()], medication_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut meds: Vec<Medication> = rows.collect::<Result<_, _>>()?;
+        drop(stmt);
+        let allergies: Vec<_> = self
+            .allergies_of(patient_id)?
+            .into_iter()
+            .filter(|a| a.removed_at.is_none())
+            .collect();
+        let codes = checked_codes(&allergies);
+        let codes: Vec<_> = codes.iter().map(Option::as_deref).collect();
+        for m in meds.iter_mut().filter(|m| m.stopped_at.is_none()) {
+            let Some(drug) = m.atc.as_deref().and_then(drugs::by_atc) else {
+                continue;
+            };
+            m.conflicts_with = allergy::check(drug, &codes)
+                .into_iter()
+                .map(|c| &allergies[c.allergy])
+                // An override answers the allergies known when it was given.
+                .filter(|a| m.override_reason.is_none() || a.recorded_at > m.prescribed_at)
+                .map(|a| a.id)
+                .collect();
+        }
+        Ok(meds)
     }
 }

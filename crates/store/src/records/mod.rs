@@ -7,6 +7,7 @@
 //! - [`vitals`]: vital signs with LOINC codes, UCUM units and plausible ranges.
 //! - [`allergies`]: allergies (and "no known drug allergies"), and prescriptions checked
 //!   against them.
+//! - [`problems`]: the problem list (ICD-10-CM coded diagnoses, with onset).
 //! - [`conflicts`]: concurrent writes for a person to resolve; possible duplicate charts.
 
 pub mod allergies;
@@ -14,6 +15,7 @@ pub mod conflicts;
 pub mod encounters;
 pub mod notes;
 pub mod patients;
+pub mod problems;
 pub mod vitals;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,7 @@ pub use notes::{Addendum, Note, NoteRevision, Signature};
 pub use outpost_clinical::age::Age;
 pub use outpost_proto::{EncounterKind, Soap};
 pub use patients::{NewPatient, Patient, PatientPage, SEARCH_PAGE, SEARCH_PAGE_MAX};
+pub use problems::Problem;
 pub use vitals::{Vital, VitalKind};
 
 /// A patient's chart as one read: the patient and everything recorded about them.
@@ -41,6 +44,8 @@ pub struct Chart {
     pub allergies: Vec<Allergy>,
     /// Prescriptions, current and stopped, newest first.
     pub medications: Vec<Medication>,
+    /// The problem list: active first, then resolved.
+    pub problems: Vec<Problem>,
     /// Encounters, newest first.
     pub encounters: Vec<Encounter>,
     /// Notes, newest first.

@@ -336,6 +336,7 @@ impl Store {
             allergy_status: self.allergy_status(patient_id)?,
             allergies: self.allergies_of(patient_id)?,
             medications: self.medications_of(patient_id)?,
+            problems: self.problems_of(patient_id)?,
             patient,
             encounters,
             notes,
