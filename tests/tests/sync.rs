@@ -1,8 +1,8 @@
 //! Sync scenarios with a real relay process on loopback and devices driven through the
 //! `outpost` command line: three devices edit offline and converge, the relay and a client
 //! are killed mid-sync, a removed member gets nothing new, an invite works once, a rolled-back
-//! device is told, the relay's files hold no plaintext, and a tampered envelope is set aside
-//! alone.
+//! device is told, the relay's files hold no plaintext, a tampered envelope is set aside
+//! alone, and an allergy recorded offline flags a prescription written offline elsewhere.
 
 use outpost_tests::scenario::{Device, Relay, signal};
 use serde_json::Value;
@@ -175,6 +175,71 @@ fn three_devices_edit_offline_and_converge_when_the_relay_returns() {
     let shown = t.a.json(&["patient", "show", &shared])["patient"]["contact"].clone();
     assert_eq!(shown, list[0]["values"][1]["value"]);
     let _ = &t.root;
+}
+
+/// The nurse records a penicillin allergy while the physician, offline elsewhere, prescribes
+/// amoxicillin (his device knew of no allergy, so nothing refused it). After sync, every device
+/// shows the prescription as conflicting with the allergy, and the next one is refused.
+#[test]
+fn an_allergy_recorded_offline_flags_a_prescription_written_offline_elsewhere() {
+    let mut t = team();
+    let p = t.a.run(&[
+        "patient",
+        "add",
+        "--given",
+        "Esi",
+        "--family",
+        "Owusu",
+        "--birth-date",
+        "1984-05-05",
+    ]);
+    let p = p.trim().to_owned();
+    sync_all(&t, 1);
+    assert!(t.relay.terminate().success());
+    t.b.run(&[
+        "allergy",
+        "add",
+        "--patient",
+        &p,
+        "--substance",
+        "penicillin",
+        "--reaction",
+        "anaphylaxis",
+        "--severity",
+        "severe",
+    ]);
+    let amoxicillin = [
+        "med",
+        "prescribe",
+        "--patient",
+        &p,
+        "--drug",
+        "amoxicillin",
+        "--dose",
+        "500 mg",
+        "--route",
+        "oral",
+        "--frequency",
+        "three times a day",
+        "--duration",
+        "5 days",
+    ];
+    let med = t.c.run(&amoxicillin);
+    t.relay.restart();
+    sync_all(&t, 3);
+    for d in [&t.a, &t.b, &t.c] {
+        let chart = d.json(&["patient", "show", &p]);
+        assert_eq!(chart["allergy_status"], "allergies");
+        assert_eq!(chart["medications"][0]["id"], med.trim());
+        let flagged = chart["medications"][0]["conflicts_with"]
+            .as_array()
+            .unwrap();
+        assert_eq!(flagged.len(), 1, "{chart}");
+        assert_eq!(flagged[0], chart["allergies"][0]["id"]);
+    }
+    let again = t.c.try_run(&amoxicillin);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("penicillins"));
 }
 
 #[test]

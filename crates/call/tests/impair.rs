@@ -289,9 +289,11 @@ async fn lossy_link(check_video: bool) {
         );
         // 6 s is 300 Opus frames; 5% are lost and FEC recovers some of them.
         assert!(audio >= 240, "{side}: audio stalled: {audio} frames in 6 s");
-        // Video may step down to 7.5 fps on this link but must keep moving.
+        // Video may step down to 7.5 fps on this link but must keep moving: at least 2 fps
+        // over the 6 s. A stall (a lost keyframe never repaired, a frozen decoder) gives next
+        // to nothing; a loaded 2-core CI run was seen at 24 frames (4 fps) while moving.
         if check_video {
-            assert!(video >= 25, "{side}: video stalled: {video} frames in 6 s");
+            assert!(video >= 12, "{side}: video stalled: {video} frames in 6 s");
         }
         assert_eq!(a.video.frames_rejected, 0, "{side}");
         assert!(

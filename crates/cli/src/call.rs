@@ -134,7 +134,7 @@ async fn visit_admit(core: &Core, patient: Option<PatientId>, opts: &CallOpts) -
     eprintln!("Admitting {}.", knock.name);
     // Every call is an encounter on the patient's chart: start, end, who.
     let encounter = core
-        .add_encounter(knock.patient, EncounterKind::Video)
+        .add_encounter(knock.patient, EncounterKind::Video, None)
         .await?;
     let handle = line.admit(&knock, kind(opts)).await?;
     let out = run_call(handle, opts, false, Some(&knock.name)).await;

@@ -363,6 +363,9 @@ pub enum EncounterCmd {
         /// video, in_person or async_consult.
         #[arg(long, default_value = "in_person")]
         kind: String,
+        /// Why the patient came (the chief complaint).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Finish an encounter.
     Finish {

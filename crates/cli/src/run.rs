@@ -204,22 +204,7 @@ pub async fn run(args: Args) -> Result<()> {
             crate::sync::run(args).await
         }
         Command::Call(_) | Command::Visit(_) => crate::call::run(args).await,
-        Command::Encounter(EncounterCmd::Add { patient, kind }) => {
-            let kind = EncounterKind::from_name(kind)
-                .ok_or_else(|| anyhow!("--kind: one of video, in_person, async_consult"))?;
-            with_session(args, async |core| {
-                let e = core.add_encounter(*patient, kind).await?;
-                emit(json, &Id { id: e.id.to_hex() }, || e.id.to_hex())
-            })
-            .await
-        }
-        Command::Encounter(EncounterCmd::Finish { id }) => {
-            with_session(args, async |core| {
-                let e = core.finish_encounter(*id).await?;
-                emit(json, &e, || format!("finished {}", e.id))
-            })
-            .await
-        }
+        Command::Encounter(cmd) => encounter(args, cmd).await,
         Command::Note(cmd) => note(args, cmd).await,
         Command::Allergy(cmd) => crate::clinical::allergy(args, cmd).await,
         Command::Med(cmd) => crate::clinical::med(args, cmd).await,
@@ -580,6 +565,33 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
         }
     })
     .await
+}
+
+/// `outpost encounter ...`
+async fn encounter(args: &Args, cmd: &EncounterCmd) -> Result<()> {
+    let json = args.json;
+    match cmd {
+        EncounterCmd::Add {
+            patient,
+            kind,
+            reason,
+        } => {
+            let kind = EncounterKind::from_name(kind)
+                .ok_or_else(|| anyhow!("--kind: one of video, in_person, async_consult"))?;
+            with_session(args, async |core| {
+                let e = core.add_encounter(*patient, kind, reason.clone()).await?;
+                emit(json, &Id { id: e.id.to_hex() }, || e.id.to_hex())
+            })
+            .await
+        }
+        EncounterCmd::Finish { id } => {
+            with_session(args, async |core| {
+                let e = core.finish_encounter(*id).await?;
+                emit(json, &e, || format!("finished {}", e.id))
+            })
+            .await
+        }
+    }
 }
 
 async fn note(args: &Args, cmd: &NoteCmd) -> Result<()> {

@@ -889,6 +889,18 @@ fn allergies_and_prescriptions_from_the_command_line() {
     assert_eq!(chart["allergy_status"], "allergies");
     assert_eq!(chart["allergies"].as_array().unwrap().len(), 2);
     assert_eq!(chart["medications"][0]["stopped_reason"], "course finished");
+    // An encounter with the reason for the visit.
+    let eid = ok(outpost(
+        &profile,
+        &[
+            "encounter",
+            "add",
+            "--patient",
+            &pid,
+            "--reason",
+            "wheeze at night",
+        ],
+    ));
     // The problem list: a code, or words when no code fits.
     ok(outpost(
         &profile,
@@ -925,6 +937,8 @@ fn allergies_and_prescriptions_from_the_command_line() {
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
     assert_eq!(chart["problems"].as_array().unwrap().len(), 2);
+    assert_eq!(chart["encounters"][0]["id"], eid.as_str());
+    assert_eq!(chart["encounters"][0]["reason"], "wheeze at night");
     assert!(ok(outpost(&profile, &["problem", "codes", "htn"])).starts_with("I10"));
     let found = ok(outpost(&profile, &["med", "drugs", "cotrim"]));
     assert!(

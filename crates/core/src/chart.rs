@@ -279,8 +279,25 @@ impl Core {
         &self,
         patient_id: PatientId,
         kind: EncounterKind,
+        reason: Option<String>,
     ) -> Result<Encounter, CoreError> {
-        self.with_store(move |s| s.add_encounter(patient_id, kind))
+        self.with_store(move |s| {
+            let opened = s.add_encounter(patient_id, kind)?;
+            match reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                Some(reason) => s.set_encounter_reason(opened.id, reason),
+                None => Ok(opened),
+            }
+        })
+        .await
+    }
+
+    /// Sets (or corrects) why the patient came.
+    pub async fn set_encounter_reason(
+        &self,
+        id: EncounterId,
+        reason: String,
+    ) -> Result<Encounter, CoreError> {
+        self.with_store(move |s| s.set_encounter_reason(id, &reason))
             .await
     }
 

@@ -355,7 +355,11 @@ impl CallDesk {
         let encounter = self
             .inner
             .core
-            .add_encounter(knock.patient, outpost_store::records::EncounterKind::Video)
+            .add_encounter(
+                knock.patient,
+                outpost_store::records::EncounterKind::Video,
+                None,
+            )
             .await?;
         let handle = line.admit(&knock, kind).await?;
         let parties = Parties {

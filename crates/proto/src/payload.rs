@@ -354,6 +354,18 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// Why the patient came (the chief complaint), set or corrected (the target is the
+    /// encounter). The latest by time wins.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EncounterReasonSet {
+        /// The patient.
+        pub patient: PatientId,
+        /// The reason, in the clinician's words.
+        pub reason: String,
+    }
+}
+
+canon_struct! {
     /// A draft note is started (the target is the new note id); this is its first revision.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct NoteCreated {
@@ -684,6 +696,7 @@ payloads! {
     0x0012 => PatientsLinked(PatientsLinked), "patients_linked", PATIENTS_LINKED;
     0x0020 => EncounterOpened(EncounterOpened), "encounter_opened", ENCOUNTER_OPENED;
     0x0021 => EncounterFinished(EncounterFinished), "encounter_finished", ENCOUNTER_FINISHED;
+    0x0022 => EncounterReasonSet(EncounterReasonSet), "encounter_reason_set", ENCOUNTER_REASON_SET;
     0x0030 => NoteCreated(NoteCreated), "note_created", NOTE_CREATED;
     0x0031 => NoteRevised(NoteRevised), "note_revised", NOTE_REVISED;
     0x0032 => NoteSigned(NoteSigned), "note_signed", NOTE_SIGNED;
@@ -717,6 +730,7 @@ impl Payload {
             Self::AttachmentUploaded(p) => Some(p.patient),
             Self::EncounterOpened(p) => Some(p.patient),
             Self::EncounterFinished(p) => Some(p.patient),
+            Self::EncounterReasonSet(p) => Some(p.patient),
             Self::NoteCreated(p) => Some(p.patient),
             Self::NoteRevised(p) => Some(p.patient),
             Self::NoteSigned(p) => Some(p.patient),
@@ -769,7 +783,9 @@ impl Payload {
             Self::WorkspaceCreated(_) => "workspace",
             Self::InviteCreated(_) => "invite",
             Self::EpochStarted(_) | Self::Receipt(_) => return None,
-            Self::EncounterOpened(_) | Self::EncounterFinished(_) => "encounter",
+            Self::EncounterOpened(_) | Self::EncounterFinished(_) | Self::EncounterReasonSet(_) => {
+                "encounter"
+            }
             Self::NoteCreated(_) | Self::NoteRevised(_) | Self::NoteSigned(_) => "note",
             Self::AddendumAdded(_) => "addendum",
             Self::VitalRecorded(_) => "vital",

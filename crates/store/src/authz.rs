@@ -104,6 +104,7 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         | Payload::PatientFieldSet(_)
         | Payload::EncounterOpened(_)
         | Payload::EncounterFinished(_)
+        | Payload::EncounterReasonSet(_)
         | Payload::NoteCreated(_)
         | Payload::NoteRevised(_)
         | Payload::VitalRecorded(_)

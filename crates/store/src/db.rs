@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_attachment_thumbnails.sql"),
     include_str!("../migrations/008_allergies_medications.sql"),
     include_str!("../migrations/009_problems.sql"),
+    include_str!("../migrations/010_encounter_reasons.sql"),
 ];
 
 /// The schema version this build writes.

@@ -43,15 +43,16 @@ pub async fn chart(
     Ok(state.core.chart(patient_id).await?)
 }
 
-/// Opens an encounter.
+/// Opens an encounter, with why the patient came when given.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_encounter(
     state: State<'_, AppState>,
     patient_id: PatientId,
     kind: EncounterKind,
+    reason: Option<String>,
 ) -> Result<Encounter, CommandError> {
-    Ok(state.core.add_encounter(patient_id, kind).await?)
+    Ok(state.core.add_encounter(patient_id, kind, reason).await?)
 }
 
 /// Finishes an encounter.
@@ -127,12 +128,13 @@ pub async fn add_addendum(
 pub async fn add_vital(
     state: State<'_, AppState>,
     patient_id: PatientId,
+    encounter_id: Option<EncounterId>,
     kind: VitalKind,
     value: f64,
     value2: Option<f64>,
 ) -> Result<Vital, CommandError> {
     Ok(state
         .core
-        .add_vital(patient_id, None, kind, value, value2)
+        .add_vital(patient_id, encounter_id, kind, value, value2)
         .await?)
 }

@@ -52,8 +52,8 @@ export const commands = {
 	addPatient: (patient: NewPatient_Deserialize) => typedError<Patient_Serialize, CommandError>(__TAURI_INVOKE("add_patient", { patient })),
 	/**  A patient's whole chart (audited as a chart read). */
 	chart: (patientId: PatientId) => typedError<Chart_Serialize, CommandError>(__TAURI_INVOKE("chart", { patientId })),
-	/**  Opens an encounter. */
-	addEncounter: (patientId: PatientId, kind: EncounterKind) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("add_encounter", { patientId, kind })),
+	/**  Opens an encounter, with why the patient came when given. */
+	addEncounter: (patientId: PatientId, kind: EncounterKind, reason: string | null) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("add_encounter", { patientId, kind, reason })),
 	/**  Finishes an encounter. */
 	finishEncounter: (encounterId: EncounterId) => typedError<Encounter_Serialize, CommandError>(__TAURI_INVOKE("finish_encounter", { encounterId })),
 	/**  Writes a draft note. */
@@ -70,7 +70,7 @@ export const commands = {
 	/**  Adds a signed addendum to a signed note. */
 	addAddendum: (noteId: NoteId, text: string) => typedError<Addendum, CommandError>(__TAURI_INVOKE("add_addendum", { noteId, text })),
 	/**  Records a vital sign (`value2`: diastolic for blood pressure). */
-	addVital: (patientId: PatientId, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, kind, value, value2 })),
+	addVital: (patientId: PatientId, encounterId: EncounterId | null, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, encounterId, kind, value, value2 })),
 	/**  Records an allergy or intolerance. */
 	addAllergy: (patientId: PatientId, substance: string, reaction: string, severity: Severity) => typedError<Allergy_Serialize, CommandError>(__TAURI_INVOKE("add_allergy", { patientId, substance, reaction, severity })),
 	/**  Records "no known drug allergies" (refused while an allergy is active). */
@@ -759,6 +759,8 @@ export type Encounter_Deserialize = {
 	practitioner: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+	/**  Why the patient came (the chief complaint), once given. */
+	reason?: string | null,
 };
 
 /**  An encounter (a visit or consult). */
@@ -779,6 +781,8 @@ export type Encounter_Serialize = {
 	practitioner: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+	/**  Why the patient came (the chief complaint), once given. */
+	reason: string | null,
 };
 
 /**  An invite, as the admin hands it over. */

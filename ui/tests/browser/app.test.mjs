@@ -278,13 +278,25 @@ test('backup: the file is picked in the system dialog; a closed dialog does noth
   await page.close();
 });
 
-test('encounters: starting one lists it on the chart', async () => {
+test('encounters: started with the reason for the visit, what is recorded meanwhile belongs to it, finished', async () => {
   const patient = { id: 'p'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 1 };
-  const { page } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
   await page.getByRole('button', { name: 'Mensah, Kofi' }).click();
   await page.getByRole('combobox', { name: 'Encounter kind' }).selectOption('video');
+  await page.getByLabel('Reason for visit').fill('fever for 3 days');
   await page.getByRole('button', { name: 'Start encounter' }).click();
-  await page.waitForFunction(() => /Video visit · in progress/.test(document.querySelector('[data-testid=encounter-list]')?.textContent ?? ''));
+  const visits = page.getByRole('region', { name: 'Encounters' });
+  await until(async () => /Video visit — fever for 3 days\s*· in progress/.test(await visits.textContent()), 'the encounter is listed with its reason');
+  // A vital recorded now belongs to the open encounter, and the timeline says so.
+  await page.getByRole('combobox', { name: 'Vital' }).selectOption('temperature');
+  await page.getByLabel('Value').fill('38.4');
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
+  await until(async () => /1 vital/.test(await visits.textContent()), 'the vital is linked to the encounter');
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals[0].encounter_id), await page.evaluate(() => window.__FAKE_CORE__.encounters[0].id));
+  await visits.getByRole('button', { name: 'Finish the encounter for fever for 3 days' }).click();
+  await until(async () => /finished/.test(await visits.textContent()), 'the encounter is finished');
+  assert.equal(await visits.getByRole('button', { name: /Finish/ }).count(), 0);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

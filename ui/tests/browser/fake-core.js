@@ -254,16 +254,16 @@ export function installFakeCore(seed) {
       n.addenda.push(a);
       return a;
     },
-    add_vital: ({ patientId, kind, value, value2 }) => {
+    add_vital: ({ patientId, encounterId, kind, value, value2 }) => {
       const u = needUnlocked();
       if (kind === 'temperature' && (value < 25 || value > 45)) fail('invalid', 'invalid value: outside the plausible range for this vital');
-      const v = { id: id(), patient_id: patientId, encounter_id: null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id, legacy: false };
+      const v = { id: id(), patient_id: patientId, encounter_id: encounterId ?? null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id, legacy: false };
       state.vitals.push(v);
       return v;
     },
-    add_encounter: ({ patientId, kind }) => {
+    add_encounter: ({ patientId, kind, reason }) => {
       const u = needUnlocked();
-      const e = { id: id(), patient_id: patientId, kind, status: 'in_progress', started_at: now(), ended_at: null, practitioner: u.id, legacy: false };
+      const e = { id: id(), patient_id: patientId, kind, status: 'in_progress', started_at: now(), ended_at: null, practitioner: u.id, legacy: false, reason: reason ?? null };
       state.encounters.push(e);
       return e;
     },

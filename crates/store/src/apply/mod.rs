@@ -357,6 +357,19 @@ fn project(
             )?;
             Ok(())
         }
+        Payload::EncounterReasonSet(p) => {
+            if encounter_patient(conn, EncounterId(target.0))? != p.patient {
+                return Err(other_patient("encounter"));
+            }
+            // The latest reason wins; on a tie of times, the higher operation hash.
+            conn.execute(
+                "UPDATE encounters SET reason = ?2, reason_at = ?3, reason_op = ?4
+                 WHERE id = ?1 AND (reason_at IS NULL OR reason_at < ?3
+                                    OR (reason_at = ?3 AND reason_op < ?4))",
+                params![target.to_hex(), p.reason, by.at, pos.hash.0.as_slice()],
+            )?;
+            Ok(())
+        }
         Payload::NoteCreated(p) => note_created(conn, NoteId(target.0), p, by, pos),
         Payload::NoteRevised(p) => note_revised(conn, NoteId(target.0), p, by, pos),
         Payload::NoteSigned(p) => note_signed(conn, NoteId(target.0), p, by, pos),

@@ -2,7 +2,7 @@
 
 use outpost_proto::{
     EncounterId, EncounterKind, PatientId, Payload, RecordId, UserId,
-    payload::{EncounterFinished, EncounterOpened},
+    payload::{EncounterFinished, EncounterOpened, EncounterReasonSet},
 };
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
@@ -56,10 +56,12 @@ pub struct Encounter {
     pub practitioner: UserId,
     /// Recorded before operations were signed (attribution unverified).
     pub legacy: bool,
+    /// Why the patient came (the chief complaint), once given.
+    pub reason: Option<String>,
 }
 
 pub(crate) const ENCOUNTER_COLUMNS: &str =
-    "id, patient_id, kind, status, started_at, ended_at, practitioner, legacy";
+    "id, patient_id, kind, status, started_at, ended_at, practitioner, legacy, reason";
 
 /// A row of `ENCOUNTER_COLUMNS`; unknown kinds and statuses are errors, never substituted.
 pub(crate) fn encounter_from_row(r: &Row<'_>) -> Result<Encounter, StoreError> {
@@ -77,6 +79,7 @@ pub(crate) fn encounter_from_row(r: &Row<'_>) -> Result<Encounter, StoreError> {
         ended_at: r.get(5)?,
         practitioner: id_col(r, 6)?,
         legacy: r.get(7)?,
+        reason: r.get(8)?,
     })
 }
 
@@ -104,7 +107,32 @@ impl Store {
             ended_at: None,
             practitioner: self.user.id,
             legacy: false,
+            reason: None,
         })
+    }
+
+    /// Sets (or corrects) why the patient came: the chief complaint, in the clinician's words.
+    pub fn set_encounter_reason(
+        &mut self,
+        id: EncounterId,
+        reason: &str,
+    ) -> Result<Encounter, StoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(StoreError::Invalid {
+                field: "reason",
+                reason: "say why the patient came (1 to 500 characters)",
+            });
+        }
+        let current = self.encounter(id)?;
+        self.write(
+            RecordId::from(id),
+            &Payload::EncounterReasonSet(EncounterReasonSet {
+                patient: current.patient_id,
+                reason: reason.to_owned(),
+            }),
+        )?;
+        self.encounter(id)
     }
 
     /// Finishes an encounter.

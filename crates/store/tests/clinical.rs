@@ -1,4 +1,4 @@
-//! Allergies and prescriptions: the three allergy states, prescriptions refused on a conflict
+//! The clinical chart: the three allergy states, prescriptions refused on a conflict
 //! unless the prescriber says why, who may prescribe, and a tampered table caught.
 
 mod common;
@@ -361,4 +361,36 @@ fn an_admin_records_no_allergies() {
         admin.record_no_known_allergies(p.id),
         Err(StoreError::NotPermitted { .. })
     ));
+}
+
+#[test]
+fn an_encounter_says_why_the_patient_came_and_the_latest_reason_stands() {
+    let (fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    let e = doc
+        .add_encounter(p.id, outpost_store::records::EncounterKind::InPerson)
+        .unwrap();
+    assert_eq!(e.reason, None);
+    doc.set_encounter_reason(e.id, "fever for 3 days").unwrap();
+    fx.clock.advance(1_000);
+    let corrected = doc
+        .set_encounter_reason(e.id, "  fever and cough for 3 days ")
+        .unwrap();
+    assert_eq!(
+        corrected.reason.as_deref(),
+        Some("fever and cough for 3 days")
+    );
+    assert!(matches!(
+        doc.set_encounter_reason(e.id, "   "),
+        Err(StoreError::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
+    assert_eq!(
+        doc.chart(p.id).unwrap().encounters[0].reason.as_deref(),
+        Some("fever and cough for 3 days")
+    );
+    // Rebuilt from the log, the same reason stands (the check fails on any difference).
+    doc.verify_audit().unwrap();
 }
