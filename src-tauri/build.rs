@@ -28,6 +28,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "recovery_sheet",
         "search_patients",
         "add_patient",
+        "similar_patients",
         "chart",
         "add_encounter",
         "finish_encounter",

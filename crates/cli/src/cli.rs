@@ -446,7 +446,7 @@ pub enum NoteCmd {
 /// `outpost vitals ...`
 #[derive(Debug, Subcommand)]
 pub enum VitalsCmd {
-    /// Record a vital: bp (with --value2), pulse, temp, spo2, rr, weight, height, glucose.
+    /// Record a vital: bp (with --value2), pulse, temp, spo2, rr, weight, height, glucose, muac.
     Add {
         /// Patient id.
         #[arg(long)]
@@ -463,6 +463,10 @@ pub enum VitalsCmd {
         /// Diastolic, for bp.
         #[arg(long)]
         value2: Option<f64>,
+        /// When it was measured, YYYY-MM-DDTHH:MM in UTC (a reading entered from paper);
+        /// now when left out.
+        #[arg(long)]
+        observed_at: Option<String>,
     },
 }
 

@@ -37,6 +37,19 @@ pub(crate) fn emit<T: Serialize>(
     Ok(())
 }
 
+/// `YYYY-MM-DDTHH:MM` (UTC) as milliseconds since 1970.
+pub(crate) fn parse_utc_minute(text: &str) -> Result<i64> {
+    let bad = || anyhow!("--observed-at: a time like 2026-11-28T14:30 (UTC)");
+    let (date, time) = text.trim().split_once('T').ok_or_else(bad)?;
+    let date = outpost_core::clinical::age::Date::parse(date).ok_or_else(bad)?;
+    let (h, m) = time.trim_end_matches('Z').split_once(':').ok_or_else(bad)?;
+    let (h, m): (i64, i64) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0..24).contains(&h) || !(0..60).contains(&m) {
+        return Err(bad());
+    }
+    Ok(date.unix_ms() + h * 3_600_000 + m * 60_000)
+}
+
 /// `20s`, `2m`, `500ms`, `1h`, `1d`.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
     let text = text.trim();
@@ -215,15 +228,18 @@ pub async fn run(args: Args) -> Result<()> {
             kind,
             value,
             value2,
+            observed_at,
         }) => {
+            let observed_at = observed_at.as_deref().map(parse_utc_minute).transpose()?;
             with_session(args, async |core| {
                 let v = core
-                    .add_vital(
+                    .add_vital_at(
                         *patient,
                         *encounter,
                         VitalKind::parse(kind)?,
                         *value,
                         *value2,
+                        observed_at,
                     )
                     .await?;
                 emit(json, &Id { id: v.id.to_hex() }, || v.id.to_hex())
@@ -480,16 +496,23 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
             clinic_id,
             contact,
         } => {
-            let p = core
-                .add_patient(NewPatient {
-                    given_name: given.clone(),
-                    family_name: family.clone(),
-                    birth_date: birth_date.clone(),
-                    sex: sex.clone(),
-                    clinic_id: clinic_id.clone(),
-                    contact: contact.clone(),
-                })
-                .await?;
+            let new = NewPatient {
+                given_name: given.clone(),
+                family_name: family.clone(),
+                birth_date: birth_date.clone(),
+                sex: sex.clone(),
+                clinic_id: clinic_id.clone(),
+                contact: contact.clone(),
+            };
+            // Registered all the same (a script cannot answer a question); said on stderr, by
+            // chart id only (stderr ends up in logs; names stay out of them).
+            for s in core.similar_patients(new.clone()).await? {
+                eprintln!(
+                    "warning: possibly the same person as chart {} (see: outpost patient show {})",
+                    s.id, s.id
+                );
+            }
+            let p = core.add_patient(new).await?;
             emit(json, &Id { id: p.id.to_hex() }, || p.id.to_hex())
         }
         PatientCmd::List {
@@ -532,39 +555,45 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
         }
         PatientCmd::Show { id } => {
             let chart = core.chart(*id).await?;
-            emit(json, &chart, || {
-                use outpost_core::store::records::AllergyStatus;
-                let allergies = match chart.allergy_status {
-                    AllergyStatus::NotAsked => "allergies: NOT ASKED YET".to_owned(),
-                    AllergyStatus::NoneKnown => "no known drug allergies".to_owned(),
-                    AllergyStatus::Allergies => format!(
-                        "ALLERGIES: {}",
-                        chart
-                            .allergies
-                            .iter()
-                            .filter(|a| a.removed_at.is_none())
-                            .map(|a| format!("{} ({})", a.substance, a.severity.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                let current = chart.medications.iter().filter(|m| m.stopped_at.is_none());
-                format!(
-                    "{}, {} ({}, born {}) — {allergies}; {} current medications — {} encounters, {} notes, {} vitals, {} attachments",
-                    chart.patient.family_name,
-                    chart.patient.given_name,
-                    chart.age.as_ref().map_or("age unknown", |a| a.text.as_str()),
-                    chart.patient.birth_date,
-                    current.count(),
-                    chart.encounters.len(),
-                    chart.notes.len(),
-                    chart.vitals.len(),
-                    chart.attachments.len()
-                )
-            })
+            emit(json, &chart, || chart_line(&chart))
         }
     })
     .await
+}
+
+/// `patient show`'s one line: who, how old, allergies, current medications, what the chart holds.
+fn chart_line(chart: &outpost_core::store::records::Chart) -> String {
+    use outpost_core::store::records::AllergyStatus;
+    let allergies = match chart.allergy_status {
+        AllergyStatus::NotAsked => "allergies: NOT ASKED YET".to_owned(),
+        AllergyStatus::NoneKnown => "no known drug allergies".to_owned(),
+        AllergyStatus::Allergies => format!(
+            "ALLERGIES: {}",
+            chart
+                .allergies
+                .iter()
+                .filter(|a| a.removed_at.is_none())
+                .map(|a| format!("{} ({})", a.substance, a.severity.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let current = chart.medications.iter().filter(|m| m.stopped_at.is_none());
+    format!(
+        "{}, {} ({}, born {}) — {allergies}; {} current medications — {} encounters, {} notes, {} vitals, {} attachments",
+        chart.patient.family_name,
+        chart.patient.given_name,
+        chart
+            .age
+            .as_ref()
+            .map_or("age unknown", |a| a.text.as_str()),
+        chart.patient.birth_date,
+        current.count(),
+        chart.encounters.len(),
+        chart.notes.len(),
+        chart.vitals.len(),
+        chart.attachments.len()
+    )
 }
 
 /// `outpost encounter ...`
@@ -874,4 +903,29 @@ async fn relay_serve(
         })
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_utc_minute;
+
+    #[test]
+    fn observation_times_are_read_as_utc_minutes_and_nonsense_is_refused() {
+        assert_eq!(
+            parse_utc_minute("2026-11-29T00:00").unwrap(),
+            1_795_910_400_000
+        );
+        assert_eq!(
+            parse_utc_minute("2026-11-29T14:30Z").unwrap(),
+            1_795_910_400_000 + 14 * 3_600_000 + 30 * 60_000
+        );
+        for bad in [
+            "2026-11-29",
+            "2026-02-30T10:00",
+            "2026-11-29T24:00",
+            "yesterday",
+        ] {
+            assert!(parse_utc_minute(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -47,6 +47,11 @@ impl Date {
         }
     }
 
+    /// Midnight (UTC) at the start of this date, in milliseconds since 1970.
+    pub fn unix_ms(self) -> i64 {
+        self.days() * 86_400_000
+    }
+
     /// Days since 1970-01-01.
     fn days(self) -> i64 {
         let y = i64::from(self.year) - i64::from(self.month <= 2);

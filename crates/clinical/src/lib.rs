@@ -9,6 +9,7 @@
 //!   with a patient's allergies ([`allergy::check`]).
 //! - [`diagnoses`]: diagnosis codes for the problem list (a selection of ICD-10-CM, public
 //!   domain; `data/diagnoses.tsv`).
+//! - [`vitals`]: flags on vital signs by age, each naming the range it used, and BMI.
 //! - [`age`]: a patient's age as clinicians write it ("2 y 3 m", "10 d"), from dates.
 //!
 //! Nothing here reads a file, a clock or a database: the store and the core pass dates and
@@ -18,3 +19,4 @@ pub mod age;
 pub mod allergy;
 pub mod diagnoses;
 pub mod drugs;
+pub mod vitals;

@@ -257,6 +257,11 @@ impl Core {
         self.with_store(move |s| s.add_patient(&patient)).await
     }
 
+    /// Charts that may be the same person as `patient`, to warn before registering.
+    pub async fn similar_patients(&self, patient: NewPatient) -> Result<Vec<Patient>, CoreError> {
+        self.with_store(move |s| s.similar_patients(&patient)).await
+    }
+
     /// One page of the patients matching every word of `query` (all when empty): `limit`
     /// patients from `offset`, and whether more remain.
     pub async fn search_patients(
@@ -369,8 +374,25 @@ impl Core {
         value: f64,
         value2: Option<f64>,
     ) -> Result<Vital, CoreError> {
-        self.with_store(move |s| s.add_vital(patient_id, encounter_id, kind, value, value2))
+        self.add_vital_at(patient_id, encounter_id, kind, value, value2, None)
             .await
+    }
+
+    /// Records a vital sign measured at `observed_at` (UTC ms; `None`: now), as when
+    /// readings are entered from paper.
+    pub async fn add_vital_at(
+        &self,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
+        kind: VitalKind,
+        value: f64,
+        value2: Option<f64>,
+        observed_at: Option<i64>,
+    ) -> Result<Vital, CoreError> {
+        self.with_store(move |s| {
+            s.add_vital_at(patient_id, encounter_id, kind, value, value2, observed_at)
+        })
+        .await
     }
 
     /// Stores a file as an attachment, streamed from disk.

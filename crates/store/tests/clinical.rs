@@ -394,3 +394,110 @@ fn an_encounter_says_why_the_patient_came_and_the_latest_reason_stands() {
     // Rebuilt from the log, the same reason stands (the check fails on any difference).
     doc.verify_audit().unwrap();
 }
+
+#[test]
+fn readings_from_paper_keep_their_time_and_every_reading_is_flagged_for_the_patients_age() {
+    use outpost_store::records::VitalKind;
+    let (fx, mut doc, _) = Fixture::new();
+    // The fixture's clock reads 2023-11-14; this child was born 2022-05-01 (18 months).
+    let mut child = patient();
+    child.birth_date = "2022-05-01".into();
+    let p = doc.add_patient(&child).unwrap();
+    let now = 1_700_000_000_000;
+    let yesterday = now - 86_400_000;
+    let rr = doc
+        .add_vital_at(
+            p.id,
+            None,
+            VitalKind::RespiratoryRate,
+            44.0,
+            None,
+            Some(yesterday),
+        )
+        .unwrap();
+    assert_eq!(rr.observed_at, yesterday);
+    doc.add_vital(p.id, None, VitalKind::Muac, 11.8, None)
+        .unwrap();
+    doc.add_vital(p.id, None, VitalKind::Temperature, 36.8, None)
+        .unwrap();
+    doc.add_vital(p.id, None, VitalKind::Weight, 9.8, None)
+        .unwrap();
+    doc.add_vital(p.id, None, VitalKind::Height, 80.0, None)
+        .unwrap();
+    for bad in [now + 3_600_000, now - 400 * 86_400_000] {
+        assert!(matches!(
+            doc.add_vital_at(p.id, None, VitalKind::Pulse, 90.0, None, Some(bad)),
+            Err(StoreError::Invalid {
+                field: "observed at",
+                ..
+            })
+        ));
+    }
+    let chart = doc.chart(p.id).unwrap();
+    let flag = |kind| {
+        chart
+            .vitals
+            .iter()
+            .find(|v| v.kind == kind)
+            .unwrap()
+            .flag
+            .clone()
+    };
+    // 44/min at 18 months is fast breathing (40 or more at 12-59 months).
+    let fast = flag(VitalKind::RespiratoryRate).unwrap();
+    assert!(fast.range.contains("12–59 months"), "{}", fast.range);
+    assert!(
+        flag(VitalKind::Muac)
+            .unwrap()
+            .range
+            .starts_with("moderate wasting")
+    );
+    assert_eq!(flag(VitalKind::Temperature), None);
+    assert_eq!(chart.bmi, Some(15.3));
+    // The same breathing rate in an adult is flagged against the adult range instead.
+    fx.clock.set(now);
+    let adult = doc.add_patient(&NewPatientWith::adult()).unwrap();
+    doc.add_vital(adult.id, None, VitalKind::RespiratoryRate, 44.0, None)
+        .unwrap();
+    let chart = doc.chart(adult.id).unwrap();
+    assert_eq!(chart.vitals[0].flag.as_ref().unwrap().range, "12–20/min");
+}
+
+/// A second patient for tests that need two.
+struct NewPatientWith;
+impl NewPatientWith {
+    fn adult() -> outpost_store::records::NewPatient {
+        let mut p = patient();
+        p.clinic_id = None;
+        p.given_name = "Adwoa".into();
+        p
+    }
+}
+
+#[test]
+fn someone_who_may_already_have_a_chart_is_found_before_registering() {
+    let (_fx, mut doc, _) = Fixture::new();
+    let kofi = doc.add_patient(&patient()).unwrap();
+    let ids = |p: &outpost_store::records::NewPatient| -> Vec<_> {
+        doc.similar_patients(p)
+            .unwrap()
+            .into_iter()
+            .map(|x| x.id)
+            .collect()
+    };
+    // Same family name (any case), born the same year.
+    let mut maybe = patient();
+    maybe.given_name = "Kwabena".into();
+    maybe.family_name = "MENSAH".into();
+    maybe.birth_date = "1987-11-30".into();
+    maybe.clinic_id = None;
+    maybe.contact = None;
+    assert_eq!(ids(&maybe), [kofi.id]);
+    // Another year and another given name: someone else.
+    maybe.birth_date = "1990-01-01".into();
+    assert!(ids(&maybe).is_empty());
+    // The same phone, whatever the name.
+    maybe.family_name = "Owusu".into();
+    maybe.contact = Some("+233 20 000 0000".into());
+    assert_eq!(ids(&maybe), [kofi.id]);
+}

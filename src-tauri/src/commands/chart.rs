@@ -33,6 +33,16 @@ pub async fn add_patient(
     Ok(state.core.add_patient(patient).await?)
 }
 
+/// Charts that may be the same person as the one about to be registered.
+#[tauri::command]
+#[specta::specta]
+pub async fn similar_patients(
+    state: State<'_, AppState>,
+    patient: NewPatient,
+) -> Result<Vec<Patient>, CommandError> {
+    Ok(state.core.similar_patients(patient).await?)
+}
+
 /// A patient's whole chart (audited as a chart read).
 #[tauri::command]
 #[specta::specta]
@@ -122,7 +132,8 @@ pub async fn add_addendum(
     Ok(state.core.add_addendum(note_id, text).await?)
 }
 
-/// Records a vital sign (`value2`: diastolic for blood pressure).
+/// Records a vital sign (`value2`: diastolic for blood pressure), measured at `observed_at`
+/// (UTC ms) when entered from paper, else now.
 #[tauri::command]
 #[specta::specta]
 pub async fn add_vital(
@@ -132,9 +143,13 @@ pub async fn add_vital(
     kind: VitalKind,
     value: f64,
     value2: Option<f64>,
+    observed_at: Option<f64>,
 ) -> Result<Vital, CommandError> {
+    // JavaScript's times are whole milliseconds in a double.
+    #[allow(clippy::cast_possible_truncation)]
+    let observed_at = observed_at.filter(|t| t.is_finite()).map(|t| t as i64);
     Ok(state
         .core
-        .add_vital(patient_id, encounter_id, kind, value, value2)
+        .add_vital_at(patient_id, encounter_id, kind, value, value2, observed_at)
         .await?)
 }

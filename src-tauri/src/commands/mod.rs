@@ -57,6 +57,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         people::recovery_sheet,
         chart::search_patients,
         chart::add_patient,
+        chart::similar_patients,
         chart::chart,
         chart::add_encounter,
         chart::finish_encounter,

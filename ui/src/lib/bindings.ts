@@ -50,6 +50,8 @@ export const commands = {
 	searchPatients: (query: string, offset: number, limit: number) => typedError<PatientPage_Serialize, CommandError>(__TAURI_INVOKE("search_patients", { query, offset, limit })),
 	/**  Registers a patient. */
 	addPatient: (patient: NewPatient_Deserialize) => typedError<Patient_Serialize, CommandError>(__TAURI_INVOKE("add_patient", { patient })),
+	/**  Charts that may be the same person as the one about to be registered. */
+	similarPatients: (patient: NewPatient_Deserialize) => typedError<Patient_Serialize[], CommandError>(__TAURI_INVOKE("similar_patients", { patient })),
 	/**  A patient's whole chart (audited as a chart read). */
 	chart: (patientId: PatientId) => typedError<Chart_Serialize, CommandError>(__TAURI_INVOKE("chart", { patientId })),
 	/**  Opens an encounter, with why the patient came when given. */
@@ -69,8 +71,11 @@ export const commands = {
 	signNote: (noteId: NoteId, contentHash: string) => typedError<Note_Serialize, CommandError>(__TAURI_INVOKE("sign_note", { noteId, contentHash })),
 	/**  Adds a signed addendum to a signed note. */
 	addAddendum: (noteId: NoteId, text: string) => typedError<Addendum, CommandError>(__TAURI_INVOKE("add_addendum", { noteId, text })),
-	/**  Records a vital sign (`value2`: diastolic for blood pressure). */
-	addVital: (patientId: PatientId, encounterId: EncounterId | null, kind: VitalKind, value: number | null, value2: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, encounterId, kind, value, value2 })),
+	/**
+	 *  Records a vital sign (`value2`: diastolic for blood pressure), measured at `observed_at`
+	 *  (UTC ms) when entered from paper, else now.
+	 */
+	addVital: (patientId: PatientId, encounterId: EncounterId | null, kind: VitalKind, value: number | null, value2: number | null, observedAt: number | null) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("add_vital", { patientId, encounterId, kind, value, value2, observedAt })),
 	/**  Records an allergy or intolerance. */
 	addAllergy: (patientId: PatientId, substance: string, reaction: string, severity: Severity) => typedError<Allergy_Serialize, CommandError>(__TAURI_INVOKE("add_allergy", { patientId, substance, reaction, severity })),
 	/**  Records "no known drug allergies" (refused while an allergy is active). */
@@ -536,6 +541,8 @@ export type Chart_Deserialize = {
 	 *  before today).
 	 */
 	age?: Age | null,
+	/**  Body mass index from the latest weight and height, when both are recorded. */
+	bmi?: number | null,
 	/**  Whether anyone asked about allergies, and what they found. */
 	allergy_status: AllergyStatus,
 	/**  Allergies, removed ones included (marked), oldest first. */
@@ -563,6 +570,8 @@ export type Chart_Serialize = {
 	 *  before today).
 	 */
 	age: Age | null,
+	/**  Body mass index from the latest weight and height, when both are recorded. */
+	bmi: number | null,
 	/**  Whether anyone asked about allergies, and what they found. */
 	allergy_status: AllergyStatus,
 	/**  Allergies, removed ones included (marked), oldest first. */
@@ -785,6 +794,14 @@ export type Encounter_Serialize = {
 	reason: string | null,
 };
 
+/**  A reading outside its range, and the range. */
+export type Flag = {
+	/**  Which way. */
+	level: Level,
+	/**  The range used, as a person reads it ("fast breathing: 40/min or more at 12–59 months"). */
+	range: string,
+};
+
 /**  An invite, as the admin hands it over. */
 export type Invite = {
 	/**  The one-line code. */
@@ -792,6 +809,13 @@ export type Invite = {
 	/**  The same code as a QR image (`data:image/svg+xml;base64,...`). */
 	qr: string,
 };
+
+/**  Which way a reading is out. */
+export type Level = 
+/**  Below the range. */
+"low" | 
+/**  Above the range. */
+"high";
 
 /**  What a verified log holds. */
 export type LogReport = {
@@ -1557,7 +1581,9 @@ export type VitalKind =
 /**  Body height, LOINC 8302-2, cm. */
 "height" | 
 /**  Blood glucose, LOINC 2339-0, mg/dL. */
-"glucose";
+"glucose" | 
+/**  Mid-upper arm circumference, LOINC 56072-2, cm (screening children for wasting). */
+"muac";
 
 /**  One recorded vital sign. */
 export type Vital_Deserialize = {
@@ -1581,6 +1607,11 @@ export type Vital_Deserialize = {
 	recorded_by: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+	/**
+	 *  Outside the range used for the patient's age, and that range (on chart reads; worked
+	 *  out at each read, never stored).
+	 */
+	flag?: Flag | null,
 };
 
 /**  One recorded vital sign. */
@@ -1605,6 +1636,11 @@ export type Vital_Serialize = {
 	recorded_by: UserId,
 	/**  Recorded before operations were signed (attribution unverified). */
 	legacy: boolean,
+	/**
+	 *  Outside the range used for the patient's age, and that range (on chart reads; worked
+	 *  out at each read, never stored).
+	 */
+	flag: Flag | null,
 };
 
 /**  A patient in the waiting room. */

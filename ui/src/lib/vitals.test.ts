@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Vital_Serialize as Vital } from './bindings';
-import { formatVital, latestByKind, trendPoints } from './vitals';
+import { flowsheetRows, formatVital, latestByKind, trendPoints } from './vitals';
 
 function v(kind: Vital['kind'], value: number, at: number, value2: number | null = null): Vital {
-  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u', legacy: false };
+  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u', legacy: false, flag: null };
 }
 
 describe('vitals', () => {
@@ -16,6 +16,13 @@ describe('vitals', () => {
     expect(latest.map((x) => [x.kind, x.value])).toEqual([
       ['blood_pressure', 120],
       ['pulse', 88],
+    ]);
+  });
+  it('groups readings taken together into one flowsheet row, newest first', () => {
+    const rows = flowsheetRows([v('pulse', 70, 1), v('temperature', 37, 1), v('pulse', 88, 5)]);
+    expect(rows.map((r) => [r.at, Object.keys(r.byKind).sort()])).toEqual([
+      [5, ['pulse']],
+      [1, ['pulse', 'temperature']],
     ]);
   });
   it('draws a trend from oldest to newest scaled to the box', () => {

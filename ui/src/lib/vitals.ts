@@ -10,7 +10,20 @@ export const VITAL_LABELS: Record<VitalKind, { label: string; unit: string; twoV
   weight: { label: 'Weight', unit: 'kg' },
   height: { label: 'Height', unit: 'cm' },
   glucose: { label: 'Glucose', unit: 'mg/dL' },
+  muac: { label: 'MUAC', unit: 'cm' },
 };
+
+/** Readings grouped by when they were measured (a flowsheet's rows), newest first. */
+export function flowsheetRows(vitals: readonly Vital[]): { at: number; byKind: Partial<Record<VitalKind, Vital>> }[] {
+  const rows = new Map<number, Partial<Record<VitalKind, Vital>>>();
+  for (const v of vitals) {
+    const at = v.observed_at ?? 0;
+    const row = rows.get(at) ?? {};
+    row[v.kind] = v;
+    rows.set(at, row);
+  }
+  return [...rows.entries()].sort((a, b) => b[0] - a[0]).map(([at, byKind]) => ({ at, byKind }));
+}
 
 /** "128/84 mmHg", "38.1 °C". */
 export function formatVital(v: Pick<Vital, 'kind' | 'value' | 'value2'>): string {

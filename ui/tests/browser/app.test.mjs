@@ -125,8 +125,8 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
   await page.getByRole('button', { name: 'Save patient' }).click();
   assert.equal(await page.getByRole('heading', { level: 2 }).textContent(), 'Kamau, Wanjiru');
 
-  await page.getByLabel('Systolic').fill('142');
-  await page.getByLabel('Diastolic').fill('91');
+  await page.getByLabel('Systolic', { exact: true }).fill('142');
+  await page.getByLabel('Diastolic', { exact: true }).fill('91');
   await page.getByRole('button', { name: 'Record', exact: true }).click();
   await page.getByTestId('vital-blood_pressure').waitFor();
   assert.match(await page.getByTestId('vital-blood_pressure').textContent(), /142\/91 mmHg/);
@@ -658,8 +658,8 @@ test('a double click records one vital and registers one patient', async () => {
   await page.getByRole('button', { name: 'Save patient' }).dblclick();
   await page.getByRole('heading', { level: 2 }).waitFor();
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.patients.length), 1);
-  await page.getByLabel('Systolic').fill('120');
-  await page.getByLabel('Diastolic').fill('80');
+  await page.getByLabel('Systolic', { exact: true }).fill('120');
+  await page.getByLabel('Diastolic', { exact: true }).fill('80');
   await page.getByRole('button', { name: 'Record', exact: true }).dblclick();
   await page.getByTestId('vital-blood_pressure').waitFor();
   await page.waitForTimeout(600);
@@ -768,7 +768,7 @@ test('the accessibility check catches a field that lost its label, even with a p
   assert.deepEqual(await unlabelledFields(page), []);
   // The diastolic field keeps its placeholder but loses its name; the encounter select keeps
   // its options but loses its name.
-  await page.getByLabel('Diastolic').evaluate((el) => el.removeAttribute('aria-label'));
+  await page.getByLabel('Diastolic', { exact: true }).evaluate((el) => el.removeAttribute('aria-label'));
   await page.getByRole('combobox', { name: 'Encounter kind' }).evaluate((el) => el.removeAttribute('aria-label'));
   // A select whose <label> has no words of its own, only the select's options.
   await page.getByRole('heading', { level: 2 }).evaluate((h) => h.insertAdjacentHTML('afterend', '<label><select><option>Female</option></select></label>'));
@@ -1012,6 +1012,70 @@ test('a nurse records "no known drug allergies" and is offered no prescribing', 
   await until(async () => /No known drug allergies/.test(await banner.textContent()), 'the banner says none known');
   assert.equal(await page.getByRole('form', { name: 'Prescribe' }).count(), 0);
   await page.getByRole('region', { name: 'Medications' }).getByText('No current medications.').waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('vitals: a full set taken together (from paper, with its time) becomes one flowsheet row, and a fever is flagged with its range', async () => {
+  const patient = { id: 'p'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 1 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByRole('button', { name: 'Mensah, Kofi' }).click();
+  const vitals = page.getByRole('region', { name: 'Vitals' });
+  await vitals.getByRole('combobox', { name: 'Vital' }).selectOption('pulse');
+  await vitals.getByLabel('Value').fill('80');
+  await vitals.getByRole('button', { name: 'Record', exact: true }).click();
+  await vitals.getByText('Record a full set…').click();
+  const set = vitals.getByRole('form', { name: 'Record a full set of vitals' });
+  await set.getByLabel('Blood pressure systolic (mmHg)').fill('150');
+  await set.getByLabel('Temperature (°C)').fill('38,6');
+  await set.getByLabel('MUAC (cm)').fill('24');
+  await set.getByRole('button', { name: 'Record these' }).click();
+  // The systolic alone is refused before anything is sent: the diastolic is missing.
+  await set.getByRole('alert').filter({ hasText: 'and the diastolic' }).waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals.length), 1);
+  await set.getByLabel('Blood pressure diastolic (mmHg)').fill('95');
+  await set.getByLabel('Measured at (leave empty for now)').fill('2023-11-13T08:30');
+  await set.getByRole('button', { name: 'Record these' }).click();
+  await until(async () => (await page.evaluate(() => window.__FAKE_CORE__.vitals.length)) === 4, 'three readings recorded');
+  const times = await page.evaluate(() => window.__FAKE_CORE__.vitals.slice(1).map((v) => v.observed_at));
+  assert.equal(new Set(times).size, 1, 'one time for the set');
+  assert.equal(times[0], new Date('2023-11-13T08:30').getTime());
+  // The fever is flagged, with the range the core used.
+  await vitals.getByText('high: fever: 37.5 °C or more').first().waitFor();
+  await vitals.getByText('Flowsheet (2 sets)').click();
+  const sheet = vitals.getByRole('table', { name: 'Vitals flowsheet' });
+  assert.equal(await sheet.getByRole('row').count(), 3);
+  assert.match(await sheet.getByRole('row').nth(2).textContent(), /150\/95 mmHg.*38\.6 °C.*24 cm/s);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('registering someone who may already have a chart warns first; open theirs, or register anyway', async () => {
+  const existing = { id: 'p'.repeat(32), given_name: 'Wanjiru', family_name: 'Kamau', birth_date: '1991-03-14', sex: 'female', clinic_id: 'NK-7', contact: '0712 000 111', created_at: 1 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [existing] } });
+  await page.getByRole('table', { name: 'Patients' }).waitFor();
+  const register = async (given) => {
+    await page.getByRole('button', { name: 'New patient' }).click();
+    await page.getByLabel('Given name').fill(given);
+    await page.getByLabel('Family name').fill('kamau');
+    await page.getByLabel('Birth date').fill('1991-07-01');
+    await page.getByRole('button', { name: 'Save patient' }).click();
+  };
+  await register('Wanjiru');
+  const warning = page.getByRole('alert').filter({ hasText: 'This may be someone already registered' });
+  await warning.waitFor();
+  assert.match(await warning.textContent(), /Kamau, Wanjiru · born 1991-03-14 · No\. NK-7/);
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.patients.length), 1, 'nothing registered yet');
+  // It is her: open her chart instead.
+  await warning.getByRole('button', { name: 'Kamau, Wanjiru' }).click();
+  await page.getByRole('region', { name: 'Patient', exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.patients.length), 1);
+  // Another Kamau born that year is another person: registered on the second word.
+  await page.getByRole('button', { name: '← All patients' }).click();
+  await register('Njeri');
+  await warning.waitFor();
+  await page.getByRole('button', { name: 'Register a new chart anyway' }).click();
+  await until(async () => (await page.evaluate(() => window.__FAKE_CORE__.patients.length)) === 2, 'the second chart is registered');
   assert.deepEqual(errors, []);
   await page.close();
 });

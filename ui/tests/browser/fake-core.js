@@ -123,6 +123,16 @@ export function installFakeCore(seed) {
         .sort((a, b) => a.family_name.localeCompare(b.family_name) || a.given_name.localeCompare(b.given_name));
       return { patients: found.slice(offset, offset + limit), more: found.length > offset + limit };
     },
+    similar_patients: ({ patient }) => {
+      needUnlocked();
+      const same = (a, b) => (a ?? '').trim().toLowerCase() === (b ?? '').trim().toLowerCase();
+      return state.patients.filter(
+        (p) =>
+          (same(p.family_name, patient.family_name) && (p.birth_date.slice(0, 4) === patient.birth_date.slice(0, 4) || same(p.given_name, patient.given_name))) ||
+          (patient.clinic_id && p.clinic_id === patient.clinic_id) ||
+          (patient.contact && p.contact === patient.contact),
+      );
+    },
     add_patient: ({ patient }) => {
       needUnlocked();
       if (!/^\d{4}-\d{2}-\d{2}$/.test(patient.birth_date)) fail('invalid', 'invalid birth_date: use YYYY-MM-DD');
@@ -143,6 +153,7 @@ export function installFakeCore(seed) {
         attachments: state.attachments.filter((a) => a.patient_id === patientId),
         // The core computes the age; the fake gives a fixed one.
         age: { years: 36, months: 7, days: 13_000, text: '36 y' },
+        bmi: null,
         allergy_status: activeAllergies(patientId).length > 0 ? 'allergies' : state.reviews.includes(patientId) ? 'none_known' : 'not_asked',
         allergies: state.allergies.filter((a) => a.patient_id === patientId),
         medications: state.medications.filter((m) => m.patient_id === patientId).reverse(),
@@ -254,10 +265,12 @@ export function installFakeCore(seed) {
       n.addenda.push(a);
       return a;
     },
-    add_vital: ({ patientId, encounterId, kind, value, value2 }) => {
+    add_vital: ({ patientId, encounterId, kind, value, value2, observedAt }) => {
       const u = needUnlocked();
       if (kind === 'temperature' && (value < 25 || value > 45)) fail('invalid', 'invalid value: outside the plausible range for this vital');
-      const v = { id: id(), patient_id: patientId, encounter_id: encounterId ?? null, kind, value, value2, unit: '', observed_at: now(), recorded_by: u.id, legacy: false };
+      // The core flags by age with many ranges; the fake knows one, fever.
+      const flag = kind === 'temperature' && value >= 37.5 ? { level: 'high', range: 'fever: 37.5 °C or more' } : null;
+      const v = { id: id(), patient_id: patientId, encounter_id: encounterId ?? null, kind, value, value2, unit: '', observed_at: observedAt ?? now(), recorded_by: u.id, legacy: false, flag };
       state.vitals.push(v);
       return v;
     },

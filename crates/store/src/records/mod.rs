@@ -38,6 +38,8 @@ pub struct Chart {
     /// Their age today, as clinicians write it (`None` when the birth date is not a date
     /// before today).
     pub age: Option<Age>,
+    /// Body mass index from the latest weight and height, when both are recorded.
+    pub bmi: Option<f64>,
     /// Whether anyone asked about allergies, and what they found.
     pub allergy_status: AllergyStatus,
     /// Allergies, removed ones included (marked), oldest first.

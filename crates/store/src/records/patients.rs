@@ -152,6 +152,39 @@ fn non_empty(v: Option<&String>) -> Option<String> {
 }
 
 impl Store {
+    /// Charts that may be the same person as `p`, for a warning before registering: the same
+    /// family name born the same year or with the same given name, or the same clinic number,
+    /// or the same phone or address. At most ten; nothing is merged or refused.
+    pub fn similar_patients(&self, p: &NewPatient) -> Result<Vec<Patient>, StoreError> {
+        self.require_care_team("searching patients")?;
+        let year = p.birth_date.get(..4).unwrap_or_default();
+        let given = p.given_name.trim();
+        let family = p.family_name.trim();
+        let clinic = p
+            .clinic_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let contact = p
+            .contact
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {PATIENT_COLUMNS} FROM patients
+             WHERE (lower(family_name) = lower(?1)
+                    AND (substr(birth_date, 1, 4) = ?2 OR lower(given_name) = lower(?3)))
+                OR (?4 IS NOT NULL AND clinic_id = ?4)
+                OR (?5 IS NOT NULL AND contact = ?5)
+             ORDER BY family_name, given_name, id LIMIT 10"
+        ))?;
+        let rows = stmt.query_map(
+            rusqlite::params![family, year, given, clinic, contact],
+            patient_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Registers a patient. The clinic number must be unused on this device.
     pub fn add_patient(&mut self, p: &NewPatient) -> Result<Patient, StoreError> {
         if p.given_name.trim().is_empty() && p.family_name.trim().is_empty() {
@@ -331,8 +364,19 @@ impl Store {
         let today = outpost_clinical::age::Date::from_unix_ms(self.now());
         let age = outpost_clinical::age::Date::parse(&patient.birth_date)
             .and_then(|birth| outpost_clinical::age::age(birth, today));
+        // Each reading flagged against the range for the patient's age at the time.
+        for v in &mut vitals {
+            v.flag = outpost_clinical::vitals::flag_for(
+                v.kind.loinc(),
+                v.value,
+                v.value2,
+                age_at(&patient.birth_date, v.observed_at),
+            );
+        }
+        let bmi = latest_bmi(&vitals);
         Ok(Chart {
             age,
+            bmi,
             allergy_status: self.allergy_status(patient_id)?,
             allergies: self.allergies_of(patient_id)?,
             medications: self.medications_of(patient_id)?,
@@ -357,4 +401,26 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Days from `birth_date` to the date of `at_ms`, when both are dates and in order.
+pub(crate) fn age_at(birth_date: &str, at_ms: i64) -> Option<u32> {
+    use outpost_clinical::age::{Date, age};
+    let birth = Date::parse(birth_date)?;
+    age(birth, Date::from_unix_ms(at_ms)).map(|a| a.days)
+}
+
+/// BMI from the latest weight and the latest height, when both are recorded.
+fn latest_bmi(vitals: &[super::Vital]) -> Option<f64> {
+    let latest = |kind| {
+        vitals
+            .iter()
+            .filter(|v| v.kind == kind)
+            .max_by_key(|v| v.observed_at)
+            .map(|v| v.value)
+    };
+    outpost_clinical::vitals::bmi(
+        latest(super::VitalKind::Weight)?,
+        latest(super::VitalKind::Height)?,
+    )
 }

@@ -4,7 +4,7 @@
 use outpost_proto::{
     EncounterId, PatientId, Payload, RecordId, UserId, VitalId, payload::VitalRecorded,
 };
-use rusqlite::Row;
+use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use super::{id_col, opt_id_col};
@@ -31,11 +31,13 @@ pub enum VitalKind {
     Height,
     /// Blood glucose, LOINC 2339-0, mg/dL.
     Glucose,
+    /// Mid-upper arm circumference, LOINC 56072-2, cm (screening children for wasting).
+    Muac,
 }
 
 impl VitalKind {
     /// All kinds, in display order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::BloodPressure,
         Self::Pulse,
         Self::Temperature,
@@ -44,6 +46,7 @@ impl VitalKind {
         Self::Weight,
         Self::Height,
         Self::Glucose,
+        Self::Muac,
     ];
 
     /// The LOINC code.
@@ -57,6 +60,7 @@ impl VitalKind {
             Self::Weight => "29463-7",
             Self::Height => "8302-2",
             Self::Glucose => "2339-0",
+            Self::Muac => "56072-2",
         }
     }
 
@@ -68,7 +72,7 @@ impl VitalKind {
             Self::Temperature => "Cel",
             Self::Spo2 => "%",
             Self::Weight => "kg",
-            Self::Height => "cm",
+            Self::Height | Self::Muac => "cm",
             Self::Glucose => "mg/dL",
         }
     }
@@ -83,6 +87,7 @@ impl VitalKind {
             Self::Weight => (0.2, 400.0),
             Self::Height => (20.0, 260.0),
             Self::Glucose => (10.0, 1500.0),
+            Self::Muac => (5.0, 60.0),
         }
     }
 
@@ -91,8 +96,8 @@ impl VitalKind {
         Self::ALL.into_iter().find(|k| k.loinc() == code)
     }
 
-    /// Parses a typed name (`bp`, `pulse`, `temp`, `spo2`, `rr`, `weight`, `height`, `glucose`)
-    /// or a LOINC code.
+    /// Parses a typed name (`bp`, `pulse`, `temp`, `spo2`, `rr`, `weight`, `height`, `glucose`,
+    /// `muac`) or a LOINC code.
     pub fn parse(s: &str) -> Result<Self, StoreError> {
         Ok(match s {
             "bp" | "blood_pressure" => Self::BloodPressure,
@@ -103,6 +108,7 @@ impl VitalKind {
             "weight" => Self::Weight,
             "height" => Self::Height,
             "glucose" => Self::Glucose,
+            "muac" => Self::Muac,
             code => {
                 return Self::from_loinc(code).ok_or(StoreError::Invalid {
                     field: "vital",
@@ -162,6 +168,9 @@ pub struct Vital {
     pub recorded_by: UserId,
     /// Recorded before operations were signed (attribution unverified).
     pub legacy: bool,
+    /// Outside the range used for the patient's age, and that range (on chart reads; worked
+    /// out at each read, never stored).
+    pub flag: Option<outpost_clinical::vitals::Flag>,
 }
 
 pub(crate) const VITAL_COLUMNS: &str =
@@ -184,6 +193,7 @@ pub(crate) fn vital_from_row(r: &Row<'_>) -> Result<Vital, StoreError> {
         observed_at: r.get(7)?,
         recorded_by: id_col(r, 8)?,
         legacy: r.get(9)?,
+        flag: None,
     })
 }
 
@@ -197,9 +207,31 @@ impl Store {
         value: f64,
         value2: Option<f64>,
     ) -> Result<Vital, StoreError> {
+        self.add_vital_at(patient_id, encounter_id, kind, value, value2, None)
+    }
+
+    /// Records a vital sign measured at `observed_at` (UTC ms; `None`: now), for readings
+    /// entered from paper: not in the future, and not more than a year back.
+    pub fn add_vital_at(
+        &mut self,
+        patient_id: PatientId,
+        encounter_id: Option<EncounterId>,
+        kind: VitalKind,
+        value: f64,
+        value2: Option<f64>,
+        observed_at: Option<i64>,
+    ) -> Result<Vital, StoreError> {
         kind.check(value, value2)?;
+        let now = self.now();
+        let observed_at = observed_at.unwrap_or(now);
+        // Five minutes of slack for a laptop clock a little behind the one that wrote the time.
+        if observed_at > now + 5 * 60_000 || observed_at < now - 366 * 86_400_000 {
+            return Err(StoreError::Invalid {
+                field: "observed at",
+                reason: "not in the future, and within the last year",
+            });
+        }
         let id = VitalId::random(&mut rand_core::OsRng);
-        let observed_at = self.now();
         let payload = Payload::VitalRecorded(VitalRecorded {
             patient: patient_id,
             encounter: encounter_id,
@@ -221,6 +253,36 @@ impl Store {
             observed_at,
             recorded_by: self.user.id,
             legacy: false,
+            // Flagged as a chart read flags it, against the patient's age when measured.
+            flag: self.flag_for_patient(patient_id, kind, value, value2, observed_at)?,
         })
+    }
+
+    /// The flag for a reading of `patient_id`, by their age at `observed_at`.
+    fn flag_for_patient(
+        &self,
+        patient_id: PatientId,
+        kind: VitalKind,
+        value: f64,
+        value2: Option<f64>,
+        observed_at: i64,
+    ) -> Result<Option<outpost_clinical::vitals::Flag>, StoreError> {
+        let birth: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT birth_date FROM patients WHERE id = ?1",
+                [patient_id.to_hex()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let days = birth
+            .as_deref()
+            .and_then(|b| super::patients::age_at(b, observed_at));
+        Ok(outpost_clinical::vitals::flag_for(
+            kind.loinc(),
+            value,
+            value2,
+            days,
+        ))
     }
 }
