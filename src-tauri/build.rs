@@ -48,6 +48,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "resolve_problem",
         "find_diagnoses",
         "audit_entries",
+        "export_audit",
         "verify_audit",
         "create_backup",
         "verify_backup",

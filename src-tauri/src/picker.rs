@@ -18,6 +18,8 @@ pub struct PickRequest {
     pub dir: PathBuf,
     /// A new file to save (with the name offered), or an existing file to open.
     pub kind: PickKind,
+    /// The files the dialog lists: a name and the extensions (`("Outpost backup", &["outpost"])`).
+    pub filter: (&'static str, &'static [&'static str]),
 }
 
 /// Save a new file or open an existing one.
@@ -63,8 +65,8 @@ impl Picker {
     }
 }
 
-/// The system's file dialog (GTK on Linux), modal over the main window, filtered to Outpost
-/// backups.
+/// The system's file dialog (GTK on Linux), modal over the main window, listing the files the
+/// request names.
 pub struct NativePicker<R: Runtime> {
     app: AppHandle<R>,
 }
@@ -90,7 +92,7 @@ impl<R: Runtime> FilePicker for NativePicker<R> {
             .file()
             .set_title(request.title)
             .set_directory(&request.dir)
-            .add_filter("Outpost backup", &["outpost"]);
+            .add_filter(request.filter.0, request.filter.1);
         if let Some(window) = self.app.get_webview_window("main") {
             dialog = dialog.set_parent(&window);
         }

@@ -632,6 +632,25 @@ pub enum AuditCmd {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Write the audit trail (or the entries selected) as CSV for a privacy officer: a new
+    /// file, readable by its owner only. The export is itself recorded.
+    Export {
+        /// The CSV file to write (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only entries about this record (e.g. a patient id).
+        #[arg(long)]
+        record: Option<String>,
+        /// Only entries by this user id.
+        #[arg(long)]
+        actor: Option<outpost_core::store::UserId>,
+        /// Only entries from this day on, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only entries before this day, YYYY-MM-DD (UTC).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Verify the signed log (links, signatures, roles, chart tables); exits 0 only when it
     /// holds, else names the first bad operation.
     Verify,

@@ -739,6 +739,7 @@ async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
                     actor: *actor,
                     record_id: record.clone(),
                     limit: Some(*limit),
+                    ..AuditFilter::default()
                 })
                 .await?;
             emit(json, &entries, || {
@@ -755,6 +756,34 @@ async fn audit(args: &Args, cmd: &AuditCmd) -> Result<()> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            })
+        }
+        AuditCmd::Export {
+            out,
+            record,
+            actor,
+            from,
+            to,
+        } => {
+            let day = |d: &Option<String>, flag: &str| -> Result<Option<i64>> {
+                d.as_deref()
+                    .map(|d| {
+                        outpost_core::clinical::age::Date::parse(d)
+                            .map(outpost_core::clinical::age::Date::unix_ms)
+                            .ok_or_else(|| anyhow!("--{flag}: a date YYYY-MM-DD"))
+                    })
+                    .transpose()
+            };
+            let filter = AuditFilter {
+                actor: *actor,
+                record_id: record.clone(),
+                from_ms: day(from, "from")?,
+                to_ms: day(to, "to")?,
+                ..AuditFilter::default()
+            };
+            let lines = core.export_audit(filter, out.clone()).await?;
+            emit(json, &serde_json::json!({ "entries": lines, "file": out }), || {
+                format!("{lines} entries written to {}", out.display())
             })
         }
         AuditCmd::Verify => {

@@ -940,6 +940,57 @@ fn allergies_and_prescriptions_from_the_command_line() {
     assert_eq!(chart["encounters"][0]["id"], eid.as_str());
     assert_eq!(chart["encounters"][0]["reason"], "wheeze at night");
     assert!(ok(outpost(&profile, &["problem", "codes", "htn"])).starts_with("I10"));
+    // Registering someone who may already have a chart warns, by chart id only.
+    let again = outpost(
+        &profile,
+        &[
+            "patient",
+            "add",
+            "--given",
+            "Amani",
+            "--family",
+            "Otieno",
+            "--birth-date",
+            "2024-01-02",
+        ],
+    );
+    assert!(
+        again
+            .stderr
+            .contains(&format!("possibly the same person as chart {pid}")),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        !again.stderr.contains("Otieno"),
+        "no names on stderr: {}",
+        again.stderr
+    );
+    ok(again);
+    // The audit trail for a privacy officer: a new owner-only CSV, never over a file.
+    let csv_path = tmp.path().join("audit.csv");
+    let csv_arg = csv_path.to_str().unwrap();
+    ok(outpost(
+        &profile,
+        &["audit", "export", "--out", csv_arg, "--record", &pid],
+    ));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(
+        csv.starts_with("time_utc,user,role,action,patient,"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(",Dr. Achieng,physician,medication_prescribed,\"Otieno, Amani\","),
+        "{csv}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&csv_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let twice = outpost(&profile, &["audit", "export", "--out", csv_arg]);
+    assert_eq!(twice.code, 1, "never over an existing file");
+    assert_eq!(std::fs::read_to_string(&csv_path).unwrap(), csv);
     let found = ok(outpost(&profile, &["med", "drugs", "cotrim"]));
     assert!(
         found.starts_with("J01EE01"),

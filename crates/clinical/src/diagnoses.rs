@@ -53,7 +53,7 @@ pub fn by_code(code: &str) -> Option<&'static Diagnosis> {
 }
 
 /// Diagnoses whose code starts with, or whose title or keywords contain, every word of
-/// `query` (case ignored); at most `limit`, exact code matches first.
+/// `query` (case ignored); at most `limit`, the exact code first, then exact words.
 pub fn search(query: &str, limit: usize) -> Vec<&'static Diagnosis> {
     let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     if words.is_empty() {
@@ -68,8 +68,20 @@ pub fn search(query: &str, limit: usize) -> Vec<&'static Diagnosis> {
                 || d.keywords.iter().any(|k| k.contains(w.as_str()))
         })
     };
+    let whole = words.join(" ");
+    // The code itself first, then a diagnosis named exactly by the words typed, then the rest
+    // (so "hiv" finds the status, Z21, before the disease, B20).
+    let rank = |d: &Diagnosis| {
+        if d.code.eq_ignore_ascii_case(&whole) {
+            0
+        } else if d.keywords.contains(&whole) {
+            1
+        } else {
+            2
+        }
+    };
     let mut found: Vec<_> = all().iter().filter(|d| matches(d)).collect();
-    found.sort_by_key(|d| !d.code.eq_ignore_ascii_case(query.trim()));
+    found.sort_by_key(|d| rank(d));
     found.truncate(limit);
     found
 }
@@ -124,6 +136,12 @@ mod tests {
         assert_eq!(codes("diarrhoea"), ["A09", "A03.9"]);
         assert_eq!(codes("type 2 diabetes"), ["E11.9"]);
         assert_eq!(codes("malaria")[..2], ["B50.9", "B54"]);
+        // Words that must not land on a permanent, graver diagnosis.
+        assert_eq!(codes("fits"), ["R56.9"]);
+        assert_eq!(codes("hiv")[0], "Z21");
+        assert_eq!(codes("rash"), ["R21"]);
+        assert_eq!(codes("common cold"), ["J00"]);
+        assert_eq!(codes("kwashiorkor"), ["E40"]);
         assert!(codes("e11")[0] == "E11.9");
         assert!(codes("").is_empty());
         assert!(codes("no such illness").is_empty());

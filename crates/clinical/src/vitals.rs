@@ -6,12 +6,19 @@
 //!   months, 40 under 5 years), as WHO's Integrated Management of Childhood Illness uses them;
 //! - SpO2 below 94 %, and severe and moderate wasting by MUAC (below 11.5 cm and 12.5 cm, for
 //!   children of 6 to 59 months), as WHO's guidelines use them;
-//! - adult blood pressure 140/90 mmHg and above (WHO hypertension guideline, 2021), below 90
-//!   systolic low; blood pressure in children is not flagged (it needs height centiles);
-//! - heart rate by age band (approximate bands from common paediatric references; 60–100/min
-//!   from 12 years), adult breathing 12–20/min, random glucose 70–199 mg/dL.
+//! - blood pressure from 13 years: 140/90 mmHg and above (WHO hypertension guideline, 2021),
+//!   160/110 severe (as in pre-eclampsia), systolic below 90 low; younger children's blood
+//!   pressure is not flagged (it needs height centiles);
+//! - heart rate by age band (approximate awake bands from common paediatric references;
+//!   60–100/min from 12 years), breathing 18–30/min at 5–11 years and 12–20 after, random
+//!   glucose 70–199 mg/dL.
+//!
+//! Where the range depends on age and the age is not known, nothing is flagged: an adult's
+//! range is never applied to a child.
 
 use serde::{Deserialize, Serialize};
+
+use crate::age::Age;
 
 /// Which way a reading is out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +37,7 @@ pub enum Level {
 pub struct Flag {
     /// Which way.
     pub level: Level,
-    /// The range used, as a person reads it ("fast breathing: 40/min or more at 12–59 months").
+    /// The range used, as a person reads it ("20–39/min at 12–59 months (40 or more: fast breathing)").
     pub range: String,
 }
 
@@ -42,16 +49,13 @@ fn flag(level: Level, range: &str) -> Flag {
 }
 
 /// The flag for a reading of the vital with LOINC code `loinc` (`value2` the diastolic) in a
-/// patient `age_days` old (`None`: age unknown, adult ranges where they are safe to assume,
-/// none where age decides). `None` when in range, or when no range applies.
-pub fn flag_for(
-    loinc: &str,
-    value: f64,
-    value2: Option<f64>,
-    age_days: Option<u32>,
-) -> Option<Flag> {
-    let months = age_days.map(|d| d / 30);
-    let years = age_days.map(|d| d / 365);
+/// patient of `age` (calendar age when measured; `None`: unknown, and then no flag where the
+/// range depends on age). `None` when in range, or when no range applies.
+pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>) -> Option<Flag> {
+    // Completed calendar months and years: a child is 59 months old until the day before
+    // their fifth birthday.
+    let months = age.map(|a| a.years * 12 + a.months);
+    let years = age.map(|a| a.years);
     match loinc {
         // Body temperature.
         "8310-5" => {
@@ -64,42 +68,48 @@ pub fn flag_for(
             }
         }
         // Oxygen saturation.
-        "59408-5" => (value < 94.0).then(|| Flag {
-            level: Level::Low,
-            range: "94 % or more".to_owned(),
-        }),
-        // Respiratory rate.
-        "9279-1" => match months {
-            Some(m) if m < 2 => (value >= 60.0)
-                .then(|| flag(Level::High, "fast breathing: 60/min or more under 2 months")),
-            Some(m) if m < 12 => (value >= 50.0)
-                .then(|| flag(Level::High, "fast breathing: 50/min or more at 2–11 months")),
-            Some(m) if m < 60 => (value >= 40.0).then(|| {
-                flag(
-                    Level::High,
-                    "fast breathing: 40/min or more at 12–59 months",
-                )
-            }),
-            Some(_) if years.is_some_and(|y| y < 12) => {
-                band(value, 18.0, 30.0, "18–30/min at 5–11 years")
-            }
+        "59408-5" => (value < 94.0).then(|| flag(Level::Low, "94 % or more")),
+        // Respiratory rate: IMCI's fast breathing under 5 (and very slow breathing, never
+        // normal in a small child); age unknown, no flag.
+        "9279-1" => match months? {
+            m if m < 2 => band(
+                value,
+                30.0,
+                59.0,
+                "30–59/min under 2 months (60 or more: fast breathing)",
+            ),
+            m if m < 12 => band(
+                value,
+                25.0,
+                49.0,
+                "25–49/min at 2–11 months (50 or more: fast breathing)",
+            ),
+            m if m < 60 => band(
+                value,
+                20.0,
+                39.0,
+                "20–39/min at 12–59 months (40 or more: fast breathing)",
+            ),
+            m if m < 144 => band(value, 18.0, 30.0, "18–30/min at 5–11 years"),
             _ => band(value, 12.0, 20.0, "12–20/min"),
         },
-        // Heart rate.
-        "8867-4" => match years {
-            Some(0) => band(value, 100.0, 160.0, "100–160/min under 1 year"),
-            Some(1..=2) => band(value, 90.0, 150.0, "90–150/min at 1–2 years"),
-            Some(3..=5) => band(value, 80.0, 140.0, "80–140/min at 3–5 years"),
-            Some(6..=11) => band(value, 70.0, 120.0, "70–120/min at 6–11 years"),
+        // Heart rate (awake); age unknown, no flag.
+        "8867-4" => match years? {
+            0 => band(value, 100.0, 180.0, "100–180/min under 1 year"),
+            1..=2 => band(value, 90.0, 150.0, "90–150/min at 1–2 years"),
+            3..=5 => band(value, 80.0, 140.0, "80–140/min at 3–5 years"),
+            6..=11 => band(value, 70.0, 120.0, "70–120/min at 6–11 years"),
             _ => band(value, 60.0, 100.0, "60–100/min"),
         },
-        // Blood pressure: adults (and age unknown) only.
+        // Blood pressure from 13 years (and age unknown); 160/110 is severe.
         "85354-9" => {
-            if years.is_some_and(|y| y < 18) {
+            if years.is_some_and(|y| y < 13) {
                 return None;
             }
             let diastolic = value2.unwrap_or(0.0);
-            if value >= 140.0 || diastolic >= 90.0 {
+            if value >= 160.0 || diastolic >= 110.0 {
+                Some(flag(Level::High, "severe: 160/110 mmHg or more"))
+            } else if value >= 140.0 || diastolic >= 90.0 {
                 Some(flag(Level::High, "high: 140/90 mmHg or more"))
             } else if value < 90.0 {
                 Some(flag(Level::Low, "low: systolic below 90 mmHg"))
@@ -110,8 +120,8 @@ pub fn flag_for(
         // Glucose (random), mg/dL.
         "2339-0" => band(value, 70.0, 199.0, "70–199 mg/dL (random)"),
         // Mid-upper arm circumference: children of 6–59 months only.
-        "56072-2" => match months {
-            Some(m) if (6..60).contains(&m) => {
+        "56072-2" => match months? {
+            m if (6..60).contains(&m) => {
                 if value < 11.5 {
                     Some(flag(
                         Level::Low,
@@ -156,19 +166,29 @@ pub fn bmi(weight_kg: f64, height_cm: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::age::{Date, age};
 
-    const ADULT: Option<u32> = Some(40 * 365);
+    const ADULT: &str = "1986-01-01";
 
-    fn level(loinc: &str, value: f64, value2: Option<f64>, age_days: Option<u32>) -> Option<Level> {
-        flag_for(loinc, value, value2, age_days).map(|f| f.level)
+    /// The flag's level for a reading on 2026-11-29 by someone born on `born`.
+    fn level(loinc: &str, value: f64, value2: Option<f64>, born: &str) -> Option<Level> {
+        let a = age(
+            Date::parse(born).unwrap(),
+            Date::parse("2026-11-29").unwrap(),
+        );
+        flag_for(loinc, value, value2, a.as_ref()).map(|f| f.level)
     }
 
     #[test]
     fn fever_and_oxygen_are_flagged_at_any_age() {
         assert_eq!(level("8310-5", 37.5, None, ADULT), Some(Level::High));
-        assert_eq!(level("8310-5", 37.4, None, Some(30)), None);
-        assert_eq!(level("8310-5", 35.0, None, None), Some(Level::Low));
-        assert_eq!(level("59408-5", 93.0, None, Some(400)), Some(Level::Low));
+        assert_eq!(level("8310-5", 37.4, None, "2026-11-01"), None);
+        assert_eq!(level("8310-5", 35.0, None, ADULT), Some(Level::Low));
+        assert_eq!(
+            flag_for("8310-5", 39.0, None, None).unwrap().level,
+            Level::High
+        );
+        assert_eq!(level("59408-5", 93.0, None, "2025-10-01"), Some(Level::Low));
         assert_eq!(level("59408-5", 94.0, None, ADULT), None);
         assert!(
             flag_for("59408-5", 88.0, None, None)
@@ -179,25 +199,33 @@ mod tests {
     }
 
     #[test]
-    fn fast_breathing_follows_the_imci_thresholds_by_age() {
-        // 55/min: fast at 6 weeks? No (60 under 2 months). At 6 months: yes (50). At 3 years:
-        // yes (40). An adult: yes (above 20).
-        assert_eq!(level("9279-1", 55.0, None, Some(42)), None);
-        assert_eq!(level("9279-1", 60.0, None, Some(42)), Some(Level::High));
-        assert_eq!(level("9279-1", 50.0, None, Some(180)), Some(Level::High));
-        assert_eq!(level("9279-1", 49.0, None, Some(180)), None);
-        assert_eq!(
-            level("9279-1", 40.0, None, Some(3 * 365)),
-            Some(Level::High)
-        );
-        assert_eq!(level("9279-1", 39.0, None, Some(3 * 365)), None);
+    fn fast_breathing_follows_the_imci_thresholds_by_calendar_age() {
+        // 6 weeks: 60/min is fast, 55 is not.
+        assert_eq!(level("9279-1", 55.0, None, "2026-10-18"), None);
+        assert_eq!(level("9279-1", 60.0, None, "2026-10-18"), Some(Level::High));
+        // The day before the first birthday is still 11 months (50/min), the day itself 40.
+        assert_eq!(level("9279-1", 45.0, None, "2025-11-30"), None);
+        assert_eq!(level("9279-1", 45.0, None, "2025-11-29"), Some(Level::High));
+        assert_eq!(level("9279-1", 39.0, None, "2023-11-29"), None);
+        // Very slow breathing in a small child is flagged too.
+        assert_eq!(level("9279-1", 8.0, None, "2023-11-29"), Some(Level::Low));
         assert_eq!(level("9279-1", 22.0, None, ADULT), Some(Level::High));
-        let f = flag_for("9279-1", 45.0, None, Some(2 * 365)).unwrap();
-        assert_eq!(f.range, "fast breathing: 40/min or more at 12–59 months");
+        // Age unknown: no adult range is put on what may be a child.
+        assert_eq!(flag_for("9279-1", 50.0, None, None), None);
+        assert_eq!(flag_for("8867-4", 150.0, None, None), None);
+        let a = age(
+            Date::parse("2024-11-29").unwrap(),
+            Date::parse("2026-11-29").unwrap(),
+        );
+        let f = flag_for("9279-1", 45.0, None, a.as_ref()).unwrap();
+        assert_eq!(
+            f.range,
+            "20–39/min at 12–59 months (40 or more: fast breathing)"
+        );
     }
 
     #[test]
-    fn blood_pressure_is_flagged_for_adults_only_and_either_number_counts() {
+    fn blood_pressure_is_flagged_from_13_years_and_either_number_counts() {
         assert_eq!(
             level("85354-9", 142.0, Some(80.0), ADULT),
             Some(Level::High)
@@ -207,32 +235,60 @@ mod tests {
             Some(Level::High)
         );
         assert_eq!(level("85354-9", 139.0, Some(89.0), ADULT), None);
-        assert_eq!(level("85354-9", 85.0, Some(50.0), None), Some(Level::Low));
-        assert_eq!(level("85354-9", 150.0, Some(95.0), Some(10 * 365)), None);
+        assert_eq!(
+            flag_for("85354-9", 85.0, Some(50.0), None).unwrap().level,
+            Level::Low
+        );
+        // A pregnant 16-year-old's 170/115 is severe; a 10-year-old's is not judged here.
+        let teen = age(
+            Date::parse("2010-06-01").unwrap(),
+            Date::parse("2026-11-29").unwrap(),
+        );
+        let f = flag_for("85354-9", 170.0, Some(115.0), teen.as_ref()).unwrap();
+        assert!(f.range.starts_with("severe"), "{}", f.range);
+        assert_eq!(level("85354-9", 150.0, Some(95.0), "2016-11-29"), None);
     }
 
     #[test]
-    fn heart_rate_bands_change_with_age_and_muac_only_applies_to_small_children() {
-        assert_eq!(level("8867-4", 150.0, None, Some(100)), None);
+    fn heart_rate_bands_change_with_age_and_muac_applies_to_6_to_59_months() {
+        assert_eq!(
+            level("8867-4", 170.0, None, "2026-08-01"),
+            None,
+            "an infant at 170"
+        );
         assert_eq!(level("8867-4", 150.0, None, ADULT), Some(Level::High));
         assert_eq!(level("8867-4", 55.0, None, ADULT), Some(Level::Low));
-        assert_eq!(level("56072-2", 11.0, None, Some(400)), Some(Level::Low));
+        assert_eq!(
+            level("8867-4", 125.0, None, "2018-01-01"),
+            Some(Level::High)
+        );
+        assert_eq!(level("56072-2", 11.0, None, "2025-06-01"), Some(Level::Low));
+        let severe = age(
+            Date::parse("2025-06-01").unwrap(),
+            Date::parse("2026-11-29").unwrap(),
+        );
         assert!(
-            flag_for("56072-2", 11.0, None, Some(400))
+            flag_for("56072-2", 11.0, None, severe.as_ref())
                 .unwrap()
                 .range
                 .starts_with("severe")
         );
         assert!(
-            flag_for("56072-2", 12.0, None, Some(400))
+            flag_for("56072-2", 12.0, None, severe.as_ref())
                 .unwrap()
                 .range
                 .starts_with("moderate")
         );
-        assert_eq!(level("56072-2", 12.5, None, Some(400)), None);
-        assert_eq!(level("56072-2", 11.0, None, ADULT), None);
+        assert_eq!(level("56072-2", 12.5, None, "2025-06-01"), None);
+        // The day before the fifth birthday is still 59 months: still screened.
+        assert_eq!(level("56072-2", 11.0, None, "2021-11-30"), Some(Level::Low));
         assert_eq!(
-            level("56072-2", 11.0, None, Some(100)),
+            level("56072-2", 11.0, None, "2021-11-29"),
+            None,
+            "five years old"
+        );
+        assert_eq!(
+            level("56072-2", 11.0, None, "2026-07-01"),
             None,
             "under 6 months"
         );

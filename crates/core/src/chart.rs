@@ -287,9 +287,14 @@ impl Core {
         reason: Option<String>,
     ) -> Result<Encounter, CoreError> {
         self.with_store(move |s| {
+            let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+            // Refused before anything is written: a retry must not open a second encounter.
+            let reason = reason
+                .map(outpost_store::records::encounters::check_reason)
+                .transpose()?;
             let opened = s.add_encounter(patient_id, kind)?;
-            match reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-                Some(reason) => s.set_encounter_reason(opened.id, reason),
+            match reason {
+                Some(reason) => s.set_encounter_reason(opened.id, &reason),
                 None => Ok(opened),
             }
         })
@@ -498,6 +503,33 @@ impl Core {
     /// Audit entries, newest first.
     pub async fn audit_entries(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, CoreError> {
         self.with_store(move |s| s.audit_entries(&filter)).await
+    }
+
+    /// Writes the entries `filter` selects as CSV to `path` for a privacy officer (an admin
+    /// or physician; the export is recorded): a new file, never over an existing one, readable
+    /// by its owner only (it names patients). Returns how many entries it holds.
+    pub async fn export_audit(
+        &self,
+        filter: AuditFilter,
+        path: PathBuf,
+    ) -> Result<usize, CoreError> {
+        let csv = self.with_store(move |s| s.audit_csv(&filter)).await?;
+        let entries = csv.lines().count().saturating_sub(1);
+        self.blocking(move || {
+            use std::{io::Write, os::unix::fs::OpenOptionsExt};
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(outpost_store::StoreError::from)?;
+            file.write_all(csv.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(outpost_store::StoreError::from)?;
+            Ok(())
+        })
+        .await?;
+        Ok(entries)
     }
 
     /// Verifies the whole log: links, signatures, roles, and the chart tables against it.

@@ -110,6 +110,8 @@ coded_enum! {
         /// The database was given a new key (after a user was removed): old copies of
         /// `profile.json` and old passphrases no longer open it.
         DatabaseRekeyed = 16 => "database_rekeyed",
+        /// The audit trail was exported (to CSV, for a privacy officer).
+        AuditExported = 17 => "audit_exported",
     }
 }
 

@@ -33,6 +33,12 @@ pub struct AuditEntry {
     pub detail: Option<String>,
     /// From the pre-signature trail, or a record imported from it.
     pub legacy: bool,
+    /// The user's name, for people reading the trail (filled in from the users table).
+    pub actor_name: Option<String>,
+    /// The user's role when the trail was read.
+    pub actor_role: Option<outpost_proto::Role>,
+    /// The patient's name ("Family, Given"), when the entry concerns a patient.
+    pub patient_name: Option<String>,
 }
 
 /// Filter for [`Store::audit_entries`].
@@ -42,6 +48,12 @@ pub struct AuditFilter {
     pub actor: Option<UserId>,
     /// Only entries about this record id or patient (hex).
     pub record_id: Option<String>,
+    /// Only entries recorded at or after this time (UTC ms).
+    pub from_ms: Option<i64>,
+    /// Only entries recorded before this time (UTC ms).
+    pub to_ms: Option<i64>,
+    /// Skip this many of the newest (paging).
+    pub offset: Option<u32>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
 }
@@ -87,6 +99,9 @@ fn entry_from_op(op: &Operation) -> AuditEntry {
         patient_id: payload.as_ref().and_then(|p| p.patient(record)),
         detail,
         legacy,
+        actor_name: None,
+        actor_role: None,
+        patient_name: None,
     }
 }
 
@@ -106,12 +121,16 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT bytes FROM ops
              WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR target = ?2 OR patient = ?2)
-             ORDER BY rowid DESC LIMIT ?3",
+               AND (?4 IS NULL OR hlc_wall >= ?4) AND (?5 IS NULL OR hlc_wall < ?5)
+             ORDER BY rowid DESC LIMIT ?3 OFFSET ?6",
         )?;
         let mut rows = stmt.query(rusqlite::params![
             filter.actor.map(|a| a.to_hex()),
             filter.record_id,
-            limit
+            limit,
+            filter.from_ms,
+            filter.to_ms,
+            filter.offset.unwrap_or(0)
         ])?;
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
@@ -120,7 +139,10 @@ impl Store {
             out.push(entry_from_op(&op));
         }
         let remaining = limit.saturating_sub(u32::try_from(out.len()).unwrap_or(u32::MAX));
-        if remaining > 0 {
+        // The old trail has no place in a dated or paged view beyond its first page.
+        let plain =
+            filter.from_ms.is_none() && filter.to_ms.is_none() && filter.offset.unwrap_or(0) == 0;
+        if remaining > 0 && plain {
             for e in legacy::entries(&self.conn, remaining)? {
                 let actor: Option<UserId> = e.actor.as_deref().and_then(|a| a.parse().ok());
                 if filter.actor.is_some_and(|f| Some(f) != actor)
@@ -142,9 +164,133 @@ impl Store {
                     patient_id: None,
                     detail: None,
                     legacy: true,
+                    actor_name: None,
+                    actor_role: None,
+                    patient_name: None,
                 });
             }
         }
+        self.name_entries(&mut out)?;
         Ok(out)
+    }
+
+    /// Fills in who and which patient, in words, from the users and patients tables.
+    fn name_entries(&self, entries: &mut [AuditEntry]) -> Result<(), StoreError> {
+        use rusqlite::OptionalExtension;
+        let mut user = self
+            .conn
+            .prepare_cached("SELECT name, role FROM users WHERE id = ?1")?;
+        let mut patient = self
+            .conn
+            .prepare_cached("SELECT family_name, given_name FROM patients WHERE id = ?1")?;
+        for e in entries {
+            if let Some(actor) = e.actor
+                && let Some((name, role)) = user
+                    .query_row([actor.to_hex()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()?
+            {
+                e.actor_name = Some(name);
+                e.actor_role = outpost_proto::Role::from_name(&role);
+            }
+            let about = e.patient_id.map(|p| p.to_hex()).or_else(|| {
+                (e.record_kind.as_deref() == Some("patient"))
+                    .then(|| e.record_id.clone())
+                    .flatten()
+            });
+            if let Some(id) = about
+                && let Some((family, given)) = patient
+                    .query_row([id], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .optional()?
+            {
+                e.patient_name = Some(format!("{family}, {given}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries `filter` selects as CSV for a privacy officer (UTC times, names as read
+    /// now, one entry per line, RFC 4180 quoting), and the export itself recorded.
+    pub fn audit_csv(&mut self, filter: &AuditFilter) -> Result<String, StoreError> {
+        if !crate::authz::BACKUP_MAKERS.contains(&self.user.role) {
+            return Err(StoreError::NotPermitted {
+                action: "exporting the audit trail",
+                needs: "an admin or physician",
+                role: self.user.role,
+            });
+        }
+        let entries = self.audit_entries(filter)?;
+        let mut out = String::from(
+            "time_utc,user,role,action,patient,record_kind,record_id,detail,device,seq\r\n",
+        );
+        for e in &entries {
+            let fields = [
+                utc_time(e.at),
+                e.actor_name.clone().unwrap_or_default(),
+                e.actor_role
+                    .map(|r| r.as_str().to_owned())
+                    .unwrap_or_default(),
+                e.action.clone(),
+                e.patient_name.clone().unwrap_or_default(),
+                e.record_kind.clone().unwrap_or_default(),
+                e.record_id.clone().unwrap_or_default(),
+                e.detail.clone().unwrap_or_default(),
+                e.device.clone(),
+                e.seq.to_string(),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        self.audit_event(AuditAction::AuditExported, None, None)?;
+        Ok(out)
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+fn utc_time(ms: i64) -> String {
+    let date = outpost_clinical::age::Date::from_unix_ms(ms);
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// One CSV field: quoted when it holds a comma, a quote or a line break (quotes doubled); a
+/// leading `= + - @` is prefixed with `'` so a spreadsheet never runs it as a formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{csv_field, utc_time};
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("Kamau, Wanjiru"), "\"Kamau, Wanjiru\"");
+        assert_eq!(csv_field("said \"no\""), "\"said \"\"no\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1"), "'-1");
+        assert_eq!(
+            utc_time(1_795_910_400_000 + 3_723_000),
+            "2026-11-29T01:02:03Z"
+        );
     }
 }

@@ -150,6 +150,8 @@ pub struct Capabilities {
     pub sign_notes: bool,
     /// Prescribe and stop medications.
     pub prescribe: bool,
+    /// Record allergies and keep the problem list (the clinicians).
+    pub clinical_records: bool,
     /// Add addenda to signed notes.
     pub add_addenda: bool,
     /// Make backups.
@@ -175,6 +177,7 @@ pub fn capabilities(role: Role) -> Capabilities {
         chart: CARE_TEAM.contains(&role) || role == Role::Emergency,
         sign_notes: SIGNERS.contains(&role),
         prescribe: PRESCRIBERS.contains(&role),
+        clinical_records: CLINICIANS.contains(&role),
         add_addenda: ADDENDUM_WRITERS.contains(&role),
         make_backups: BACKUP_MAKERS.contains(&role),
         manage: MANAGERS.contains(&role),
@@ -408,6 +411,10 @@ mod tests {
                     override_reason: None,
                 });
             assert_eq!(caps.prescribe, may(&prescribed), "{role:?} prescribing");
+            let allergy = Payload::NoKnownAllergies(outpost_proto::payload::NoKnownAllergies {
+                patient: PatientId([0; 16]),
+            });
+            assert_eq!(caps.clinical_records, may(&allergy), "{role:?} allergies");
             let patient = Payload::PatientRegistered(PatientRegistered {
                 given_name: "A".into(),
                 family_name: "B".into(),

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/008_allergies_medications.sql"),
     include_str!("../migrations/009_problems.sql"),
     include_str!("../migrations/010_encounter_reasons.sql"),
+    include_str!("../migrations/011_fill_ending_ops.sql"),
 ];
 
 /// The schema version this build writes.

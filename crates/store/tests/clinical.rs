@@ -496,8 +496,57 @@ fn someone_who_may_already_have_a_chart_is_found_before_registering() {
     // Another year and another given name: someone else.
     maybe.birth_date = "1990-01-01".into();
     assert!(ids(&maybe).is_empty());
-    // The same phone, whatever the name.
+    // The same phone, however it is written, whatever the name.
     maybe.family_name = "Owusu".into();
-    maybe.contact = Some("+233 20 000 0000".into());
+    maybe.contact = Some("020-000-0000".into());
     assert_eq!(ids(&maybe), [kofi.id]);
+    // A village is not a phone number: two people of one village are not one person.
+    maybe.contact = Some("Riverside village".into());
+    assert!(ids(&maybe).is_empty());
+    // The same given name and birth date under another family name (married since).
+    maybe.contact = None;
+    maybe.given_name = "kofi".into();
+    maybe.birth_date = "1987-04-12".into();
+    assert_eq!(ids(&maybe), [kofi.id]);
+    // The same clinic number.
+    let mut numbered = patient();
+    numbered.given_name = "Yaw".into();
+    numbered.family_name = "Boateng".into();
+    numbered.birth_date = "2001-01-01".into();
+    numbered.contact = None;
+    assert_eq!(ids(&numbered), [kofi.id]);
+    // An empty family name matches nobody by family.
+    numbered.clinic_id = None;
+    numbered.family_name = String::new();
+    numbered.birth_date = "1987-06-01".into();
+    assert!(ids(&numbered).is_empty());
+}
+
+/// A profile upgraded from schema 8 has allergies removed and prescriptions stopped without
+/// the ending operation recorded; migration 011 fills it in from the log, so the check against
+/// the log does not call the upgraded profile edited.
+#[test]
+fn endings_recorded_before_schema_9_are_filled_in_from_the_log() {
+    let (_fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    let a = doc
+        .add_allergy(p.id, "penicillin", "rash", Severity::Mild)
+        .unwrap();
+    doc.remove_allergy(a.id, "tolerated since").unwrap();
+    let m = doc.prescribe(p.id, &amoxicillin(None)).unwrap();
+    doc.stop_medication(m.id, "course finished").unwrap();
+    // What a schema-8 database holds: the endings without their operations.
+    doc.raw_connection()
+        .execute_batch(
+            "UPDATE allergies SET removed_op = NULL; UPDATE medications SET stopped_op = NULL;",
+        )
+        .unwrap();
+    assert!(
+        doc.verify_audit().is_err(),
+        "without the fill, the check fails"
+    );
+    doc.raw_connection()
+        .execute_batch(include_str!("../migrations/011_fill_ending_ops.sql"))
+        .unwrap();
+    doc.verify_audit().unwrap();
 }

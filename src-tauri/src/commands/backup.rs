@@ -18,6 +18,9 @@ use crate::{
     state::AppState,
 };
 
+/// What the dialogs list: Outpost's backups.
+const BACKUPS: (&str, &[&str]) = ("Outpost backup", &["outpost"]);
+
 /// A backup checked from a file the person picked.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct CheckedBackup {
@@ -35,6 +38,7 @@ async fn pick_existing(state: &AppState, picker: &Picker, title: &'static str) -
             title,
             dir: place.dir,
             kind: PickKind::Open,
+            filter: BACKUPS,
         })
         .await
 }
@@ -57,6 +61,7 @@ pub async fn create_backup(
         kind: PickKind::Save {
             file_name: place.file_name,
         },
+        filter: BACKUPS,
     };
     let Some(path) = picker.ask(request).await else {
         return Ok(None);

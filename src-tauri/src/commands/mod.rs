@@ -77,6 +77,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::resolve_problem,
         clinical::find_diagnoses,
         audit::audit_entries,
+        audit::export_audit,
         audit::verify_audit,
         backup::create_backup,
         backup::verify_backup,

@@ -97,8 +97,14 @@ export const commands = {
 	resolveProblem: (id: ProblemId, reason: string) => typedError<Problem_Serialize, CommandError>(__TAURI_INVOKE("resolve_problem", { id, reason })),
 	/**  Diagnosis codes matching `query` (a code, words of the title, or words like "htn"). */
 	findDiagnoses: (query: string) => __TAURI_INVOKE<Diagnosis[]>("find_diagnoses", { query }),
-	/**  Audit entries, newest first, optionally for one record (patient) or user. */
-	auditEntries: (recordId: string | null, actor: UserId | null, limit: number) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { recordId, actor, limit })),
+	/**  Audit entries, newest first, with who and which patient in words. */
+	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { query })),
+	/**
+	 *  Asks where to save, then writes the entries `query` selects (every page) as CSV for a
+	 *  privacy officer: a new file, owner-only. The export is itself recorded. `null` when the
+	 *  dialog was closed.
+	 */
+	exportAudit: (query: AuditQuery_Deserialize) => typedError<string | null, CommandError>(__TAURI_INVOKE("export_audit", { query })),
 	/**
 	 *  Verifies the signed log (links, signatures, roles, chart tables); what was checked when it
 	 *  holds, a typed error naming the first bad operation when it does not.
@@ -370,6 +376,12 @@ export type AuditEntry_Deserialize = {
 	detail?: string | null,
 	/**  From the pre-signature trail, or a record imported from it. */
 	legacy: boolean,
+	/**  The user's name, for people reading the trail (filled in from the users table). */
+	actor_name?: string | null,
+	/**  The user's role when the trail was read. */
+	actor_role?: Role | null,
+	/**  The patient's name ("Family, Given"), when the entry concerns a patient. */
+	patient_name?: string | null,
 };
 
 /**  One audit entry. */
@@ -394,6 +406,56 @@ export type AuditEntry_Serialize = {
 	detail: string | null,
 	/**  From the pre-signature trail, or a record imported from it. */
 	legacy: boolean,
+	/**  The user's name, for people reading the trail (filled in from the users table). */
+	actor_name: string | null,
+	/**  The user's role when the trail was read. */
+	actor_role: Role | null,
+	/**  The patient's name ("Family, Given"), when the entry concerns a patient. */
+	patient_name: string | null,
+};
+
+/**
+ *  Which entries the audit view asks for: a record (patient) or user, a time span (UTC ms),
+ *  and a page.
+ */
+export type AuditQuery = AuditQuery_Serialize | AuditQuery_Deserialize;
+
+/**
+ *  Which entries the audit view asks for: a record (patient) or user, a time span (UTC ms),
+ *  and a page.
+ */
+export type AuditQuery_Deserialize = {
+	/**  Only entries about this record or patient (hex). */
+	record_id?: string | null,
+	/**  Only entries by this user. */
+	actor?: UserId | null,
+	/**  From this time on (UTC ms). */
+	from_ms?: number | null,
+	/**  Before this time (UTC ms). */
+	to_ms?: number | null,
+	/**  Skip this many of the newest. */
+	offset: number,
+	/**  At most this many. */
+	limit: number,
+};
+
+/**
+ *  Which entries the audit view asks for: a record (patient) or user, a time span (UTC ms),
+ *  and a page.
+ */
+export type AuditQuery_Serialize = {
+	/**  Only entries about this record or patient (hex). */
+	record_id: string | null,
+	/**  Only entries by this user. */
+	actor: UserId | null,
+	/**  From this time on (UTC ms). */
+	from_ms: number | null,
+	/**  Before this time (UTC ms). */
+	to_ms: number | null,
+	/**  Skip this many of the newest. */
+	offset: number,
+	/**  At most this many. */
+	limit: number,
 };
 
 /**  A backup just written: its manifest, where it is, and whether that is the chart's own disk. */
@@ -514,6 +576,8 @@ export type Capabilities = {
 	sign_notes: boolean,
 	/**  Prescribe and stop medications. */
 	prescribe: boolean,
+	/**  Record allergies and keep the problem list (the clinicians). */
+	clinical_records: boolean,
 	/**  Add addenda to signed notes. */
 	add_addenda: boolean,
 	/**  Make backups. */
@@ -798,7 +862,7 @@ export type Encounter_Serialize = {
 export type Flag = {
 	/**  Which way. */
 	level: Level,
-	/**  The range used, as a person reads it ("fast breathing: 40/min or more at 12–59 months"). */
+	/**  The range used, as a person reads it ("20–39/min at 12–59 months (40 or more: fast breathing)"). */
 	range: string,
 };
 

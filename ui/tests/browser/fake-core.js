@@ -109,6 +109,7 @@ export function installFakeCore(seed) {
         make_backups: ['admin', 'physician', 'emergency'].includes(role),
         manage: role === 'admin' || role === 'physician',
         prescribe: role === 'physician',
+        clinical_records: role === 'physician' || role === 'nurse',
       };
     },
     // Every word, anywhere in the name, clinic number or phone; one page at a time.
@@ -435,7 +436,27 @@ export function installFakeCore(seed) {
       Object.assign(state.call, { state: 'ended', ended: 'hung_up' });
       return null;
     },
-    audit_entries: () => (needUnlocked(), [...state.audit].reverse()),
+    // Names filled in as the core does; the filters and the page as the core applies them.
+    audit_entries: ({ query }) => {
+      needUnlocked();
+      const named = [...state.audit].reverse().map((e) => {
+        const u = state.users.find((x) => x.id === e.actor);
+        const p = state.patients.find((x) => x.id === e.record_id);
+        return { ...e, actor_name: u?.name ?? null, actor_role: u?.role ?? null, patient_name: p ? `${p.family_name}, ${p.given_name}` : null };
+      });
+      return named
+        .filter((e) => (!query.actor || e.actor === query.actor) && (!query.record_id || e.record_id === query.record_id))
+        .filter((e) => (query.from_ms == null || e.at >= query.from_ms) && (query.to_ms == null || e.at < query.to_ms))
+        .slice(query.offset, query.offset + query.limit);
+    },
+    export_audit: () => {
+      const me = needUnlocked();
+      if (!['admin', 'physician'].includes(me.role)) fail('notPermitted', `not permitted: exporting the audit trail needs an admin or physician; you are signed in as ${me.role}`);
+      const path = state.picks?.length ? state.picks.shift() : '/home/clinic/outpost-audit.csv';
+      if (path === null) return null;
+      audit('audit_exported');
+      return path;
+    },
     verify_audit: () => (needUnlocked(), state.verifyError ? fail('integrity', state.verifyError) : { operations: state.audit.length, devices: 1, legacy_entries: 0 }),
   };
   window.__FAKE_CORE__ = state;

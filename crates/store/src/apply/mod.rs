@@ -818,6 +818,14 @@ fn vital_recorded(
     })?;
     if !by.legacy {
         kind.check(p.value, p.value2)?;
+        // As the writer checked it, against the operation's own time (never this device's
+        // clock, so a replay decides the same): within the year before, never ahead.
+        if p.observed_at > by.at + 5 * 60_000 || p.observed_at < by.at - 366 * 86_400_000 {
+            return Err(StoreError::Invalid {
+                field: "observed at",
+                reason: "not in the future, and within the last year",
+            });
+        }
     }
     conn.execute(
         "INSERT INTO vitals (id, patient_id, encounter_id, code, value, value2, unit, observed_at, recorded_by, legacy)

@@ -60,6 +60,19 @@ pub struct Encounter {
     pub reason: Option<String>,
 }
 
+/// A reason for a visit as kept: trimmed, 1 to 500 characters. Checked before an encounter is
+/// opened with one, so a refused reason never leaves an encounter behind.
+pub fn check_reason(reason: &str) -> Result<String, StoreError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(StoreError::Invalid {
+            field: "reason",
+            reason: "say why the patient came (1 to 500 characters)",
+        });
+    }
+    Ok(reason.to_owned())
+}
+
 pub(crate) const ENCOUNTER_COLUMNS: &str =
     "id, patient_id, kind, status, started_at, ended_at, practitioner, legacy, reason";
 
@@ -117,19 +130,13 @@ impl Store {
         id: EncounterId,
         reason: &str,
     ) -> Result<Encounter, StoreError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(StoreError::Invalid {
-                field: "reason",
-                reason: "say why the patient came (1 to 500 characters)",
-            });
-        }
+        let reason = check_reason(reason)?;
         let current = self.encounter(id)?;
         self.write(
             RecordId::from(id),
             &Payload::EncounterReasonSet(EncounterReasonSet {
                 patient: current.patient_id,
-                reason: reason.to_owned(),
+                reason,
             }),
         )?;
         self.encounter(id)

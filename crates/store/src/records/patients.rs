@@ -153,8 +153,10 @@ fn non_empty(v: Option<&String>) -> Option<String> {
 
 impl Store {
     /// Charts that may be the same person as `p`, for a warning before registering: the same
-    /// family name born the same year or with the same given name, or the same clinic number,
-    /// or the same phone or address. At most ten; nothing is merged or refused.
+    /// family name born the same year or with the same given name; the same given name and
+    /// birth date (a name changed at marriage); the same clinic number; or the same phone
+    /// number, however it is written (its last nine digits). At most ten, the likeliest (same
+    /// birth date) first; nothing is merged or refused.
     pub fn similar_patients(&self, p: &NewPatient) -> Result<Vec<Patient>, StoreError> {
         self.require_care_team("searching patients")?;
         let year = p.birth_date.get(..4).unwrap_or_default();
@@ -165,21 +167,20 @@ impl Store {
             .as_deref()
             .map(str::trim)
             .filter(|c| !c.is_empty());
-        let contact = p
-            .contact
-            .as_deref()
-            .map(str::trim)
-            .filter(|c| !c.is_empty());
+        let phone = p.contact.as_deref().and_then(phone_key);
+        // Digits only, as a phone number is compared.
+        let digits = "replace(replace(replace(replace(replace(replace(contact, ' ', ''), '-', ''), '+', ''), '(', ''), ')', ''), '.', '')";
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {PATIENT_COLUMNS} FROM patients
-             WHERE (lower(family_name) = lower(?1)
+             WHERE (?1 <> '' AND lower(family_name) = lower(?1)
                     AND (substr(birth_date, 1, 4) = ?2 OR lower(given_name) = lower(?3)))
+                OR (?3 <> '' AND lower(given_name) = lower(?3) AND birth_date = ?6)
                 OR (?4 IS NOT NULL AND clinic_id = ?4)
-                OR (?5 IS NOT NULL AND contact = ?5)
-             ORDER BY family_name, given_name, id LIMIT 10"
+                OR (?5 IS NOT NULL AND length({digits}) >= 9 AND substr({digits}, -9) = ?5)
+             ORDER BY birth_date = ?6 DESC, family_name, given_name, id LIMIT 10"
         ))?;
         let rows = stmt.query_map(
-            rusqlite::params![family, year, given, clinic, contact],
+            rusqlite::params![family, year, given, clinic, phone, p.birth_date.trim()],
             patient_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -370,7 +371,7 @@ impl Store {
                 v.kind.loinc(),
                 v.value,
                 v.value2,
-                age_at(&patient.birth_date, v.observed_at),
+                age_at(&patient.birth_date, v.observed_at).as_ref(),
             );
         }
         let bmi = latest_bmi(&vitals);
@@ -403,11 +404,12 @@ impl Store {
     }
 }
 
-/// Days from `birth_date` to the date of `at_ms`, when both are dates and in order.
-pub(crate) fn age_at(birth_date: &str, at_ms: i64) -> Option<u32> {
+/// The calendar age on the date of `at_ms` of someone born on `birth_date`, when both are
+/// dates and in order.
+pub(crate) fn age_at(birth_date: &str, at_ms: i64) -> Option<outpost_clinical::age::Age> {
     use outpost_clinical::age::{Date, age};
     let birth = Date::parse(birth_date)?;
-    age(birth, Date::from_unix_ms(at_ms)).map(|a| a.days)
+    age(birth, Date::from_unix_ms(at_ms))
 }
 
 /// BMI from the latest weight and the latest height, when both are recorded.
@@ -423,4 +425,18 @@ fn latest_bmi(vitals: &[super::Vital]) -> Option<f64> {
         latest(super::VitalKind::Weight)?,
         latest(super::VitalKind::Height)?,
     )
+}
+
+/// The last nine digits of a contact that is a phone number (digits and the usual separators
+/// only, at least nine digits); `None` for an address or a village.
+fn phone_key(contact: &str) -> Option<String> {
+    let contact = contact.trim();
+    if !contact
+        .chars()
+        .all(|c| c.is_ascii_digit() || " -+().".contains(c))
+    {
+        return None;
+    }
+    let digits: Vec<char> = contact.chars().filter(char::is_ascii_digit).collect();
+    (digits.len() >= 9).then(|| digits[digits.len() - 9..].iter().collect())
 }

@@ -121,6 +121,13 @@ impl VitalKind {
     /// Checks a reading: finite, within the plausible range, and two values exactly for blood
     /// pressure (systolic above diastolic).
     pub fn check(self, value: f64, value2: Option<f64>) -> Result<(), StoreError> {
+        // Outpost records glucose in mg/dL; a reading under 20 is almost surely mmol/L.
+        if self == Self::Glucose && value.is_finite() && value < 20.0 {
+            return Err(StoreError::Invalid {
+                field: "value",
+                reason: "glucose is recorded in mg/dL: multiply a reading in mmol/L by 18 (5.5 mmol/L is 99 mg/dL)",
+            });
+        }
         let (lo, hi) = self.plausible();
         let in_range = |v: f64| v.is_finite() && (lo..=hi).contains(&v);
         if !in_range(value) || value2.is_some_and(|v| !in_range(v)) {
@@ -275,14 +282,14 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        let days = birth
+        let age = birth
             .as_deref()
             .and_then(|b| super::patients::age_at(b, observed_at));
         Ok(outpost_clinical::vitals::flag_for(
             kind.loinc(),
             value,
             value2,
-            days,
+            age.as_ref(),
         ))
     }
 }
