@@ -1,6 +1,6 @@
 //! The `outpost` binary as a clinic's script uses it: real processes, real profile on disk.
 
-use std::{path::Path, process::Command};
+use std::{os::unix::fs::PermissionsExt, path::Path, process::Command};
 
 use serde_json::Value;
 
@@ -983,7 +983,6 @@ fn allergies_and_prescriptions_from_the_command_line() {
         csv.contains(",Dr. Achieng,physician,medication_prescribed,\"Otieno, Amani\","),
         "{csv}"
     );
-    use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&csv_path).unwrap().permissions().mode() & 0o777,
         0o600

@@ -4,10 +4,7 @@
 
 use outpost_proto::{
     OpHash, PatientId, RecordId,
-    payload::{
-        AllergyRecorded, AllergyRemoved, MedicationPrescribed, MedicationStopped, NoKnownAllergies,
-        ProblemAdded, ProblemResolved,
-    },
+    payload::{AllergyRecorded, MedicationPrescribed, NoKnownAllergies, ProblemAdded},
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -64,29 +61,57 @@ fn require_own(
     }
 }
 
-pub(super) fn allergy_removed(
+/// A record that can be ended once (an allergy removed, a prescription stopped, a problem
+/// resolved): its table, what people call it, and the prefix of its ending columns.
+pub(super) struct Ending {
+    table: &'static str,
+    what: &'static str,
+    column: &'static str,
+}
+
+pub(super) const ALLERGY_REMOVED: Ending = Ending {
+    table: "allergies",
+    what: "allergy",
+    column: "removed",
+};
+pub(super) const MEDICATION_STOPPED: Ending = Ending {
+    table: "medications",
+    what: "medication",
+    column: "stopped",
+};
+pub(super) const PROBLEM_RESOLVED: Ending = Ending {
+    table: "problems",
+    what: "problem",
+    column: "resolved",
+};
+
+/// Ends `target` (of `patient`) as of the operation `hash` at `by`, with `reason`. Where two
+/// devices end it concurrently, the earliest ending is kept, and on a tie of times the lower
+/// hash: the same row whatever order the operations arrive in.
+pub(super) fn ended(
     conn: &Connection,
+    ending: &Ending,
     target: RecordId,
-    p: &AllergyRemoved,
+    patient: PatientId,
+    reason: &str,
     by: Attribution,
     hash: &OpHash,
 ) -> Result<(), StoreError> {
-    require_own(conn, "allergies", "allergy", target, p.patient)?;
+    let Ending {
+        table,
+        what,
+        column,
+    } = ending;
+    require_own(conn, table, what, target, patient)?;
     conn.execute(
         &format!(
-            "UPDATE allergies SET removed_at = ?2, removed_by = ?3, removed_reason = ?4, removed_op = ?5
-             WHERE id = ?1 AND {}",
-            first_end("removed")
+            "UPDATE {table} SET {column}_at = ?2, {column}_by = ?3, {column}_reason = ?4, {column}_op = ?5
+             WHERE id = ?1 AND ({column}_at IS NULL OR {column}_at > ?2
+                                OR ({column}_at = ?2 AND {column}_op > ?5))"
         ),
-        params![target.to_hex(), by.at, by.by.to_hex(), p.reason, hash.0.as_slice()],
+        params![target.to_hex(), by.at, by.by.to_hex(), reason, hash.0.as_slice()],
     )?;
     Ok(())
-}
-
-/// The condition under which an ending (`removed`, `stopped`, `resolved`) at `?2` by operation
-/// `?5` replaces the one kept: none kept yet, or it is earlier, or as early with a lower hash.
-fn first_end(column: &str) -> String {
-    format!("({column}_at IS NULL OR {column}_at > ?2 OR ({column}_at = ?2 AND {column}_op > ?5))")
 }
 
 pub(super) fn no_known_allergies(
@@ -138,25 +163,6 @@ pub(super) fn medication_prescribed(
     Ok(())
 }
 
-pub(super) fn medication_stopped(
-    conn: &Connection,
-    target: RecordId,
-    p: &MedicationStopped,
-    by: Attribution,
-    hash: &OpHash,
-) -> Result<(), StoreError> {
-    require_own(conn, "medications", "medication", target, p.patient)?;
-    conn.execute(
-        &format!(
-            "UPDATE medications SET stopped_at = ?2, stopped_by = ?3, stopped_reason = ?4, stopped_op = ?5
-             WHERE id = ?1 AND {}",
-            first_end("stopped")
-        ),
-        params![target.to_hex(), by.at, by.by.to_hex(), p.reason, hash.0.as_slice()],
-    )?;
-    Ok(())
-}
-
 pub(super) fn problem_added(
     conn: &Connection,
     target: RecordId,
@@ -177,25 +183,6 @@ pub(super) fn problem_added(
             by.at,
             by.by.to_hex()
         ],
-    )?;
-    Ok(())
-}
-
-pub(super) fn problem_resolved(
-    conn: &Connection,
-    target: RecordId,
-    p: &ProblemResolved,
-    by: Attribution,
-    hash: &OpHash,
-) -> Result<(), StoreError> {
-    require_own(conn, "problems", "problem", target, p.patient)?;
-    conn.execute(
-        &format!(
-            "UPDATE problems SET resolved_at = ?2, resolved_by = ?3, resolved_reason = ?4, resolved_op = ?5
-             WHERE id = ?1 AND {}",
-            first_end("resolved")
-        ),
-        params![target.to_hex(), by.at, by.by.to_hex(), p.reason, hash.0.as_slice()],
     )?;
     Ok(())
 }

@@ -376,14 +376,21 @@ fn project(
         Payload::AddendumAdded(p) => addendum_added(conn, target, p, by, pos),
         Payload::VitalRecorded(p) => vital_recorded(conn, target, p, by),
         Payload::AllergyRecorded(p) => clinical::allergy_recorded(conn, target, p, by),
-        Payload::AllergyRemoved(p) => clinical::allergy_removed(conn, target, p, by, pos.hash),
+        Payload::AllergyRemoved(p) => {
+            let e = &clinical::ALLERGY_REMOVED;
+            clinical::ended(conn, e, target, p.patient, &p.reason, by, pos.hash)
+        }
         Payload::NoKnownAllergies(p) => clinical::no_known_allergies(conn, target, p, by, pos.hash),
         Payload::MedicationPrescribed(p) => clinical::medication_prescribed(conn, target, p, by),
         Payload::MedicationStopped(p) => {
-            clinical::medication_stopped(conn, target, p, by, pos.hash)
+            let e = &clinical::MEDICATION_STOPPED;
+            clinical::ended(conn, e, target, p.patient, &p.reason, by, pos.hash)
         }
         Payload::ProblemAdded(p) => clinical::problem_added(conn, target, p, by),
-        Payload::ProblemResolved(p) => clinical::problem_resolved(conn, target, p, by, pos.hash),
+        Payload::ProblemResolved(p) => {
+            let e = &clinical::PROBLEM_RESOLVED;
+            clinical::ended(conn, e, target, p.patient, &p.reason, by, pos.hash)
+        }
         Payload::AttachmentAdded(p) => attachment_added(conn, target, p, by),
         Payload::Audit(_) => Ok(()),
         Payload::Legacy(_) => Err(StoreError::Corrupt("nested legacy record")),
