@@ -453,7 +453,8 @@ fn readings_from_paper_keep_their_time_and_every_reading_is_flagged_for_the_pati
             .starts_with("moderate wasting")
     );
     assert_eq!(flag(VitalKind::Temperature), None);
-    assert_eq!(chart.bmi, Some(15.3));
+    // A child's BMI means nothing without centiles: none is given.
+    assert_eq!(chart.bmi, None);
     // The same breathing rate in an adult is flagged against the adult range instead.
     fx.clock.set(now);
     let adult = doc.add_patient(&NewPatientWith::adult()).unwrap();
@@ -461,6 +462,12 @@ fn readings_from_paper_keep_their_time_and_every_reading_is_flagged_for_the_pati
         .unwrap();
     let chart = doc.chart(adult.id).unwrap();
     assert_eq!(chart.vitals[0].flag.as_ref().unwrap().range, "12–20/min");
+    // An adult's BMI, from the weight and a height of the same year.
+    doc.add_vital(adult.id, None, VitalKind::Weight, 70.0, None)
+        .unwrap();
+    doc.add_vital(adult.id, None, VitalKind::Height, 175.0, None)
+        .unwrap();
+    assert_eq!(doc.chart(adult.id).unwrap().bmi, Some(22.9));
 }
 
 /// A second patient for tests that need two.

@@ -570,7 +570,12 @@ test('joining: a bad code is refused clearly; a good one waits for admission', a
 
 test('video visit: admit from the waiting room, see the remote picture move, mute, audio only, chat, safety number, hang up', async () => {
   const { page, errors } = await openApp({
-    state: { ...UNLOCKED, members: [], waiting: [{ visit: 'f'.repeat(32), patient: 'e'.repeat(32), name: 'Ama Mensah' }] },
+    state: {
+      ...UNLOCKED,
+      members: [],
+      waiting: [{ visit: 'f'.repeat(32), patient: 'e'.repeat(32), name: 'Ama Mensah' }],
+      patients: [{ id: 'e'.repeat(32), given_name: 'Ama', family_name: 'Mensah', birth_date: '1990-05-05', sex: 'female', clinic_id: 'NK-9', contact: null, created_at: 1 }],
+    },
     info: { ...INFO, status: { profile: 'unlocked', dataDirWritable: true } },
   });
   await page.getByRole('navigation').getByRole('button', { name: 'Video visits' }).click();
@@ -610,6 +615,8 @@ test('video visit: admit from the waiting room, see the remote picture move, mut
   // The visit's note is beside the call, for this patient, linked to the call's encounter.
   const note = page.getByRole('complementary', { name: 'Visit note' });
   await note.getByText('Visit note: Ama Mensah').waitFor();
+  // The banner says whose note this is, above it.
+  await note.getByRole('region', { name: 'Patient', exact: true }).getByText('Mensah, Ama').waitFor();
   await note.getByLabel('Subjective').fill('Wound healing well, no fever');
   await page.waitForFunction(() => window.__FAKE_CORE__.notes.some((n) => n.soap.subjective === 'Wound healing well, no fever'));
   const written = await page.evaluate(() => window.__FAKE_CORE__.notes.find((n) => n.soap.subjective === 'Wound healing well, no fever'));

@@ -374,7 +374,7 @@ impl Store {
                 age_at(&patient.birth_date, v.observed_at).as_ref(),
             );
         }
-        let bmi = latest_bmi(&vitals);
+        let bmi = latest_bmi(&vitals, &patient.birth_date);
         Ok(Chart {
             age,
             bmi,
@@ -412,19 +412,23 @@ pub(crate) fn age_at(birth_date: &str, at_ms: i64) -> Option<outpost_clinical::a
     age(birth, Date::from_unix_ms(at_ms))
 }
 
-/// BMI from the latest weight and the latest height, when both are recorded.
-fn latest_bmi(vitals: &[super::Vital]) -> Option<f64> {
+/// BMI from the latest weight and a height measured within a year of it, for adults only (a
+/// child's BMI means nothing without its age centiles, and a stale height misleads).
+fn latest_bmi(vitals: &[super::Vital], birth_date: &str) -> Option<f64> {
     let latest = |kind| {
         vitals
             .iter()
             .filter(|v| v.kind == kind)
             .max_by_key(|v| v.observed_at)
-            .map(|v| v.value)
     };
-    outpost_clinical::vitals::bmi(
-        latest(super::VitalKind::Weight)?,
-        latest(super::VitalKind::Height)?,
-    )
+    let weight = latest(super::VitalKind::Weight)?;
+    let height = latest(super::VitalKind::Height)?;
+    if age_at(birth_date, weight.observed_at)?.years < 18
+        || (weight.observed_at - height.observed_at).abs() > 366 * 86_400_000
+    {
+        return None;
+    }
+    outpost_clinical::vitals::bmi(weight.value, height.value)
 }
 
 /// The last nine digits of a contact that is a phone number (digits and the usual separators
