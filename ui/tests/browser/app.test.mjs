@@ -280,8 +280,15 @@ test('backup: the file is picked in the system dialog; a closed dialog does noth
 
 test('encounters: started with the reason for the visit, what is recorded meanwhile belongs to it, finished', async () => {
   const patient = { id: 'p'.repeat(32), given_name: 'Kofi', family_name: 'Mensah', birth_date: '1987-04-12', sex: null, clinic_id: null, contact: null, created_at: 1 };
-  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  // An encounter left open three days ago collects nothing recorded today.
+  const stale = { id: 's'.repeat(32), patient_id: patient.id, kind: 'in_person', status: 'in_progress', started_at: Date.now() - 3 * 86_400_000, ended_at: null, practitioner: DOCTOR.id, legacy: false, reason: 'cough' };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient], encounters: [stale] } });
   await page.getByRole('button', { name: 'Mensah, Kofi' }).click();
+  await page.getByRole('combobox', { name: 'Vital' }).selectOption('pulse');
+  await page.getByLabel('Value').fill('72');
+  await page.getByRole('button', { name: 'Record', exact: true }).click();
+  await until(async () => (await page.evaluate(() => window.__FAKE_CORE__.vitals.length)) === 1, 'the pulse is recorded');
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals[0].encounter_id), null);
   await page.getByRole('combobox', { name: 'Encounter kind' }).selectOption('video');
   await page.getByLabel('Reason for visit').fill('fever for 3 days');
   await page.getByRole('button', { name: 'Start encounter' }).click();
@@ -292,10 +299,10 @@ test('encounters: started with the reason for the visit, what is recorded meanwh
   await page.getByLabel('Value').fill('38.4');
   await page.getByRole('button', { name: 'Record', exact: true }).click();
   await until(async () => /1 vital/.test(await visits.textContent()), 'the vital is linked to the encounter');
-  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals[0].encounter_id), await page.evaluate(() => window.__FAKE_CORE__.encounters[0].id));
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals[1].encounter_id), await page.evaluate(() => window.__FAKE_CORE__.encounters[1].id));
   await visits.getByRole('button', { name: 'Finish the encounter for fever for 3 days' }).click();
   await until(async () => /finished/.test(await visits.textContent()), 'the encounter is finished');
-  assert.equal(await visits.getByRole('button', { name: /Finish/ }).count(), 0);
+  assert.equal(await visits.getByRole('button', { name: /Finish/ }).count(), 1, 'only the stale one is left to finish');
   assert.deepEqual(errors, []);
   await page.close();
 });

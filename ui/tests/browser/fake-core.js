@@ -3,7 +3,7 @@
 // driven in a plain browser. The real core is exercised by the Rust and WebDriver tests.
 export function installFakeCore(seed) {
   const state = Object.assign(
-    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], allergies: [], reviews: [], medications: [], problems: [], clock: 1_700_000_000_000 },
+    { profile: 'notCreated', users: [], passphrases: {}, current: null, patients: [], encounters: [], notes: [], vitals: [], audit: [], backups: {}, attachments: [], allergies: [], reviews: [], medications: [], problems: [], clock: Date.now() },
     seed.state || {},
   );
   const calls = [];
