@@ -506,8 +506,9 @@ impl Core {
     }
 
     /// Writes the entries `filter` selects as CSV to `path` for a privacy officer (an admin
-    /// or physician; the export is recorded): a new file, never over an existing one, readable
-    /// by its owner only (it names patients). Returns how many entries it holds.
+    /// or physician; the export is recorded before the file appears, as a backup is): written
+    /// beside it, flushed, then published under its name, never over an existing file, and
+    /// readable by its owner only (it names patients). Returns how many entries it holds.
     pub async fn export_audit(
         &self,
         filter: AuditFilter,
@@ -516,17 +517,13 @@ impl Core {
         let csv = self.with_store(move |s| s.audit_csv(&filter)).await?;
         let entries = csv.lines().count().saturating_sub(1);
         self.blocking(move || {
-            use std::{io::Write, os::unix::fs::OpenOptionsExt};
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(outpost_store::StoreError::from)?;
-            file.write_all(csv.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(outpost_store::StoreError::from)?;
-            Ok(())
+            use std::io::Write;
+            let published = (|| {
+                let (scratch, mut file) = outpost_store::publish::Scratch::beside(&path)?;
+                file.write_all(csv.as_bytes())?;
+                scratch.publish(file, &path)
+            })();
+            Ok(published.map_err(outpost_store::StoreError::from)?)
         })
         .await?;
         Ok(entries)
