@@ -18,11 +18,8 @@ use outpost_proto::{
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
-use super::{id_col, opt_id_col};
+use super::{id_col, opt_id_col, optional, required};
 use crate::{Store, StoreError};
-
-/// The longest text of a free-text field (a substance, a reaction, a dose, a reason).
-const MAX_TEXT: usize = 500;
 
 /// Whether anyone asked about allergies, and what they found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,30 +125,6 @@ pub struct NewPrescription {
     pub instructions: String,
     /// Why to go ahead despite an allergy conflict; needed only when there is one.
     pub override_reason: Option<String>,
-}
-
-/// A required free-text field, trimmed: refused when empty or too long.
-fn required(field: &'static str, text: &str) -> Result<String, StoreError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(StoreError::Invalid {
-            field,
-            reason: "is required",
-        });
-    }
-    optional(field, text).map(Option::unwrap_or_default)
-}
-
-/// An optional free-text field, trimmed (empty is none): refused when too long.
-fn optional(field: &'static str, text: &str) -> Result<Option<String>, StoreError> {
-    let text = text.trim();
-    if text.chars().count() > MAX_TEXT {
-        return Err(StoreError::Invalid {
-            field,
-            reason: "is longer than 500 characters",
-        });
-    }
-    Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
 pub(crate) const ALLERGY_COLUMNS: &str = "id, patient_id, substance, code, reaction, severity, recorded_at, recorded_by, removed_at, removed_reason";
@@ -275,14 +248,13 @@ impl Store {
     /// One allergy.
     pub fn allergy(&self, id: AllergyId) -> Result<Allergy, StoreError> {
         self.require_care_team("reading allergies")?;
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {ALLERGY_COLUMNS} FROM allergies WHERE id = ?1"
-        ))?;
-        let mut rows = stmt.query([id.to_hex()])?;
-        match rows.next()? {
-            Some(r) => Ok(allergy_from_row(r)?),
-            None => Err(StoreError::NotFound("allergy")),
-        }
+        self.row_by_id(
+            "allergies",
+            ALLERGY_COLUMNS,
+            id.to_hex(),
+            "allergy",
+            allergy_from_row,
+        )
     }
 
     /// A patient's allergies, removed ones included, oldest first.
@@ -430,14 +402,13 @@ impl Store {
     /// One prescription.
     pub fn medication(&self, id: MedicationId) -> Result<Medication, StoreError> {
         self.require_care_team("reading medications")?;
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {MEDICATION_COLUMNS} FROM medications WHERE id = ?1"
-        ))?;
-        let mut rows = stmt.query([id.to_hex()])?;
-        match rows.next()? {
-            Some(r) => Ok(medication_from_row(r)?),
-            None => Err(StoreError::NotFound("medication")),
-        }
+        self.row_by_id(
+            "medications",
+            MEDICATION_COLUMNS,
+            id.to_hex(),
+            "medication",
+            medication_from_row,
+        )
     }
 
     /// A patient's prescriptions, current and stopped, newest first; each current one with the

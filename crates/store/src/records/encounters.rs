@@ -63,14 +63,7 @@ pub struct Encounter {
 /// A reason for a visit as kept: trimmed, 1 to 500 characters. Checked before an encounter is
 /// opened with one, so a refused reason never leaves an encounter behind.
 pub fn check_reason(reason: &str) -> Result<String, StoreError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(StoreError::Invalid {
-            field: "reason",
-            reason: "say why the patient came (1 to 500 characters)",
-        });
-    }
-    Ok(reason.to_owned())
+    super::required("reason", reason)
 }
 
 pub(crate) const ENCOUNTER_COLUMNS: &str =

@@ -58,6 +58,58 @@ pub struct Chart {
     pub attachments: Vec<crate::attachments::AttachmentInfo>,
 }
 
+/// The longest text of a free-text field (a substance, a reaction, a dose, a reason).
+const MAX_TEXT: usize = 500;
+
+/// A required free-text field, trimmed: refused when empty or too long.
+pub(crate) fn required(field: &'static str, text: &str) -> Result<String, crate::StoreError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(crate::StoreError::Invalid {
+            field,
+            reason: "is required",
+        });
+    }
+    optional(field, text).map(Option::unwrap_or_default)
+}
+
+/// An optional free-text field, trimmed (empty is none): refused when too long.
+pub(crate) fn optional(
+    field: &'static str,
+    text: &str,
+) -> Result<Option<String>, crate::StoreError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_TEXT {
+        return Err(crate::StoreError::Invalid {
+            field,
+            reason: "is longer than 500 characters",
+        });
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+impl crate::Store {
+    /// The row of `table` with this id (`columns` read by `from_row`); `NotFound(what)` when
+    /// there is none.
+    pub(crate) fn row_by_id<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        id: String,
+        what: &'static str,
+        from_row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, crate::StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {columns} FROM {table} WHERE id = ?1"))?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            Some(r) => Ok(from_row(r)?),
+            None => Err(crate::StoreError::NotFound(what)),
+        }
+    }
+}
+
 /// Reads a hex id column into its typed id.
 pub(crate) fn id_col<T: std::str::FromStr>(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<T> {
     let s: String = r.get(i)?;

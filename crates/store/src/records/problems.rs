@@ -10,7 +10,7 @@ use outpost_proto::{
 use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
-use super::{id_col, opt_id_col, patients::valid_date};
+use super::{id_col, opt_id_col, patients::valid_date, required};
 use crate::{Store, StoreError};
 
 /// One entry of the problem list.
@@ -101,13 +101,7 @@ impl Store {
 
     /// Resolves a problem (or marks it entered in error), saying why.
     pub fn resolve_problem(&mut self, id: ProblemId, reason: &str) -> Result<Problem, StoreError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(StoreError::Invalid {
-                field: "reason",
-                reason: "say why (at most 500 characters)",
-            });
-        }
+        let reason = required("reason", reason)?;
         let current = self.problem(id)?;
         if current.resolved_at.is_some() {
             return Err(StoreError::Invalid {
@@ -117,7 +111,7 @@ impl Store {
         }
         let payload = Payload::ProblemResolved(ProblemResolved {
             patient: current.patient_id,
-            reason: reason.to_owned(),
+            reason,
         });
         self.write(RecordId::from(id), &payload)?;
         self.problem(id)
@@ -126,14 +120,13 @@ impl Store {
     /// One problem.
     pub fn problem(&self, id: ProblemId) -> Result<Problem, StoreError> {
         self.require_care_team("reading the problem list")?;
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {PROBLEM_COLUMNS} FROM problems WHERE id = ?1"
-        ))?;
-        let mut rows = stmt.query([id.to_hex()])?;
-        match rows.next()? {
-            Some(r) => Ok(problem_from_row(r)?),
-            None => Err(StoreError::NotFound("problem")),
-        }
+        self.row_by_id(
+            "problems",
+            PROBLEM_COLUMNS,
+            id.to_hex(),
+            "problem",
+            problem_from_row,
+        )
     }
 
     /// A patient's problem list, active first, then resolved; newest first within each.
