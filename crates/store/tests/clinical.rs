@@ -320,6 +320,15 @@ fn allergies_typed_in_other_words_are_still_checked_and_later_ones_flag_earlier_
         )
         .unwrap();
     assert_eq!(allergy.code.as_deref(), Some("atc:J01CA04"));
+    // Stored without a code (by a build whose catalogue did not know the name), it is read
+    // again from its text: what the screens show is what the check uses.
+    doc.raw_connection()
+        .execute("UPDATE allergies SET code = NULL", [])
+        .unwrap();
+    assert_eq!(
+        doc.allergy(allergy.id).unwrap().code.as_deref(),
+        Some("atc:J01CA04")
+    );
     let meds = doc.medications_of(p.id).unwrap();
     assert_eq!(meds[0].conflicts_with, [allergy.id]);
     // New prescriptions of the whole group are refused, however the drug is typed.

@@ -44,7 +44,7 @@ pub struct Allergy {
     pub patient_id: PatientId,
     /// What the patient reacts to, as typed.
     pub substance: String,
-    /// What allergy checking took it for (`atc:…`, `group:…`), or `None`: not checked
+    /// What allergy checking takes it for (`atc:…`, `group:…`), or `None`: not checked
     /// against prescriptions.
     pub code: Option<String>,
     /// The reaction.
@@ -129,13 +129,18 @@ pub struct NewPrescription {
 
 pub(crate) const ALLERGY_COLUMNS: &str = "id, patient_id, substance, code, reaction, severity, recorded_at, recorded_by, removed_at, removed_reason";
 
+/// A row of `ALLERGY_COLUMNS`. Its code is what allergy checking reads now: the stored one
+/// when this build knows it, else the substance text read again (a name the catalogue learnt
+/// since, a code from a newer build), so the screens and the check always agree.
 fn allergy_from_row(r: &Row<'_>) -> rusqlite::Result<Allergy> {
     let severity: String = r.get(5)?;
+    let substance: String = r.get(2)?;
+    let stored: Option<String> = r.get(3)?;
     Ok(Allergy {
         id: id_col(r, 0)?,
         patient_id: id_col(r, 1)?,
-        substance: r.get(2)?,
-        code: r.get(3)?,
+        code: Substance::of_allergy(stored.as_deref(), &substance).code(),
+        substance,
         reaction: r.get(4)?,
         severity: Severity::from_name(&severity).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
@@ -172,15 +177,6 @@ fn medication_from_row(r: &Row<'_>) -> rusqlite::Result<Medication> {
         stopped_reason: r.get(14)?,
         conflicts_with: Vec::new(),
     })
-}
-
-/// What each allergy is to, as a code allergy checking reads: the stored code when this build
-/// knows it, else the substance text read again (see [`Substance::of_allergy`]).
-fn checked_codes(allergies: &[Allergy]) -> Vec<Option<String>> {
-    allergies
-        .iter()
-        .map(|a| Substance::of_allergy(a.code.as_deref(), &a.substance).code())
-        .collect()
 }
 
 impl Store {
@@ -320,8 +316,7 @@ impl Store {
             .collect();
         let mut conflicted = false;
         if let Some(drug) = catalogue {
-            let codes = checked_codes(&allergies);
-            let codes: Vec<_> = codes.iter().map(Option::as_deref).collect();
+            let codes: Vec<_> = allergies.iter().map(|a| a.code.as_deref()).collect();
             let found = allergy::check(drug, &codes);
             conflicted = !found.is_empty();
             // The worst conflict is the one named.
@@ -333,8 +328,7 @@ impl Store {
             });
             if let (Some(conflict), None) = (worst, &override_reason) {
                 let allergy = &allergies[conflict.allergy];
-                let named = match Substance::of_allergy(allergy.code.as_deref(), &allergy.substance)
-                {
+                let named = match Substance::from_code(allergy.code.as_deref()) {
                     Substance::Drug(d) => d.name.as_str(),
                     Substance::Group(g) => g.name.as_str(),
                     Substance::Unchecked => "a substance",
@@ -426,8 +420,7 @@ impl Store {
             .into_iter()
             .filter(|a| a.removed_at.is_none())
             .collect();
-        let codes = checked_codes(&allergies);
-        let codes: Vec<_> = codes.iter().map(Option::as_deref).collect();
+        let codes: Vec<_> = allergies.iter().map(|a| a.code.as_deref()).collect();
         for m in meds.iter_mut().filter(|m| m.stopped_at.is_none()) {
             let Some(drug) = m.atc.as_deref().and_then(drugs::by_atc) else {
                 continue;
