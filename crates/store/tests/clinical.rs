@@ -464,6 +464,35 @@ fn readings_from_paper_keep_their_time_and_every_reading_is_flagged_for_the_pati
     assert_eq!(flag(VitalKind::Temperature), None);
     // A child's BMI means nothing without centiles: none is given.
     assert_eq!(chart.bmi, None);
+    // Age at the reading, not today: a baby one year old today (born 2022-11-14), breathing
+    // 45/min yesterday at 11 months, is under that age's 50/min threshold; at today's age the
+    // threshold would be 40 and the reading flagged.
+    let mut baby = patient();
+    baby.birth_date = "2022-11-14".into();
+    baby.clinic_id = None;
+    baby.given_name = "Akosua".into();
+    let baby = doc.add_patient(&baby).unwrap();
+    doc.add_vital_at(
+        baby.id,
+        None,
+        VitalKind::RespiratoryRate,
+        45.0,
+        None,
+        Some(yesterday),
+    )
+    .unwrap();
+    assert_eq!(doc.chart(baby.id).unwrap().vitals[0].flag, None);
+    doc.add_vital(baby.id, None, VitalKind::RespiratoryRate, 45.0, None)
+        .unwrap();
+    let today = doc.chart(baby.id).unwrap();
+    assert!(
+        today.vitals[1]
+            .flag
+            .as_ref()
+            .unwrap()
+            .range
+            .contains("12–59 months")
+    );
     // The same breathing rate in an adult is flagged against the adult range instead.
     fx.clock.set(now);
     let adult = doc.add_patient(&NewPatientWith::adult()).unwrap();
