@@ -215,13 +215,7 @@ impl Store {
     /// The entries `filter` selects as CSV for a privacy officer (UTC times, names as read
     /// now, one entry per line, RFC 4180 quoting), and the export itself recorded.
     pub fn audit_csv(&mut self, filter: &AuditFilter) -> Result<String, StoreError> {
-        if !crate::authz::BACKUP_MAKERS.contains(&self.user.role) {
-            return Err(StoreError::NotPermitted {
-                action: "exporting the audit trail",
-                needs: "an admin or physician",
-                role: self.user.role,
-            });
-        }
+        self.require_manager("exporting the audit trail")?;
         let entries = self.audit_entries(filter)?;
         let mut out = String::from(
             "time_utc,user,role,action,patient,record_kind,record_id,detail,device,seq\r\n",

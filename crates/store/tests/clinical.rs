@@ -595,3 +595,19 @@ fn endings_recorded_before_schema_9_are_filled_in_from_the_log() {
         .unwrap();
     doc.verify_audit().unwrap();
 }
+
+#[test]
+fn only_an_admin_or_physician_exports_the_audit_trail_and_the_export_is_recorded() {
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    let csv = doc.audit_csv(&Default::default()).unwrap();
+    assert!(csv.starts_with("time_utc,user,role,action,patient,"));
+    let newest = doc.audit_entries(&Default::default()).unwrap().remove(0);
+    assert_eq!(newest.action, "audit_exported");
+    doc.lock().unwrap();
+    let mut nurse = fx.unlock_as(NURSE, NURSE_PASSPHRASE);
+    assert!(matches!(
+        nurse.audit_csv(&Default::default()),
+        Err(StoreError::NotPermitted { .. })
+    ));
+}
