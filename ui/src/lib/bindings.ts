@@ -240,7 +240,7 @@ export type Allergy_Deserialize = {
 	/**  What the patient reacts to, as typed. */
 	substance: string,
 	/**
-	 *  What allergy checking took it for (`atc:…`, `group:…`), or `None`: not checked
+	 *  What allergy checking takes it for (`atc:…`, `group:…`), or `None`: not checked
 	 *  against prescriptions.
 	 */
 	code?: string | null,
@@ -267,7 +267,7 @@ export type Allergy_Serialize = {
 	/**  What the patient reacts to, as typed. */
 	substance: string,
 	/**
-	 *  What allergy checking took it for (`atc:…`, `group:…`), or `None`: not checked
+	 *  What allergy checking takes it for (`atc:…`, `group:…`), or `None`: not checked
 	 *  against prescriptions.
 	 */
 	code: string | null,
