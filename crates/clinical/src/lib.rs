@@ -10,6 +10,8 @@
 //! - [`diagnoses`]: diagnosis codes for the problem list (a selection of ICD-10-CM, public
 //!   domain; `data/diagnoses.tsv`).
 //! - [`vitals`]: flags on vital signs by age, each naming the range it used, and BMI.
+//! - [`growth`]: weight-for-age, length/height-for-age and weight-for-length/height z-scores
+//!   for children under five (WHO Child Growth Standards, `data/who-growth-*.tsv`).
 //! - [`age`]: a patient's age as clinicians write it ("2 y 3 m", "10 d"), from dates.
 //!
 //! Nothing here reads a file, a clock or a database: the store and the core pass dates and
@@ -19,4 +21,5 @@ pub mod age;
 pub mod allergy;
 pub mod diagnoses;
 pub mod drugs;
+pub mod growth;
 pub mod vitals;
