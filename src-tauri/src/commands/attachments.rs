@@ -17,12 +17,10 @@ pub async fn add_attachment_raw(
     request: tauri::ipc::Request<'_>,
 ) -> Result<AttachmentInfo, CommandError> {
     let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
-        return Err(CommandError::Invalid(
-            "the file must be sent as raw bytes".into(),
-        ));
+        return Err(CommandError::invalid("the file must be sent as raw bytes"));
     };
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_APP_ATTACHMENT_BYTES {
-        return Err(CommandError::Invalid(format!(
+        return Err(CommandError::invalid(format!(
             "the file is larger than {} MB: add it with `outpost attach add`",
             MAX_APP_ATTACHMENT_BYTES / 1024 / 1024
         )));
@@ -36,17 +34,17 @@ pub async fn add_attachment_raw(
     };
     let patient: PatientId = header("x-outpost-patient")
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| CommandError::Invalid("which patient? (x-outpost-patient)".into()))?;
+        .ok_or_else(|| CommandError::invalid("which patient? (x-outpost-patient)"))?;
     let encounter: Option<EncounterId> = match header("x-outpost-encounter") {
         Some(v) if !v.is_empty() => Some(
             v.parse()
-                .map_err(|_| CommandError::Invalid("not an encounter id".into()))?,
+                .map_err(|_| CommandError::invalid("not an encounter id"))?,
         ),
         _ => None,
     };
     let file_name = header("x-outpost-file-name")
         .and_then(|v| percent_decode(&v))
-        .ok_or_else(|| CommandError::Invalid("the file name is missing or garbled".into()))?;
+        .ok_or_else(|| CommandError::invalid("the file name is missing or garbled"))?;
     let media_type =
         header("x-outpost-media-type").unwrap_or_else(|| "application/octet-stream".to_owned());
     Ok(state

@@ -135,7 +135,7 @@ pub async fn call_share_file(
 ) -> Result<(), CommandError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(base64.as_bytes())
-        .map_err(|_| CommandError::Invalid("the file could not be read".into()))?;
+        .map_err(|_| CommandError::invalid("the file could not be read"))?;
     Ok(state
         .desk
         .command(Command::ShareFile { name, mime, bytes })?)

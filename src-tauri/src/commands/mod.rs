@@ -25,7 +25,7 @@ use crate::CommandError;
 /// `text` as a QR code, as a `data:` URL of an SVG the screen can show (and print).
 pub(crate) fn qr_data_url(text: &str) -> Result<String, CommandError> {
     let svg = qrcode::QrCode::new(text.as_bytes())
-        .map_err(|_| CommandError::Invalid("too long for a QR code".into()))?
+        .map_err(|_| CommandError::invalid("too long for a QR code"))?
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(220, 220)
         .build();

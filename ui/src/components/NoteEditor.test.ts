@@ -20,7 +20,8 @@ vi.mock('../lib/bindings', () => ({ commands: core }));
 
 type Reply<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };
 const ok = <T>(data: T): Reply<T> => ({ status: 'ok', data });
-const refused = (error: CommandError): Reply<never> => ({ status: 'error', error });
+/** A refusal as the core sends it; code and parameters do not matter to the editor. */
+const refused = (error: Pick<CommandError, 'kind' | 'message'>): Reply<never> => ({ status: 'error', error: { code: error.kind, params: {}, ...error } });
 
 /**
  * A command's answers, one pending promise per call, settled by the test in its own time.

@@ -2,6 +2,8 @@
 // typed error turned into an exception the screens can show.
 import { invoke } from '@tauri-apps/api/core';
 import { commands, type AppInfo, type AttachmentInfo, type CommandError } from './bindings';
+import { coreErrorText, type CoreErrorShape } from './errors';
+import { t } from './i18n.svelte';
 
 /** A command failed with the core's typed error. */
 export class CoreCallError extends Error {
@@ -21,13 +23,9 @@ export class CoreCallError extends Error {
  * bridge itself rejects with when a command's arguments do not fit (never a TypeError).
  */
 export function messageOf(error: unknown): string {
-  if (typeof error === 'string') return error || 'The request failed.';
-  if (error !== null && typeof error === 'object') {
-    const e = error as { message?: unknown; kind?: unknown };
-    if (typeof e.message === 'string' && e.message) return e.message;
-    if (typeof e.kind === 'string') return e.kind;
-  }
-  return 'The request failed.';
+  if (typeof error === 'string') return error || t('errors.failed');
+  if (error !== null && typeof error === 'object') return coreErrorText(error as CoreErrorShape) ?? t('errors.failed');
+  return t('errors.failed');
 }
 
 type Result<T> = { status: 'ok'; data: T } | { status: 'error'; error: CommandError };

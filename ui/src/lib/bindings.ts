@@ -621,6 +621,16 @@ export type Chart_Deserialize = {
 	notes: Note_Deserialize[],
 	/**  Vitals, oldest first (for trends). */
 	vitals: Vital_Deserialize[],
+	/**
+	 *  For a child under five, the WHO growth z-scores of each day weight or length was
+	 *  measured, oldest first; empty for anyone else or without a birth date and sex.
+	 */
+	growth: GrowthPoint_Deserialize[],
+	/**
+	 *  The WHO lines to draw the growth points on (weight-for-age, length/height-for-age) for
+	 *  the child's sex, when there are growth points.
+	 */
+	growth_curves?: GrowthCurves | null,
 	/**  Attachments' metadata, newest first. */
 	attachments: AttachmentInfo_Deserialize[],
 };
@@ -650,6 +660,16 @@ export type Chart_Serialize = {
 	notes: Note_Serialize[],
 	/**  Vitals, oldest first (for trends). */
 	vitals: Vital_Serialize[],
+	/**
+	 *  For a child under five, the WHO growth z-scores of each day weight or length was
+	 *  measured, oldest first; empty for anyone else or without a birth date and sex.
+	 */
+	growth: GrowthPoint_Serialize[],
+	/**
+	 *  The WHO lines to draw the growth points on (weight-for-age, length/height-for-age) for
+	 *  the child's sex, when there are growth points.
+	 */
+	growth_curves: GrowthCurves | null,
 	/**  Attachments' metadata, newest first. */
 	attachments: AttachmentInfo_Serialize[],
 };
@@ -671,42 +691,22 @@ export type CheckedBackup = {
 };
 
 /**  Why a command failed, as the UI receives it. */
-export type CommandError = 
-/**  The data directory could not be used (missing permission, full or read-only disk). */
-{ kind: "dataDir"; message: string } | 
-/**  The profile is locked (or auto-locked when idle): show the unlock screen. */
-{ kind: "locked" } | 
-/**  No profile exists yet: show onboarding. */
-{ kind: "noProfile" } | 
-/**  The passphrase or recovery key is wrong. */
-{ kind: "wrongSecret"; message: string } | 
-/**  Too many failed attempts; the message says how long to wait. */
-{ kind: "rateLimited"; message: string } | 
-/**  The input is invalid; the message names the field. */
-{ kind: "invalid"; message: string } | 
-/**  A signed note cannot change; add an addendum. */
-{ kind: "immutable"; message: string } | 
-/**  The record does not exist. */
-{ kind: "notFound"; message: string } | 
-/**  The signed-in user's role does not allow this. */
-{ kind: "notPermitted"; message: string } | 
-/**
- *  The drug conflicts with the patient's allergies (or cannot be checked against them):
- *  ask the prescriber for an override reason, or for another drug.
- */
-{ kind: "allergyConflict"; message: string } | 
-/**  Someone else saved first; nothing was lost: reload and review. */
-{ kind: "conflict"; message: string } | 
-/**  Another writer (the command line) holds the profile; try again. */
-{ kind: "busy"; message: string } | 
-/**  A signature does not hold, or the profile was tampered with. */
-{ kind: "integrity"; message: string } | 
-/**  The store is damaged, or its files are unusable; nothing was overwritten. */
-{ kind: "storage"; message: string } | 
-/**  Sync did not complete (the relay unreachable, this device removed); nothing is lost. */
-{ kind: "sync"; message: string } | 
-/**  A call or visit could not go ahead (the peer offline, a used or expired visit code). */
-{ kind: "call"; message: string };
+export type CommandError = {
+	/**  What the UI should do about it. */
+	kind: ErrorKind,
+	/**
+	 *  Which error it is, stable across versions (`wrongPassphrase`, `invalid`,
+	 *  `allergyConflict`…): the UI's catalogue key.
+	 */
+	code: string,
+	/**
+	 *  The error's parameters by name (`field`, `reason`, `seconds`, `drug`…): identifiers,
+	 *  catalogue names and counts, never patient data.
+	 */
+	params: { [key in string]: string },
+	/**  The error in English. */
+	message: string,
+};
 
 /**  A field, or a draft's text, that two devices wrote without seeing each other's write. */
 export type Conflict = Conflict_Serialize | Conflict_Deserialize;
@@ -768,6 +768,14 @@ export type CoreStatus = {
 	profile: ProfileState,
 	/**  Whether the data directory accepts writes right now. */
 	dataDirWritable: boolean,
+};
+
+/**  One month on a growth chart: the measurement at each of [`CURVE_LINES`]. */
+export type CurvePoint = {
+	/**  Age in days (completed months × 30.4375, rounded). */
+	age_days: number,
+	/**  The weight (kg) or length (cm) at −3, −2, 0, +2 and +3 SD. */
+	lines: (number | null)[],
 };
 
 /**  One diagnosis code. */
@@ -858,6 +866,44 @@ export type Encounter_Serialize = {
 	reason: string | null,
 };
 
+/**  What the UI should do about a failed command. */
+export type ErrorKind = 
+/**  The data directory could not be used (missing permission, full or read-only disk). */
+"dataDir" | 
+/**  The profile is locked (or auto-locked when idle): show the unlock screen. */
+"locked" | 
+/**  No profile exists yet: show onboarding. */
+"noProfile" | 
+/**  The passphrase or recovery key is wrong. */
+"wrongSecret" | 
+/**  Too many failed attempts; the parameters say how long to wait. */
+"rateLimited" | 
+/**  The input is invalid; the parameters name the field. */
+"invalid" | 
+/**  A signed note cannot change; add an addendum. */
+"immutable" | 
+/**  The record does not exist. */
+"notFound" | 
+/**  The signed-in user's role does not allow this. */
+"notPermitted" | 
+/**
+ *  The drug conflicts with the patient's allergies (or cannot be checked against them):
+ *  ask the prescriber for an override reason, or for another drug.
+ */
+"allergyConflict" | 
+/**  Someone else saved first; nothing was lost: reload and review. */
+"conflict" | 
+/**  Another writer (the command line) holds the profile; try again. */
+"busy" | 
+/**  A signature does not hold, or the profile was tampered with. */
+"integrity" | 
+/**  The store is damaged, or its files are unusable; nothing was overwritten. */
+"storage" | 
+/**  Sync did not complete (the relay unreachable, this device removed); nothing is lost. */
+"sync" | 
+/**  A call or visit could not go ahead (the peer offline, a used or expired visit code). */
+"call";
+
 /**  A reading outside its range, and the range. */
 export type Flag = {
 	/**  Which way. */
@@ -865,6 +911,85 @@ export type Flag = {
 	/**  The range used, as a person reads it ("20–39/min at 12–59 months (40 or more: fast breathing)"). */
 	range: string,
 };
+
+/**  A child's measurements at one time, and their z-scores. */
+export type Growth = Growth_Serialize | Growth_Deserialize;
+
+/**  A child's growth charts: the WHO lines, month by month to five years. */
+export type GrowthCurves = {
+	/**  Weight-for-age, kg. */
+	weight_for_age: CurvePoint[],
+	/**  Length/height-for-age, cm. */
+	length_for_age: CurvePoint[],
+};
+
+/**  A child's growth on one day: the day's last weight and length/height and their z-scores. */
+export type GrowthPoint = GrowthPoint_Serialize | GrowthPoint_Deserialize;
+
+/**  A child's growth on one day: the day's last weight and length/height and their z-scores. */
+export type GrowthPoint_Deserialize = {
+	/**  When the later of the two was measured (Unix ms). */
+	observed_at: number | null,
+	/**  Age in completed days then. */
+	age_days: number,
+	/**  Weight in kg, if measured that day. */
+	weight_kg?: number | null,
+	/**  Length or height in cm as measured, if measured that day. */
+	length_cm?: number | null,
+	/**  The z-scores. */
+	growth: Growth_Deserialize,
+};
+
+/**  A child's growth on one day: the day's last weight and length/height and their z-scores. */
+export type GrowthPoint_Serialize = {
+	/**  When the later of the two was measured (Unix ms). */
+	observed_at: number | null,
+	/**  Age in completed days then. */
+	age_days: number,
+	/**  Weight in kg, if measured that day. */
+	weight_kg: number | null,
+	/**  Length or height in cm as measured, if measured that day. */
+	length_cm: number | null,
+	/**  The z-scores. */
+	growth: Growth_Serialize,
+};
+
+/**  A child's measurements at one time, and their z-scores. */
+export type Growth_Deserialize = {
+	/**  The length or height the standards were read with, after the 0.7 cm correction. */
+	length_cm?: number | null,
+	/**  Weight-for-age, when the weight is known and there is no oedema. */
+	weight_for_age?: ZScore | null,
+	/**  Length/height-for-age, when the length is known. */
+	length_for_age?: ZScore | null,
+	/**  Weight-for-length/height, when both are known, no oedema, and within the table. */
+	weight_for_length?: ZScore | null,
+	/**  A child under 9 months measured standing: the length is used as measured. */
+	standing_too_young: boolean,
+};
+
+/**  A child's measurements at one time, and their z-scores. */
+export type Growth_Serialize = {
+	/**  The length or height the standards were read with, after the 0.7 cm correction. */
+	length_cm: number | null,
+	/**  Weight-for-age, when the weight is known and there is no oedema. */
+	weight_for_age: ZScore | null,
+	/**  Length/height-for-age, when the length is known. */
+	length_for_age: ZScore | null,
+	/**  Weight-for-length/height, when both are known, no oedema, and within the table. */
+	weight_for_length: ZScore | null,
+	/**  A child under 9 months measured standing: the length is used as measured. */
+	standing_too_young: boolean,
+};
+
+/**  The three indicators. */
+export type Indicator = 
+/**  Weight-for-age (underweight). */
+"weight_for_age" | 
+/**  Length/height-for-age (stunting). */
+"length_for_age" | 
+/**  Weight-for-length below two years, weight-for-height from two (wasting). */
+"weight_for_length";
 
 /**  An invite, as the admin hands it over. */
 export type Invite = {
@@ -1773,6 +1898,19 @@ export type WorkspaceMember_Serialize = {
 	safety_number: string,
 	/**  `you`, `verified`, `unverified`, `key_changed` or `removed`. */
 	status: string,
+};
+
+/**  One z-score. */
+export type ZScore = {
+	/**  Which indicator. */
+	indicator: Indicator,
+	/**  The z-score, to two decimals as WHO reports it. */
+	z: number | null,
+	/**
+	 *  Outside WHO's plausible range for the indicator: probably a measuring or typing error,
+	 *  to be checked before it is acted on.
+	 */
+	implausible: boolean,
 };
 
 /* Tauri Specta runtime */

@@ -1,26 +1,27 @@
 // What the call screen shows, computed from the core's call view: the words for each state,
 // and the conversion of a decoded I420 picture into canvas pixels.
+import { formatNumber, t } from './i18n.svelte';
 
-/** The words the call screen shows for a call state. */
+/** The words the call screen shows for a call state; a peer not yet known has its own words. */
 export function stateLabel(state: string | null, peer: string | null): string {
-  const who = peer ?? 'the other side';
+  const who = peer === null ? undefined : { who: peer };
   switch (state) {
     case 'waiting_room':
-      return 'In the waiting room: your clinician will let you in.';
+      return t('call.waitingRoom');
     case 'outgoing':
-      return `Calling ${who}…`;
+      return who ? t('call.outgoing', who) : t('call.outgoingUnknown');
     case 'incoming':
-      return `${who} is calling.`;
+      return who ? t('call.incoming', who) : t('call.incomingUnknown');
     case 'connecting':
-      return `Connecting to ${who}…`;
+      return who ? t('call.connecting', who) : t('call.connectingUnknown');
     case 'connected':
-      return `In a call with ${who}. End-to-end encrypted.`;
+      return who ? t('call.connected', who) : t('call.connectedUnknown');
     case 'reconnecting':
-      return 'The connection dropped. Reconnecting…';
+      return t('call.reconnecting');
     case 'ended':
-      return 'Call ended.';
+      return t('call.ended');
     default:
-      return 'No call.';
+      return t('call.none');
   }
 }
 
@@ -30,19 +31,19 @@ export function endedLabel(reason: string | null): string | null {
     case null:
       return null;
     case 'hung_up':
-      return 'The call ended.';
+      return t('call.endedHungUp');
     case 'declined':
-      return 'The call was declined.';
+      return t('call.endedDeclined');
     case 'busy':
-      return 'They are in another call.';
+      return t('call.endedBusy');
     case 'no_answer':
-      return 'No answer.';
+      return t('call.endedNoAnswer');
     case 'connection_failed':
-      return 'The call could not connect, or the connection was lost for too long.';
+      return t('call.endedConnectionFailed');
     case 'security':
-      return 'The call was ended for your safety: a security check failed.';
+      return t('call.endedSecurity');
     default:
-      return `The call ended (${reason}).`;
+      return t('call.endedOther', { reason });
   }
 }
 
@@ -102,15 +103,18 @@ export interface QualityRow {
   value: string;
 }
 
+// Each network path's words, by the core's candidate type (keys written out for the catalogue check).
 const PATHS: Record<string, string> = {
-  host: 'Direct between the two devices',
-  srflx: 'Direct, through a home or clinic router',
-  prflx: 'Direct, through a home or clinic router',
-  relay: 'Through the clinic’s TURN server (it sees only encrypted media)',
+  host: 'call.pathHost',
+  srflx: 'call.pathRouter',
+  prflx: 'call.pathRouter',
+  relay: 'call.pathRelay',
 };
 
+const oneDecimal = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
+
 function kbit(bps: number): string {
-  return bps >= 1000_000 ? `${(bps / 1000_000).toFixed(1)} Mbit/s` : `${Math.round(bps / 1000)} kbit/s`;
+  return bps >= 1000_000 ? `${formatNumber(bps / 1000_000, oneDecimal)} Mbit/s` : `${formatNumber(Math.round(bps / 1000))} kbit/s`;
 }
 
 /**
@@ -129,21 +133,24 @@ export function qualityRows(statsJson: string | null | undefined): QualityRow[] 
   const rows: QualityRow[] = [];
   const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const rtt = num(s.rtt_ms);
-  if (rtt !== null) rows.push({ label: 'Round trip', value: `${Math.round(rtt)} ms` });
+  if (rtt !== null) rows.push({ label: t('call.roundTrip'), value: `${formatNumber(Math.round(rtt))} ms` });
   const loss = num(s.loss);
-  if (loss !== null) rows.push({ label: 'Packets lost', value: `${(loss * 100).toFixed(1)}%` });
+  if (loss !== null) rows.push({ label: t('call.packetsLost'), value: formatNumber(loss, { style: 'percent', ...oneDecimal }) });
   const bps = num(s.estimate_bps);
-  if (bps !== null) rows.push({ label: 'Link can carry', value: kbit(bps) });
+  if (bps !== null) rows.push({ label: t('call.linkCarries'), value: kbit(bps) });
   const res = s.remote_resolution;
-  if (Array.isArray(res) && res.length === 2) rows.push({ label: 'Their picture', value: `${res[0]} × ${res[1]}` });
-  if (Array.isArray(s.codecs) && s.codecs.length > 0) rows.push({ label: 'Codecs', value: s.codecs.join(', ') });
+  if (Array.isArray(res) && res.length === 2) rows.push({ label: t('call.theirPicture'), value: `${res[0]} × ${res[1]}` });
+  if (Array.isArray(s.codecs) && s.codecs.length > 0) rows.push({ label: t('call.codecs'), value: s.codecs.join(', ') });
   if (typeof s.sframe_suite === 'string') {
-    const verified = s.fingerprint_verified === true;
+    const suite = s.sframe_suite.startsWith('Aes256') ? 'AES-256-GCM' : 'AES-128-GCM';
     rows.push({
-      label: 'Encryption',
-      value: `End-to-end (SFrame ${s.sframe_suite.startsWith('Aes256') ? 'AES-256' : 'AES-128'}-GCM)${verified ? ', keys verified' : ', keys NOT verified'}`,
+      label: t('call.encryption'),
+      value: s.fingerprint_verified === true ? t('call.encryptionVerified', { suite }) : t('call.encryptionUnverified', { suite }),
     });
   }
-  if (typeof s.path === 'string') rows.push({ label: 'Network path', value: PATHS[s.path] ?? s.path });
+  if (typeof s.path === 'string') {
+    const path = PATHS[s.path];
+    rows.push({ label: t('call.networkPath'), value: path ? t(path) : s.path });
+  }
   return rows;
 }

@@ -1,5 +1,6 @@
 // Passphrase strength for the onboarding meter: rough entropy from length and character
 // classes, with a penalty for repeats. Advice only; the store enforces the minimum length.
+import { t } from './i18n.svelte';
 
 export interface Strength {
   score: 0 | 1 | 2 | 3 | 4;
@@ -24,4 +25,18 @@ export function strength(passphrase: string): Strength {
   if (bits < 60) return { score: 2, label: 'fair', bits };
   if (bits < 80) return { score: 3, label: 'good', bits };
   return { score: 4, label: 'strong', bits };
+}
+
+// Each strength's words (keys written out so the catalogue check sees them).
+const WORDS: Record<Strength['label'], string> = {
+  'too short': 'passphrase.tooShort',
+  weak: 'passphrase.weak',
+  fair: 'passphrase.fair',
+  good: 'passphrase.good',
+  strong: 'passphrase.strong',
+};
+
+/** A strength in words, for the meter: "Strength: good". */
+export function strengthWords(s: Strength): string {
+  return t('passphrase.meter', { strength: t(WORDS[s.label]) });
 }

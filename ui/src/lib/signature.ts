@@ -1,19 +1,20 @@
 // How a note's or addendum's signature state reads to a person. A signature that does not
 // hold is never shown as signed.
 import type { Signature } from './bindings';
+import { t } from './i18n.svelte';
 
 export type SignatureView = { text: string; cls: 'signed' | 'draft' | 'invalid' | 'legacy'; at: number | null };
 
 export function signatureView(sig: Signature): SignatureView {
   switch (sig.state) {
     case 'valid':
-      return { text: 'Signed', cls: 'signed', at: sig.at };
+      return { text: t('signature.signed'), cls: 'signed', at: sig.at };
     case 'unverified':
-      return { text: 'Signed before signatures (unverified)', cls: 'legacy', at: sig.at };
+      return { text: t('signature.unverified'), cls: 'legacy', at: sig.at };
     case 'invalid':
-      return { text: `Signature invalid: ${sig.reason}`, cls: 'invalid', at: null };
+      return { text: t('signature.invalid', { reason: sig.reason }), cls: 'invalid', at: null };
     default:
-      return { text: 'Draft', cls: 'draft', at: null };
+      return { text: t('signature.draft'), cls: 'draft', at: null };
   }
 }
 

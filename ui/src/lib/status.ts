@@ -1,6 +1,7 @@
 // Turns the core's AppInfo into the lines of the status area. Pure, so Vitest covers it.
 import type { AppInfo, ProfileState } from './bindings';
 import type { SyncView } from './sync';
+import { t } from './i18n.svelte';
 
 /** How a status item should look: calm, needing attention, or a problem. */
 export type Tone = 'ok' | 'attention' | 'problem';
@@ -13,37 +14,38 @@ export interface StatusItem {
   tone: Tone;
 }
 
+// Each profile state's words, as message keys (written out so the catalogue check sees them).
 const PROFILE_TEXT: Record<ProfileState, { label: string; detail: string; tone: Tone }> = {
-  notCreated: { label: 'No profile', detail: 'Create a clinic profile to start charting.', tone: 'attention' },
-  locked: { label: 'Locked', detail: 'Unlock with your passphrase to open charts.', tone: 'attention' },
-  unlocked: { label: 'Unlocked', detail: 'Charts are open on this device.', tone: 'ok' },
+  notCreated: { label: 'status.noProfile', detail: 'status.noProfileDetail', tone: 'attention' },
+  locked: { label: 'status.locked', detail: 'status.lockedDetail', tone: 'attention' },
+  unlocked: { label: 'status.unlocked', detail: 'status.unlockedDetail', tone: 'ok' },
 };
 
 /** The status area's items, most important first. Never claims more than the core reported. */
 export function statusItems(info: AppInfo, sync?: SyncView): StatusItem[] {
   const profile = PROFILE_TEXT[info.status.profile];
   const storage: StatusItem = info.status.dataDirWritable
-    ? { id: 'storage', label: 'Storage ready', detail: info.dataDir, tone: 'ok' }
+    ? { id: 'storage', label: t('status.storageReady'), detail: info.dataDir, tone: 'ok' }
     : {
         id: 'storage',
-        label: 'Storage read-only',
-        detail: `Cannot write to ${info.dataDir}. Free disk space or fix permissions; nothing has been changed.`,
+        label: t('status.storageReadOnly'),
+        detail: t('status.storageReadOnlyDetail', { dir: info.dataDir }),
         tone: 'problem',
       };
   return [
-    { id: 'profile', ...profile },
+    { id: 'profile', label: t(profile.label), detail: t(profile.detail), tone: profile.tone },
     storage,
     // Without the core's sync status (locked, or no workspace), say that nothing leaves the
     // device rather than imply anything synced.
     sync
       ? { id: 'sync', label: sync.label, detail: sync.detail, tone: sync.tone }
-      : { id: 'sync', label: 'This device only', detail: 'Not syncing: everything stays on this device.', tone: 'attention' },
-    { id: 'version', label: `v${info.version}`, detail: info.buildFeatures.join(', '), tone: 'ok' },
+      : { id: 'sync', label: t('status.local'), detail: t('status.localDetail'), tone: 'attention' },
+    { id: 'version', label: t('status.version', { version: info.version }), detail: info.buildFeatures.join(', '), tone: 'ok' },
   ];
 }
 
 /** A short, human title for the build: "Outpost 0.1.0 (debug build)". */
 export function buildTitle(info: AppInfo): string {
   const debug = info.buildFeatures.includes('debug-build');
-  return `Outpost ${info.version}${debug ? ' (debug build)' : ''}`;
+  return t(debug ? 'status.titleDebug' : 'status.title', { version: info.version });
 }

@@ -1,17 +1,27 @@
 // Vital signs for display: labels, units as people write them, and trend-chart geometry.
 import type { VitalKind, Vital_Serialize as Vital } from './bindings';
+import { formatNumber, t } from './i18n.svelte';
 
-export const VITAL_LABELS: Record<VitalKind, { label: string; unit: string; twoValues?: boolean }> = {
-  blood_pressure: { label: 'Blood pressure', unit: 'mmHg', twoValues: true },
-  pulse: { label: 'Pulse', unit: '/min' },
-  temperature: { label: 'Temperature', unit: '°C' },
-  spo2: { label: 'SpO₂', unit: '%' },
-  respiratory_rate: { label: 'Respiratory rate', unit: '/min' },
-  weight: { label: 'Weight', unit: 'kg' },
-  height: { label: 'Height', unit: 'cm' },
-  glucose: { label: 'Glucose', unit: 'mg/dL' },
-  muac: { label: 'MUAC', unit: 'cm' },
+/** Each kind's name (a catalogue key, written out so the catalogue check sees it) and unit. */
+export const VITAL_LABELS: Record<VitalKind, { labelKey: string; unit: string; twoValues?: boolean }> = {
+  blood_pressure: { labelKey: 'vitals.bloodPressure', unit: 'mmHg', twoValues: true },
+  pulse: { labelKey: 'vitals.pulse', unit: '/min' },
+  temperature: { labelKey: 'vitals.temperature', unit: '°C' },
+  spo2: { labelKey: 'vitals.spo2', unit: '%' },
+  respiratory_rate: { labelKey: 'vitals.respiratoryRate', unit: '/min' },
+  weight: { labelKey: 'vitals.weight', unit: 'kg' },
+  height: { labelKey: 'vitals.height', unit: 'cm' },
+  glucose: { labelKey: 'vitals.glucose', unit: 'mg/dL' },
+  muac: { labelKey: 'vitals.muac', unit: 'cm' },
 };
+
+/** A kind's name, in the current language. */
+export function vitalLabel(kind: VitalKind): string {
+  return t(VITAL_LABELS[kind].labelKey);
+}
+
+/** One value in the language's decimal mark (38,1 in French), neither grouped nor rounded. */
+const reading = (n: number | null) => (n == null ? '—' : formatNumber(n, { useGrouping: false, maximumFractionDigits: 10 }));
 
 /** Readings grouped by when they were measured (a flowsheet's rows), newest first. */
 export function flowsheetRows(vitals: readonly Vital[]): { at: number; byKind: Partial<Record<VitalKind, Vital>> }[] {
@@ -28,7 +38,7 @@ export function flowsheetRows(vitals: readonly Vital[]): { at: number; byKind: P
 /** "128/84 mmHg", "38.1 °C". */
 export function formatVital(v: Pick<Vital, 'kind' | 'value' | 'value2'>): string {
   const meta = VITAL_LABELS[v.kind];
-  const main = v.value2 != null ? `${v.value}/${v.value2}` : `${v.value}`;
+  const main = v.value2 != null ? `${reading(v.value)}/${reading(v.value2)}` : reading(v.value);
   return `${main} ${meta.unit}`;
 }
 
