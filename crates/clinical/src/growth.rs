@@ -322,6 +322,36 @@ pub fn curve_value(sex: Sex, indicator: Indicator, age_days: u32, z: f64) -> Opt
     })
 }
 
+/// The z-score lines a growth chart draws: −3, −2, median, +2, +3.
+pub const CURVE_LINES: [f64; 5] = [-3.0, -2.0, 0.0, 2.0, 3.0];
+
+/// One month on a growth chart: the measurement at each of [`CURVE_LINES`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CurvePoint {
+    /// Age in days (completed months × 30.4375, rounded).
+    pub age_days: u32,
+    /// The weight (kg) or length (cm) at −3, −2, 0, +2 and +3 SD.
+    pub lines: Vec<f64>,
+}
+
+/// A growth chart's lines, month by month from birth to five years.
+pub fn curve(sex: Sex, indicator: Indicator) -> Vec<CurvePoint> {
+    (0..=60_u32)
+        .filter_map(|month| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            // at most 1826
+            let age_days = (f64::from(month) * 30.4375).round() as u32;
+            let age_days = age_days.min(LAST_DAY);
+            let lines = CURVE_LINES
+                .iter()
+                .map(|&z| curve_value(sex, indicator, age_days, z))
+                .collect::<Option<Vec<f64>>>()?;
+            Some(CurvePoint { age_days, lines })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // z-scores are compared as WHO rounds them, to two decimals
 mod tests {
@@ -648,6 +678,24 @@ mod tests {
             (weight_for_height().first, weight_for_height().girls.len()),
             (650, 551)
         );
+    }
+
+    #[test]
+    fn a_chart_has_a_line_set_for_every_month_to_five_years() {
+        let lines = curve(Sex::Girl, Indicator::LengthForAge);
+        assert_eq!(lines.len(), 61);
+        assert_eq!(
+            (lines[0].age_days, lines[24].age_days, lines[60].age_days),
+            (0, 731, 1826)
+        );
+        for p in &lines {
+            assert!(
+                p.lines.windows(2).all(|w| w[0] < w[1]),
+                "lines in order at {}",
+                p.age_days
+            );
+        }
+        assert!(curve(Sex::Boy, Indicator::WeightForLength).is_empty());
     }
 
     #[test]

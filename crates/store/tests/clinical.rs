@@ -611,3 +611,91 @@ fn only_an_admin_or_physician_exports_the_audit_trail_and_the_export_is_recorded
         Err(StoreError::NotPermitted { .. })
     ));
 }
+
+#[test]
+fn a_small_childs_chart_carries_her_growth_z_scores_by_day_and_sex() {
+    use outpost_clinical::growth::{Measured, Sex, z_scores};
+    use outpost_store::records::VitalKind;
+    let (fx, mut doc, _) = Fixture::new();
+    let now = 1_700_000_000_000; // 2023-11-14
+    let mut child = patient();
+    child.birth_date = "2022-05-01".into(); // 562 days old
+    child.sex = Some("female".into());
+    let girl = doc.add_patient(&child).unwrap();
+    // Last month, a weight alone (from the paper card); today, weight and length.
+    let last_month = now - 30 * 86_400_000;
+    doc.add_vital_at(
+        girl.id,
+        None,
+        VitalKind::Weight,
+        8.9,
+        None,
+        Some(last_month),
+    )
+    .unwrap();
+    doc.add_vital(girl.id, None, VitalKind::Weight, 9.0, None)
+        .unwrap();
+    // A second weight the same day replaces the first (a re-weighing).
+    fx.clock.set(now + 60_000);
+    doc.add_vital(girl.id, None, VitalKind::Weight, 9.2, None)
+        .unwrap();
+    doc.add_vital(girl.id, None, VitalKind::Height, 80.0, None)
+        .unwrap();
+    let chart = doc.chart(girl.id).unwrap();
+    assert_eq!(chart.growth.len(), 2, "one point a day");
+    let (before, today) = (&chart.growth[0], &chart.growth[1]);
+    assert_eq!(
+        (before.age_days, before.weight_kg, before.length_cm),
+        (532, Some(8.9), None)
+    );
+    assert!(before.growth.weight_for_age.is_some());
+    assert_eq!(before.growth.weight_for_length, None, "no length that day");
+    assert_eq!(
+        (today.age_days, today.weight_kg, today.length_cm),
+        (562, Some(9.2), Some(80.0))
+    );
+    let as_girl = z_scores(
+        Sex::Girl,
+        562,
+        Some(9.2),
+        Some(80.0),
+        Measured::Unknown,
+        false,
+    )
+    .unwrap();
+    let as_boy = z_scores(
+        Sex::Boy,
+        562,
+        Some(9.2),
+        Some(80.0),
+        Measured::Unknown,
+        false,
+    )
+    .unwrap();
+    assert_eq!(today.growth, as_girl, "read from the girls' tables");
+    assert_ne!(as_girl.weight_for_age, as_boy.weight_for_age);
+    let curves = chart.growth_curves.expect("lines to draw her points on");
+    assert_eq!(
+        curves.weight_for_age,
+        outpost_clinical::growth::curve(
+            Sex::Girl,
+            outpost_clinical::growth::Indicator::WeightForAge
+        )
+    );
+
+    // No standards for an adult, or without a sex they are given by.
+    let adult = doc.add_patient(&NewPatientWith::adult()).unwrap();
+    doc.add_vital(adult.id, None, VitalKind::Weight, 70.0, None)
+        .unwrap();
+    let adult = doc.chart(adult.id).unwrap();
+    assert!(adult.growth.is_empty() && adult.growth_curves.is_none());
+    let mut unknown = patient();
+    unknown.birth_date = "2023-01-01".into();
+    unknown.sex = Some("unknown".into());
+    unknown.clinic_id = None;
+    unknown.given_name = "Kofi".into();
+    let unknown = doc.add_patient(&unknown).unwrap();
+    doc.add_vital(unknown.id, None, VitalKind::Weight, 8.0, None)
+        .unwrap();
+    assert!(doc.chart(unknown.id).unwrap().growth.is_empty());
+}

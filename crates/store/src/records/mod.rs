@@ -54,8 +54,41 @@ pub struct Chart {
     pub notes: Vec<Note>,
     /// Vitals, oldest first (for trends).
     pub vitals: Vec<Vital>,
+    /// For a child under five, the WHO growth z-scores of each day weight or length was
+    /// measured, oldest first; empty for anyone else or without a birth date and sex.
+    pub growth: Vec<GrowthPoint>,
+    /// The WHO lines to draw the growth points on (weight-for-age, length/height-for-age) for
+    /// the child's sex, when there are growth points.
+    pub growth_curves: Option<GrowthCurves>,
     /// Attachments' metadata, newest first.
     pub attachments: Vec<crate::attachments::AttachmentInfo>,
+}
+
+/// A child's growth on one day: the day's last weight and length/height and their z-scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GrowthPoint {
+    /// When the later of the two was measured (Unix ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub observed_at: i64,
+    /// Age in completed days then.
+    pub age_days: u32,
+    /// Weight in kg, if measured that day.
+    pub weight_kg: Option<f64>,
+    /// Length or height in cm as measured, if measured that day.
+    pub length_cm: Option<f64>,
+    /// The z-scores.
+    pub growth: outpost_clinical::growth::Growth,
+}
+
+/// A child's growth charts: the WHO lines, month by month to five years.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct GrowthCurves {
+    /// Weight-for-age, kg.
+    pub weight_for_age: Vec<outpost_clinical::growth::CurvePoint>,
+    /// Length/height-for-age, cm.
+    pub length_for_age: Vec<outpost_clinical::growth::CurvePoint>,
 }
 
 /// The longest text of a free-text field (a substance, a reaction, a dose, a reason).

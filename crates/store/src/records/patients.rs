@@ -375,7 +375,11 @@ impl Store {
             );
         }
         let bmi = latest_bmi(&vitals, &patient.birth_date);
+        let growth = growth_points(&vitals, &patient.birth_date, patient.sex.as_deref());
+        let growth_curves = growth_curves(&growth, patient.sex.as_deref());
         Ok(Chart {
+            growth,
+            growth_curves,
             age,
             bmi,
             allergy_status: self.allergy_status(patient_id)?,
@@ -429,6 +433,85 @@ fn latest_bmi(vitals: &[super::Vital], birth_date: &str) -> Option<f64> {
         return None;
     }
     outpost_clinical::vitals::bmi(weight.value, height.value)
+}
+
+/// The lines to draw a child's growth points on, when there are any.
+fn growth_curves(points: &[super::GrowthPoint], sex: Option<&str>) -> Option<super::GrowthCurves> {
+    use outpost_clinical::growth::{Indicator, curve};
+    if points.is_empty() {
+        return None;
+    }
+    let sex = growth_sex(sex)?;
+    Some(super::GrowthCurves {
+        weight_for_age: curve(sex, Indicator::WeightForAge),
+        length_for_age: curve(sex, Indicator::LengthForAge),
+    })
+}
+
+/// The standards are given by sex: none is drawn for "other" or "unknown".
+fn growth_sex(sex: Option<&str>) -> Option<outpost_clinical::growth::Sex> {
+    match sex {
+        Some("female") => Some(outpost_clinical::growth::Sex::Girl),
+        Some("male") => Some(outpost_clinical::growth::Sex::Boy),
+        _ => None,
+    }
+}
+
+/// The WHO growth z-scores of a child under five on each day a weight or a length was
+/// measured (the day's last of each). The way a length was taken is not recorded, so it is read
+/// as the standard for the age (lying below two years); oedema is not recorded either.
+fn growth_points(
+    vitals: &[super::Vital],
+    birth_date: &str,
+    sex: Option<&str>,
+) -> Vec<super::GrowthPoint> {
+    use outpost_clinical::growth::{Measured, z_scores};
+    let Some(sex) = growth_sex(sex) else {
+        return Vec::new();
+    };
+    let Some(birth) = outpost_clinical::age::Date::parse(birth_date) else {
+        return Vec::new();
+    };
+    let day_of = |ms: i64| ms.div_euclid(86_400_000);
+    // Vitals come oldest first, so the day's last reading of a kind overwrites earlier ones.
+    let mut days: std::collections::BTreeMap<i64, (Option<&super::Vital>, Option<&super::Vital>)> =
+        std::collections::BTreeMap::new();
+    for v in vitals {
+        let entry = days.entry(day_of(v.observed_at)).or_default();
+        match v.kind {
+            super::VitalKind::Weight => entry.0 = Some(v),
+            super::VitalKind::Height => entry.1 = Some(v),
+            _ => {}
+        }
+    }
+    days.into_values()
+        .filter_map(|(weight, length)| {
+            let observed_at = weight
+                .iter()
+                .chain(length.iter())
+                .map(|v| v.observed_at)
+                .max()?;
+            let age = outpost_clinical::age::age(
+                birth,
+                outpost_clinical::age::Date::from_unix_ms(observed_at),
+            )?;
+            let growth = z_scores(
+                sex,
+                age.days,
+                weight.map(|v| v.value),
+                length.map(|v| v.value),
+                Measured::Unknown,
+                false,
+            )?;
+            Some(super::GrowthPoint {
+                observed_at,
+                age_days: age.days,
+                weight_kg: weight.map(|v| v.value),
+                length_cm: length.map(|v| v.value),
+                growth,
+            })
+        })
+        .collect()
 }
 
 /// The last nine digits of a contact that is a phone number (digits and the usual separators
