@@ -932,6 +932,8 @@ export type GrowthPoint_Deserialize = {
 	observed_at: number | null,
 	/**  Age in completed days then. */
 	age_days: number,
+	/**  The same age as clinicians write it (years, months). */
+	age: Age,
 	/**  Weight in kg, if measured that day. */
 	weight_kg?: number | null,
 	/**  Length or height in cm as measured, if measured that day. */
@@ -946,6 +948,8 @@ export type GrowthPoint_Serialize = {
 	observed_at: number | null,
 	/**  Age in completed days then. */
 	age_days: number,
+	/**  The same age as clinicians write it (years, months). */
+	age: Age,
 	/**  Weight in kg, if measured that day. */
 	weight_kg: number | null,
 	/**  Length or height in cm as measured, if measured that day. */

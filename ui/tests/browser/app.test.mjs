@@ -6,6 +6,7 @@ import { preview } from 'vite';
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import { installFakeCore } from './fake-core.js';
+import { readFileSync } from 'node:fs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -1121,6 +1122,181 @@ test('the audit trail reads as who did what to whom, filters by picked user, pat
   await page.getByRole('button', { name: 'Export CSV…' }).click();
   await page.getByRole('status').filter({ hasText: 'Saved to /home/clinic/outpost-audit.csv' }).waitFor();
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.audit.at(-1).action), 'audit_exported');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// ---- Languages ----------------------------------------------------------------------------
+
+/** The pseudo-locale's spelling of an English message (as `pseudo` in src/lib/i18n.svelte.ts). */
+function pseudo(english) {
+  const map = 'áƀçðéƒĝĥíĵķĺɱñóþǫŕšţúṽŵẋýžÁƁÇÐÉƑĜĤÍĴĶĹṀÑÓÞǪŔŠŢÚṼŴẊÝŽ';
+  const abc = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  return `⟦${english.replace(/[A-Za-z]/g, (c) => map[abc.indexOf(c)])}⟧`;
+}
+
+/**
+ * The words a person can see or hear on the page (text, and the names, hints and titles of
+ * controls) that are not from a catalogue: in the pseudo-locale every catalogue message is
+ * bracketed, so what is left is either data or a string written into the code.
+ */
+async function hardCoded(page, allowed) {
+  const shown = await page.evaluate(() => {
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (el && !['SCRIPT', 'STYLE'].includes(el.tagName) && el.checkVisibility() && n.textContent.trim()) out.push(el.closest('[data-testid]') ? `${n.textContent}` : n.textContent);
+    }
+    // Text nodes split a message around its markup: join each element's own text, too.
+    for (const el of document.querySelectorAll('body *')) {
+      if (!el.checkVisibility()) continue;
+      for (const attr of ['aria-label', 'placeholder', 'title', 'alt']) {
+        const v = el.getAttribute(attr);
+        if (v?.trim()) out.push(v);
+      }
+    }
+    return out;
+  });
+  const words = new Set();
+  for (const text of shown) {
+    const rest = text.replace(/⟦[^⟧]*⟧/g, ' ');
+    for (const w of rest.match(/[A-Za-z]{2,}/g) ?? []) if (!allowed.has(w)) words.add(w);
+  }
+  return [...words];
+}
+
+/** Words that may stay as they are in any language: data, symbols, and what Intl writes in English. */
+function allowedWords(...data) {
+  const words = new Set(
+    'Outpost mmHg kg cm SpO BMI bpm mg dL mmol min KiB MiB MB ICD CM QR ATC SFrame AES GCM ms kbit Mbit UTC AM PM Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec mock'.split(' '),
+  );
+  for (const d of data) for (const w of JSON.stringify(d).match(/[A-Za-z]{2,}/g) ?? []) words.add(w);
+  return words;
+}
+
+test('the pseudo-locale leaves no hard-coded words on any screen', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: 'female', clinic_id: 'NK-3', contact: '+233 20 111 1111', created_at: 0, updated_at: 0 };
+  const at = 1_700_000_000_000;
+  const state = {
+    ...UNLOCKED,
+    patients: [patient],
+    workspace: WORKSPACE,
+    allergies: [{ id: 'a1'.repeat(16), patient_id: patient.id, substance: 'Penicillin', code: 'group:penicillins', reaction: 'hives', severity: 'severe', recorded_at: at, recorded_by: DOCTOR.id, removed_at: null, removed_reason: null }],
+    medications: [{ id: 'm1'.repeat(16), patient_id: patient.id, encounter_id: null, atc: 'N02BE01', drug: 'paracetamol', dose: '1 g', route: 'oral', frequency: 'qds', duration: '3 d', instructions: null, override_reason: null, prescribed_at: at, prescribed_by: DOCTOR.id, stopped_at: null, stopped_reason: null, conflicts_with: [] }],
+    problems: [{ id: 'q1'.repeat(16), patient_id: patient.id, encounter_id: null, code: 'B54', title: 'Unspecified malaria', onset: '2023-11-01', recorded_at: at, recorded_by: DOCTOR.id, resolved_at: null, resolved_reason: null }],
+    vitals: [{ id: 'v1'.repeat(16), patient_id: patient.id, encounter_id: null, kind: 'temperature', value: 38.6, value2: null, unit: '', observed_at: at, recorded_by: DOCTOR.id, legacy: false, flag: { level: 'high', range: 'fever: 37.5 °C or more' } }],
+    encounters: [{ id: 'e1'.repeat(16), patient_id: patient.id, kind: 'outpatient', status: 'in_progress', started_at: Date.now() - 600_000, ended_at: null, practitioner: DOCTOR.id, legacy: false, reason: 'fever' }],
+  };
+  // The flag's range is the core's own English, which the UI does not translate.
+  const allowed = allowedWords(INFO, state, 'fever: 37.5 °C or more');
+  const found = {};
+  const visit = async (page, screen) => {
+    const words = await hardCoded(page, allowed);
+    if (words.length) found[screen] = words;
+  };
+  const open = async (seed) => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    await page.addInitScript(() => localStorage.setItem('outpost.locale', 'qps'));
+    await page.addInitScript(installFakeCore, { info: seed.info ?? INFO, state: seed.state });
+    await page.goto(baseUrl);
+    return page;
+  };
+
+  let page = await open({});
+  await page.getByRole('region', { name: pseudo('Set up Outpost on this device') }).waitFor();
+  await visit(page, 'onboarding');
+  await page.close();
+
+  page = await open({ state: { ...state, current: null } });
+  await page.getByRole('heading', { name: pseudo('Outpost is locked') }).waitFor();
+  await visit(page, 'unlock');
+  await page.close();
+
+  page = await open({ state });
+  await page.getByRole('button', { name: 'Owusu, Abena' }).waitFor();
+  await visit(page, 'patients');
+  await page.getByRole('button', { name: pseudo('New patient') }).click();
+  await page.getByLabel(pseudo('Given name')).waitFor();
+  await visit(page, 'new patient');
+  await page.getByRole('button', { name: 'Owusu, Abena' }).click();
+  await page.getByRole('heading', { level: 2 }).waitFor();
+  await visit(page, 'chart');
+  await page.getByRole('button', { name: pseudo('New note') }).click();
+  await page.getByLabel(pseudo('Subjective')).waitFor();
+  await visit(page, 'note editor');
+  for (const section of ['visits', 'sync', 'people', 'backup', 'audit', 'about']) {
+    const button = page.getByTestId(`nav-${section}`);
+    if ((await button.count()) === 0) continue;
+    await button.click();
+    await page.waitForTimeout(300);
+    await visit(page, section);
+  }
+  await page.close();
+  assert.deepEqual(found, {});
+});
+
+test('in French the chart, its cards and a refusal from the core are in French', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: 'female', clinic_id: 'NK-3', contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByRole('button', { name: 'Owusu, Abena' }).waitFor();
+  // The language is chosen in About and kept for the next start.
+  await page.getByTestId('nav-about').click();
+  await page.getByRole('combobox', { name: 'Language' }).selectOption('fr');
+  await page.getByRole('heading', { name: 'À propos' }).waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'fr');
+  await page.reload();
+  await page.getByTestId('nav-patients').click();
+  await page.getByRole('button', { name: 'Owusu, Abena' }).click();
+  await page.getByRole('button', { name: 'Aucune allergie médicamenteuse connue' }).waitFor();
+  await page.getByLabel('Substance').fill('Penicillin');
+  await page.getByLabel('Réaction').fill('urticaire');
+  await page.getByRole('combobox', { name: 'Gravité' }).selectOption('severe');
+  await page.getByRole('button', { name: "Enregistrer l'allergie" }).click();
+  await page.getByText('Penicillin').first().waitFor();
+  // A temperature with a decimal comma in the flowsheet.
+  await page.getByRole('combobox', { name: 'Constante', exact: true }).selectOption('temperature');
+  await page.getByLabel('Valeur', { exact: true }).fill('38.6');
+  await page.getByRole('button', { name: 'Enregistrer', exact: true }).click();
+  await page.getByText('38,6').first().waitFor();
+  // Amoxicillin is refused in French words, the allergy group named in French.
+  await page.getByText('Prescrire…', { exact: true }).click();
+  const form = page.getByRole('form', { name: 'Prescrire' });
+  await form.getByLabel('Médicament').fill('Amoxicillin');
+  await form.getByLabel('Dose').fill('500 mg');
+  await form.getByLabel('Fréquence').fill('trois fois par jour');
+  await form.getByLabel('Durée').fill('5 jours');
+  await form.getByRole('button', { name: 'Prescrire' }).click();
+  await form.getByRole('alert').waitFor();
+  const refusal = await form.getByRole('alert').textContent();
+  assert.match(refusal, /pénicillines/);
+  assert.doesNotMatch(refusal, /belongs with|severe|override reason/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a small child: her WHO growth curves and z-scores, with wasting and underweight said in words', async () => {
+  const growth = JSON.parse(readFileSync(new URL('./growth-fixture.json', import.meta.url), 'utf8'));
+  const girl = { id: 'g'.repeat(32), given_name: 'Ama', family_name: 'Boateng', birth_date: '2025-09-29', sex: 'female', clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({
+    state: { ...UNLOCKED, patients: [girl], growth: { [girl.id]: growth.growth }, growthCurves: growth.growth_curves, age: { years: 1, months: 2, days: 426, text: '1 y 2 m' } },
+  });
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.getByRole('button', { name: 'Boateng, Ama' }).click();
+  const card = page.getByRole('region', { name: 'Growth (WHO standards)' });
+  await card.waitFor();
+  for (const name of ['Weight-for-age: 5 measurements on the WHO lines', 'Length/height-for-age: 5 measurements on the WHO lines']) {
+    const plot = card.getByRole('img', { name });
+    assert.equal(await plot.locator('circle').count(), 5, name);
+    assert.equal(await plot.locator('polyline').count(), 5, `${name}: the five WHO lines`);
+  }
+  const rows = card.getByRole('table', { name: 'Growth z-scores' }).getByRole('row');
+  assert.equal(await rows.count(), 6, 'a header and one row a day');
+  // Newest first: weight-for-age −2.59 (underweight), weight-for-length −2.64 (wasting).
+  const latest = await rows.nth(1).textContent();
+  assert.match(latest, /1 y 2 m.*6\.9 kg.*72\.5 cm.*-2\.59 ?underweight.*-1\.44.*-2\.64 ?wasting/s);
+  assert.doesNotMatch(await rows.nth(5).textContent(), /underweight|wasting|stunted/, 'a normal day says nothing');
+  assert.deepEqual(await axeViolations(page), []);
   assert.deepEqual(errors, []);
   await page.close();
 });

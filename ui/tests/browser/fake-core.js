@@ -11,8 +11,10 @@ export function installFakeCore(seed) {
   const id = () => Math.random().toString(16).slice(2).padEnd(32, '0').slice(0, 32);
   const now = () => (state.clock += 1000);
   const activeAllergies = (patientId) => state.allergies.filter((a) => a.patient_id === patientId && a.removed_at === null);
-  const fail = (kind, message) => {
-    throw message === undefined ? { kind } : { kind, message };
+  // As the core sends an error: what to do about it, and, where a test needs the UI to say it in
+  // another language, its code and named parameters.
+  const fail = (kind, message, code, params) => {
+    throw message === undefined ? { kind } : code === undefined ? { kind, message } : { kind, message, code, params };
   };
   const needUnlocked = () => state.current || fail('locked');
   const audit = (action, record_id = null) =>
@@ -153,12 +155,15 @@ export function installFakeCore(seed) {
         vitals: state.vitals.filter((v) => v.patient_id === patientId),
         attachments: state.attachments.filter((a) => a.patient_id === patientId),
         // The core computes the age; the fake gives a fixed one.
-        age: { years: 36, months: 7, days: 13_000, text: '36 y' },
+        age: state.age ?? { years: 36, months: 7, days: 13_000, text: '36 y' },
         bmi: null,
         allergy_status: activeAllergies(patientId).length > 0 ? 'allergies' : state.reviews.includes(patientId) ? 'none_known' : 'not_asked',
         allergies: state.allergies.filter((a) => a.patient_id === patientId),
         medications: state.medications.filter((m) => m.patient_id === patientId).reverse(),
         problems: state.problems.filter((p) => p.patient_id === patientId),
+        // The core computes growth z-scores and the WHO lines; a test seeds them.
+        growth: state.growth?.[patientId] ?? [],
+        growth_curves: state.growthCurves ?? null,
       };
     },
     // Allergies and prescriptions. The fake knows one drug group (penicillins) and one drug
@@ -194,7 +199,12 @@ export function installFakeCore(seed) {
       const penicillin = /amoxicillin/i.test(p.drug);
       const clash = penicillin && activeAllergies(patientId).find((a) => a.code === 'group:penicillins');
       if (clash && !p.override_reason)
-        fail('allergyConflict', `allergy conflict: amoxicillin belongs with penicillins, and the patient has a ${clash.severity} allergy recorded; to prescribe it anyway, give an override reason`);
+        fail('allergyConflict', `allergy conflict: amoxicillin belongs with penicillins, and the patient has a ${clash.severity} allergy recorded; to prescribe it anyway, give an override reason`, 'allergyConflict', {
+          drug: 'amoxicillin',
+          relation: 'belongs with',
+          allergy: 'penicillins',
+          severity: clash.severity,
+        });
       const m = { id: id(), patient_id: patientId, encounter_id: p.encounter_id, atc: penicillin ? 'J01CA04' : null, drug: p.drug.trim().toLowerCase(), dose: p.dose, route: p.route, frequency: p.frequency, duration: p.duration, instructions: p.instructions, override_reason: clash ? p.override_reason : null, prescribed_at: now(), prescribed_by: u.id, stopped_at: null, stopped_reason: null, conflicts_with: [] };
       state.medications.push(m);
       return m;

@@ -73,6 +73,8 @@ pub struct GrowthPoint {
     pub observed_at: i64,
     /// Age in completed days then.
     pub age_days: u32,
+    /// The same age as clinicians write it (years, months).
+    pub age: outpost_clinical::age::Age,
     /// Weight in kg, if measured that day.
     pub weight_kg: Option<f64>,
     /// Length or height in cm as measured, if measured that day.

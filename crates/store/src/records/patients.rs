@@ -506,6 +506,7 @@ fn growth_points(
             Some(super::GrowthPoint {
                 observed_at,
                 age_days: age.days,
+                age,
                 weight_kg: weight.map(|v| v.value),
                 length_cm: length.map(|v| v.value),
                 growth,
