@@ -297,8 +297,16 @@ pub enum PatientCmd {
         #[arg(long)]
         family: String,
         /// YYYY-MM-DD.
+        #[arg(
+            long,
+            required_unless_present = "estimated_age",
+            conflicts_with = "estimated_age"
+        )]
+        birth_date: Option<String>,
+        /// When the birth date is unknown: the age in years ("about 40"); the birth date is
+        /// then estimated and marked so.
         #[arg(long)]
-        birth_date: String,
+        estimated_age: Option<u32>,
         /// female, male, other or unknown.
         #[arg(long)]
         sex: Option<String>,
@@ -308,9 +316,15 @@ pub enum PatientCmd {
         /// Phone or address.
         #[arg(long)]
         contact: Option<String>,
+        /// A national identity number (or another identity card).
+        #[arg(long)]
+        national_id: Option<String>,
+        /// A child's parent or guardian: name and relation.
+        #[arg(long)]
+        guardian: Option<String>,
     },
-    /// List patients, optionally filtered: every word must be in the name, clinic number or
-    /// phone. One page at a time; `--json` prints `{"patients": [...], "more": bool}`.
+    /// List patients, optionally filtered: every word must be in the name, clinic number,
+    /// phone or identity number (a four-digit year also matches the birth year). One page at a time; `--json` prints `{"patients": [...], "more": bool}`.
     List {
         /// Search text.
         #[arg(long, default_value = "")]
@@ -349,6 +363,12 @@ pub enum PatientCmd {
         /// Phone or address (empty clears it).
         #[arg(long)]
         contact: Option<String>,
+        /// National identity number (empty clears it).
+        #[arg(long)]
+        national_id: Option<String>,
+        /// A child's parent or guardian (empty clears it).
+        #[arg(long)]
+        guardian: Option<String>,
     },
 }
 

@@ -492,17 +492,23 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
             given,
             family,
             birth_date,
+            estimated_age,
             sex,
             clinic_id,
             contact,
+            national_id,
+            guardian,
         } => {
             let new = NewPatient {
                 given_name: given.clone(),
                 family_name: family.clone(),
-                birth_date: birth_date.clone(),
+                birth_date: birth_date.clone().unwrap_or_default(),
                 sex: sex.clone(),
                 clinic_id: clinic_id.clone(),
                 contact: contact.clone(),
+                national_id: national_id.clone(),
+                guardian: guardian.clone(),
+                estimated_age_years: *estimated_age,
             };
             // Registered all the same (a script cannot answer a question); said on stderr, by
             // chart id only (stderr ends up in logs; names stay out of them).
@@ -531,6 +537,8 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
             sex,
             clinic_id,
             contact,
+            national_id,
+            guardian,
         } => {
             use outpost_core::store::proto::PatientField as F;
             let edits = [
@@ -540,6 +548,8 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
                 (F::Sex, sex),
                 (F::ClinicId, clinic_id),
                 (F::Contact, contact),
+                (F::NationalId, national_id),
+                (F::Guardian, guardian),
             ];
             let mut changed = 0;
             for (field, value) in edits {
@@ -548,8 +558,14 @@ async fn patient(args: &Args, cmd: &PatientCmd) -> Result<()> {
                     changed += 1;
                 }
             }
+            // A birth date given is a known one: it is no longer an estimate.
+            if birth_date.is_some() {
+                core.edit_patient(*id, F::BirthDateEstimated, None).await?;
+            }
             if changed == 0 {
-                bail!("nothing to change: give --given, --family, --birth-date, --sex, --clinic-id or --contact");
+                bail!(
+                    "nothing to change: give --given, --family, --birth-date, --sex, --clinic-id, --contact, --national-id or --guardian"
+                );
             }
             emit(json, &Id { id: id.to_hex() }, || id.to_hex())
         }
@@ -579,8 +595,13 @@ fn chart_line(chart: &outpost_core::store::records::Chart) -> String {
         ),
     };
     let current = chart.medications.iter().filter(|m| m.stopped_at.is_none());
+    let about = if chart.patient.birth_date_estimated {
+        "about "
+    } else {
+        ""
+    };
     format!(
-        "{}, {} ({}, born {}) — {allergies}; {} current medications — {} encounters, {} notes, {} vitals, {} attachments",
+        "{}, {} ({about}{}, born {}{}) — {allergies}; {} current medications — {} encounters, {} notes, {} vitals, {} attachments",
         chart.patient.family_name,
         chart.patient.given_name,
         chart
@@ -588,6 +609,11 @@ fn chart_line(chart: &outpost_core::store::records::Chart) -> String {
             .as_ref()
             .map_or("age unknown", |a| a.text.as_str()),
         chart.patient.birth_date,
+        if chart.patient.birth_date_estimated {
+            ", estimated"
+        } else {
+            ""
+        },
         current.count(),
         chart.encounters.len(),
         chart.notes.len(),

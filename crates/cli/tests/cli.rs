@@ -997,3 +997,60 @@ fn allergies_and_prescriptions_from_the_command_line() {
     );
     ok(outpost(&profile, &["audit", "verify"]));
 }
+
+#[test]
+fn registration_with_an_estimated_age_an_identity_number_and_a_guardian() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    ok(outpost(
+        &profile,
+        &["init", "--name", "Nurse Esi", "--role", "nurse"],
+    ));
+    let add = |extra: &[&str]| {
+        let mut args = vec!["patient", "add", "--given", "Abla", "--family", "Mensah"];
+        args.extend_from_slice(extra);
+        outpost(&profile, &args)
+    };
+    let pid = ok(add(&[
+        "--estimated-age",
+        "40",
+        "--national-id",
+        "GHA-123456789-0",
+        "--guardian",
+        "none (adult)",
+    ]));
+    let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
+    assert_eq!(chart["patient"]["birth_date_estimated"], true);
+    assert_eq!(chart["age"]["years"], 40);
+    assert_eq!(chart["patient"]["national_id"], "GHA-123456789-0");
+    let shown = ok(outpost(&profile, &["patient", "show", &pid]));
+    assert!(
+        shown.contains("(about 40 y, born") && shown.contains("estimated)"),
+        "{shown}"
+    );
+    // Found by the identity number; a second chart with it is refused.
+    let found = json(outpost(
+        &profile,
+        &["patient", "list", "--search", "123456789", "--json"],
+    ));
+    assert_eq!(found["patients"][0]["id"], pid.as_str());
+    let again = add(&[
+        "--birth-date",
+        "1985-01-01",
+        "--national-id",
+        "GHA-123456789-0",
+    ]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(again.stderr.contains("identity number"), "{}", again.stderr);
+    // A birth date and an estimated age together are refused before anything is written.
+    let both = add(&["--birth-date", "1985-01-01", "--estimated-age", "40"]);
+    assert_ne!(both.code, 0);
+    // The real date, found later, replaces the estimate.
+    ok(outpost(
+        &profile,
+        &["patient", "edit", &pid, "--birth-date", "1984-06-01"],
+    ));
+    let chart = json(outpost(&profile, &["patient", "show", &pid, "--json"]));
+    assert_eq!(chart["patient"]["birth_date_estimated"], false);
+    assert_eq!(chart["patient"]["birth_date"], "1984-06-01");
+}

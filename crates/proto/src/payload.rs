@@ -67,6 +67,13 @@ coded_enum! {
         ClinicId = 5 => "clinic_id",
         /// Contact details.
         Contact = 6 => "contact",
+        /// A national identity number (or another card the clinic records).
+        NationalId = 7 => "national_id",
+        /// A child's parent or guardian: name, and how they are related.
+        Guardian = 8 => "guardian",
+        /// `"1"` when the birth date was estimated from an age ("about 40"); cleared when a
+        /// real date is known.
+        BirthDateEstimated = 9 => "birth_date_estimated",
     }
 }
 

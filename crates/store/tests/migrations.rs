@@ -180,7 +180,7 @@ fn every_shipped_schema_upgrades_with_every_record_kept_and_attributed() {
 /// signature verified and every author kept.
 #[test]
 fn the_signed_schema_fixtures_upgrade_with_every_record_and_signature() {
-    for version in [5, 6, 7, 8, 9, 10] {
+    for version in [5, 6, 7, 8, 9, 10, 11] {
         signed_fixture_upgrades(version);
     }
 }
@@ -575,6 +575,7 @@ fn write_the_current_schema_fixture() {
             sex: Some("female".into()),
             clinic_id: Some("C-1".into()),
             contact: None,
+            ..Default::default()
         })
         .unwrap();
     let enc = doc.add_encounter(one.id, EncounterKind::InPerson).unwrap();
@@ -613,6 +614,7 @@ fn write_the_current_schema_fixture() {
         sex: Some("male".into()),
         clinic_id: Some("C-2".into()),
         contact: None,
+        ..Default::default()
     })
     .unwrap();
     doc.lock().unwrap();

@@ -374,6 +374,7 @@ fn a_new_patient_is_visible_in_search_with_its_legacy_flag_off() {
             sex: Some(String::new()),
             clinic_id: Some("  ".into()),
             contact: None,
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(p.given_name, "Ama");

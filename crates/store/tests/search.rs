@@ -15,6 +15,7 @@ fn new(given: &str, family: &str, clinic: Option<&str>, phone: Option<&str>) -> 
         sex: None,
         clinic_id: clinic.map(Into::into),
         contact: phone.map(Into::into),
+        ..Default::default()
     }
 }
 
@@ -192,5 +193,97 @@ fn pages_neither_repeat_nor_skip_anyone_and_say_when_more_remain() {
         capped.patients.len(),
         120,
         "a huge limit is capped, not an error"
+    );
+}
+
+#[test]
+fn an_identity_number_and_a_birth_year_find_the_patient_and_one_number_is_one_chart() {
+    let (_fx, mut store, _) = Fixture::new();
+    let mut ama = new("Ama", "Owusu", None, None);
+    ama.national_id = Some(" GHA-712345678-9 ".into());
+    ama.guardian = Some("Akua Owusu (mother)".into());
+    let ama = store.add_patient(&ama).unwrap();
+    assert_eq!(ama.national_id.as_deref(), Some("GHA-712345678-9"));
+    let mut kofi = new("Kofi", "Mensah", None, Some("+233 20 555 1990"));
+    kofi.birth_date = "1987-04-12".into();
+    store.add_patient(&kofi).unwrap();
+
+    assert_eq!(names(&store, "712345678"), ["Ama Owusu"]);
+    // A birth year finds those born that year, and a phone with the same four digits too.
+    assert_eq!(names(&store, "1987"), ["Kofi Mensah"]);
+    assert_eq!(names(&store, "1990"), ["Kofi Mensah", "Ama Owusu"]);
+    assert_eq!(names(&store, "1990 ama"), ["Ama Owusu"]);
+    assert_eq!(names(&store, "1990 kofi"), ["Kofi Mensah"], "by his phone");
+    assert_eq!(names(&store, "1991"), Vec::<String>::new());
+
+    // The same identity number again is refused, pointing to the chart that has it.
+    let mut again = new("Ama", "Boateng", None, None);
+    again.national_id = Some("GHA-712345678-9".into());
+    let err = store.add_patient(&again).unwrap_err();
+    assert!(err.to_string().contains("identity number"), "{err}");
+    assert_eq!(store.similar_patients(&again).unwrap()[0].id, ama.id);
+
+    // A chart registered without one gets it later, and is then found by it.
+    let kofi = store.search_patients("kofi").unwrap().remove(0);
+    assert_eq!(kofi.national_id, None);
+    store
+        .edit_patient(
+            kofi.id,
+            PatientField::NationalId,
+            Some("GHA-000000001-1".into()),
+        )
+        .unwrap();
+    assert_eq!(names(&store, "000000001"), ["Kofi Mensah"]);
+    let chart = store.chart(kofi.id).unwrap();
+    assert_eq!(
+        chart.patient.national_id.as_deref(),
+        Some("GHA-000000001-1")
+    );
+    assert_eq!(
+        store.chart(ama.id).unwrap().patient.guardian.as_deref(),
+        Some("Akua Owusu (mother)")
+    );
+}
+
+#[test]
+fn an_estimated_age_gives_an_estimated_birth_date_until_the_real_one_is_known() {
+    let (fx, mut store, _) = Fixture::new();
+    // The fixture's clock reads 2023-11-14.
+    let mut about_forty = new("Esi", "Addo", None, None);
+    about_forty.birth_date = String::new();
+    about_forty.estimated_age_years = Some(40);
+    let esi = store.add_patient(&about_forty).unwrap();
+    assert_eq!(esi.birth_date, "1983-11-14");
+    assert!(esi.birth_date_estimated);
+    let chart = store.chart(esi.id).unwrap();
+    assert!(chart.patient.birth_date_estimated);
+    assert_eq!(chart.age.unwrap().years, 40);
+
+    // The family finds the birth certificate: the date is set and no longer estimated.
+    store
+        .edit_patient(esi.id, PatientField::BirthDate, Some("1984-02-29".into()))
+        .unwrap();
+    store
+        .edit_patient(esi.id, PatientField::BirthDateEstimated, None)
+        .unwrap();
+    let patient = store.chart(esi.id).unwrap().patient;
+    assert_eq!(
+        (patient.birth_date.as_str(), patient.birth_date_estimated),
+        ("1984-02-29", false)
+    );
+
+    // Born on 29 February, estimated in a year without one: the 28th.
+    fx.clock.set(1_709_208_000_000); // 2024-02-29
+    let mut leap = new("Yaw", "Asante", None, None);
+    leap.estimated_age_years = Some(3);
+    assert_eq!(store.add_patient(&leap).unwrap().birth_date, "2021-02-28");
+    leap.estimated_age_years = Some(121);
+    assert!(store.add_patient(&leap).is_err());
+    let err = store
+        .edit_patient(esi.id, PatientField::BirthDateEstimated, Some("yes".into()))
+        .unwrap_err();
+    assert!(
+        matches!(err, outpost_store::StoreError::Invalid { .. }),
+        "{err}"
     );
 }

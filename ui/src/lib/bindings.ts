@@ -1152,6 +1152,16 @@ export type NewPatient_Deserialize = {
 	clinic_id?: string | null,
 	/**  Contact details. */
 	contact?: string | null,
+	/**  A national identity number. */
+	national_id?: string | null,
+	/**  A child's parent or guardian. */
+	guardian?: string | null,
+	/**
+	 *  When the birth date is not known: the age in years the patient or family gives. The
+	 *  birth date is then today's date that many years ago, marked estimated, and
+	 *  `birth_date` is not read.
+	 */
+	estimated_age_years?: number | null,
 };
 
 /**  What is needed to register a patient. */
@@ -1168,6 +1178,16 @@ export type NewPatient_Serialize = {
 	clinic_id: string | null,
 	/**  Contact details. */
 	contact: string | null,
+	/**  A national identity number. */
+	national_id: string | null,
+	/**  A child's parent or guardian. */
+	guardian: string | null,
+	/**
+	 *  When the birth date is not known: the age in years the patient or family gives. The
+	 *  birth date is then today's date that many years ago, marked estimated, and
+	 *  `birth_date` is not read.
+	 */
+	estimated_age_years: number | null,
 };
 
 /**  What a prescriber fills in. */
@@ -1363,7 +1383,16 @@ export type PatientField =
 /**  The clinic's patient number. */
 "clinic_id" | 
 /**  Contact details. */
-"contact";
+"contact" | 
+/**  A national identity number (or another card the clinic records). */
+"national_id" | 
+/**  A child's parent or guardian: name, and how they are related. */
+"guardian" | 
+/**
+ *  `"1"` when the birth date was estimated from an age ("about 40"); cleared when a
+ *  real date is known.
+ */
+"birth_date_estimated";
 
 /**  A patient's chart. */
 export type PatientId = string;
@@ -1403,6 +1432,12 @@ export type Patient_Deserialize = {
 	clinic_id?: string | null,
 	/**  Phone, address or other contact, free text. */
 	contact?: string | null,
+	/**  A national identity number (or another identity card the clinic records). */
+	national_id?: string | null,
+	/**  A child's parent or guardian: name, and how they are related. */
+	guardian?: string | null,
+	/**  The birth date was estimated from an age ("about 40"): the age is approximate. */
+	birth_date_estimated: boolean,
 	/**  When the record was created (UTC ms). */
 	created_at: number | null,
 	/**  Who registered the patient. */
@@ -1427,6 +1462,12 @@ export type Patient_Serialize = {
 	clinic_id: string | null,
 	/**  Phone, address or other contact, free text. */
 	contact: string | null,
+	/**  A national identity number (or another identity card the clinic records). */
+	national_id: string | null,
+	/**  A child's parent or guardian: name, and how they are related. */
+	guardian: string | null,
+	/**  The birth date was estimated from an age ("about 40"): the age is approximate. */
+	birth_date_estimated: boolean,
 	/**  When the record was created (UTC ms). */
 	created_at: number | null,
 	/**  Who registered the patient. */

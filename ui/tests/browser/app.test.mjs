@@ -121,7 +121,7 @@ test('patient, vitals, note draft with autosave, sign, addendum', async () => {
   await page.getByRole('button', { name: 'New patient' }).click();
   await page.getByLabel('Given name').fill('Wanjiru');
   await page.getByLabel('Family name').fill('Kamau');
-  await page.getByLabel('Birth date').fill('1991-03-14');
+  await page.getByLabel('Birth date', { exact: true }).fill('1991-03-14');
   await page.getByLabel('Clinic number').fill('NK-7');
   await page.getByRole('button', { name: 'Save patient' }).click();
   assert.equal(await page.getByRole('heading', { level: 2 }).textContent(), 'Kamau, Wanjiru');
@@ -669,7 +669,7 @@ test('a double click records one vital and registers one patient', async () => {
   await page.getByRole('button', { name: 'New patient' }).click();
   await page.getByLabel('Given name').fill('Kofi');
   await page.getByLabel('Family name').fill('Mensah');
-  await page.getByLabel('Birth date').fill('1985-06-01');
+  await page.getByLabel('Birth date', { exact: true }).fill('1985-06-01');
   await page.getByRole('button', { name: 'Save patient' }).dblclick();
   await page.getByRole('heading', { level: 2 }).waitFor();
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.patients.length), 1);
@@ -1073,7 +1073,7 @@ test('registering someone who may already have a chart warns first; open theirs,
     await page.getByRole('button', { name: 'New patient' }).click();
     await page.getByLabel('Given name').fill(given);
     await page.getByLabel('Family name').fill('kamau');
-    await page.getByLabel('Birth date').fill('1991-07-01');
+    await page.getByLabel('Birth date', { exact: true }).fill('1991-07-01');
     await page.getByRole('button', { name: 'Save patient' }).click();
   };
   await register('Wanjiru');
@@ -1300,3 +1300,77 @@ test('a small child: her WHO growth curves and z-scores, with wasting and underw
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+for (const [width, height] of [[1280, 800], [1366, 768]]) {
+  test(`a clinic visit at ${width}x${height}: register with an estimated age past a duplicate warning, allergy, a refused then overridden prescription, a full set of vitals, finish`, async () => {
+    const year = new Date().getUTCFullYear();
+    const earlier = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: `${year - 40}-03-02`, sex: 'female', clinic_id: 'NK-3', contact: null, created_at: 0, updated_at: 0, national_id: null, guardian: null, birth_date_estimated: false };
+    const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [earlier] } });
+    await page.setViewportSize({ width, height });
+    const screens = {};
+    // Registration: no birth date, "about 40", and an identity number.
+    await page.getByRole('button', { name: 'New patient' }).click();
+    await page.getByLabel('Given name').fill('Abena');
+    await page.getByLabel('Family name').fill('Owusu');
+    await page.getByLabel('Birth date not known').check();
+    await page.getByLabel('Age in years (about)').fill('40');
+    await page.getByLabel('National ID').fill('GHA-555-1');
+    await page.getByRole('button', { name: 'Save patient' }).click();
+    // Someone with the same name born the same year: warned first.
+    const warning = page.getByRole('alert').filter({ hasText: 'This may be someone already registered.' });
+    await warning.waitFor();
+    screens['duplicate warning'] = await axeViolations(page);
+    await page.getByRole('button', { name: 'Register a new chart anyway' }).click();
+    const banner = page.getByRole('region', { name: 'Patient', exact: true });
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /Owusu, Abena.*about \d+ y.*ID GHA-555-1/s);
+    const saved = await page.evaluate(() => window.__FAKE_CORE__.patients[1]);
+    assert.equal(saved.birth_date_estimated, true);
+    assert.equal(saved.birth_date.slice(0, 4), String(year - 40));
+    // The banner, the vitals and the encounter are on screen without scrolling.
+    for (const region of ['Patient', 'Vitals', 'Encounters']) {
+      const box = await page.getByRole('region', { name: region, exact: true }).boundingBox();
+      assert.ok(box && box.y >= 0 && box.y < height, `${region} visible at ${JSON.stringify(box)}`);
+    }
+    await page.getByLabel('Reason for visit').fill('fever and cough');
+    await page.getByRole('button', { name: 'Start encounter' }).click();
+    const visits = page.getByRole('region', { name: 'Encounters' });
+    await until(async () => /fever and cough\s*· in progress/.test(await visits.textContent()), 'the encounter is open');
+    // A nurse-style allergy entry.
+    await page.getByLabel('Substance').fill('Penicillin');
+    await page.getByLabel('Reaction').fill('anaphylaxis');
+    await page.getByRole('combobox', { name: 'Severity' }).selectOption('severe');
+    await page.getByRole('button', { name: 'Record allergy' }).click();
+    await until(async () => /Allergies: Penicillin \(severe\)/.test(await banner.textContent()), 'the banner names the allergy');
+    // Amoxicillin refused, then prescribed with a reason.
+    await page.getByText('Prescribe…', { exact: true }).click();
+    const form = page.getByRole('form', { name: 'Prescribe' });
+    await form.getByLabel('Drug').fill('Amoxicillin');
+    await form.getByLabel('Dose').fill('500 mg');
+    await form.getByLabel('How often').fill('three times a day');
+    await form.getByLabel('For how long').fill('5 days');
+    await form.getByRole('button', { name: 'Prescribe' }).click();
+    await form.getByRole('alert').waitFor();
+    screens['prescription refused'] = await axeViolations(page);
+    await form.getByLabel('Why prescribe it anyway').fill('tolerated a full course last year');
+    await form.getByRole('button', { name: 'Prescribe anyway' }).click();
+    await page.getByRole('region', { name: 'Medications' }).getByText('override: tolerated a full course last year').waitFor();
+    // The full set of vitals, in one row.
+    const vitals = page.getByRole('region', { name: 'Vitals' });
+    await vitals.getByText('Record a full set…').click();
+    const set = vitals.getByRole('form', { name: 'Record a full set of vitals' });
+    await set.getByLabel('Blood pressure systolic (mmHg)').fill('128');
+    await set.getByLabel('Blood pressure diastolic (mmHg)').fill('82');
+    await set.getByLabel('Temperature (°C)').fill('38.2');
+    await set.getByRole('button', { name: 'Record these' }).click();
+    await until(async () => (await page.evaluate(() => window.__FAKE_CORE__.vitals.length)) === 2, 'the set is recorded');
+    screens.chart = await axeViolations(page);
+    const encounterId = await page.evaluate(() => window.__FAKE_CORE__.encounters[0].id);
+    assert.deepEqual(await page.evaluate(() => window.__FAKE_CORE__.vitals.map((v) => v.encounter_id)), [encounterId, encounterId], 'the set belongs to the visit');
+    await visits.getByRole('button', { name: 'Finish the encounter for fever and cough' }).click();
+    await until(async () => /finished/.test(await visits.textContent()), 'the encounter is finished');
+    for (const [screen, v] of Object.entries(screens)) assert.deepEqual(v, [], `${screen}: ${v.join('; ')}`);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}

@@ -16,6 +16,12 @@ export function installFakeCore(seed) {
   const fail = (kind, message, code, params) => {
     throw message === undefined ? { kind } : code === undefined ? { kind, message } : { kind, message, code, params };
   };
+  // As the core does: an age given instead of a birth date is today's date that many years ago.
+  const estimatedBirth = (patient) => {
+    if (patient.estimated_age_years == null) return patient.birth_date;
+    const d = new Date(now());
+    return `${d.getUTCFullYear() - patient.estimated_age_years}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+  };
   const needUnlocked = () => state.current || fail('locked');
   const audit = (action, record_id = null) =>
     state.audit.push({ device: 'd'.repeat(32), seq: state.audit.length + 1, at: now(), actor: state.current?.id ?? null, action, record_kind: null, record_id, patient_id: null, detail: null, legacy: false });
@@ -129,17 +135,21 @@ export function installFakeCore(seed) {
     similar_patients: ({ patient }) => {
       needUnlocked();
       const same = (a, b) => (a ?? '').trim().toLowerCase() === (b ?? '').trim().toLowerCase();
+      const birth = estimatedBirth(patient);
       return state.patients.filter(
         (p) =>
-          (same(p.family_name, patient.family_name) && (p.birth_date.slice(0, 4) === patient.birth_date.slice(0, 4) || same(p.given_name, patient.given_name))) ||
+          (same(p.family_name, patient.family_name) && (p.birth_date.slice(0, 4) === birth.slice(0, 4) || same(p.given_name, patient.given_name))) ||
           (patient.clinic_id && p.clinic_id === patient.clinic_id) ||
+          (patient.national_id && p.national_id === patient.national_id) ||
           (patient.contact && p.contact === patient.contact),
       );
     },
     add_patient: ({ patient }) => {
       needUnlocked();
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(patient.birth_date)) fail('invalid', 'invalid birth_date: use YYYY-MM-DD');
-      const p = { ...patient, id: id(), created_at: now() };
+      const birth_date = estimatedBirth(patient);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(birth_date)) fail('invalid', 'invalid birth_date: use YYYY-MM-DD');
+      const { estimated_age_years, ...rest } = patient;
+      const p = { ...rest, birth_date, birth_date_estimated: estimated_age_years != null, national_id: patient.national_id ?? null, guardian: patient.guardian ?? null, id: id(), created_at: now() };
       state.patients.push(p);
       audit('patient_created', p.id);
       return p;

@@ -595,6 +595,9 @@ fn patient_field_set(
         PatientField::Sex => "sex",
         PatientField::ClinicId => "clinic_id",
         PatientField::Contact => "contact",
+        PatientField::NationalId => "national_id",
+        PatientField::Guardian => "guardian",
+        PatientField::BirthDateEstimated => "birth_date_estimated",
     };
     if let Some(value) = shown {
         conn.execute(

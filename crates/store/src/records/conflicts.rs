@@ -210,7 +210,14 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         drop(stmt);
-        if replaced.is_empty() {
+        // A field added after the patient was registered (an identity number) has no value
+        // to replace yet; the patient must still exist.
+        let exists: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM patients WHERE id = ?1)",
+            [patient.to_hex()],
+            |r| r.get(0),
+        )?;
+        if !exists {
             return Err(StoreError::NotFound("patient"));
         }
         self.set_patient_field_replacing(patient, field, value, replaced)

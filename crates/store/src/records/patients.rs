@@ -1,7 +1,7 @@
 //! Patients: registration, search, and the audited chart read.
 
 use outpost_proto::{
-    AuditAction, PatientId, Payload, RecordId, UserId, payload::PatientRegistered,
+    AuditAction, PatientField, PatientId, Payload, RecordId, UserId, payload::PatientRegistered,
 };
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,12 @@ pub struct Patient {
     pub clinic_id: Option<String>,
     /// Phone, address or other contact, free text.
     pub contact: Option<String>,
+    /// A national identity number (or another identity card the clinic records).
+    pub national_id: Option<String>,
+    /// A child's parent or guardian: name, and how they are related.
+    pub guardian: Option<String>,
+    /// The birth date was estimated from an age ("about 40"): the age is approximate.
+    pub birth_date_estimated: bool,
     /// When the record was created (UTC ms).
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub created_at: i64,
@@ -57,6 +63,17 @@ pub struct NewPatient {
     pub clinic_id: Option<String>,
     /// Contact details.
     pub contact: Option<String>,
+    /// A national identity number.
+    #[serde(default)]
+    pub national_id: Option<String>,
+    /// A child's parent or guardian.
+    #[serde(default)]
+    pub guardian: Option<String>,
+    /// When the birth date is not known: the age in years the patient or family gives. The
+    /// birth date is then today's date that many years ago, marked estimated, and
+    /// `birth_date` is not read.
+    #[serde(default)]
+    pub estimated_age_years: Option<u32>,
 }
 
 /// The administrative sex values accepted.
@@ -77,7 +94,7 @@ pub struct PatientPage {
     pub more: bool,
 }
 
-pub(crate) const PATIENT_COLUMNS: &str = "id, given_name, family_name, birth_date, sex, clinic_id, contact, created_at, created_by, legacy";
+pub(crate) const PATIENT_COLUMNS: &str = "id, given_name, family_name, birth_date, sex, clinic_id, contact, created_at, created_by, legacy, national_id, guardian, birth_date_estimated";
 
 pub(crate) fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
     Ok(Patient {
@@ -91,6 +108,9 @@ pub(crate) fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
         created_at: r.get(7)?,
         created_by: id_col(r, 8)?,
         legacy: r.get(9)?,
+        national_id: r.get(10)?,
+        guardian: r.get(11)?,
+        birth_date_estimated: r.get::<_, Option<i64>>(12)?.is_some_and(|v| v != 0),
     })
 }
 
@@ -135,6 +155,10 @@ pub(crate) fn check_field(
             field: "sex",
             reason: "one of female, male, other, unknown",
         }),
+        F::BirthDateEstimated if !value.is_empty() && value != "1" => Err(StoreError::Invalid {
+            field: "birth_date_estimated",
+            reason: "1 when the birth date was estimated, empty when it is known",
+        }),
         F::GivenName | F::FamilyName if value.is_empty() => Err(StoreError::Invalid {
             field: "name",
             reason: "a name cannot be emptied",
@@ -168,6 +192,11 @@ impl Store {
             .map(str::trim)
             .filter(|c| !c.is_empty());
         let phone = p.contact.as_deref().and_then(phone_key);
+        let national_id = p
+            .national_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
         // Digits only, as a phone number is compared.
         let digits = "replace(replace(replace(replace(replace(replace(contact, ' ', ''), '-', ''), '+', ''), '(', ''), ')', ''), '.', '')";
         let mut stmt = self.conn.prepare_cached(&format!(
@@ -177,10 +206,19 @@ impl Store {
                 OR (?3 <> '' AND lower(given_name) = lower(?3) AND birth_date = ?6)
                 OR (?4 IS NOT NULL AND clinic_id = ?4)
                 OR (?5 IS NOT NULL AND length({digits}) >= 9 AND substr({digits}, -9) = ?5)
-             ORDER BY birth_date = ?6 DESC, family_name, given_name, id LIMIT 10"
+                OR (?7 IS NOT NULL AND national_id = ?7)
+             ORDER BY national_id IS ?7 DESC, birth_date = ?6 DESC, family_name, given_name, id LIMIT 10"
         ))?;
         let rows = stmt.query_map(
-            rusqlite::params![family, year, given, clinic, phone, p.birth_date.trim()],
+            rusqlite::params![
+                family,
+                year,
+                given,
+                clinic,
+                phone,
+                p.birth_date.trim(),
+                national_id
+            ],
             patient_from_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -194,12 +232,17 @@ impl Store {
                 reason: "a given or family name is required",
             });
         }
-        if !valid_date(&p.birth_date) {
-            return Err(StoreError::Invalid {
-                field: "birth_date",
-                reason: "use a real date, YYYY-MM-DD",
-            });
-        }
+        let birth_date = match p.estimated_age_years {
+            Some(years) => estimated_birth_date(years, self.now())?,
+            None if valid_date(&p.birth_date) => p.birth_date.clone(),
+            None => {
+                return Err(StoreError::Invalid {
+                    field: "birth_date",
+                    reason: "use a real date, YYYY-MM-DD",
+                });
+            }
+        };
+        let extra = extra_fields(p)?;
         let sex = non_empty(p.sex.as_ref());
         if sex.as_deref().is_some_and(|s| !SEX_VALUES.contains(&s)) {
             return Err(StoreError::Invalid {
@@ -211,32 +254,50 @@ impl Store {
         let payload = PatientRegistered {
             given_name: p.given_name.trim().to_owned(),
             family_name: p.family_name.trim().to_owned(),
-            birth_date: p.birth_date.clone(),
+            birth_date,
             sex,
             clinic_id: non_empty(p.clinic_id.as_ref()),
             contact: non_empty(p.contact.as_ref()),
         };
         let op = self.write_with(|tx, author| {
-            if let Some(clinic_id) = &payload.clinic_id {
-                let taken: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM patients WHERE clinic_id = ?1)",
-                    [clinic_id],
-                    |r| r.get(0),
-                )?;
-                if taken {
-                    return Err(StoreError::Invalid {
-                        field: "clinic_id",
-                        reason: "another patient has this clinic number",
-                    });
-                }
+            if let Some(clinic_id) = &payload.clinic_id
+                && number_taken(tx, "clinic_id", clinic_id)?
+            {
+                return Err(StoreError::Invalid {
+                    field: "clinic_id",
+                    reason: "another patient has this clinic number",
+                });
             }
-            crate::oplog::append(
+            if let Some((_, national_id)) =
+                extra.iter().find(|(f, _)| *f == PatientField::NationalId)
+                && number_taken(tx, "national_id", national_id)?
+            {
+                return Err(StoreError::Invalid {
+                    field: "national_id",
+                    reason: "another patient has this identity number: open their chart",
+                });
+            }
+            let registered = crate::oplog::append(
                 tx,
                 author,
                 RecordId::from(id),
                 &Payload::PatientRegistered(payload.clone()),
-            )
+            )?;
+            for (field, value) in &extra {
+                crate::oplog::append(
+                    tx,
+                    author,
+                    RecordId::from(id),
+                    &Payload::PatientFieldSet(outpost_proto::payload::PatientFieldSet {
+                        field: *field,
+                        value: Some(value.clone()),
+                        replaces: Vec::new(),
+                    }),
+                )?;
+            }
+            Ok(registered)
         })?;
+        let field = |f: PatientField| extra.iter().find(|(x, _)| *x == f).map(|(_, v)| v.clone());
         Ok(Patient {
             id,
             given_name: payload.given_name,
@@ -245,6 +306,9 @@ impl Store {
             sex: payload.sex,
             clinic_id: payload.clinic_id,
             contact: payload.contact,
+            national_id: field(PatientField::NationalId),
+            guardian: field(PatientField::Guardian),
+            birth_date_estimated: p.estimated_age_years.is_some(),
             created_at: i64::try_from(op.header().hlc.wall_ms).unwrap_or(i64::MAX),
             created_by: self.user.id,
             legacy: false,
@@ -258,8 +322,9 @@ impl Store {
 
     /// Patients matching every word of `query` (all when empty), by family then given name,
     /// `limit` (1 to [`SEARCH_PAGE_MAX`]) from `offset`. A word matches when it is contained
-    /// in the name, the clinic number or the phone, ignoring case and accents; words of three
-    /// letters or more go through the full-text index (`migrations/006_patient_search.sql`).
+    /// in the name, the clinic number, the phone or the identity number, ignoring case and
+    /// accents; a year (four digits) also matches the birth year. Words of three letters or
+    /// more go through the full-text index (`migrations/006_patient_search.sql`).
     /// Not audited per keystroke; opening a chart is.
     pub fn find_patients(
         &self,
@@ -271,8 +336,16 @@ impl Store {
         self.require_care_team("searching patients")?;
         let limit = limit.clamp(1, SEARCH_PAGE_MAX);
         let (mut indexed, mut scanned) = (Vec::new(), Vec::new());
+        let mut years = Vec::new();
         for word in query.split_whitespace().take(8) {
-            if word.chars().count() >= 3 {
+            // Four digits that could be a birth year find the patients born that year, as well
+            // as any whose numbers contain them.
+            if word.len() == 4
+                && word.bytes().all(|b| b.is_ascii_digit())
+                && ("1850".."2201").contains(&word)
+            {
+                years.push(word.to_owned());
+            } else if word.chars().count() >= 3 {
                 // One FTS5 phrase per word: quotes inside are doubled, so nothing typed is
                 // read as query syntax.
                 indexed.push(format!("\"{}\"", word.replace('"', "\"\"")));
@@ -292,6 +365,16 @@ impl Store {
             let _ = write!(
                 sql,
                 " AND rowid IN (SELECT rowid FROM patient_search WHERE patient_search MATCH ?{})",
+                params.len()
+            );
+        }
+        for year in years {
+            params.push(year.clone());
+            params.push(format!("\"{year}\""));
+            let _ = write!(
+                sql,
+                " AND (substr(birth_date, 1, 4) = ?{} OR rowid IN (SELECT rowid FROM patient_search WHERE patient_search MATCH ?{}))",
+                params.len() - 1,
                 params.len()
             );
         }
@@ -513,6 +596,59 @@ fn growth_points(
             })
         })
         .collect()
+}
+
+/// The demographic fields a registration sets after the `PatientRegistered` operation, in the
+/// same transaction: each is its own field, edited and merged like the contact.
+fn extra_fields(p: &NewPatient) -> Result<Vec<(PatientField, String)>, StoreError> {
+    let mut extra = Vec::new();
+    for (field, value) in [
+        (PatientField::NationalId, non_empty(p.national_id.as_ref())),
+        (PatientField::Guardian, non_empty(p.guardian.as_ref())),
+        (
+            PatientField::BirthDateEstimated,
+            p.estimated_age_years.map(|_| "1".to_owned()),
+        ),
+    ] {
+        if let Some(value) = value {
+            check_field(field, &value)?;
+            extra.push((field, value));
+        }
+    }
+    Ok(extra)
+}
+
+/// Whether a patient already has `value` as their `column` (a clinic or identity number).
+fn number_taken(
+    conn: &rusqlite::Connection,
+    column: &'static str,
+    value: &str,
+) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM patients WHERE {column} = ?1)"),
+        [value],
+        |r| r.get(0),
+    )?)
+}
+
+/// The birth date of someone `years` old today (Unix ms), when only the age is known: the same
+/// day and month that many years ago (29 February becomes the 28th).
+fn estimated_birth_date(years: u32, now_ms: i64) -> Result<String, StoreError> {
+    if years > 120 {
+        return Err(StoreError::Invalid {
+            field: "estimated_age",
+            reason: "an age in years, 0 to 120",
+        });
+    }
+    let today = outpost_clinical::age::Date::from_unix_ms(now_ms);
+    let year = today.year - i32::try_from(years).unwrap_or(0);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let day = if today.month == 2 && today.day == 29 && !leap {
+        28
+    } else {
+        today.day
+    };
+    Ok(format!("{year:04}-{:02}-{day:02}", today.month))
 }
 
 /// The last nine digits of a contact that is a phone number (digits and the usual separators

@@ -214,6 +214,7 @@ pub fn patient() -> NewPatient {
         sex: Some("male".into()),
         clinic_id: Some("KB-0042".into()),
         contact: Some("+233 20 000 0000".into()),
+        ..Default::default()
     }
 }
 
