@@ -47,6 +47,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "add_problem",
         "resolve_problem",
         "find_diagnoses",
+        "note_templates",
         "audit_entries",
         "export_audit",
         "verify_audit",

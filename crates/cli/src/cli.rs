@@ -417,7 +417,15 @@ pub enum NoteCmd {
         /// Plan.
         #[arg(long, default_value = "")]
         plan: String,
+        /// A visit template (`outpost note templates`): fills the sections not given.
+        #[arg(long)]
+        template: Option<String>,
+        /// The template's language (en, fr).
+        #[arg(long, default_value = "en")]
+        language: String,
     },
+    /// List the visit templates: id, name, and the vitals each asks for.
+    Templates,
     /// Save a new revision of a draft. Sections not given keep the text of the revision named
     /// by --base; a --base that is no longer current keeps both texts and exits 1 (conflict).
     Update {

@@ -649,8 +649,52 @@ async fn encounter(args: &Args, cmd: &EncounterCmd) -> Result<()> {
     }
 }
 
+/// `note templates`: id, English name and vitals of each visit template.
+fn list_templates(json: bool) -> Result<()> {
+    let all = outpost_core::clinical::templates::all();
+    emit(json, &all, || {
+        all.iter()
+            .map(|t| {
+                format!(
+                    "{}\t{}\tvitals: {}",
+                    t.id,
+                    t.title.get("en").map_or("", String::as_str),
+                    t.vitals.join(", ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The note's sections: those given on the command line win; a template fills the others.
+fn with_template(given: Soap, template: Option<&str>, language: &str) -> Result<Soap> {
+    let Some(id) = template else {
+        return Ok(given);
+    };
+    let t = outpost_core::clinical::templates::find(id)
+        .ok_or_else(|| anyhow!("no visit template {id:?}: see outpost note templates"))?;
+    let fill = |text: String, name: &str| {
+        if text.is_empty() {
+            t.section(name, language).unwrap_or_default().to_owned()
+        } else {
+            text
+        }
+    };
+    Ok(Soap {
+        subjective: fill(given.subjective, "subjective"),
+        objective: fill(given.objective, "objective"),
+        assessment: fill(given.assessment, "assessment"),
+        plan: fill(given.plan, "plan"),
+    })
+}
+
 async fn note(args: &Args, cmd: &NoteCmd) -> Result<()> {
     let json = args.json;
+    // The templates ship with the program: listing them needs no profile.
+    if let NoteCmd::Templates = cmd {
+        return list_templates(json);
+    }
     with_session(args, async |core| match cmd {
         NoteCmd::Write {
             patient,
@@ -659,16 +703,21 @@ async fn note(args: &Args, cmd: &NoteCmd) -> Result<()> {
             objective,
             assessment,
             plan,
+            template,
+            language,
         } => {
-            let soap = Soap {
+            let given = Soap {
                 subjective: subjective.clone(),
                 objective: objective.clone(),
                 assessment: assessment.clone(),
                 plan: plan.clone(),
             };
+            let soap = with_template(given, template.as_deref(), language)?;
             let n = core.write_note(*patient, *encounter, soap).await?;
             emit(json, &Id { id: n.id.to_hex() }, || n.id.to_hex())
         }
+        // Answered above, without a profile.
+        NoteCmd::Templates => unreachable!("listed before unlocking"),
         NoteCmd::Update {
             id,
             base,

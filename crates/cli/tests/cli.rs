@@ -1054,3 +1054,61 @@ fn registration_with_an_estimated_age_an_identity_number_and_a_guardian() {
     assert_eq!(chart["patient"]["birth_date_estimated"], false);
     assert_eq!(chart["patient"]["birth_date"], "1984-06-01");
 }
+
+#[test]
+fn a_visit_template_fills_the_sections_not_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    // Listed without a profile: the templates ship with the program.
+    let listed = ok(outpost(&profile, &["note", "templates"]));
+    assert!(
+        listed.contains("sick_child\tSick child under 5 (IMCI)"),
+        "{listed}"
+    );
+    ok(outpost(&profile, &["init", "--name", "Dr. Achieng"]));
+    let pid = ok(outpost(
+        &profile,
+        &[
+            "patient",
+            "add",
+            "--given",
+            "Kwame",
+            "--family",
+            "Asare",
+            "--birth-date",
+            "1960-01-01",
+        ],
+    ));
+    let id = ok(outpost(
+        &profile,
+        &[
+            "note",
+            "write",
+            "--patient",
+            &pid,
+            "--template",
+            "hypertension",
+            "--assessment",
+            "Hypertension, controlled",
+        ],
+    ));
+    let note = json(outpost(&profile, &["note", "show", &id, "--json"]));
+    assert!(
+        note["soap"]["subjective"]
+            .as_str()
+            .unwrap()
+            .starts_with("Taking medicines as prescribed"),
+        "{note}"
+    );
+    assert_eq!(note["soap"]["assessment"], "Hypertension, controlled");
+    let unknown = outpost(
+        &profile,
+        &["note", "write", "--patient", &pid, "--template", "nope"],
+    );
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("outpost note templates"),
+        "{}",
+        unknown.stderr
+    );
+}

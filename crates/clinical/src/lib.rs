@@ -12,6 +12,8 @@
 //! - [`vitals`]: flags on vital signs by age, each naming the range it used, and BMI.
 //! - [`growth`]: weight-for-age, length/height-for-age and weight-for-length/height z-scores
 //!   for children under five (WHO Child Growth Standards, `data/who-growth-*.tsv`).
+//! - [`templates`]: visit templates as data (`data/note_templates.json`): the starting text of
+//!   a SOAP note and the vitals to record, in English and French.
 //! - [`age`]: a patient's age as clinicians write it ("2 y 3 m", "10 d"), from dates.
 //!
 //! Nothing here reads a file, a clock or a database: the store and the core pass dates and
@@ -22,4 +24,5 @@ pub mod allergy;
 pub mod diagnoses;
 pub mod drugs;
 pub mod growth;
+pub mod templates;
 pub mod vitals;

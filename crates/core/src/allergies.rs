@@ -98,6 +98,11 @@ impl Core {
             .await
     }
 
+    /// The visit templates (the note sections' starting text and the vitals to record).
+    pub fn note_templates() -> Vec<outpost_clinical::templates::Template> {
+        outpost_clinical::templates::all().to_vec()
+    }
+
     /// Diagnosis codes matching `query` (code, title or common words), at most `limit`.
     pub fn find_diagnoses(
         query: &str,

@@ -3,7 +3,7 @@
 
 use outpost_core::{
     Core,
-    clinical::{diagnoses::Diagnosis, drugs::Drug},
+    clinical::{diagnoses::Diagnosis, drugs::Drug, templates::Template},
     store::{
         AllergyId, EncounterId, MedicationId, PatientId, ProblemId, Severity,
         records::{Allergy, Medication, NewPrescription, Problem},
@@ -105,6 +105,13 @@ pub async fn resolve_problem(
     reason: String,
 ) -> Result<Problem, CommandError> {
     Ok(state.core.resolve_problem(id, reason).await?)
+}
+
+/// The visit templates: each fills a note's empty sections and names the vitals to record.
+#[tauri::command]
+#[specta::specta]
+pub fn note_templates() -> Vec<Template> {
+    Core::note_templates()
 }
 
 /// Diagnosis codes matching `query` (a code, words of the title, or words like "htn").

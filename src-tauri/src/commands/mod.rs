@@ -76,6 +76,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::add_problem,
         clinical::resolve_problem,
         clinical::find_diagnoses,
+        clinical::note_templates,
         audit::audit_entries,
         audit::export_audit,
         audit::verify_audit,

@@ -15,6 +15,7 @@ const core = vi.hoisted(() => ({
   signNote: vi.fn(),
   note: vi.fn(),
   addAddendum: vi.fn(),
+  noteTemplates: vi.fn(),
 }));
 vi.mock('../lib/bindings', () => ({ commands: core }));
 
@@ -124,10 +125,25 @@ function attest() {
 const alertText = () => target.querySelector('[role=alert]')?.textContent ?? null;
 const statusText = () => target.querySelector('[role=status]')?.textContent?.trim() ?? null;
 
+/** One visit template, as the core lists them. */
+const TEMPLATE = {
+  id: 'hypertension',
+  title: { en: 'Hypertension follow-up', fr: "Suivi de l'hypertension" },
+  source: 'WHO HEARTS',
+  vitals: ['blood_pressure', 'weight'],
+  sections: {
+    subjective: { en: 'Taking medicines as prescribed:', fr: 'Prise des médicaments :' },
+    objective: { en: 'Second reading:', fr: 'Deuxième mesure :' },
+    assessment: { en: 'Controlled / not controlled:', fr: 'Contrôlée / non contrôlée :' },
+    plan: { en: 'Next visit:', fr: 'Prochaine consultation :' },
+  },
+};
+
 beforeEach(() => {
   vi.useFakeTimers();
   vi.resetAllMocks();
   core.capabilities.mockResolvedValue(ok({ sign_notes: true }));
+  core.noteTemplates.mockResolvedValue([TEMPLATE]);
 });
 
 afterEach(() => {
@@ -376,5 +392,41 @@ describe('leaving the editor', () => {
     close();
     await settle();
     expect(core.updateDraft).toHaveBeenCalledWith('n1', ['r0'], { ...SOAP, objective: 'T 37.2' });
+  });
+});
+
+describe('visit templates', () => {
+  /** Picks a template from the "Visit template" list as a person does. */
+  function pick(id: string) {
+    const label = [...target.querySelectorAll('label')].find((l) => l.firstChild?.textContent?.trim() === 'Visit template');
+    const select = label?.querySelector('select');
+    if (!select) throw new Error('no visit template list');
+    select.value = id;
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    flushSync();
+  }
+
+  it('fills only the empty sections, keeps what was typed, lists its vitals, and saves', async () => {
+    const writes = answeredLater(core.writeNote);
+    await open(null);
+    type('Assessment', 'Hypertension, poorly controlled');
+    pick('hypertension');
+    expect(field('Subjective').value).toBe('Taking medicines as prescribed:');
+    expect(field('Assessment').value).toBe('Hypertension, poorly controlled');
+    expect(target.querySelector('[data-testid=template-vitals]')?.textContent).toBe('Vitals to record at this visit: Blood pressure, Weight.');
+    await vi.advanceTimersByTimeAsync(700);
+    expect(core.writeNote).toHaveBeenCalledWith('p1', null, {
+      subjective: 'Taking medicines as prescribed:',
+      objective: 'Second reading:',
+      assessment: 'Hypertension, poorly controlled',
+      plan: 'Next visit:',
+    });
+    writes.answer(0, ok(draft({ id: 'n2' })));
+    await settle();
+  });
+
+  it('offers no template on a signed note', async () => {
+    await open(draft({ signature: { state: 'valid', by: 'u1', at: 3 } as never }));
+    expect([...target.querySelectorAll('label')].some((l) => l.textContent?.includes('Visit template'))).toBe(false);
   });
 });

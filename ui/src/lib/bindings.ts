@@ -97,6 +97,8 @@ export const commands = {
 	resolveProblem: (id: ProblemId, reason: string) => typedError<Problem_Serialize, CommandError>(__TAURI_INVOKE("resolve_problem", { id, reason })),
 	/**  Diagnosis codes matching `query` (a code, words of the title, or words like "htn"). */
 	findDiagnoses: (query: string) => __TAURI_INVOKE<Diagnosis[]>("find_diagnoses", { query }),
+	/**  The visit templates: each fills a note's empty sections and names the vitals to record. */
+	noteTemplates: () => __TAURI_INVOKE<Template[]>("note_templates"),
 	/**  Audit entries, newest first, with who and which patient in words. */
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**
@@ -1563,6 +1565,18 @@ export type Role =
  */
 "emergency";
 
+/**  A template's text for each SOAP section. */
+export type Sections = {
+	/**  Subjective. */
+	subjective: { [key in string]: string },
+	/**  Objective. */
+	objective: { [key in string]: string },
+	/**  Assessment. */
+	assessment: { [key in string]: string },
+	/**  Plan. */
+	plan: { [key in string]: string },
+};
+
 /**  Who is signed in, and what the unlock found that they must be told. */
 export type SessionInfo = {
 	/**  The signed-in user. */
@@ -1741,6 +1755,20 @@ export type TableDigest = {
 	rows: number | null,
 	/**  SHA-256 over all rows in key order, hex. */
 	sha256: string,
+};
+
+/**  One visit template. */
+export type Template = {
+	/**  Stable id (`antenatal`, `sick_child`…). */
+	id: string,
+	/**  Its name, by language. */
+	title: { [key in string]: string },
+	/**  The guidance it follows. */
+	source: string,
+	/**  The vitals to record at this visit. */
+	vitals: string[],
+	/**  The SOAP sections' starting text, by section then language. */
+	sections: Sections,
 };
 
 /**  Something the person unlocking must be told before they trust what they see. */

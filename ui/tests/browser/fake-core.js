@@ -198,6 +198,8 @@ export function installFakeCore(seed) {
       Object.assign(a, { removed_at: now(), removed_reason: reason });
       return a;
     },
+    // The core's visit templates; a test seeds them.
+    note_templates: () => state.templates ?? [],
     find_drugs: ({ query }) =>
       [
         { atc: 'J01CA04', name: 'amoxicillin', forms: ['capsule 250 mg', 'capsule 500 mg'], synonyms: [] },
