@@ -1374,3 +1374,26 @@ for (const [width, height] of [[1280, 800], [1366, 768]]) {
     await page.close();
   });
 }
+
+test('keyboard: Ctrl+K searches, Alt+V goes to the vitals, / in a note is only a slash, Ctrl+L locks; a section change puts focus on its heading', async () => {
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [PATIENT] } });
+  await page.getByRole('button', { name: 'Mensah, Kofi' }).click();
+  await page.getByRole('heading', { level: 2 }).waitFor();
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.id ?? document.activeElement?.tagName);
+  await page.keyboard.press('Alt+v');
+  assert.equal(await focused(), 'vital-kind');
+  await page.getByRole('button', { name: 'New note' }).click();
+  await page.getByLabel('Subjective').fill('BP 140');
+  await page.getByLabel('Subjective').press('/');
+  assert.equal(await page.getByLabel('Subjective').inputValue(), 'BP 140/', 'the slash is typed, not a search');
+  await page.keyboard.press('Control+k');
+  await page.getByTestId('patient-search').waitFor();
+  assert.equal(await focused(), 'patient-search');
+  await page.getByRole('navigation').getByRole('button', { name: 'About' }).click();
+  assert.equal(await focused(), 'section-title', 'the new section is announced');
+  await page.getByRole('heading', { name: 'Keyboard shortcuts' }).waitFor();
+  await page.keyboard.press('Control+l');
+  await page.getByRole('heading', { name: 'Outpost is locked' }).waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
