@@ -1169,7 +1169,7 @@ async function hardCoded(page, allowed) {
 /** Words that may stay as they are in any language: data, symbols, and what Intl writes in English. */
 function allowedWords(...data) {
   const words = new Set(
-    'Outpost mmHg kg cm SpO BMI bpm mg dL mmol min KiB MiB MB ICD CM QR ATC SFrame AES GCM ms kbit Mbit UTC AM PM Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec mock'.split(' '),
+    'Outpost Ctrl Alt mmHg kg cm SpO BMI bpm mg dL mmol min KiB MiB MB ICD CM QR ATC SFrame AES GCM ms kbit Mbit UTC AM PM Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec mock'.split(' '),
   );
   for (const d of data) for (const w of JSON.stringify(d).match(/[A-Za-z]{2,}/g) ?? []) words.add(w);
   return words;
