@@ -1,6 +1,7 @@
 // Vital signs for display: labels, units as people write them, and trend-chart geometry.
 import type { VitalKind, Vital_Serialize as Vital } from './bindings';
 import { formatNumber, t } from './i18n.svelte';
+import { glucoseShown, glucoseUnit } from './units.svelte';
 
 /** Each kind's name (a catalogue key, written out so the catalogue check sees it) and unit. */
 export const VITAL_LABELS: Record<VitalKind, { labelKey: string; unit: string; twoValues?: boolean }> = {
@@ -14,6 +15,11 @@ export const VITAL_LABELS: Record<VitalKind, { labelKey: string; unit: string; t
   glucose: { labelKey: 'vitals.glucose', unit: 'mg/dL' },
   muac: { labelKey: 'vitals.muac', unit: 'cm' },
 };
+
+/** A kind's unit as shown and typed (glucose in the clinic's chosen unit). */
+export function unitOf(kind: VitalKind): string {
+  return kind === 'glucose' ? glucoseUnit() : VITAL_LABELS[kind].unit;
+}
 
 /** A kind's name, in the current language. */
 export function vitalLabel(kind: VitalKind): string {
@@ -37,9 +43,9 @@ export function flowsheetRows(vitals: readonly Vital[]): { at: number; byKind: P
 
 /** "128/84 mmHg", "38.1 °C". */
 export function formatVital(v: Pick<Vital, 'kind' | 'value' | 'value2'>): string {
-  const meta = VITAL_LABELS[v.kind];
-  const main = v.value2 != null ? `${reading(v.value)}/${reading(v.value2)}` : reading(v.value);
-  return `${main} ${meta.unit}`;
+  const value = v.kind === 'glucose' && v.value != null ? glucoseShown(v.value) : v.value;
+  const main = v.value2 != null ? `${reading(value)}/${reading(v.value2)}` : reading(value);
+  return `${main} ${unitOf(v.kind)}`;
 }
 
 /** Latest reading per kind, in display order. */

@@ -1397,3 +1397,21 @@ test('keyboard: Ctrl+K searches, Alt+V goes to the vitals, / in a note is only a
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('glucose in mmol/L: typed and shown in the clinic unit, kept by the core in mg/dL', async () => {
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [PATIENT] } });
+  await page.getByTestId('nav-about').click();
+  await page.getByRole('combobox', { name: 'Blood glucose in' }).selectOption('mmol/L');
+  await page.getByTestId('nav-patients').click();
+  await page.getByRole('button', { name: 'Mensah, Kofi' }).click();
+  const vitals = page.getByRole('region', { name: 'Vitals' });
+  await vitals.getByRole('combobox', { name: 'Vital' }).selectOption('glucose');
+  assert.equal(await vitals.getByText('mmol/L', { exact: true }).count(), 1, 'the unit beside the field');
+  await vitals.getByLabel('Value', { exact: true }).fill('5,5');
+  await vitals.getByRole('button', { name: 'Record', exact: true }).click();
+  await until(async () => (await page.evaluate(() => window.__FAKE_CORE__.vitals.length)) === 1, 'the glucose is recorded');
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.vitals[0].value), 99.1, 'kept in mg/dL');
+  await vitals.getByText('5.5 mmol/L').first().waitFor();
+  assert.deepEqual(errors, []);
+  await page.close();
+});
