@@ -67,6 +67,9 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Unusual-access alerts over the audit trail (for admins and physicians).
+    #[command(subcommand)]
+    Alerts(AlertsCmd),
     /// Encrypted backups.
     #[command(subcommand)]
     Backup(BackupCmd),
@@ -642,6 +645,39 @@ pub enum AttachCmd {
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+/// `outpost alerts ...`
+#[derive(Debug, Subcommand)]
+pub enum AlertsCmd {
+    /// List the alerts of the last 90 days, newest first (`--json` for every field).
+    List,
+    /// Acknowledge an alert, saying what was found (signed, audited and synced).
+    Ack {
+        /// The alert's id (from `alerts list`).
+        id: String,
+        /// What was found or done.
+        #[arg(long)]
+        note: String,
+    },
+    /// Show the rules' settings, or change those given.
+    Rules {
+        /// Bulk access: this many different charts …
+        #[arg(long)]
+        bulk_charts: Option<u32>,
+        /// … within this many minutes.
+        #[arg(long)]
+        bulk_minutes: Option<u32>,
+        /// The clinic's hours, HH:MM-HH:MM in clinic time (`none`: open around the clock).
+        #[arg(long)]
+        hours: Option<String>,
+        /// The clinic's offset from UTC, +HH:MM or -HH:MM.
+        #[arg(long, allow_hyphen_values = true)]
+        utc_offset: Option<String>,
+        /// Failed unlocks: this many within 15 minutes.
+        #[arg(long)]
+        failed_unlocks: Option<u32>,
     },
 }
 

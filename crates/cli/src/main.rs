@@ -4,6 +4,7 @@
 //! non-interactively (`OUTPOST_PASSPHRASE` or `--passphrase-file`), does one thing and locks.
 //! Exit codes: 0 ok, 1 user error (one line on stderr), 2 usage.
 
+mod alerts;
 mod call;
 mod cli;
 mod clinical;

@@ -268,6 +268,7 @@ pub async fn run(args: Args) -> Result<()> {
             .await
         }
         Command::Audit(cmd) => audit(args, cmd).await,
+        Command::Alerts(cmd) => crate::alerts::alerts(args, cmd).await,
         Command::Backup(cmd) => backup(args, cmd).await,
         Command::Recovery(RecoveryCmd::Rotate) => rotate_recovery(args).await,
         Command::Recovery(RecoveryCmd::Sheet { out }) => recovery_sheet(args, out.as_deref()),

@@ -1112,3 +1112,73 @@ fn a_visit_template_fills_the_sections_not_given() {
         unknown.stderr
     );
 }
+
+#[test]
+fn alerts_from_the_command_line_list_acknowledge_and_set_the_rules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    ok(outpost(&profile, &["init", "--name", "Dr. Achieng"]));
+    let rules = ok(outpost(
+        &profile,
+        &[
+            "alerts",
+            "rules",
+            "--bulk-charts",
+            "3",
+            "--hours",
+            "00:00-23:59",
+            "--utc-offset",
+            "+01:00",
+        ],
+    ));
+    assert!(
+        rules.contains("3 charts in 10 min") && rules.contains("UTC+01:00"),
+        "{rules}"
+    );
+    assert_eq!(
+        outpost(&profile, &["alerts", "rules", "--hours", "7-18"]).code,
+        1
+    );
+    let mut ids = Vec::new();
+    for name in ["Ama", "Kofi", "Esi"] {
+        ids.push(ok(outpost(
+            &profile,
+            &[
+                "patient",
+                "add",
+                "--given",
+                name,
+                "--family",
+                "Mensah",
+                "--birth-date",
+                "1990-01-01",
+            ],
+        )));
+    }
+    for id in &ids {
+        ok(outpost(&profile, &["patient", "show", id]));
+    }
+    let alerts = json(outpost(&profile, &["alerts", "list", "--json"]));
+    let bulk: Vec<&Value> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["alert"]["rule"] == "bulk_access")
+        .collect();
+    assert_eq!(bulk.len(), 1, "{alerts}");
+    assert_eq!(bulk[0]["alert"]["count"], 3);
+    let id = bulk[0]["alert"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        outpost(&profile, &["alerts", "ack", &id, "--note", " "]).code,
+        1
+    );
+    ok(outpost(
+        &profile,
+        &["alerts", "ack", &id, "--note", "checking the registrations"],
+    ));
+    let listed = ok(outpost(&profile, &["alerts", "list"]));
+    assert!(
+        listed.contains("acknowledged: checking the registrations"),
+        "{listed}"
+    );
+}

@@ -20,6 +20,7 @@
 //!
 //! The shell and the CLI stay thin wrappers over [`Core`].
 
+mod alerts;
 mod allergies;
 pub mod backup_place;
 pub mod calls;

@@ -580,6 +580,18 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// A manager looked into an unusual-access alert (the target is all zeros): the alert's id
+    /// (the same on every device, see `outpost-alerts`) and what they found.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AlertAcknowledged {
+        /// The alert's id.
+        pub alert: String,
+        /// What was found, or done ("the nurse was preparing the clinic's vaccination list").
+        pub note: String,
+    }
+}
+
+canon_struct! {
     /// An audit event (the target is the record acted on, or all zeros).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct AuditEvent {
@@ -726,6 +738,7 @@ payloads! {
     0x0081 => InviteCreated(InviteCreated), "invite_created", INVITE_CREATED;
     0x0082 => EpochStarted(EpochStarted), "epoch_started", EPOCH_STARTED;
     0x0083 => Receipt(Receipt), "receipt", RECEIPT;
+    0x0090 => AlertAcknowledged(AlertAcknowledged), "alert_acknowledged", ALERT_ACKNOWLEDGED;
 }
 
 impl Payload {
@@ -764,7 +777,8 @@ impl Payload {
             | Self::WorkspaceCreated(_)
             | Self::InviteCreated(_)
             | Self::EpochStarted(_)
-            | Self::Receipt(_) => None,
+            | Self::Receipt(_)
+            | Self::AlertAcknowledged(_) => None,
         }
     }
 
@@ -792,6 +806,7 @@ impl Payload {
             Self::WorkspaceCreated(_) => "workspace",
             Self::InviteCreated(_) => "invite",
             Self::EpochStarted(_) | Self::Receipt(_) => return None,
+            Self::AlertAcknowledged(_) => "alert",
             Self::EncounterOpened(_) | Self::EncounterFinished(_) | Self::EncounterReasonSet(_) => {
                 "encounter"
             }

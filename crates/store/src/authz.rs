@@ -100,6 +100,9 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         | Payload::DeviceRemoved(_)
         | Payload::UserRoleChanged(_)
         | Payload::EpochStarted(_) => ("managing the workspace", MANAGERS, "an admin or physician"),
+        Payload::AlertAcknowledged(_) => {
+            ("acknowledging an alert", MANAGERS, "an admin or physician")
+        }
         Payload::PatientRegistered(_)
         | Payload::PatientFieldSet(_)
         | Payload::EncounterOpened(_)

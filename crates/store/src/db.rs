@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/010_encounter_reasons.sql"),
     include_str!("../migrations/011_fill_ending_ops.sql"),
     include_str!("../migrations/012_patient_identity.sql"),
+    include_str!("../migrations/013_alerts.sql"),
 ];
 
 /// The schema version this build writes.

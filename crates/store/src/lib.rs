@@ -23,6 +23,8 @@
 //! - [`users`]: the registered people; removing one.
 //! - [`attachments`]: photos and documents, stored by content hash in chunks.
 //! - [`audit`]: the audit view of the log.
+//! - [`alerts`]: unusual-access alerts over the audit trail (rules in `outpost-alerts`), and
+//!   their acknowledgements.
 //! - [`backup`]: single-file encrypted backups with a manifest; verify and restore.
 //! - [`publish`]: a finished file given its name without replacing another (FAT sticks too).
 //!
@@ -45,6 +47,7 @@
 //! `HKDF-SHA256(salt = "", ikm = database key, info = "outpost/v1/store/device-kek")`, in the
 //! `local_device` table of the encrypted database.
 
+pub mod alerts;
 pub mod anchor;
 mod apply;
 pub mod attachments;

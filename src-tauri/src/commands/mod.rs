@@ -6,6 +6,7 @@
 // Tauri hands commands their arguments (State, AppHandle) by value; that is its API, not waste.
 #![allow(clippy::needless_pass_by_value)]
 
+pub mod alerts;
 pub mod app;
 pub mod attachments;
 pub mod audit;
@@ -77,6 +78,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::resolve_problem,
         clinical::find_diagnoses,
         clinical::note_templates,
+        alerts::alerts,
+        alerts::open_alert_count,
+        alerts::acknowledge_alert,
+        alerts::alert_rules,
+        alerts::set_alert_rules,
         audit::audit_entries,
         audit::export_audit,
         audit::verify_audit,

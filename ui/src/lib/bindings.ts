@@ -99,6 +99,16 @@ export const commands = {
 	findDiagnoses: (query: string) => __TAURI_INVOKE<Diagnosis[]>("find_diagnoses", { query }),
 	/**  The visit templates: each fills a note's empty sections and names the vitals to record. */
 	noteTemplates: () => __TAURI_INVOKE<Template[]>("note_templates"),
+	/**  The alerts of the last 90 days, newest first, with who acknowledged them. */
+	alerts: () => typedError<AlertView_Serialize[], CommandError>(__TAURI_INVOKE("alerts")),
+	/**  How many alerts nobody acknowledged yet (the badge; polled without keeping the app awake). */
+	openAlertCount: () => typedError<number, CommandError>(__TAURI_INVOKE("open_alert_count")),
+	/**  Acknowledges an alert with what was found. */
+	acknowledgeAlert: (id: string, note: string) => typedError<null, CommandError>(__TAURI_INVOKE("acknowledge_alert", { id, note })),
+	/**  The alert rules' settings on this device. */
+	alertRules: () => typedError<Rules_Serialize, CommandError>(__TAURI_INVOKE("alert_rules")),
+	/**  Changes the alert rules' settings on this device. */
+	setAlertRules: (rules: Rules_Deserialize) => typedError<null, CommandError>(__TAURI_INVOKE("set_alert_rules", { rules })),
 	/**  Audit entries, newest first, with who and which patient in words. */
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**
@@ -189,6 +199,33 @@ export const commands = {
 };
 
 /* Types */
+/**  Someone looked into an alert. */
+export type Acknowledgement = Acknowledgement_Serialize | Acknowledgement_Deserialize;
+
+/**  Someone looked into an alert. */
+export type Acknowledgement_Deserialize = {
+	/**  Who. */
+	by: UserId,
+	/**  Their name. */
+	by_name?: string | null,
+	/**  When (UTC ms). */
+	at: number | null,
+	/**  What they found. */
+	note: string,
+};
+
+/**  Someone looked into an alert. */
+export type Acknowledgement_Serialize = {
+	/**  Who. */
+	by: UserId,
+	/**  Their name. */
+	by_name: string | null,
+	/**  When (UTC ms). */
+	at: number | null,
+	/**  What they found. */
+	note: string,
+};
+
 /**  A signed correction or addition to a signed note. */
 export type Addendum = {
 	/**  Stable id. */
@@ -216,6 +253,72 @@ export type Age = {
 	days: number,
 	/**  As clinicians write it: "10 d", "6 w", "5 m", "2 y 3 m", "47 y". */
 	text: string,
+};
+
+/**  One alert. */
+export type Alert = Alert_Serialize | Alert_Deserialize;
+
+/**  An alert as a manager reads it. */
+export type AlertView = AlertView_Serialize | AlertView_Deserialize;
+
+/**  An alert as a manager reads it. */
+export type AlertView_Deserialize = {
+	/**  The alert. */
+	alert: Alert_Deserialize,
+	/**  The name of the user it is about, when known. */
+	actor_name?: string | null,
+	/**  The latest acknowledgement, if anyone looked into it. */
+	acknowledged?: Acknowledgement_Deserialize | null,
+};
+
+/**  An alert as a manager reads it. */
+export type AlertView_Serialize = {
+	/**  The alert. */
+	alert: Alert_Serialize,
+	/**  The name of the user it is about, when known. */
+	actor_name: string | null,
+	/**  The latest acknowledgement, if anyone looked into it. */
+	acknowledged: Acknowledgement_Serialize | null,
+};
+
+/**  One alert. */
+export type Alert_Deserialize = {
+	/**  Stable across devices: the rule and the first event that raised it. */
+	id: string,
+	/**  The rule. */
+	rule: Rule,
+	/**  How soon to look. */
+	urgency: Urgency,
+	/**  When the first event happened (UTC ms). */
+	at: number | null,
+	/**  Who acted, when known. */
+	actor?: string | null,
+	/**  The events that raised it (their ids), oldest first. */
+	events: string[],
+	/**  For bulk access, the number of different charts; otherwise the number of events. */
+	count: number,
+	/**  The action that raised it, for rules several actions raise (`backup_created`…). */
+	action: string,
+};
+
+/**  One alert. */
+export type Alert_Serialize = {
+	/**  Stable across devices: the rule and the first event that raised it. */
+	id: string,
+	/**  The rule. */
+	rule: Rule,
+	/**  How soon to look. */
+	urgency: Urgency,
+	/**  When the first event happened (UTC ms). */
+	at: number | null,
+	/**  Who acted, when known. */
+	actor: string | null,
+	/**  The events that raised it (their ids), oldest first. */
+	events: string[],
+	/**  For bulk access, the number of different charts; otherwise the number of events. */
+	count: number,
+	/**  The action that raised it, for rules several actions raise (`backup_created`…). */
+	action: string,
 };
 
 /**  One allergy or intolerance. */
@@ -1565,6 +1668,68 @@ export type Role =
  */
 "emergency";
 
+/**  Which rule raised an alert. */
+export type Rule = 
+/**  Many different charts opened by one user in a short time. */
+"bulk_access" | 
+/**  A chart opened outside the clinic's hours. */
+"after_hours" | 
+/**  Several failed unlocks for one user in a short time. */
+"failed_unlocks" | 
+/**  The recovery key was used. */
+"emergency_access" | 
+/**  A backup or an export of the audit trail was made. */
+"backup_or_export" | 
+/**  A user or a device was added. */
+"new_user_or_device" | 
+/**  The profile was restored to an earlier state or altered, or a record was set aside. */
+"integrity";
+
+/**  The clinic's settings for the rules. */
+export type Rules = Rules_Serialize | Rules_Deserialize;
+
+/**  The clinic's settings for the rules. */
+export type Rules_Deserialize = {
+	/**  Bulk access: this many different charts … */
+	bulk_charts: number,
+	/**  … opened by one user within this many minutes. */
+	bulk_minutes: number,
+	/**
+	 *  The clinic opens at this minute of the day (clinic time); with `closes_at`, `None` means
+	 *  open around the clock.
+	 */
+	opens_at?: number | null,
+	/**  The clinic closes at this minute of the day (clinic time). */
+	closes_at?: number | null,
+	/**  The clinic's offset from UTC, in minutes (+60 for West Africa Time). */
+	utc_offset_minutes: number,
+	/**  Failed unlocks: this many for one user … */
+	failed_unlocks: number,
+	/**  … within this many minutes. */
+	failed_minutes: number,
+};
+
+/**  The clinic's settings for the rules. */
+export type Rules_Serialize = {
+	/**  Bulk access: this many different charts … */
+	bulk_charts: number,
+	/**  … opened by one user within this many minutes. */
+	bulk_minutes: number,
+	/**
+	 *  The clinic opens at this minute of the day (clinic time); with `closes_at`, `None` means
+	 *  open around the clock.
+	 */
+	opens_at: number | null,
+	/**  The clinic closes at this minute of the day (clinic time). */
+	closes_at: number | null,
+	/**  The clinic's offset from UTC, in minutes (+60 for West Africa Time). */
+	utc_offset_minutes: number,
+	/**  Failed unlocks: this many for one user … */
+	failed_unlocks: number,
+	/**  … within this many minutes. */
+	failed_minutes: number,
+};
+
 /**  A template's text for each SOAP section. */
 export type Sections = {
 	/**  Subjective. */
@@ -1800,6 +1965,15 @@ reason: string } |
 { kind: "profile_file_altered"; 
 /**  Which of the two. */
 reason: string };
+
+/**  How soon someone should look. */
+export type Urgency = 
+/**  For the record: expected now and then, worth knowing. */
+"info" | 
+/**  Look today. */
+"warning" | 
+/**  Look now. */
+"high";
 
 /**  A user of this device. */
 export type User = {
