@@ -13,6 +13,8 @@ use crate::{Store, StoreError, audit::AuditFilter};
 /// How far back the rules look: alerts older than this are in the audit trail, not here.
 const LOOK_BACK_MS: i64 = 90 * 86_400_000;
 const RULES_KEY: &str = "alert_rules";
+/// The action the rules read for an operation sync set aside.
+const SET_ASIDE: &str = "set_aside";
 
 /// An alert as a manager reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,7 +180,7 @@ impl Store {
                 id: format!("set_aside:{device}:{seq}"),
                 at: found_at,
                 actor: None,
-                action: "set_aside".to_owned(),
+                action: SET_ASIDE.to_owned(),
                 patient: None,
                 target: None,
             });

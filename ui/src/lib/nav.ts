@@ -1,7 +1,7 @@
 // The app's sections. Each says whether this build has it yet, so the frame never pretends.
 import { t } from './i18n.svelte';
 
-export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'people' | 'audit' | 'backup' | 'about';
+export type SectionId = 'overview' | 'patients' | 'visits' | 'consults' | 'sync' | 'people' | 'audit' | 'alerts' | 'backup' | 'about';
 
 export interface Section {
   id: SectionId;
@@ -18,6 +18,7 @@ export const SECTIONS: readonly Section[] = [
   { id: 'sync', label: 'nav.sync', pending: null },
   { id: 'people', label: 'nav.people', pending: null },
   { id: 'audit', label: 'nav.audit', pending: null },
+  { id: 'alerts', label: 'nav.alerts', pending: null },
   { id: 'backup', label: 'nav.backup', pending: null },
   { id: 'overview', label: 'nav.overview', pending: null },
   { id: 'about', label: 'nav.about', pending: null },
@@ -27,11 +28,11 @@ export const SECTIONS: readonly Section[] = [
  * The sections a user of this role sees. A patient's own profile holds no clinic charts (the
  * core refuses them too); the menu does not offer what would only be refused.
  */
-export function sectionsFor(role: string | undefined, caps?: { make_backups: boolean } | null): readonly Section[] {
+export function sectionsFor(role: string | undefined, caps?: { make_backups: boolean; manage?: boolean } | null): readonly Section[] {
   if (role === 'patient') return SECTIONS.filter((s) => s.id === 'visits' || s.id === 'overview' || s.id === 'about');
-  // What the core would refuse (a nurse's backup) is not offered; the core's rules decide.
-  if (caps && !caps.make_backups) return SECTIONS.filter((s) => s.id !== 'backup');
-  return SECTIONS;
+  // What the core would refuse (a nurse's backup, her review of alerts that may be about her)
+  // is not offered; the core's rules decide.
+  return SECTIONS.filter((s) => !caps || ((s.id !== 'backup' || caps.make_backups) && (s.id !== 'alerts' || caps.manage)));
 }
 
 // Each role's words, by the core's value (keys written out so the catalogue check sees them):

@@ -1225,7 +1225,7 @@ test('the pseudo-locale leaves no hard-coded words on any screen', async () => {
   await page.getByRole('button', { name: pseudo('New note') }).click();
   await page.getByLabel(pseudo('Subjective')).waitFor();
   await visit(page, 'note editor');
-  for (const section of ['visits', 'sync', 'people', 'backup', 'audit', 'about']) {
+  for (const section of ['visits', 'sync', 'people', 'backup', 'audit', 'alerts', 'about']) {
     const button = page.getByTestId(`nav-${section}`);
     if ((await button.count()) === 0) continue;
     await button.click();
@@ -1414,4 +1414,55 @@ test('glucose in mmol/L: typed and shown in the clinic unit, kept by the core in
   await vitals.getByText('5.5 mmol/L').first().waitFor();
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+test('alerts: a manager sees the badge, reads what raised an alert, acknowledges it with a note, and opens its audit entries; a nurse has no alerts', async () => {
+  const NURSE = { id: 'e'.repeat(32), name: 'Nurse Esi', role: 'nurse' };
+  const at = Date.now() - 3_600_000;
+  const bulk = { id: `bulk_access:${'d'.repeat(32)}:41`, rule: 'bulk_access', urgency: 'high', at, actor: NURSE.id, events: Array.from({ length: 30 }, (_, i) => `${'d'.repeat(32)}:${41 + i}`), count: 30, action: 'chart_read' };
+  const backup = { id: `backup_or_export:${'d'.repeat(32)}:9`, rule: 'backup_or_export', urgency: 'info', at: at - 86_400_000, actor: DOCTOR.id, events: [`${'d'.repeat(32)}:9`], count: 1, action: 'backup_created' };
+  const state = {
+    ...UNLOCKED,
+    users: [DOCTOR, NURSE],
+    passphrases: { [DOCTOR.id]: 'clinic passphrase', [NURSE.id]: 'nurse passphrase' },
+    alerts: [
+      { alert: bulk, actor_name: 'Nurse Esi', acknowledged: null },
+      { alert: backup, actor_name: 'Dr. Achieng', acknowledged: { by: DOCTOR.id, by_name: 'Dr. Achieng', at: at - 80_000_000, note: 'weekly backup' } },
+    ],
+  };
+  const { page, errors } = await openApp({ state });
+  await page.setViewportSize({ width: 1366, height: 768 });
+  const badge = page.getByTestId('alert-badge');
+  await badge.waitFor();
+  assert.equal(await badge.textContent(), '1');
+  assert.equal(await badge.getAttribute('aria-label'), '1 alert to look at');
+  await page.getByTestId('nav-alerts').click();
+  const list = page.getByRole('region', { name: 'Unusual access' });
+  const item = list.getByTestId('alert');
+  assert.equal(await item.count(), 1, 'acknowledged alerts are hidden until asked for');
+  assert.match(await item.textContent(), /Look now.*Many charts opened in a short time.*Nurse Esi.*30 different charts/s);
+  assert.deepEqual(await axeViolations(page), []);
+  // Acknowledging needs a note.
+  const ack = item.getByRole('button', { name: 'Acknowledge' });
+  assert.ok(await ack.isDisabled());
+  await item.getByLabel('What you found').fill('outreach vaccination list, agreed with the physician');
+  await ack.click();
+  await list.getByTestId('alerts-empty').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.alerts[0].acknowledged.note), 'outreach vaccination list, agreed with the physician');
+  await until(async () => (await page.getByTestId('alert-badge').count()) === 0, 'the badge goes');
+  await list.getByLabel('Show acknowledged').check();
+  assert.equal(await list.getByTestId('alert-ack').count(), 2);
+  // Its audit entries: the audit log opens on the nurse and the day.
+  await list.getByRole('button', { name: 'See these entries in the audit log' }).first().click();
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+  const day = await page.evaluate((ms) => { const d = new Date(ms); return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`; }, at);
+  assert.equal(await page.getByLabel('From', { exact: true }).inputValue(), day);
+  assert.deepEqual(errors, []);
+  await page.close();
+
+  // A nurse is not offered alerts (they may be about her).
+  const nurse = await openApp({ state: { ...state, current: NURSE } });
+  await nurse.page.getByTestId('nav-patients').waitFor();
+  assert.equal(await nurse.page.getByTestId('nav-alerts').count(), 0);
+  await nurse.page.close();
 });

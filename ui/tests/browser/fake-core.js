@@ -198,6 +198,21 @@ export function installFakeCore(seed) {
       Object.assign(a, { removed_at: now(), removed_reason: reason });
       return a;
     },
+    // Alerts: the core's rules run in Rust; a test seeds what they found.
+    alerts: () => needUnlocked() && (state.alerts ?? []),
+    open_alert_count: () => (state.alerts ?? []).filter((a) => a.acknowledged === null).length,
+    acknowledge_alert: ({ id: which, note }) => {
+      const u = needUnlocked();
+      if (!note.trim()) fail('invalid', 'invalid note: is required', 'invalid', { field: 'note', reason: 'is required' });
+      const a = (state.alerts ?? []).find((x) => x.alert.id === which) || fail('notFound', 'alert not found');
+      a.acknowledged = { by: u.id, by_name: u.name, at: now(), note: note.trim() };
+      return null;
+    },
+    alert_rules: () => state.alertRules ?? { bulk_charts: 20, bulk_minutes: 10, opens_at: null, closes_at: null, utc_offset_minutes: 0, failed_unlocks: 3, failed_minutes: 15 },
+    set_alert_rules: ({ rules }) => {
+      state.alertRules = rules;
+      return null;
+    },
     // The core's visit templates; a test seeds them.
     note_templates: () => state.templates ?? [],
     find_drugs: ({ query }) =>
