@@ -17,6 +17,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 struct Driver {
     child: Child,
     port: u16,
+    /// What tauri-driver, WebKitWebDriver and the app wrote to stderr: the app's only log.
+    log: std::path::PathBuf,
 }
 
 impl Driver {
@@ -28,6 +30,8 @@ impl Driver {
     fn start_with(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let native_port = free_port();
+        let log = data_dir.with_extension("stderr.log");
+        let stderr = std::fs::File::create(&log).expect("a log file beside the data directory");
         let child = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             // The app inherits this environment through WebKitWebDriver.
@@ -36,10 +40,10 @@ impl Driver {
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("tauri-driver on PATH (cargo install tauri-driver --locked); `make test-desktop` installs it");
-        Self { child, port }
+        Self { child, port, log }
     }
 }
 
@@ -214,6 +218,8 @@ async fn a_physician_charts_offline_in_the_real_window() {
         wait_text(&client, "note-status", |t| t.starts_with("Signed")).await;
         // The banner names the patient above the note (and so in the editor too).
         assert!(text_of(&client, "patient-banner").await.contains("Kamau, Wanjiru"));
+        // The window's title (what the task switcher shows) never names the patient.
+        assert_eq!(client.title().await.unwrap(), "Outpost");
         fill(&client, "addendum-text", "Repeat BP 128/84 after rest").await;
         click(&client, "addendum-save").await;
         wait_text(&client, "addendum", |t| t.contains("128/84")).await;
@@ -278,7 +284,14 @@ async fn a_physician_charts_offline_in_the_real_window() {
     }
     .await;
     let _ = client.close().await;
+    let log = driver.log.clone();
     drop(driver);
+
+    // The app's log (its stderr, with the drivers') holds neither the note nor the patient.
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    for secret in [MARKER, "Wanjiru", "Kamau", PASSPHRASE] {
+        assert!(!logged.contains(secret), "{secret:?} in the app's log");
+    }
 
     // On disk: an encrypted database, and the note's text nowhere in the clear.
     let db = std::fs::read(data_dir.join("outpost.db")).expect("the store wrote its database");

@@ -1466,3 +1466,28 @@ test('alerts: a manager sees the badge, reads what raised an alert, acknowledges
   assert.equal(await nurse.page.getByTestId('nav-alerts').count(), 0);
   await nurse.page.close();
 });
+
+test('a recovery key copied to the clipboard is cleared from it a minute later', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(baseUrl).origin });
+  const page = await context.newPage();
+  await page.clock.install();
+  await page.addInitScript(installFakeCore, { info: INFO });
+  await page.goto(baseUrl);
+  await page.getByLabel('Your name').fill('Dr. Achieng');
+  await page.getByLabel('Passphrase', { exact: true }).fill('Correct horse battery staple 42!');
+  await page.getByLabel('Repeat passphrase').fill('Correct horse battery staple 42!');
+  await page.getByRole('button', { name: 'Create profile' }).click();
+  const key = page.getByTestId('recovery-key');
+  await key.waitFor();
+  const text = await key.textContent();
+  await key.selectText();
+  await page.keyboard.press('Control+c');
+  await page.getByText('Copied: the key is cleared from the clipboard in a minute.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), text, 'copied as a person copies');
+  await page.clock.fastForward(59_000);
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), text, 'still there before the minute is up');
+  await page.clock.fastForward(2_000);
+  await until(async () => (await page.evaluate(() => navigator.clipboard.readText())) === '', 'the clipboard is emptied');
+  await context.close();
+});

@@ -1,0 +1,25 @@
+// A recovery key copied to the clipboard does not stay there: a minute after it is copied the
+// clipboard is emptied, so the key is not pasted by mistake into a chat, or left for the next
+// person on a shared laptop.
+
+/** How long a copied recovery key stays on the clipboard. */
+export const KEY_CLIPBOARD_MS = 60_000;
+
+/** Whether a copied key is waiting to be cleared (the screen says so). */
+export const copied = $state({ pending: false });
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Call on the `copy` event of an element showing a recovery key: empties the clipboard
+ * `ms` later (again from the start at each copy).
+ */
+export function clearKeyFromClipboardLater(ms = KEY_CLIPBOARD_MS): void {
+  clearTimeout(timer);
+  copied.pending = true;
+  timer = setTimeout(() => {
+    copied.pending = false;
+    // Only text written by this page; a clipboard the page may not write stays as it is.
+    navigator.clipboard?.writeText('').catch(() => {});
+  }, ms);
+}
