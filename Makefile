@@ -9,7 +9,7 @@ TIMED := scripts/timed.sh
 BENCH_PACKAGES := -p outpost-crypto -p outpost-store -p outpost-call -p outpost-tests
 
 
-.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-devices test-ui test-browser test-desktop bindings screenshot fuzz
+.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-devices test-ui test-browser test-desktop bindings screenshot fuzz supply-chain deny sbom
 
 ## Install system packages, tauri-driver and UI dependencies (idempotent).
 setup:
@@ -31,11 +31,24 @@ demo: setup ui
 	scripts/demo.sh
 
 ## Every check and every test layer, each stage timed.
-test: setup standalone fmt-check ui clippy test-rust test-devices test-ui test-browser test-desktop fuzz
+test: setup standalone fmt-check supply-chain ui clippy test-rust test-devices test-ui test-browser test-desktop fuzz
 	@echo "make test: all stages passed"
 
 ui:
 	@$(TIMED) ui-build bash -c 'cd ui && npm run build --silent'
+
+## The supply chain: licences, bans and sources of every crate (deny.toml), the bill of
+## materials, and npm's advisories for what the UI ships where the registry answers them.
+supply-chain: deny sbom
+	@$(TIMED) npm-audit scripts/npm-audit.sh
+
+deny:
+	@$(TIMED) deny cargo deny --locked check licenses bans sources
+
+## A CycloneDX bill of materials of what the app and the CLI ship, checked for completeness.
+SBOM := $(CARGO_TARGET_DIR)/sbom/outpost.cdx.json
+sbom:
+	@$(TIMED) sbom scripts/sbom.py --check $(SBOM)
 
 ## The repository stands alone: nothing refers to a folder beside it.
 standalone:

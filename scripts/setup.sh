@@ -21,6 +21,8 @@ APT_PACKAGES=(
   coturn
   # backups onto a FAT USB stick, tested on a FAT image mounted through FUSE (no vfat here)
   fusefat dosfstools
+  # the software bill of materials (scripts/sbom.py)
+  python3
 )
 
 missing=()
@@ -49,6 +51,12 @@ fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "setup: installing cargo-fuzz"
   cargo install cargo-fuzz --locked
+fi
+
+# cargo-deny checks the dependency tree's licences, bans and sources (`make deny`).
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-deny"
+  cargo install cargo-deny --version '^0.20' --locked
 fi
 
 # Node.js 20.19+ for Vite 8.
