@@ -76,6 +76,10 @@ pub enum Command {
     /// The recovery key (emergency access when every passphrase is lost).
     #[command(subcommand)]
     Recovery(RecoveryCmd),
+    /// Signed updates from a file (a USB stick, another clinic laptop): verified exactly as an
+    /// online update is, before anything changes.
+    #[command(subcommand)]
+    Update(UpdateCmd),
     /// The people who use this profile.
     #[command(subcommand)]
     User(UserCmd),
@@ -645,6 +649,28 @@ pub enum AttachCmd {
         /// Where to write it.
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+/// `outpost update ...`
+#[derive(Debug, Subcommand)]
+pub enum UpdateCmd {
+    /// Check an update file and its signature (FILE.sig beside it); changes nothing.
+    Verify {
+        /// The update (an AppImage or a .deb).
+        file: std::path::PathBuf,
+    },
+    /// Verify an AppImage update, then put it in place of the installed one in one step.
+    Apply {
+        /// The update (an AppImage), its signature beside it as FILE.sig.
+        file: std::path::PathBuf,
+        /// The installed AppImage to replace (default: the one running, $APPIMAGE).
+        #[arg(long)]
+        installed: Option<std::path::PathBuf>,
+        /// Install an older (or the same) version: an administrator's decision, asked for
+        /// with their passphrase.
+        #[arg(long)]
+        allow_downgrade: bool,
     },
 }
 

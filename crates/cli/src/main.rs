@@ -10,6 +10,7 @@ mod cli;
 mod clinical;
 mod run;
 mod sync;
+mod update;
 
 use clap::Parser;
 

@@ -269,6 +269,7 @@ pub async fn run(args: Args) -> Result<()> {
         }
         Command::Audit(cmd) => audit(args, cmd).await,
         Command::Alerts(cmd) => crate::alerts::alerts(args, cmd).await,
+        Command::Update(cmd) => crate::update::update(args, cmd).await,
         Command::Backup(cmd) => backup(args, cmd).await,
         Command::Recovery(RecoveryCmd::Rotate) => rotate_recovery(args).await,
         Command::Recovery(RecoveryCmd::Sheet { out }) => recovery_sheet(args, out.as_deref()),

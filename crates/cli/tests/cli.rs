@@ -1182,3 +1182,29 @@ fn alerts_from_the_command_line_list_acknowledge_and_set_the_rules() {
         "{listed}"
     );
 }
+
+#[test]
+fn an_update_from_a_file_is_refused_with_one_clear_line_while_this_build_has_no_update_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("clinic");
+    let file = tmp.path().join("outpost_0.2.0_amd64.AppImage");
+    std::fs::write(&file, b"not really an AppImage").unwrap();
+    let installed = tmp.path().join("Outpost.AppImage");
+    std::fs::write(&installed, b"the working one").unwrap();
+    for args in [
+        vec!["update", "verify", file.to_str().unwrap()],
+        vec![
+            "update",
+            "apply",
+            file.to_str().unwrap(),
+            "--installed",
+            installed.to_str().unwrap(),
+        ],
+    ] {
+        let r = outpost(&profile, &args);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(r.stderr.contains("no update key"), "{}", r.stderr);
+    }
+    assert_eq!(std::fs::read(&installed).unwrap(), b"the working one");
+}
