@@ -287,8 +287,14 @@ async fn a_physician_charts_offline_in_the_real_window() {
     let log = driver.log.clone();
     drop(driver);
 
-    // The app's log (its stderr, with the drivers') holds neither the note nor the patient.
-    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    nothing_in_the_clear(&data_dir, &log);
+}
+
+/// After a session: the app's log (its stderr, with the drivers') holds neither the note, the
+/// patient nor the passphrase, and on disk the database is encrypted and the note's text is
+/// nowhere in the clear.
+fn nothing_in_the_clear(data_dir: &std::path::Path, log: &std::path::Path) {
+    let logged = std::fs::read_to_string(log).unwrap_or_default();
     for secret in [MARKER, "Wanjiru", "Kamau", PASSPHRASE] {
         assert!(!logged.contains(secret), "{secret:?} in the app's log");
     }
@@ -296,7 +302,7 @@ async fn a_physician_charts_offline_in_the_real_window() {
     // On disk: an encrypted database, and the note's text nowhere in the clear.
     let db = std::fs::read(data_dir.join("outpost.db")).expect("the store wrote its database");
     assert!(!db.starts_with(b"SQLite format 3"));
-    for entry in std::fs::read_dir(&data_dir).unwrap() {
+    for entry in std::fs::read_dir(data_dir).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
         assert!(
             !bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()),
