@@ -2,7 +2,9 @@
 //! `outpost` command line: three devices edit offline and converge, the relay and a client
 //! are killed mid-sync, a removed member gets nothing new, an invite works once, a rolled-back
 //! device is told, the relay's files hold no plaintext, a tampered envelope is set aside
-//! alone, and an allergy recorded offline flags a prescription written offline elsewhere.
+//! alone, an allergy recorded offline flags a prescription written offline elsewhere, and an
+//! unusual-access alert raised by one device's reads is seen, and its acknowledgement, by the
+//! team's other physician.
 
 use outpost_tests::scenario::{Device, Relay, signal};
 use serde_json::Value;
@@ -592,4 +594,71 @@ fn hex_to_bytes(hex: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// Nurse B opens three charts in a minute; with the clinic's threshold at three, Dr A's device
+/// raises the alert from B's synced reads, acknowledges it, and Dr C's device shows the same
+/// alert (the same id) acknowledged with A's note.
+#[test]
+fn an_alert_raised_at_the_clinic_and_its_acknowledgement_reach_the_remote_physician() {
+    let t = team();
+    for d in [&t.a, &t.c] {
+        d.run(&["alerts", "rules", "--bulk-charts", "3"]);
+    }
+    let mut ids = Vec::new();
+    for name in ["Ama", "Kofi", "Esi"] {
+        ids.push(t.b.run(&[
+            "patient",
+            "add",
+            "--given",
+            name,
+            "--family",
+            "Owusu",
+            "--birth-date",
+            "1990-01-01",
+        ]));
+    }
+    for id in &ids {
+        t.b.run(&["patient", "show", id.trim()]);
+    }
+    // A nurse is not shown alerts.
+    let refused = t.b.try_run(&["alerts", "list"]);
+    assert_eq!(refused.status.code(), Some(1));
+    sync_all(&t, 2);
+
+    let bulk = |d: &Device| -> Vec<Value> {
+        d.json(&["alerts", "list"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["alert"]["rule"] == "bulk_access")
+            .cloned()
+            .collect()
+    };
+    let at_a = bulk(&t.a);
+    assert_eq!(at_a.len(), 1, "{at_a:#?}");
+    assert_eq!(at_a[0]["actor_name"], "Nurse Boateng");
+    assert_eq!(at_a[0]["alert"]["count"], 3);
+    let id = at_a[0]["alert"]["id"].as_str().unwrap().to_owned();
+    t.a.run(&[
+        "alerts",
+        "ack",
+        &id,
+        "--note",
+        "registration day: the nurse was checking the new charts",
+    ]);
+    sync_all(&t, 2);
+
+    let at_c = bulk(&t.c);
+    assert_eq!(at_c.len(), 1, "{at_c:#?}");
+    assert_eq!(
+        at_c[0]["alert"]["id"],
+        id.as_str(),
+        "the same alert on every device"
+    );
+    assert_eq!(
+        at_c[0]["acknowledged"]["note"],
+        "registration day: the nurse was checking the new charts"
+    );
+    assert_eq!(at_c[0]["acknowledged"]["by_name"], "Dr Adjei");
 }

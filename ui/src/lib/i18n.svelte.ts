@@ -123,6 +123,12 @@ export function formatDateTime(ms: number | Date): string {
   return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeStyle: 'short' }).format(ms);
 }
 
+/** A date with the time to the second (the audit trail, where order within a minute matters). */
+export function formatDateTimeSeconds(ms: number | Date): string {
+  void current;
+  return new Intl.DateTimeFormat(intlLocale(), { dateStyle: 'medium', timeStyle: 'medium' }).format(ms);
+}
+
 /** A time of day, to the minute. */
 export function formatTime(ms: number | Date): string {
   void current;
