@@ -592,6 +592,17 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// A manager set the clinic's alert rules (the target is all zeros): thresholds and hours as
+    /// JSON (`outpost-alerts`' `Rules`). The latest setting wins on every device, so every
+    /// device of the team raises the same alerts.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AlertRulesSet {
+        /// The rules, as JSON.
+        pub rules: String,
+    }
+}
+
+canon_struct! {
     /// An audit event (the target is the record acted on, or all zeros).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct AuditEvent {
@@ -739,6 +750,7 @@ payloads! {
     0x0082 => EpochStarted(EpochStarted), "epoch_started", EPOCH_STARTED;
     0x0083 => Receipt(Receipt), "receipt", RECEIPT;
     0x0090 => AlertAcknowledged(AlertAcknowledged), "alert_acknowledged", ALERT_ACKNOWLEDGED;
+    0x0091 => AlertRulesSet(AlertRulesSet), "alert_rules_set", ALERT_RULES_SET;
 }
 
 impl Payload {
@@ -778,7 +790,8 @@ impl Payload {
             | Self::InviteCreated(_)
             | Self::EpochStarted(_)
             | Self::Receipt(_)
-            | Self::AlertAcknowledged(_) => None,
+            | Self::AlertAcknowledged(_)
+            | Self::AlertRulesSet(_) => None,
         }
     }
 
@@ -807,6 +820,7 @@ impl Payload {
             Self::InviteCreated(_) => "invite",
             Self::EpochStarted(_) | Self::Receipt(_) => return None,
             Self::AlertAcknowledged(_) => "alert",
+            Self::AlertRulesSet(_) => "setting",
             Self::EncounterOpened(_) | Self::EncounterFinished(_) | Self::EncounterReasonSet(_) => {
                 "encounter"
             }

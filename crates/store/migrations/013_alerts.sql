@@ -11,9 +11,11 @@ CREATE TABLE alert_acks (
 );
 CREATE INDEX alert_acks_by_alert ON alert_acks (alert_id, at);
 
--- This device's own settings, not synced (today: the alert rules' thresholds and the clinic's
--- hours), as JSON by key.
-CREATE TABLE local_settings (
+-- The clinic's settings that every device of the team shares (today: the alert rules'
+-- thresholds and hours, as JSON), from alert_rules_set operations: the latest wins.
+CREATE TABLE clinic_settings (
     key         TEXT PRIMARY KEY,
-    value       TEXT NOT NULL
+    value       TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    op          BLOB NOT NULL
 );

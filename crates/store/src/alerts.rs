@@ -12,7 +12,8 @@ use crate::{Store, StoreError, audit::AuditFilter};
 
 /// How far back the rules look: alerts older than this are in the audit trail, not here.
 const LOOK_BACK_MS: i64 = 90 * 86_400_000;
-const RULES_KEY: &str = "alert_rules";
+/// The `clinic_settings` key of the alert rules.
+pub(crate) const RULES_KEY: &str = "alert_rules";
 /// The action the rules read for an operation sync set aside.
 const SET_ASIDE: &str = "set_aside";
 
@@ -41,6 +42,40 @@ pub struct Acknowledgement {
     pub at: i64,
     /// What they found.
     pub note: String,
+}
+
+/// Applies an acknowledgement (from any device): kept beside the others of its alert.
+pub(crate) fn acknowledged(
+    conn: &rusqlite::Connection,
+    p: &AlertAcknowledged,
+    by: UserId,
+    at: i64,
+    op: &[u8],
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO alert_acks (op, alert_id, by_user, at, note)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![op, p.alert, by.to_hex(), at, p.note],
+    )?;
+    Ok(())
+}
+
+/// Applies the clinic's alert rules (from any device): the latest setting wins, by time, then
+/// by operation hash on a tie, so every device ends with the same rules.
+pub(crate) fn rules_set(
+    conn: &rusqlite::Connection,
+    p: &outpost_proto::payload::AlertRulesSet,
+    at: i64,
+    op: &[u8],
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO clinic_settings (key, value, at, op) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at, op = excluded.op
+         WHERE excluded.at > clinic_settings.at
+            OR (excluded.at = clinic_settings.at AND excluded.op > clinic_settings.op)",
+        rusqlite::params![RULES_KEY, p.rules, at, op],
+    )?;
+    Ok(())
 }
 
 impl Store {
@@ -113,12 +148,13 @@ impl Store {
         Ok(())
     }
 
-    /// The rules' settings on this device (the defaults until a manager changes them).
+    /// The clinic's rules (the defaults until a manager changes them), the same on every
+    /// device of the team once synced.
     pub fn alert_rules(&self) -> Result<Rules, StoreError> {
         let stored: Option<String> = self
             .conn
             .query_row(
-                "SELECT value FROM local_settings WHERE key = ?1",
+                "SELECT value FROM clinic_settings WHERE key = ?1",
                 [RULES_KEY],
                 |r| r.get(0),
             )
@@ -128,7 +164,7 @@ impl Store {
             .unwrap_or_default())
     }
 
-    /// Changes the rules' settings on this device (managers only).
+    /// Changes the clinic's rules (managers only): a signed operation, synced to the team.
     pub fn set_alert_rules(&mut self, rules: &Rules) -> Result<(), StoreError> {
         self.require_manager("changing the alert rules")?;
         let minute = |m: Option<u32>| m.is_none_or(|m| m < 1440);
@@ -149,10 +185,9 @@ impl Store {
             });
         }
         let json = serde_json::to_string(rules).map_err(|_| StoreError::Corrupt("alert rules"))?;
-        self.conn.execute(
-            "INSERT INTO local_settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [RULES_KEY, json.as_str()],
+        self.write(
+            RecordId([0; 16]),
+            &Payload::AlertRulesSet(outpost_proto::payload::AlertRulesSet { rules: json }),
         )?;
         Ok(())
     }

@@ -103,6 +103,7 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         Payload::AlertAcknowledged(_) => {
             ("acknowledging an alert", MANAGERS, "an admin or physician")
         }
+        Payload::AlertRulesSet(_) => ("setting the alert rules", MANAGERS, "an admin or physician"),
         Payload::PatientRegistered(_)
         | Payload::PatientFieldSet(_)
         | Payload::EncounterOpened(_)

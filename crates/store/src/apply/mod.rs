@@ -394,19 +394,9 @@ fn project(
         Payload::AttachmentAdded(p) => attachment_added(conn, target, p, by),
         Payload::Audit(_) => Ok(()),
         Payload::AlertAcknowledged(p) => {
-            conn.execute(
-                "INSERT OR IGNORE INTO alert_acks (op, alert_id, by_user, at, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    pos.hash.0.as_slice(),
-                    p.alert,
-                    by.by.to_hex(),
-                    by.at,
-                    p.note
-                ],
-            )?;
-            Ok(())
+            crate::alerts::acknowledged(conn, p, by.by, by.at, &pos.hash.0)
         }
+        Payload::AlertRulesSet(p) => crate::alerts::rules_set(conn, p, by.at, &pos.hash.0),
         Payload::Legacy(_) => Err(StoreError::Corrupt("nested legacy record")),
         _ => Err(StoreError::UnknownCode {
             field: "operation kind",
