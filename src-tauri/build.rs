@@ -53,6 +53,8 @@ fn outpost_commands() -> &'static [&'static str] {
         "acknowledge_alert",
         "alert_rules",
         "set_alert_rules",
+        "check_update_file",
+        "install_update_file",
         "audit_entries",
         "export_audit",
         "verify_audit",

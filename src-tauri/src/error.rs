@@ -130,6 +130,38 @@ impl From<CoreError> for CommandError {
     }
 }
 
+impl From<outpost_update::UpdateError> for CommandError {
+    fn from(err: outpost_update::UpdateError) -> Self {
+        use ErrorKind as K;
+        use outpost_update::UpdateError as U;
+        let message = err.to_string();
+        match err {
+            U::NoUpdateKey => Self::coded(K::Integrity, "updateNoKey", [], message),
+            U::Unsigned => Self::coded(K::Integrity, "updateUnsigned", [], message),
+            U::WrongKey => Self::coded(K::Integrity, "updateWrongKey", [], message),
+            U::Tampered => Self::coded(K::Integrity, "updateTampered", [], message),
+            U::Unnamed => Self::coded(K::Integrity, "updateUnnamed", [], message),
+            U::OtherFile { signed, .. } => Self::coded(
+                K::Integrity,
+                "updateOtherFile",
+                [("signed", signed)],
+                message,
+            ),
+            U::NotNewer { found, installed } => Self::coded(
+                K::Invalid,
+                "updateNotNewer",
+                [
+                    ("found", found.to_string()),
+                    ("installed", installed.to_string()),
+                ],
+                message,
+            ),
+            U::Io(kind) => Self::coded(K::Storage, "updateIo", [("io", kind)], message),
+            _ => Self::coded(K::Storage, "storage", [], message),
+        }
+    }
+}
+
 impl From<StoreError> for CommandError {
     #[allow(clippy::too_many_lines)] // one arm per store error, each naming its parameters
     fn from(err: StoreError) -> Self {

@@ -77,6 +77,7 @@ pub fn run_app<R: Runtime>(
             state::spawn_idle_lock(core.clone(), app.handle().clone());
             state::spawn_sync_loop(core.clone());
             app.manage(state::AppState::new(core));
+            app.manage(commands::update::PendingUpdate::default());
             // A test may have managed a picker that answers for a person; otherwise the
             // system's dialog.
             if app.try_state::<picker::Picker>().is_none() {

@@ -195,3 +195,40 @@ fn committed_typescript_bindings_are_fresh() {
         "ui/src/lib/bindings.ts is stale: run `make bindings` and commit the result"
     );
 }
+
+/// "Update from file…": the file comes from the dialog, never from the page; installing needs a
+/// checked file first; and this build, with no release key, refuses every update in a coded
+/// error the page can say in words.
+#[test]
+fn an_update_file_is_picked_in_the_dialog_and_checked_before_anything_can_be_installed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let update = tmp.path().join("outpost_9.9.9_amd64.AppImage");
+    std::fs::write(&update, b"not really an AppImage").unwrap();
+    std::fs::write(
+        tmp.path().join("outpost_9.9.9_amd64.AppImage.sig"),
+        b"not a signature",
+    )
+    .unwrap();
+    let scripted = Arc::new(Scripted {
+        answers: std::sync::Mutex::new(vec![None, Some(update.clone())]),
+        asked: std::sync::Mutex::default(),
+        home: tmp.path().to_path_buf(),
+    });
+    let builder = mock_builder().manage(Picker(scripted.clone()));
+    let (_app, window) = app_with(builder, &tmp.path().join("profile"));
+
+    // Installing before anything was checked is refused, whatever path the page names.
+    let early = invoke_with(&window, "install_update_file", json!({ "path": update }));
+    assert_eq!(early.unwrap_err()["kind"], "invalid");
+    // A closed dialog checks nothing.
+    assert!(invoke(&window, "check_update_file").unwrap().is_null());
+    // The picked file is refused: this build has no update key.
+    let refused = invoke(&window, "check_update_file").unwrap_err();
+    assert_eq!(refused["code"], "updateNoKey", "{refused}");
+    let asked = scripted.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 2);
+    assert_eq!(asked[1].filter.1, &["AppImage", "deb"]);
+    // Refused, so nothing is waiting to be installed.
+    let after = invoke(&window, "install_update_file").unwrap_err();
+    assert_eq!(after["kind"], "invalid");
+}

@@ -17,6 +17,7 @@ pub mod clinical;
 pub mod people;
 pub mod profile;
 pub mod sync;
+pub mod update;
 
 use base64::Engine as _;
 use tauri::Runtime;
@@ -83,6 +84,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         alerts::acknowledge_alert,
         alerts::alert_rules,
         alerts::set_alert_rules,
+        update::check_update_file,
+        update::install_update_file,
         audit::audit_entries,
         audit::export_audit,
         audit::verify_audit,

@@ -109,6 +109,16 @@ export const commands = {
 	alertRules: () => typedError<Rules_Serialize, CommandError>(__TAURI_INVOKE("alert_rules")),
 	/**  Changes the alert rules' settings on this device. */
 	setAlertRules: (rules: Rules_Deserialize) => typedError<null, CommandError>(__TAURI_INVOKE("set_alert_rules", { rules })),
+	/**
+	 *  Asks for an update file, and verifies it against Outpost's update key and the installed
+	 *  version. Changes nothing; `null` when the dialog was closed.
+	 */
+	checkUpdateFile: () => typedError<UpdateFound | null, CommandError>(__TAURI_INVOKE("check_update_file")),
+	/**
+	 *  Installs the update verified last in place of the running AppImage: verified again, then
+	 *  renamed over it in one step. Restart Outpost to use it.
+	 */
+	installUpdateFile: () => typedError<string, CommandError>(__TAURI_INVOKE("install_update_file")),
 	/**  Audit entries, newest first, with who and which patient in words. */
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**
@@ -1965,6 +1975,19 @@ reason: string } |
 { kind: "profile_file_altered"; 
 /**  Which of the two. */
 reason: string };
+
+/**  A verified update, as the page shows it. */
+export type UpdateFound = {
+	/**  Its version. */
+	version: string,
+	/**  The file the signature names. */
+	file: string,
+	/**
+	 *  Whether this installation can put it in place itself (an AppImage it runs from); a
+	 *  `.deb` is installed with the system's package manager.
+	 */
+	installable: boolean,
+};
 
 /**  How soon someone should look. */
 export type Urgency = 

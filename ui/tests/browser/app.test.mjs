@@ -1491,3 +1491,28 @@ test('a recovery key copied to the clipboard is cleared from it a minute later',
   await until(async () => (await page.evaluate(() => navigator.clipboard.readText())) === '', 'the clipboard is emptied');
   await context.close();
 });
+
+test('update from file: a verified AppImage is installed on the word; a tampered one is refused in words', async () => {
+  const found = { version: '0.2.0', file: 'outpost_0.2.0_amd64.AppImage', installable: true };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, update: { found } } });
+  await page.getByTestId('nav-about').click();
+  await page.getByRole('button', { name: 'Update from file…' }).click();
+  await page.getByTestId('update-found').waitFor();
+  assert.match(await page.getByTestId('update-found').textContent(), /Outpost 0\.2\.0 \(outpost_0\.2\.0_amd64\.AppImage\): signed by Outpost/);
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.updateInstalled ?? false), false, 'nothing installed before the word');
+  await page.getByRole('button', { name: 'Install Outpost 0.2.0' }).click();
+  await page.getByText('Outpost 0.2.0 is installed: restart Outpost to use it.').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.updateInstalled), true);
+  await page.close();
+
+  const tampered = { kind: 'integrity', code: 'updateTampered', params: {}, message: "the update's signature does not match its contents: it was altered or damaged" };
+  const second = await openApp({ state: { ...UNLOCKED, update: { error: tampered } } });
+  await second.page.getByTestId('nav-about').click();
+  await second.page.getByRole('button', { name: 'Update from file…' }).click();
+  const alert = second.page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /altered or damaged/);
+  assert.equal(await second.page.getByRole('button', { name: /^Install/ }).count(), 0);
+  assert.deepEqual([...errors, ...second.errors], []);
+  await second.page.close();
+});

@@ -213,6 +213,17 @@ export function installFakeCore(seed) {
       state.alertRules = rules;
       return null;
     },
+    // Updates from a file: the shell verifies them in Rust; a test seeds what it found.
+    check_update_file: () => {
+      if (state.update?.error) fail(state.update.error.kind, state.update.error.message, state.update.error.code, state.update.error.params);
+      state.updateChecked = true;
+      return state.update?.found ?? null;
+    },
+    install_update_file: () => {
+      if (!state.updateChecked) fail('invalid', 'choose and check an update file first');
+      state.updateInstalled = true;
+      return state.update.found.version;
+    },
     // The core's visit templates; a test seeds them.
     note_templates: () => state.templates ?? [],
     find_drugs: ({ query }) =>
