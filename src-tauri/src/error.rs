@@ -156,6 +156,12 @@ impl From<outpost_update::UpdateError> for CommandError {
                 ],
                 message,
             ),
+            U::NotForThisMachine(file) => Self::coded(
+                K::Invalid,
+                "updateNotForThisMachine",
+                [("file", file)],
+                message,
+            ),
             U::Io(kind) => Self::coded(K::Storage, "updateIo", [("io", kind)], message),
             _ => Self::coded(K::Storage, "storage", [], message),
         }

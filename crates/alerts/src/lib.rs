@@ -40,6 +40,8 @@ pub struct Event {
 /// The clinic's settings for the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+// A setting written by an older or newer build keeps the fields it has; the rest default.
+#[serde(default)]
 pub struct Rules {
     /// Bulk access: this many different charts …
     pub bulk_charts: u32,

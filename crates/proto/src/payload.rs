@@ -588,6 +588,8 @@ canon_struct! {
         pub alert: String,
         /// What was found, or done ("the nurse was preparing the clinic's vaccination list").
         pub note: String,
+        /// How many events the alert had when acknowledged: if it grows, it is open again.
+        pub events: u32,
     }
 }
 

@@ -25,8 +25,11 @@ pub struct AlertView {
     pub alert: Alert,
     /// The name of the user it is about, when known.
     pub actor_name: Option<String>,
-    /// The latest acknowledgement, if anyone looked into it.
+    /// The latest acknowledgement, if anyone looked into it and the alert has not grown since.
     pub acknowledged: Option<Acknowledgement>,
+    /// An acknowledgement made before the alert grew (more charts opened, more failed
+    /// unlocks): the alert is open again, and this says what was found then.
+    pub grew_since: Option<Acknowledgement>,
 }
 
 /// Someone looked into an alert.
@@ -53,27 +56,30 @@ pub(crate) fn acknowledged(
     op: &[u8],
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT OR IGNORE INTO alert_acks (op, alert_id, by_user, at, note)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![op, p.alert, by.to_hex(), at, p.note],
+        "INSERT OR IGNORE INTO alert_acks (op, alert_id, by_user, at, note, events)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![op, p.alert, by.to_hex(), at, p.note, p.events],
     )?;
     Ok(())
 }
 
-/// Applies the clinic's alert rules (from any device): the latest setting wins, by time, then
-/// by operation hash on a tie, so every device ends with the same rules.
+/// Applies the clinic's alert rules (from any device): the latest in the log's total order
+/// (hybrid clock wall time and counter, then device and sequence) wins, so every device ends
+/// with the same rules whatever order the operations arrived in, even with a clock behind.
 pub(crate) fn rules_set(
     conn: &rusqlite::Connection,
     p: &outpost_proto::payload::AlertRulesSet,
-    at: i64,
-    op: &[u8],
+    (wall, counter, device, seq): (i64, i64, &str, i64),
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO clinic_settings (key, value, at, op) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at, op = excluded.op
-         WHERE excluded.at > clinic_settings.at
-            OR (excluded.at = clinic_settings.at AND excluded.op > clinic_settings.op)",
-        rusqlite::params![RULES_KEY, p.rules, at, op],
+        "INSERT INTO clinic_settings (key, value, hlc_wall, hlc_counter, device, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, hlc_wall = excluded.hlc_wall,
+             hlc_counter = excluded.hlc_counter, device = excluded.device, seq = excluded.seq
+         WHERE (excluded.hlc_wall, excluded.hlc_counter, excluded.device, excluded.seq)
+             > (clinic_settings.hlc_wall, clinic_settings.hlc_counter, clinic_settings.device,
+                clinic_settings.seq)",
+        rusqlite::params![RULES_KEY, p.rules, wall, counter, device, seq],
     )?;
     Ok(())
 }
@@ -85,7 +91,7 @@ impl Store {
         self.require_manager("reviewing alerts")?;
         let alerts = outpost_alerts::evaluate(&self.alert_events()?, &self.alert_rules()?);
         let mut ack = self.conn.prepare_cached(
-            "SELECT a.by_user, u.name, a.at, a.note FROM alert_acks a
+            "SELECT a.by_user, u.name, a.at, a.note, a.events FROM alert_acks a
              LEFT JOIN users u ON u.id = a.by_user
              WHERE a.alert_id = ?1 ORDER BY a.at DESC, a.op DESC LIMIT 1",
         )?;
@@ -94,19 +100,36 @@ impl Store {
             .prepare_cached("SELECT name FROM users WHERE id = ?1")?;
         let mut out = Vec::with_capacity(alerts.len());
         for alert in alerts.into_iter().rev() {
-            let acknowledged = ack
+            let latest = ack
                 .query_row([&alert.id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
                 })
                 .optional()?
-                .and_then(|(by, by_name, at, note)| {
-                    Some(Acknowledgement {
-                        by: by.parse().ok()?,
-                        by_name,
-                        at,
-                        note,
-                    })
+                .and_then(|(by, by_name, at, note, events)| {
+                    Some((
+                        Acknowledgement {
+                            by: by.parse().ok()?,
+                            by_name,
+                            at,
+                            note,
+                        },
+                        events,
+                    ))
                 });
+            // An alert that grew after it was acknowledged is open again: the burst went on.
+            let seen_all =
+                |events: i64| usize::try_from(events).is_ok_and(|n| n >= alert.events.len());
+            let (acknowledged, grew_since) = match latest {
+                Some((a, events)) if seen_all(events) => (Some(a), None),
+                Some((a, _)) => (None, Some(a)),
+                None => (None, None),
+            };
             let actor_name = match &alert.actor {
                 Some(actor) => name.query_row([actor], |r| r.get(0)).optional()?,
                 None => None,
@@ -115,6 +138,7 @@ impl Store {
                 alert,
                 actor_name,
                 acknowledged,
+                grew_since,
             });
         }
         Ok(out)
@@ -135,14 +159,18 @@ impl Store {
     pub fn acknowledge_alert(&mut self, id: &str, note: &str) -> Result<(), StoreError> {
         self.require_manager("acknowledging an alert")?;
         let note = crate::records::required("note", note)?;
-        if !self.alerts()?.iter().any(|a| a.alert.id == id) {
-            return Err(StoreError::NotFound("alert"));
-        }
+        let events = self
+            .alerts()?
+            .iter()
+            .find(|a| a.alert.id == id)
+            .map(|a| a.alert.events.len())
+            .ok_or(StoreError::NotFound("alert"))?;
         self.write(
             RecordId([0; 16]),
             &Payload::AlertAcknowledged(AlertAcknowledged {
                 alert: id.to_owned(),
                 note,
+                events: u32::try_from(events).unwrap_or(u32::MAX),
             }),
         )?;
         Ok(())
@@ -177,6 +205,7 @@ impl Store {
         if !minute(rules.opens_at)
             || !minute(rules.closes_at)
             || rules.opens_at.is_some() != rules.closes_at.is_some()
+            || (rules.opens_at.is_some() && rules.opens_at == rules.closes_at)
             || rules.utc_offset_minutes.abs() > 14 * 60
         {
             return Err(StoreError::Invalid {

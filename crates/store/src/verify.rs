@@ -13,6 +13,8 @@ use crate::{StoreError, apply, backup::content_digests, legacy, trust::TrustedKe
 
 /// The projection tables, in the order they are cleared (no table references a later one).
 pub const PROJECTIONS: &[&str] = &[
+    "alert_acks",
+    "clinic_settings",
     "refused",
     "membership_events",
     "workspace",

@@ -154,3 +154,80 @@ fn the_clinic_sets_the_threshold_and_hours_and_nonsense_is_refused() {
             .any(|a| a.alert.rule == Rule::BulkAccess)
     );
 }
+
+#[test]
+fn an_acknowledged_burst_that_goes_on_is_open_again() {
+    let (fx, mut doc, _) = Fixture::new();
+    doc.set_alert_rules(&Rules {
+        bulk_charts: 3,
+        ..Rules::default()
+    })
+    .unwrap();
+    let patients = register(&mut doc, 6);
+    for p in &patients[..3] {
+        fx.clock.advance(1_000);
+        doc.chart(*p).unwrap();
+    }
+    let bulk = |doc: &outpost_store::Store| {
+        doc.alerts()
+            .unwrap()
+            .into_iter()
+            .find(|a| a.alert.rule == Rule::BulkAccess)
+            .unwrap()
+    };
+    let first = bulk(&doc);
+    doc.acknowledge_alert(&first.alert.id, "checking three new registrations")
+        .unwrap();
+    assert!(bulk(&doc).acknowledged.is_some());
+    // The same person goes on opening charts: the alert grows, and is open again.
+    for p in &patients[3..] {
+        fx.clock.advance(1_000);
+        doc.chart(*p).unwrap();
+    }
+    let grown = bulk(&doc);
+    assert_eq!(grown.alert.id, first.alert.id);
+    assert_eq!(grown.alert.count, 6);
+    assert!(grown.acknowledged.is_none(), "open again");
+    assert_eq!(
+        grown.grew_since.map(|a| a.note).as_deref(),
+        Some("checking three new registrations")
+    );
+}
+
+#[test]
+fn an_acknowledgement_or_a_threshold_written_into_the_tables_fails_verification() {
+    // The nurse the alerts are about opens the database with her own key.
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    doc.set_alert_rules(&Rules {
+        bulk_charts: 5,
+        ..Rules::default()
+    })
+    .unwrap();
+    drop(doc);
+    // Someone with the database key raises the threshold behind the app's back.
+    let conn = fx.attacker_connection();
+    conn.execute(
+        "UPDATE clinic_settings SET value = replace(value, '\"bulk_charts\":5', '\"bulk_charts\":100000')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let doc = fx.unlock();
+    assert!(outpost_store::verify::verify_log(doc.raw_connection()).is_err());
+    drop(doc);
+    // And an acknowledgement nobody signed.
+    let (fx, mut doc, _) = Fixture::new();
+    fx.add_nurse(&mut doc);
+    drop(doc);
+    let conn = fx.attacker_connection();
+    conn.execute(
+        "INSERT INTO alert_acks (op, alert_id, by_user, at, note, events)
+         VALUES (x'00', 'bulk_access:x:1', 'nobody', 0, 'nothing to see', 99)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let doc = fx.unlock();
+    assert!(outpost_store::verify::verify_log(doc.raw_connection()).is_err());
+}

@@ -683,6 +683,24 @@ fn a_small_childs_chart_carries_her_growth_z_scores_by_day_and_sex() {
         )
     );
 
+    // A child whose age is only a guess ("about 2"): weight-for-length/height alone, which
+    // does not depend on the age.
+    let mut guessed = patient();
+    guessed.birth_date = String::new();
+    guessed.estimated_age_years = Some(1);
+    guessed.sex = Some("female".into());
+    guessed.clinic_id = None;
+    guessed.given_name = "Adjoa".into();
+    let guessed = doc.add_patient(&guessed).unwrap();
+    doc.add_vital(guessed.id, None, VitalKind::Weight, 9.2, None)
+        .unwrap();
+    doc.add_vital(guessed.id, None, VitalKind::Height, 80.0, None)
+        .unwrap();
+    let point = doc.chart(guessed.id).unwrap().growth.remove(0);
+    assert_eq!(point.growth.weight_for_age, None);
+    assert_eq!(point.growth.length_for_age, None);
+    assert!(point.growth.weight_for_length.is_some());
+
     // No standards for an adult, or without a sex they are given by.
     let adult = doc.add_patient(&NewPatientWith::adult()).unwrap();
     doc.add_vital(adult.id, None, VitalKind::Weight, 70.0, None)

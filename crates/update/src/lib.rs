@@ -55,6 +55,9 @@ pub enum UpdateError {
         /// The installed version.
         installed: Version,
     },
+    /// The update is not an AppImage for this computer (a `.deb`, or another processor's).
+    #[error("{0} is not an AppImage for this computer")]
+    NotForThisMachine(String),
     /// Reading the file failed.
     #[error("the update could not be read: {0}")]
     Io(String),
@@ -187,6 +190,17 @@ pub fn verify(
     Ok(Verified { version, file })
 }
 
+/// Whether `file` names an AppImage built for this computer's processor (release names carry
+/// Debian's or the kernel's name for it: `amd64` or `x86_64`, `arm64` or `aarch64`).
+pub fn appimage_for_this_machine(file: &str) -> bool {
+    let names: &[&str] = match std::env::consts::ARCH {
+        "x86_64" => &["amd64", "x86_64"],
+        "aarch64" => &["arm64", "aarch64"],
+        other => return file.ends_with(".AppImage") && file.contains(other),
+    };
+    file.ends_with(".AppImage") && names.iter().any(|n| file.contains(n))
+}
+
 /// Verifies the update at `artifact` (its signature at `artifact.sig`) and, only then, puts it
 /// in place of `installed` (an AppImage): written beside it, flushed, made executable, then
 /// renamed over it in one step. A refused or failed update leaves `installed` as it was.
@@ -214,6 +228,11 @@ pub fn install_replacing(
         installed_version,
         downgrade,
     )?;
+    // A validly signed .deb, or another processor's AppImage, renamed over the running app
+    // would leave nothing that starts.
+    if !appimage_for_this_machine(&verified.file) {
+        return Err(UpdateError::NotForThisMachine(verified.file));
+    }
     // Copy what was verified, and check the copy again: the file on the stick could change
     // between the check and the copy.
     let staged = installed.with_extension("update-partial");

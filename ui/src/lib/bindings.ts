@@ -277,8 +277,13 @@ export type AlertView_Deserialize = {
 	alert: Alert_Deserialize,
 	/**  The name of the user it is about, when known. */
 	actor_name?: string | null,
-	/**  The latest acknowledgement, if anyone looked into it. */
+	/**  The latest acknowledgement, if anyone looked into it and the alert has not grown since. */
 	acknowledged?: Acknowledgement_Deserialize | null,
+	/**
+	 *  An acknowledgement made before the alert grew (more charts opened, more failed
+	 *  unlocks): the alert is open again, and this says what was found then.
+	 */
+	grew_since?: Acknowledgement_Deserialize | null,
 };
 
 /**  An alert as a manager reads it. */
@@ -287,8 +292,13 @@ export type AlertView_Serialize = {
 	alert: Alert_Serialize,
 	/**  The name of the user it is about, when known. */
 	actor_name: string | null,
-	/**  The latest acknowledgement, if anyone looked into it. */
+	/**  The latest acknowledgement, if anyone looked into it and the alert has not grown since. */
 	acknowledged: Acknowledgement_Serialize | null,
+	/**
+	 *  An acknowledgement made before the alert grew (more charts opened, more failed
+	 *  unlocks): the alert is open again, and this says what was found then.
+	 */
+	grew_since: Acknowledgement_Serialize | null,
 };
 
 /**  One alert. */
@@ -1701,9 +1711,9 @@ export type Rules = Rules_Serialize | Rules_Deserialize;
 /**  The clinic's settings for the rules. */
 export type Rules_Deserialize = {
 	/**  Bulk access: this many different charts … */
-	bulk_charts: number,
+	bulk_charts?: number,
 	/**  … opened by one user within this many minutes. */
-	bulk_minutes: number,
+	bulk_minutes?: number,
 	/**
 	 *  The clinic opens at this minute of the day (clinic time); with `closes_at`, `None` means
 	 *  open around the clock.
@@ -1712,11 +1722,11 @@ export type Rules_Deserialize = {
 	/**  The clinic closes at this minute of the day (clinic time). */
 	closes_at?: number | null,
 	/**  The clinic's offset from UTC, in minutes (+60 for West Africa Time). */
-	utc_offset_minutes: number,
+	utc_offset_minutes?: number,
 	/**  Failed unlocks: this many for one user … */
-	failed_unlocks: number,
+	failed_unlocks?: number,
 	/**  … within this many minutes. */
-	failed_minutes: number,
+	failed_minutes?: number,
 };
 
 /**  The clinic's settings for the rules. */

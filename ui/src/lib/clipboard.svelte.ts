@@ -19,7 +19,9 @@ export function clearKeyFromClipboardLater(ms = KEY_CLIPBOARD_MS): void {
   copied.pending = true;
   timer = setTimeout(() => {
     copied.pending = false;
-    // Only text written by this page; a clipboard the page may not write stays as it is.
+    // Empties the clipboard whatever is on it by then (anything copied in that minute goes
+    // too). Where the webview refuses a write without a click (unfocused), it stays; the
+    // screen's words say "in a minute", not that it was done.
     navigator.clipboard?.writeText('').catch(() => {});
   }, ms);
 }

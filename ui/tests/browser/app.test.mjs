@@ -1452,6 +1452,17 @@ test('alerts: a manager sees the badge, reads what raised an alert, acknowledges
   await until(async () => (await page.getByTestId('alert-badge').count()) === 0, 'the badge goes');
   await list.getByLabel('Show acknowledged').check();
   assert.equal(await list.getByTestId('alert-ack').count(), 2);
+  // The clinic's hours: a time that cannot be read is said, not saved as "around the clock".
+  await page.getByText('Alert rules for this clinic').click();
+  await page.getByLabel('Clinic opens (HH:MM)').fill('7h');
+  await page.getByLabel('Clinic closes (HH:MM)').fill('late');
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByText("Write the clinic's hours as HH:MM").waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.alertRules ?? null), null, 'nothing saved');
+  await page.getByLabel('Clinic closes (HH:MM)').fill('18:00');
+  await page.getByRole('button', { name: 'Save rules' }).click();
+  await page.getByText('Rules saved.').waitFor();
+  assert.deepEqual(await page.evaluate(() => [window.__FAKE_CORE__.alertRules.opens_at, window.__FAKE_CORE__.alertRules.closes_at]), [420, 1080]);
   // Its audit entries: the audit log opens on the nurse and the day.
   await list.getByRole('button', { name: 'See these entries in the audit log' }).first().click();
   await page.getByRole('heading', { name: 'Audit log' }).waitFor();

@@ -396,7 +396,11 @@ fn project(
         Payload::AlertAcknowledged(p) => {
             crate::alerts::acknowledged(conn, p, by.by, by.at, &pos.hash.0)
         }
-        Payload::AlertRulesSet(p) => crate::alerts::rules_set(conn, p, by.at, &pos.hash.0),
+        Payload::AlertRulesSet(p) => crate::alerts::rules_set(
+            conn,
+            p,
+            (pos.hlc_wall, pos.hlc_counter, &pos.device, pos.seq),
+        ),
         Payload::Legacy(_) => Err(StoreError::Corrupt("nested legacy record")),
         _ => Err(StoreError::UnknownCode {
             field: "operation kind",
@@ -556,6 +560,11 @@ fn patient_field_set(
     pos: &Position<'_>,
 ) -> Result<(), StoreError> {
     require_patient(conn, patient)?;
+    // The same checks as where the value was typed: a synced operation with a value no
+    // screen would accept (an estimate flag of "yes") is refused, not stored.
+    if let Some(value) = &p.value {
+        crate::records::patients::check_field(p.field, value)?;
+    }
     if matches!(
         p.field,
         PatientField::GivenName | PatientField::FamilyName | PatientField::BirthDate

@@ -230,8 +230,23 @@ impl Store {
         value: Option<String>,
         replaces: Vec<OpHash>,
     ) -> Result<(), StoreError> {
+        let value = value.map(|v| v.trim().to_owned());
         if let Some(v) = &value {
             crate::records::patients::check_field(field, v)?;
+            // One chart per identity number, as at registration.
+            if field == PatientField::NationalId && !v.is_empty() {
+                let taken: bool = self.conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM patients WHERE national_id = ?1 AND id <> ?2)",
+                    rusqlite::params![v, patient.to_hex()],
+                    |r| r.get(0),
+                )?;
+                if taken {
+                    return Err(StoreError::Invalid {
+                        field: "national_id",
+                        reason: "another patient has this identity number: open their chart",
+                    });
+                }
+            }
         }
         self.write(
             RecordId::from(patient),

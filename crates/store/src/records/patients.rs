@@ -110,7 +110,12 @@ pub(crate) fn patient_from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
         legacy: r.get(9)?,
         national_id: r.get(10)?,
         guardian: r.get(11)?,
-        birth_date_estimated: r.get::<_, Option<i64>>(12)?.is_some_and(|v| v != 0),
+        // Read tolerantly: a value other than 1 is not an estimate, and never an unreadable row.
+        birth_date_estimated: match r.get_ref(12)? {
+            rusqlite::types::ValueRef::Integer(v) => v == 1,
+            rusqlite::types::ValueRef::Text(t) => t == b"1",
+            _ => false,
+        },
     })
 }
 
@@ -207,7 +212,7 @@ impl Store {
                 OR (?4 IS NOT NULL AND clinic_id = ?4)
                 OR (?5 IS NOT NULL AND length({digits}) >= 9 AND substr({digits}, -9) = ?5)
                 OR (?7 IS NOT NULL AND national_id = ?7)
-             ORDER BY national_id IS ?7 DESC, birth_date = ?6 DESC, family_name, given_name, id LIMIT 10"
+             ORDER BY (?7 IS NOT NULL AND national_id = ?7) DESC, birth_date = ?6 DESC, family_name, given_name, id LIMIT 10"
         ))?;
         let rows = stmt.query_map(
             rusqlite::params![
@@ -382,7 +387,7 @@ impl Store {
             params.push(pattern);
             let _ = write!(
                 sql,
-                " AND (given_name || ' ' || family_name || ' ' || coalesce(clinic_id, '') || ' ' || coalesce(contact, '')) LIKE ?{} ESCAPE '\\'",
+                " AND (given_name || ' ' || family_name || ' ' || coalesce(clinic_id, '') || ' ' || coalesce(contact, '') || ' ' || coalesce(national_id, '')) LIKE ?{} ESCAPE '\\'",
                 params.len()
             );
         }
@@ -458,7 +463,15 @@ impl Store {
             );
         }
         let bmi = latest_bmi(&vitals, &patient.birth_date);
-        let growth = growth_points(&vitals, &patient.birth_date, patient.sex.as_deref());
+        let mut growth = growth_points(&vitals, &patient.birth_date, patient.sex.as_deref());
+        if patient.birth_date_estimated {
+            // An age guessed to the year says nothing of a child's weight or length for age:
+            // only weight-for-length/height, which does not depend on it, is kept.
+            for g in &mut growth {
+                g.growth.weight_for_age = None;
+                g.growth.length_for_age = None;
+            }
+        }
         let growth_curves = growth_curves(&growth, patient.sex.as_deref());
         Ok(Chart {
             growth,
