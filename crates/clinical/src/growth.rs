@@ -217,28 +217,33 @@ impl Table {
     }
 }
 
-fn table(cell: &'static OnceLock<Table>, text: &str, scale: f64) -> &'static Table {
-    cell.get_or_init(|| Table::parse(text, scale))
+/// The four tables, each parsed once on first use: days for the age tables, tenths of a cm for
+/// the length and height ones.
+fn table(index: usize) -> &'static Table {
+    static TABLES: [OnceLock<Table>; 4] = [const { OnceLock::new() }; 4];
+    let (text, scale) = match index {
+        0 => (include_str!("../data/who-growth-wfa.tsv"), 1.0),
+        1 => (include_str!("../data/who-growth-lhfa.tsv"), 1.0),
+        2 => (include_str!("../data/who-growth-wfl.tsv"), 10.0),
+        _ => (include_str!("../data/who-growth-wfh.tsv"), 10.0),
+    };
+    TABLES[index.min(3)].get_or_init(|| Table::parse(text, scale))
 }
 
 fn weight_for_age() -> &'static Table {
-    static T: OnceLock<Table> = OnceLock::new();
-    table(&T, include_str!("../data/who-growth-wfa.tsv"), 1.0)
+    table(0)
 }
 
 fn length_for_age() -> &'static Table {
-    static T: OnceLock<Table> = OnceLock::new();
-    table(&T, include_str!("../data/who-growth-lhfa.tsv"), 1.0)
+    table(1)
 }
 
 fn weight_for_length() -> &'static Table {
-    static T: OnceLock<Table> = OnceLock::new();
-    table(&T, include_str!("../data/who-growth-wfl.tsv"), 10.0)
+    table(2)
 }
 
 fn weight_for_height() -> &'static Table {
-    static T: OnceLock<Table> = OnceLock::new();
-    table(&T, include_str!("../data/who-growth-wfh.tsv"), 10.0)
+    table(3)
 }
 
 fn round2(z: f64) -> f64 {

@@ -220,14 +220,18 @@ pub fn install_replacing(
     let mut sig_path = artifact.as_os_str().to_owned();
     sig_path.push(".sig");
     let signature = std::fs::read_to_string(&sig_path).map_err(|_| UpdateError::Unsigned)?;
-    let verified = verify(
-        std::fs::File::open(artifact).map_err(io)?,
-        name,
-        &signature,
-        key,
-        installed_version,
-        downgrade,
-    )?;
+    // The same check for the file on the stick and for the copy made of it.
+    let check = |path: &Path| {
+        verify(
+            std::fs::File::open(path).map_err(io)?,
+            name,
+            &signature,
+            key,
+            installed_version,
+            downgrade,
+        )
+    };
+    let verified = check(artifact)?;
     // A validly signed .deb, or another processor's AppImage, renamed over the running app
     // would leave nothing that starts.
     if !appimage_for_this_machine(&verified.file) {
@@ -242,14 +246,7 @@ pub fn install_replacing(
         std::io::copy(&mut from, &mut to).map_err(io)?;
         to.flush().map_err(io)?;
         to.sync_all().map_err(io)?;
-        verify(
-            std::fs::File::open(&staged).map_err(io)?,
-            name,
-            &signature,
-            key,
-            installed_version,
-            downgrade,
-        )?;
+        check(&staged)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
