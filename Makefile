@@ -9,7 +9,7 @@ TIMED := scripts/timed.sh
 BENCH_PACKAGES := -p outpost-crypto -p outpost-store -p outpost-call -p outpost-tests
 
 
-.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-devices test-ui test-browser test-desktop bindings screenshot fuzz supply-chain deny sbom
+.PHONY: demo run test bench setup ui standalone fmt-check clippy test-rust test-devices test-ui test-browser test-desktop bindings screenshot fuzz supply-chain deny sbom package test-package
 
 ## Install system packages, tauri-driver and UI dependencies (idempotent).
 setup:
@@ -31,7 +31,7 @@ demo: setup ui
 	scripts/demo.sh
 
 ## Every check and every test layer, each stage timed.
-test: setup standalone fmt-check supply-chain ui clippy test-rust test-devices test-ui test-browser test-desktop fuzz
+test: setup standalone fmt-check supply-chain ui clippy test-rust test-devices test-ui test-browser test-desktop test-package fuzz
 	@echo "make test: all stages passed"
 
 ui:
@@ -84,6 +84,15 @@ test-desktop: ui
 	@$(TIMED) desktop-build cargo build -p outpost-desktop --locked
 	@$(TIMED) desktop-e2e env OUTPOST_DESKTOP_BIN=$(DESKTOP_BIN) \
 	  xvfb-run -a -s "-screen 0 1280x800x24" cargo test -p outpost-tests --features desktop-e2e --test desktop --locked
+
+## The installable app (release): a .deb with the desktop app, the `outpost` command, the icon
+## and a desktop entry, and its CycloneDX bill of materials, in $(CARGO_TARGET_DIR)/release/bundle/.
+package: setup ui
+	@$(TIMED) package scripts/package.sh
+
+## The .deb (of the debug build) installed with dpkg, checked, started under Xvfb and removed.
+test-package: ui
+	@$(TIMED) package-test scripts/test-package.sh
 
 ## Each cargo-fuzz target for FUZZ_SECONDS (corpus kept in fuzz/corpus between runs; the
 ## tracked examples in fuzz/seeds/<target> start it from real files).

@@ -53,6 +53,12 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
 fi
 
+# Tauri's bundler builds the .deb (`make package`, `make test-package`).
+if ! cargo tauri --version >/dev/null 2>&1; then
+  echo "setup: installing tauri-cli"
+  cargo install tauri-cli --version '^2' --locked
+fi
+
 # cargo-deny checks the dependency tree's licences, bans and sources (`make deny`).
 if ! cargo deny --version >/dev/null 2>&1; then
   echo "setup: installing cargo-deny"

@@ -625,3 +625,27 @@ async fn two_windows_hold_a_video_call_and_the_remote_picture_moves() {
     drop(driver_a);
     drop(driver_b);
 }
+
+/// The app as a clinic installs it: the binary the `.deb` put in /usr/bin (`make test-package`
+/// installs the package and points `OUTPOST_DESKTOP_BIN` at it) opens its window on a fresh
+/// profile and reports the workspace's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by make test-package, against the installed .deb"]
+async fn the_installed_package_opens_and_reports_its_version() {
+    assert!(
+        app_binary().starts_with("/usr/bin"),
+        "run by make test-package: OUTPOST_DESKTOP_BIN must be the installed /usr/bin/outpost-desktop"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&tmp.path().join("clinic-profile"));
+    let client = connect(&driver).await;
+    async {
+        let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+        wait_text(&client, "status-version", |t| t == version).await;
+        // A first run: onboarding, from the installed app's own UI files.
+        element(&client, "onboard-name").await;
+        assert_eq!(client.title().await.unwrap(), "Outpost");
+    }
+    .await;
+    let _ = client.close().await;
+}
