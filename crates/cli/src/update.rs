@@ -11,34 +11,13 @@ use crate::{
     run::{emit, with_session},
 };
 
-/// This program's version, which an update must be newer than.
-fn installed_version() -> Result<Version> {
-    Version::parse(env!("CARGO_PKG_VERSION"))
-        .ok_or_else(|| anyhow!("this build has no release version"))
-}
-
 /// `outpost update ...`
 pub(crate) async fn update(args: &Args, cmd: &UpdateCmd) -> Result<()> {
     let key = UpdateKey::shipped()?;
-    let installed = installed_version()?;
+    let installed = Version::this_build();
     match cmd {
         UpdateCmd::Verify { file } => {
-            let name = file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .ok_or_else(|| anyhow!("not a file: {}", file.display()))?;
-            let mut sig = file.as_os_str().to_owned();
-            sig.push(".sig");
-            let signature =
-                std::fs::read_to_string(&sig).map_err(|_| outpost_update::UpdateError::Unsigned)?;
-            let verified = outpost_update::verify(
-                std::fs::File::open(file)?,
-                name,
-                &signature,
-                &key,
-                installed,
-                Downgrade::Refuse,
-            )?;
+            let verified = outpost_update::verify_file(file, &key, installed, Downgrade::Refuse)?;
             emit(args.json, &verified.version.to_string(), || {
                 format!(
                     "verified: Outpost {} ({}), signed with Outpost's update key",

@@ -83,6 +83,13 @@ impl fmt::Display for Version {
     }
 }
 
+impl Version {
+    /// The version of this build (the workspace's, which the app and the CLI report).
+    pub fn this_build() -> Self {
+        Self::parse(env!("CARGO_PKG_VERSION")).unwrap_or(Self(0, 0, 0))
+    }
+}
+
 /// An update that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
@@ -188,6 +195,25 @@ pub fn verify(
         });
     }
     Ok(Verified { version, file })
+}
+
+/// Checks the update file at `artifact` with its signature beside it (`FILE.sig`), as
+/// [`verify`] does; changes nothing.
+pub fn verify_file(
+    artifact: &Path,
+    key: &UpdateKey,
+    installed: Version,
+    downgrade: Downgrade,
+) -> Result<Verified, UpdateError> {
+    let name = artifact
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| UpdateError::Io("no file name".into()))?;
+    let mut sig_path = artifact.as_os_str().to_owned();
+    sig_path.push(".sig");
+    let signature = std::fs::read_to_string(&sig_path).map_err(|_| UpdateError::Unsigned)?;
+    let file = std::fs::File::open(artifact).map_err(|e| UpdateError::Io(e.kind().to_string()))?;
+    verify(file, name, &signature, key, installed, downgrade)
 }
 
 /// Whether `file` names an AppImage built for this computer's processor (release names carry

@@ -215,6 +215,19 @@ fn an_update_from_a_usb_stick_replaces_the_appimage_only_when_it_verifies() {
         "outpost_0.2.0_riscv64.AppImage"
     ));
 
+    // Checked where it lies, as `outpost update verify` and the app do: nothing changes.
+    let checked = outpost_update::verify_file(&update, &key, INSTALLED, Downgrade::Refuse).unwrap();
+    assert_eq!(checked.version, Version(0, 2, 0));
+    assert_eq!(
+        outpost_update::verify_file(
+            &stick.path().join("absent.AppImage"),
+            &key,
+            INSTALLED,
+            Downgrade::Refuse
+        ),
+        Err(UpdateError::Unsigned)
+    );
+
     // The real one: in place, executable.
     let done = install_replacing(&update, &installed, &key, INSTALLED, Downgrade::Refuse).unwrap();
     assert_eq!(done.version, Version(0, 2, 0));

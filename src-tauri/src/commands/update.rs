@@ -32,11 +32,6 @@ pub struct UpdateFound {
     pub installable: bool,
 }
 
-fn installed_version() -> Result<Version, CommandError> {
-    Version::parse(env!("CARGO_PKG_VERSION"))
-        .ok_or_else(|| CommandError::invalid("this build has no release version"))
-}
-
 /// Asks for an update file, and verifies it against Outpost's update key and the installed
 /// version. Changes nothing; `null` when the dialog was closed.
 #[tauri::command]
@@ -57,9 +52,12 @@ pub async fn check_update_file(
         return Ok(None);
     };
     let checked = path.clone();
-    let verified = tauri::async_runtime::spawn_blocking(move || verify_file(&checked))
-        .await
-        .map_err(|_| CommandError::invalid("the check did not finish"))??;
+    let verified = tauri::async_runtime::spawn_blocking(move || {
+        let key = UpdateKey::shipped()?;
+        outpost_update::verify_file(&checked, &key, Version::this_build(), Downgrade::Refuse)
+    })
+    .await
+    .map_err(|_| CommandError::invalid("the check did not finish"))??;
     let installable =
         verified.file.ends_with(".AppImage") && std::env::var_os("APPIMAGE").is_some();
     *pending
@@ -89,34 +87,12 @@ pub async fn install_update_file(
     let target: PathBuf = std::env::var_os("APPIMAGE")
         .map(Into::into)
         .ok_or_else(|| CommandError::invalid("this installation is not an AppImage: install the .deb with the system's package manager"))?;
-    let installed = installed_version()?;
     let done = tauri::async_runtime::spawn_blocking(move || {
         let key = UpdateKey::shipped()?;
+        let installed = Version::this_build();
         outpost_update::install_replacing(&path, &target, &key, installed, Downgrade::Refuse)
     })
     .await
     .map_err(|_| CommandError::invalid("the installation did not finish"))??;
     Ok(done.version.to_string())
-}
-
-fn verify_file(path: &std::path::Path) -> Result<outpost_update::Verified, CommandError> {
-    let key = UpdateKey::shipped()?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| CommandError::invalid("not a file"))?;
-    let mut sig = path.as_os_str().to_owned();
-    sig.push(".sig");
-    let signature =
-        std::fs::read_to_string(&sig).map_err(|_| outpost_update::UpdateError::Unsigned)?;
-    let file = std::fs::File::open(path)
-        .map_err(|e| outpost_update::UpdateError::Io(e.kind().to_string()))?;
-    Ok(outpost_update::verify(
-        file,
-        name,
-        &signature,
-        &key,
-        installed_version()?,
-        Downgrade::Refuse,
-    )?)
 }
