@@ -54,6 +54,37 @@ pub enum Indicator {
     WeightForLength,
 }
 
+/// What a z-score means by WHO's cut-offs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Reading {
+    /// Below −3: severely underweight, stunted or wasted.
+    Severe,
+    /// Below −2: underweight, stunted or wasted.
+    Low,
+    /// Nothing to say.
+    Normal,
+    /// Weight-for-length above +2: overweight.
+    High,
+    /// Weight-for-length above +3: obese.
+    Obese,
+}
+
+impl Reading {
+    /// The reading of `z` for `indicator`: low values for every indicator, high ones only for
+    /// weight-for-length (a tall child is not ill, and a heavy one is judged by length).
+    pub fn of(indicator: Indicator, z: f64) -> Self {
+        match (indicator, z) {
+            (_, z) if z < -3.0 => Self::Severe,
+            (_, z) if z < -2.0 => Self::Low,
+            (Indicator::WeightForLength, z) if z > 3.0 => Self::Obese,
+            (Indicator::WeightForLength, z) if z > 2.0 => Self::High,
+            _ => Self::Normal,
+        }
+    }
+}
+
 /// One z-score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -65,6 +96,8 @@ pub struct ZScore {
     /// Outside WHO's plausible range for the indicator: probably a measuring or typing error,
     /// to be checked before it is acted on.
     pub implausible: bool,
+    /// What it means by WHO's cut-offs (read from the rounded score, as it is shown).
+    pub reading: Reading,
 }
 
 /// A child's measurements at one time, and their z-scores.
@@ -257,10 +290,12 @@ fn score(indicator: Indicator, z: f64) -> ZScore {
         Indicator::WeightForAge => !(-6.0..=5.0).contains(&z),
         Indicator::WeightForLength => z.abs() > 5.0,
     };
+    let z = round2(z);
     ZScore {
         indicator,
-        z: round2(z),
+        z,
         implausible,
+        reading: Reading::of(indicator, z),
     }
 }
 
@@ -668,6 +703,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(g.weight_for_length, None);
+    }
+
+    #[test]
+    fn a_score_reads_by_whos_cut_offs() {
+        use Indicator::{LengthForAge, WeightForAge, WeightForLength};
+        assert_eq!(Reading::of(WeightForAge, -3.01), Reading::Severe);
+        assert_eq!(Reading::of(LengthForAge, -2.5), Reading::Low);
+        assert_eq!(Reading::of(LengthForAge, -2.0), Reading::Normal);
+        // Only weight-for-length says "overweight": a tall child is not ill.
+        assert_eq!(Reading::of(LengthForAge, 3.5), Reading::Normal);
+        assert_eq!(Reading::of(WeightForAge, 2.4), Reading::Normal);
+        assert_eq!(Reading::of(WeightForLength, 2.4), Reading::High);
+        assert_eq!(Reading::of(WeightForLength, 3.2), Reading::Obese);
+        // WHO's survey row 371, weight-for-age -4.32.
+        let g = z_scores(Sex::Girl, 955, Some(7.6), None, Measured::Lying, false).unwrap();
+        assert_eq!(g.weight_for_age.unwrap().reading, Reading::Severe);
     }
 
     #[test]

@@ -1664,6 +1664,19 @@ export type ProfileState =
 /**  A profile is open. */
 "unlocked";
 
+/**  What a z-score means by WHO's cut-offs. */
+export type Reading = 
+/**  Below −3: severely underweight, stunted or wasted. */
+"severe" | 
+/**  Below −2: underweight, stunted or wasted. */
+"low" | 
+/**  Nothing to say. */
+"normal" | 
+/**  Weight-for-length above +2: overweight. */
+"high" | 
+/**  Weight-for-length above +3: obese. */
+"obese";
+
 /**  The recovery sheet to print and keep with the recovery key. */
 export type RecoverySheet = {
 	/**  The sheet as text (title line, then groups of four characters). */
@@ -2191,6 +2204,8 @@ export type ZScore = {
 	 *  to be checked before it is acted on.
 	 */
 	implausible: boolean,
+	/**  What it means by WHO's cut-offs (read from the rounded score, as it is shown). */
+	reading: Reading,
 };
 
 /* Tauri Specta runtime */

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { frameFor, linePoints, measurements, place, reading } from './growth';
+import { frameFor, linePoints, measurements, place } from './growth';
 
-describe('growth readings and charts', () => {
-  it('reads z-scores by the WHO cut-offs', () => {
-    expect(reading({ indicator: 'weight_for_age', z: -3.01, implausible: false })).toBe('severe');
-    expect(reading({ indicator: 'length_for_age', z: -2.5, implausible: false })).toBe('low');
-    expect(reading({ indicator: 'length_for_age', z: -2, implausible: false })).toBe('normal');
-    // Only weight-for-length says "overweight": a tall child is not ill.
-    expect(reading({ indicator: 'length_for_age', z: 3.5, implausible: false })).toBe('normal');
-    expect(reading({ indicator: 'weight_for_length', z: 2.4, implausible: false })).toBe('high');
-    expect(reading({ indicator: 'weight_for_length', z: 3.2, implausible: false })).toBe('obese');
-  });
-
+describe('growth charts', () => {
   it('frames a chart around the lines and the child, at least a year wide', () => {
     const curve = [0, 6, 12, 18].map((m) => ({ age_days: Math.round(m * 30.4375), lines: [2 + m / 3, 2.5 + m / 3, 3.3 + m / 2, 4.5 + m / 2, 5 + m / 2] }));
     const frame = frameFor(curve, [{ months: 4, value: 6 }]);

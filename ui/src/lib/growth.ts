@@ -1,24 +1,9 @@
-// What a child's WHO z-scores mean in words (the WHO classification a clinician reads them by),
-// and the geometry of a growth chart: lines and points placed in an SVG box.
-import type { CurvePoint, GrowthPoint, ZScore } from './bindings';
+// The geometry of a growth chart: WHO's lines and a child's points placed in an SVG box (the
+// core computes the z-scores and what they mean).
+import type { CurvePoint, GrowthPoint } from './bindings';
 
 /** Days in a month as WHO counts them. */
 export const DAYS_PER_MONTH = 30.4375;
-
-/** How a z-score reads: `severe` below −3, `low` below −2, `high` above +2 (weight-for-length), `obese` above +3. */
-export type Reading = 'severe' | 'low' | 'normal' | 'high' | 'obese';
-
-/** The WHO cut-offs: low values for every indicator, high ones only for weight-for-length. */
-export function reading(score: ZScore): Reading {
-  const z = score.z;
-  // A number that did not serialise (never expected) reads as nothing said.
-  if (z === null) return 'normal';
-  if (z < -3) return 'severe';
-  if (z < -2) return 'low';
-  if (score.indicator === 'weight_for_length' && z > 3) return 'obese';
-  if (score.indicator === 'weight_for_length' && z > 2) return 'high';
-  return 'normal';
-}
 
 /** A chart's box: the months shown and the value range that holds the lines and the points. */
 export interface Frame {
