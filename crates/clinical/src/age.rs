@@ -91,8 +91,29 @@ pub struct Age {
     pub months: u32,
     /// Days since birth.
     pub days: u32,
+    /// The unit clinicians write this age in: days under 4 weeks, weeks under 3 months,
+    /// months under a year, years and months under five, then years.
+    pub unit: AgeUnit,
     /// As clinicians write it: "10 d", "6 w", "5 m", "2 y 3 m", "47 y".
     pub text: String,
+}
+
+/// How an age is written, by how old the person is (screens in other languages write the same
+/// steps in their own words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum AgeUnit {
+    /// "10 d": `days`.
+    Days,
+    /// "6 w": `days / 7`.
+    Weeks,
+    /// "5 m": `months`.
+    Months,
+    /// "2 y 3 m": `years` and `months`.
+    YearsMonths,
+    /// "47 y", "2 y": `years`.
+    Years,
 }
 
 /// The age on `today` of someone born on `birth`; `None` when `birth` is after `today`.
@@ -110,18 +131,25 @@ pub fn age(birth: Date, today: Date) -> Option<Age> {
     let months = u32::try_from(months).ok()?;
     let days = u32::try_from(today.days() - birth.days()).ok()?;
     let (years, months) = (months / 12, months % 12);
-    let text = match (years, months) {
-        _ if days < 28 => format!("{days} d"),
-        (0, m) if m < 3 => format!("{} w", days / 7),
-        (0, m) => format!("{m} m"),
-        (y, 0) if y < 5 => format!("{y} y"),
-        (y, m) if y < 5 => format!("{y} y {m} m"),
-        (y, _) => format!("{y} y"),
+    let unit = match (years, months) {
+        _ if days < 28 => AgeUnit::Days,
+        (0, m) if m < 3 => AgeUnit::Weeks,
+        (0, _) => AgeUnit::Months,
+        (y, m) if y < 5 && m > 0 => AgeUnit::YearsMonths,
+        _ => AgeUnit::Years,
+    };
+    let text = match unit {
+        AgeUnit::Days => format!("{days} d"),
+        AgeUnit::Weeks => format!("{} w", days / 7),
+        AgeUnit::Months => format!("{months} m"),
+        AgeUnit::YearsMonths => format!("{years} y {months} m"),
+        AgeUnit::Years => format!("{years} y"),
     };
     Some(Age {
         years,
         months,
         days,
+        unit,
         text,
     })
 }

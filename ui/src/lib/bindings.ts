@@ -261,9 +261,30 @@ export type Age = {
 	months: number,
 	/**  Days since birth. */
 	days: number,
+	/**
+	 *  The unit clinicians write this age in: days under 4 weeks, weeks under 3 months,
+	 *  months under a year, years and months under five, then years.
+	 */
+	unit: AgeUnit,
 	/**  As clinicians write it: "10 d", "6 w", "5 m", "2 y 3 m", "47 y". */
 	text: string,
 };
+
+/**
+ *  How an age is written, by how old the person is (screens in other languages write the same
+ *  steps in their own words).
+ */
+export type AgeUnit = 
+/**  "10 d": `days`. */
+"days" | 
+/**  "6 w": `days / 7`. */
+"weeks" | 
+/**  "5 m": `months`. */
+"months" | 
+/**  "2 y 3 m": `years` and `months`. */
+"years_months" | 
+/**  "47 y", "2 y": `years`. */
+"years";
 
 /**  One alert. */
 export type Alert = Alert_Serialize | Alert_Deserialize;

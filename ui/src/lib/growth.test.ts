@@ -17,8 +17,8 @@ describe('growth charts', () => {
 
   it('takes the measurements of one kind, in months', () => {
     const points = [
-      { observed_at: 1, age_days: 61, age: { years: 0, months: 2, days: 61, text: '8 w' }, weight_kg: 5.1, length_cm: null, growth: { length_cm: null, weight_for_age: null, length_for_age: null, weight_for_length: null, standing_too_young: false } },
-      { observed_at: 2, age_days: 122, age: { years: 0, months: 4, days: 122, text: '4 m' }, weight_kg: null, length_cm: 62, growth: { length_cm: 62, weight_for_age: null, length_for_age: null, weight_for_length: null, standing_too_young: false } },
+      { observed_at: 1, age_days: 61, age: { years: 0, months: 2, days: 61, unit: 'weeks' as const, text: '8 w' }, weight_kg: 5.1, length_cm: null, growth: { length_cm: null, weight_for_age: null, length_for_age: null, weight_for_length: null, standing_too_young: false } },
+      { observed_at: 2, age_days: 122, age: { years: 0, months: 4, days: 122, unit: 'months' as const, text: '4 m' }, weight_kg: null, length_cm: 62, growth: { length_cm: 62, weight_for_age: null, length_for_age: null, weight_for_length: null, standing_too_young: false } },
     ];
     expect(measurements(points, 'weight').map((m) => m.value)).toEqual([5.1]);
     expect(measurements(points, 'length')[0]!.months).toBeCloseTo(4.008, 2);

@@ -1279,7 +1279,7 @@ test('a small child: her WHO growth curves and z-scores, with wasting and underw
   const growth = JSON.parse(readFileSync(new URL('./growth-fixture.json', import.meta.url), 'utf8'));
   const girl = { id: 'g'.repeat(32), given_name: 'Ama', family_name: 'Boateng', birth_date: '2025-09-29', sex: 'female', clinic_id: null, contact: null, created_at: 0, updated_at: 0 };
   const { page, errors } = await openApp({
-    state: { ...UNLOCKED, patients: [girl], growth: { [girl.id]: growth.growth }, growthCurves: growth.growth_curves, age: { years: 1, months: 2, days: 426, text: '1 y 2 m' } },
+    state: { ...UNLOCKED, patients: [girl], growth: { [girl.id]: growth.growth }, growthCurves: growth.growth_curves, age: { years: 1, months: 2, days: 426, unit: 'years_months', text: '1 y 2 m' } },
   });
   await page.setViewportSize({ width: 1366, height: 768 });
   await page.getByRole('button', { name: 'Boateng, Ama' }).click();

@@ -165,7 +165,7 @@ export function installFakeCore(seed) {
         vitals: state.vitals.filter((v) => v.patient_id === patientId),
         attachments: state.attachments.filter((a) => a.patient_id === patientId),
         // The core computes the age; the fake gives a fixed one.
-        age: state.age ?? { years: 36, months: 7, days: 13_000, text: '36 y' },
+        age: state.age ?? { years: 36, months: 7, days: 13_000, unit: 'years', text: '36 y' },
         bmi: null,
         allergy_status: activeAllergies(patientId).length > 0 ? 'allergies' : state.reviews.includes(patientId) ? 'none_known' : 'not_asked',
         allergies: state.allergies.filter((a) => a.patient_id === patientId),
