@@ -18,6 +18,10 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+pub mod online;
+#[cfg(feature = "test-signer")]
+pub mod testing;
+
 /// Why an update was refused. Nothing was changed in any case.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,6 +62,9 @@ pub enum UpdateError {
     /// The update is not an AppImage for this computer (a `.deb`, or another processor's).
     #[error("{0} is not an AppImage for this computer")]
     NotForThisMachine(String),
+    /// The update server's manifest is not one Outpost can read (its signature held).
+    #[error("the update server's release list cannot be read")]
+    BadManifest,
     /// Reading the file failed.
     #[error("the update could not be read: {0}")]
     Io(String),

@@ -4,38 +4,11 @@
 
 use std::io::Cursor;
 
-use minisign::KeyPair;
-use outpost_update::{Downgrade, UpdateError, UpdateKey, Version, install_replacing, verify};
+use outpost_update::{
+    Downgrade, UpdateError, UpdateKey, Version, install_replacing, testing::Signer, verify,
+};
 
 const INSTALLED: Version = Version(0, 1, 0);
-
-struct Signer {
-    pair: KeyPair,
-}
-
-impl Signer {
-    fn new() -> Self {
-        Self {
-            pair: KeyPair::generate_unencrypted_keypair().unwrap(),
-        }
-    }
-
-    fn key(&self) -> UpdateKey {
-        UpdateKey::from_base64(&self.pair.pk.to_base64()).unwrap()
-    }
-
-    fn sign(&self, bytes: &[u8], trusted: &str) -> String {
-        minisign::sign(
-            Some(&self.pair.pk),
-            &self.pair.sk,
-            Cursor::new(bytes),
-            Some(trusted),
-            None,
-        )
-        .unwrap()
-        .into_string()
-    }
-}
 
 const FILE: &str = "outpost_0.2.0_amd64.AppImage";
 
@@ -245,10 +218,7 @@ fn an_update_from_a_usb_stick_replaces_the_appimage_only_when_it_verifies() {
 #[test]
 fn the_key_is_read_from_a_pub_file_and_a_file_without_one_verifies_nothing() {
     let project = Signer::new();
-    let pub_file = format!(
-        "# Outpost's update key\n{}",
-        project.pair.pk.to_box().unwrap()
-    );
+    let pub_file = format!("# Outpost's update key\n{}", project.pub_file());
     let key = UpdateKey::from_pub_file(&pub_file).unwrap();
     let bytes = artifact();
     let sig = project.sign(&bytes, &format!("outpost-update version:0.2.0 file:{FILE}"));
