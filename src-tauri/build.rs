@@ -55,6 +55,8 @@ fn outpost_commands() -> &'static [&'static str] {
         "set_alert_rules",
         "check_update_file",
         "install_update_file",
+        "check_for_update",
+        "install_online_update",
         "audit_entries",
         "export_audit",
         "verify_audit",

@@ -163,6 +163,12 @@ impl From<outpost_update::UpdateError> for CommandError {
                 message,
             ),
             U::Io(kind) => Self::coded(K::Storage, "updateIo", [("io", kind)], message),
+            U::NoServer => Self::coded(K::Invalid, "updateNoServer", [], message),
+            U::Unreachable(detail) => {
+                Self::coded(K::Busy, "updateUnreachable", [("detail", detail)], message)
+            }
+            U::NotPublished => Self::coded(K::NotFound, "updateNotPublished", [], message),
+            U::BadManifest => Self::coded(K::Integrity, "updateBadManifest", [], message),
             _ => Self::coded(K::Storage, "storage", [], message),
         }
     }

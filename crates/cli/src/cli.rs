@@ -655,6 +655,14 @@ pub enum AttachCmd {
 /// `outpost update ...`
 #[derive(Debug, Subcommand)]
 pub enum UpdateCmd {
+    /// Ask the update server for its latest release (signed release list; OUTPOST_UPDATE_URL
+    /// for a mirror), and say what is new.
+    Check {
+        /// Also download the release's AppImage and .deb into DIR with their signatures,
+        /// verified, ready to carry to offline laptops on a USB stick.
+        #[arg(long, value_name = "DIR")]
+        download: Option<std::path::PathBuf>,
+    },
     /// Check an update file and its signature (FILE.sig beside it); changes nothing.
     Verify {
         /// The update (an AppImage or a .deb).

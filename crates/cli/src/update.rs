@@ -16,6 +16,7 @@ pub(crate) async fn update(args: &Args, cmd: &UpdateCmd) -> Result<()> {
     let key = UpdateKey::shipped()?;
     let installed = Version::this_build();
     match cmd {
+        UpdateCmd::Check { download } => check(args, &key, download.as_deref()).await,
         UpdateCmd::Verify { file } => {
             let verified = outpost_update::verify_file(file, &key, installed, Downgrade::Refuse)?;
             emit(args.json, &verified.version.to_string(), || {
@@ -63,5 +64,70 @@ pub(crate) async fn update(args: &Args, cmd: &UpdateCmd) -> Result<()> {
                 )
             })
         }
+    }
+}
+
+/// `outpost update check [--download DIR]`: what the update server offers, and optionally
+/// every build of it fetched and verified for a USB stick.
+async fn check(args: &Args, key: &UpdateKey, download: Option<&std::path::Path>) -> Result<()> {
+    use outpost_core::updates;
+    use outpost_update::{UpdateError, online::Offer};
+    let server = updates::server()?;
+    let installed = Version::this_build();
+    let mut releases = Vec::new();
+    let mut latest = None;
+    let mut missing = None;
+    // Both builds, so one check can fill a stick for AppImage and .deb laptops alike; the one
+    // this computer runs is said first.
+    for installation in [updates::installation(), other(updates::installation())] {
+        match updates::check(&server, key, installed, installation).await {
+            Ok(Offer::Available(release)) => releases.push(release),
+            Ok(Offer::UpToDate { latest: l }) => latest = Some(l),
+            Err(e @ UpdateError::NotForThisMachine(_)) => missing = missing.or(Some(e)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let (true, Some(e)) = (releases.is_empty() && latest.is_none(), missing) {
+        return Err(e.into());
+    }
+    let Some(first) = releases.first() else {
+        let latest = latest.map_or_else(String::new, |l| l.to_string());
+        return emit(
+            args.json,
+            &serde_json::json!({ "available": null, "latest": latest }),
+            || format!("Outpost {installed} is up to date (the server's latest is {latest})"),
+        );
+    };
+    let mut saved = Vec::new();
+    if let Some(dir) = download {
+        for release in &releases {
+            saved.push(updates::download(release, dir, key, installed).await?);
+        }
+    }
+    let value = serde_json::json!({
+        "available": first.version.to_string(),
+        "notes": first.notes,
+        "published": first.pub_date,
+        "downloaded": saved.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+    });
+    emit(args.json, &value, || {
+        let mut text = format!(
+            "Outpost {} is available (published {}):\n{}",
+            first.version, first.pub_date, first.notes
+        );
+        for path in &saved {
+            text.push_str("\nverified and saved: ");
+            text.push_str(&path.display().to_string());
+        }
+        text
+    })
+}
+
+/// The installation that is not `this` one.
+fn other(this: outpost_update::online::Installation) -> outpost_update::online::Installation {
+    use outpost_update::online::Installation;
+    match this {
+        Installation::AppImage => Installation::Package,
+        Installation::Package => Installation::AppImage,
     }
 }

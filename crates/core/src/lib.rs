@@ -31,6 +31,7 @@ pub mod info;
 pub mod net;
 pub mod replica;
 mod session;
+pub mod updates;
 pub mod workspace;
 
 pub use chart::SessionInfo;

@@ -350,3 +350,103 @@ fn describe(e: &hyper_util::client::legacy::Error) -> String {
     }
     text
 }
+
+/// Longest an update download may stall between two pieces (a 2G link is slow, not silent).
+const STALL_TIMEOUT: Duration = Duration::from_mins(1);
+/// Redirects followed (release hosting often sends the file from a storage host).
+const MAX_REDIRECTS: usize = 5;
+
+/// Why a download failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownloadFailure {
+    /// The server answered that there is no such file (404).
+    NotFound,
+    /// Anything else, in words: no link, a timeout, another status, a file too large.
+    Other(String),
+}
+
+impl From<String> for DownloadFailure {
+    fn from(text: String) -> Self {
+        Self::Other(text)
+    }
+}
+
+impl std::fmt::Display for DownloadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("the server has no such file"),
+            Self::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+/// Fetches `url` (`http://` or `https://`, following a few redirects) and hands its body to
+/// `sink` piece by piece, refusing more than `max` bytes. For update files, which are verified
+/// by their signature afterwards: nothing here is trusted for what it says.
+pub async fn download(
+    url: &str,
+    max: u64,
+    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<u64, DownloadFailure> {
+    use hyper::body::Body as _;
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config()?)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, http_body_util::Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build(https);
+    let mut url = url.to_owned();
+    for _ in 0..=MAX_REDIRECTS {
+        let request = http::Request::get(&url)
+            .body(http_body_util::Empty::new())
+            .map_err(|_| "the update address is not a URL".to_owned())?;
+        let response = tokio::time::timeout(STALL_TIMEOUT, client.request(request))
+            .await
+            .map_err(|_| "the update server did not answer in time".to_owned())?
+            .map_err(|e| describe(&e))?;
+        let status = response.status();
+        if status.is_redirection() {
+            url = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .filter(|l| l.starts_with("https://") || l.starts_with("http://"))
+                .ok_or_else(|| format!("HTTP {status} without a usable address"))?
+                .to_owned();
+            continue;
+        }
+        if status == http::StatusCode::NOT_FOUND {
+            return Err(DownloadFailure::NotFound);
+        }
+        if !status.is_success() {
+            return Err(format!("HTTP {status}").into());
+        }
+        let mut body = response.into_body();
+        if body.size_hint().lower() > max {
+            return Err(DownloadFailure::Other(
+                "the file is larger than an update can be".into(),
+            ));
+        }
+        let mut total = 0_u64;
+        while let Some(frame) = tokio::time::timeout(STALL_TIMEOUT, body.frame())
+            .await
+            .map_err(|_| "the download stalled".to_owned())?
+        {
+            let frame = frame.map_err(|_| "the download was cut off".to_owned())?;
+            if let Some(data) = frame.data_ref() {
+                total += data.len() as u64;
+                if total > max {
+                    return Err(DownloadFailure::Other(
+                        "the file is larger than an update can be".into(),
+                    ));
+                }
+                sink(data).map_err(|e| format!("cannot write the download: {}", e.kind()))?;
+            }
+        }
+        return Ok(total);
+    }
+    Err(DownloadFailure::Other(
+        "the update server redirected too many times".into(),
+    ))
+}

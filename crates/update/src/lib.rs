@@ -62,6 +62,16 @@ pub enum UpdateError {
     /// The update is not an AppImage for this computer (a `.deb`, or another processor's).
     #[error("{0} is not an AppImage for this computer")]
     NotForThisMachine(String),
+    /// This build names no update server (and `OUTPOST_UPDATE_URL` is not set).
+    #[error("this build has no update server: bring updates on a USB stick")]
+    NoServer,
+    /// The update server could not be reached, or the download did not finish. Nothing
+    /// changed; the next check tries again.
+    #[error("the update server could not be reached: {0}")]
+    Unreachable(String),
+    /// The update server has no such file (a release list or artifact not published there).
+    #[error("the update server has no such file")]
+    NotPublished,
     /// The update server's manifest is not one Outpost can read (its signature held).
     #[error("the update server's release list cannot be read")]
     BadManifest,

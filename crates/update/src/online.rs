@@ -22,6 +22,15 @@ pub const MAX_MANIFEST: usize = 256 * 1024;
 /// At most one automatic check a day: a clinic on a metered 2G link pays for each.
 pub const CHECK_EVERY_SECS: i64 = 24 * 60 * 60;
 
+/// The update server this build names (`keys/update.url`: its first line that is not a
+/// comment), if the project has one.
+pub fn shipped_server() -> Option<&'static str> {
+    include_str!("../keys/update.url")
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 /// How this copy of Outpost was installed, which decides the artifact it can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Installation {

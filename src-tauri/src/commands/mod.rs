@@ -86,6 +86,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         alerts::set_alert_rules,
         update::check_update_file,
         update::install_update_file,
+        update::check_for_update,
+        update::install_online_update,
         audit::audit_entries,
         audit::export_audit,
         audit::verify_audit,

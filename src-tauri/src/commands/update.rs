@@ -1,6 +1,8 @@
-//! "Update from file…": a signed update brought on a USB stick, picked in the system's dialog,
-//! verified exactly as `outpost update verify` does (`outpost-update`), and installed only when
-//! the person says so, from the file that was verified (never a path from the page).
+//! Updates in the app. "Update from file…": a signed update brought on a USB stick, picked in
+//! the system's dialog, verified exactly as `outpost update verify` does (`outpost-update`).
+//! Online: the signed release list asked for at most daily, its notes shown, the release
+//! downloaded and verified the same way. Either is installed only when the person says so,
+//! from what was verified (never a path from the page).
 
 use std::{path::PathBuf, sync::Mutex};
 
@@ -16,9 +18,12 @@ use crate::{
 /// The update files the dialog lists.
 const UPDATES: (&str, &[&str]) = ("Outpost update", &["AppImage", "deb"]);
 
-/// The update file verified last, waiting for the person's word.
+/// What was verified last, waiting for the person's word: a file, or an online release.
 #[derive(Debug, Default)]
-pub struct PendingUpdate(Mutex<Option<PathBuf>>);
+pub struct PendingUpdate {
+    file: Mutex<Option<PathBuf>>,
+    online: Mutex<Option<outpost_update::online::Release>>,
+}
 
 /// A verified update, as the page shows it.
 #[derive(Debug, Clone, serde::Serialize, specta::Type)]
@@ -61,7 +66,7 @@ pub async fn check_update_file(
     let installable =
         verified.file.ends_with(".AppImage") && std::env::var_os("APPIMAGE").is_some();
     *pending
-        .0
+        .file
         .lock()
         .map_err(|_| CommandError::invalid("busy"))? = Some(path);
     Ok(Some(UpdateFound {
@@ -79,7 +84,7 @@ pub async fn install_update_file(
     pending: State<'_, PendingUpdate>,
 ) -> Result<String, CommandError> {
     let path = pending
-        .0
+        .file
         .lock()
         .map_err(|_| CommandError::invalid("busy"))?
         .take()
@@ -95,4 +100,144 @@ pub async fn install_update_file(
     .await
     .map_err(|_| CommandError::invalid("the installation did not finish"))??;
     Ok(done.version.to_string())
+}
+
+/// What a check of the update server found.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum UpdateCheck {
+    /// This build has no update key or no update server: updates come from files.
+    NotSetUp,
+    /// Checked less than a day ago (an automatic check only).
+    NotDue,
+    /// The server's latest release is this one or older.
+    UpToDate {
+        /// The latest release the server names.
+        latest: String,
+    },
+    /// A newer release, from a release list signed with Outpost's key.
+    Available {
+        /// Its version.
+        version: String,
+        /// What is new, in the release's words.
+        notes: String,
+        /// When it was published (RFC 3339), as the signed list says.
+        #[serde(rename = "pubDate")]
+        pub_date: String,
+        /// Whether this installation puts it in place itself (an AppImage); a `.deb`
+        /// installation is handed the verified package for the system's package manager.
+        installable: bool,
+    },
+}
+
+/// Asks the update server for its latest release. `manual` is the person pressing "Check for
+/// updates"; otherwise (at start) the server is asked at most once a day, and a build without
+/// an update server or key says `notSetUp` rather than an error.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_for_update(
+    state: State<'_, AppState>,
+    pending: State<'_, PendingUpdate>,
+    manual: bool,
+) -> Result<UpdateCheck, CommandError> {
+    use outpost_core::updates;
+    use outpost_update::{UpdateError, online::Offer};
+    let setup = updates::server().and_then(|server| Ok((server, UpdateKey::shipped()?)));
+    let (server, key) = match setup {
+        Ok(s) => s,
+        Err(UpdateError::NoServer | UpdateError::NoUpdateKey) if !manual => {
+            return Ok(UpdateCheck::NotSetUp);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let installation = updates::installation();
+    let installed = Version::this_build();
+    let offer = if manual {
+        updates::check(&server, &key, installed, installation).await?
+    } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let due = updates::check_if_due(
+            state.core.data_dir(),
+            now,
+            &server,
+            &key,
+            installed,
+            installation,
+        );
+        match due.await? {
+            Some(offer) => offer,
+            None => return Ok(UpdateCheck::NotDue),
+        }
+    };
+    Ok(match offer {
+        Offer::UpToDate { latest } => UpdateCheck::UpToDate {
+            latest: latest.to_string(),
+        },
+        Offer::Available(release) => {
+            let found = UpdateCheck::Available {
+                version: release.version.to_string(),
+                notes: release.notes.clone(),
+                pub_date: release.pub_date.clone(),
+                installable: installation == outpost_update::online::Installation::AppImage,
+            };
+            *pending
+                .online
+                .lock()
+                .map_err(|_| CommandError::invalid("busy"))? = Some(release);
+            found
+        }
+    })
+}
+
+/// An online update, downloaded and verified.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct OnlineUpdateDone {
+    /// Its version.
+    pub version: String,
+    /// Put in place of the running AppImage: restart Outpost to use it.
+    pub installed: bool,
+    /// Where the verified package was saved, for the system's package manager (a `.deb`
+    /// installation), else `null`.
+    pub package: Option<String>,
+}
+
+/// Downloads the release the last check offered, verifies it as a file from a USB stick is
+/// verified, and puts it in place of the running AppImage; a `.deb` installation gets the
+/// verified package in its data directory, to install with the system's package manager.
+#[tauri::command]
+#[specta::specta]
+pub async fn install_online_update(
+    state: State<'_, AppState>,
+    pending: State<'_, PendingUpdate>,
+) -> Result<OnlineUpdateDone, CommandError> {
+    let release = pending
+        .online
+        .lock()
+        .map_err(|_| CommandError::invalid("busy"))?
+        .take()
+        .ok_or_else(|| CommandError::invalid("check for updates first"))?;
+    let key = UpdateKey::shipped()?;
+    let installed = Version::this_build();
+    let dir = state.core.data_dir().join("updates");
+    let path = outpost_core::updates::download(&release, &dir, &key, installed).await?;
+    let version = release.version.to_string();
+    let Some(target) = std::env::var_os("APPIMAGE").map(PathBuf::from) else {
+        return Ok(OnlineUpdateDone {
+            version,
+            installed: false,
+            package: Some(path.display().to_string()),
+        });
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        outpost_update::install_replacing(&path, &target, &key, installed, Downgrade::Refuse)
+    })
+    .await
+    .map_err(|_| CommandError::invalid("the installation did not finish"))??;
+    Ok(OnlineUpdateDone {
+        version,
+        installed: true,
+        package: None,
+    })
 }

@@ -119,6 +119,18 @@ export const commands = {
 	 *  renamed over it in one step. Restart Outpost to use it.
 	 */
 	installUpdateFile: () => typedError<string, CommandError>(__TAURI_INVOKE("install_update_file")),
+	/**
+	 *  Asks the update server for its latest release. `manual` is the person pressing "Check for
+	 *  updates"; otherwise (at start) the server is asked at most once a day, and a build without
+	 *  an update server or key says `notSetUp` rather than an error.
+	 */
+	checkForUpdate: (manual: boolean) => typedError<UpdateCheck, CommandError>(__TAURI_INVOKE("check_for_update", { manual })),
+	/**
+	 *  Downloads the release the last check offered, verifies it as a file from a USB stick is
+	 *  verified, and puts it in place of the running AppImage; a `.deb` installation gets the
+	 *  verified package in its data directory, to install with the system's package manager.
+	 */
+	installOnlineUpdate: () => typedError<OnlineUpdateDone_Serialize, CommandError>(__TAURI_INVOKE("install_online_update")),
 	/**  Audit entries, newest first, with who and which patient in words. */
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**
@@ -1475,6 +1487,35 @@ export type Note_Serialize = {
 	legacy: boolean,
 };
 
+/**  An online update, downloaded and verified. */
+export type OnlineUpdateDone = OnlineUpdateDone_Serialize | OnlineUpdateDone_Deserialize;
+
+/**  An online update, downloaded and verified. */
+export type OnlineUpdateDone_Deserialize = {
+	/**  Its version. */
+	version: string,
+	/**  Put in place of the running AppImage: restart Outpost to use it. */
+	installed: boolean,
+	/**
+	 *  Where the verified package was saved, for the system's package manager (a `.deb`
+	 *  installation), else `null`.
+	 */
+	package?: string | null,
+};
+
+/**  An online update, downloaded and verified. */
+export type OnlineUpdateDone_Serialize = {
+	/**  Its version. */
+	version: string,
+	/**  Put in place of the running AppImage: restart Outpost to use it. */
+	installed: boolean,
+	/**
+	 *  Where the verified package was saved, for the system's package manager (a `.deb`
+	 *  installation), else `null`.
+	 */
+	package: string | null,
+};
+
 /**  The SHA-256 hash that names one operation (see the crate docs). */
 export type OpHash = string;
 
@@ -2019,6 +2060,30 @@ reason: string } |
 { kind: "profile_file_altered"; 
 /**  Which of the two. */
 reason: string };
+
+/**  What a check of the update server found. */
+export type UpdateCheck = 
+/**  This build has no update key or no update server: updates come from files. */
+{ kind: "notSetUp" } | 
+/**  Checked less than a day ago (an automatic check only). */
+{ kind: "notDue" } | 
+/**  The server's latest release is this one or older. */
+{ kind: "upToDate"; 
+/**  The latest release the server names. */
+latest: string } | 
+/**  A newer release, from a release list signed with Outpost's key. */
+{ kind: "available"; 
+/**  Its version. */
+version: string; 
+/**  What is new, in the release's words. */
+notes: string; 
+/**  When it was published (RFC 3339), as the signed list says. */
+pubDate: string; 
+/**
+ *  Whether this installation puts it in place itself (an AppImage); a `.deb`
+ *  installation is handed the verified package for the system's package manager.
+ */
+installable: boolean };
 
 /**  A verified update, as the page shows it. */
 export type UpdateFound = {

@@ -1,0 +1,304 @@
+//! Online updates over a real HTTP server on loopback, served as an attacker who owns the
+//! server would serve them: a valid release is offered, downloaded (through a redirect, as
+//! release hosting does), verified and installed in place of an AppImage; an altered
+//! artifact, a manifest without its signature or by another key, and yesterday's older
+//! release are each refused or found up to date, with nothing left behind. The automatic
+//! check asks the server at most once a day.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use outpost_core::updates;
+use outpost_update::{
+    UpdateError, Version,
+    online::{Installation, MANIFEST, Offer},
+    testing::Signer,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const INSTALLED: Version = Version(0, 1, 0);
+
+/// What the server answers for a path: a body, or a redirect to another path.
+#[derive(Clone)]
+enum Answer {
+    Body(Vec<u8>),
+    Redirect(String),
+}
+
+/// A minimal HTTP/1.1 file server; counts the requests it answers.
+struct Server {
+    base: String,
+    files: Arc<Mutex<HashMap<String, Answer>>>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let files: Arc<Mutex<HashMap<String, Answer>>> = Arc::default();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (f, r, b) = (files.clone(), requests.clone(), base.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let (files, requests, base) = (f.clone(), r.clone(), b.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut byte = [0_u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if sock.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    requests.fetch_add(1, Ordering::SeqCst);
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let answer = files.lock().unwrap().get(&path).cloned();
+                    let reply = match answer {
+                        Some(Answer::Body(body)) => {
+                            let mut r = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                body.len()
+                            )
+                            .into_bytes();
+                            r.extend(body);
+                            r
+                        }
+                        Some(Answer::Redirect(to)) => format!(
+                            "HTTP/1.1 302 Found\r\nLocation: {base}{to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        )
+                        .into_bytes(),
+                        None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                    };
+                    let _ = sock.write_all(&reply).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Self {
+            base,
+            files,
+            requests,
+        }
+    }
+
+    fn put(&self, path: &str, body: impl Into<Vec<u8>>) {
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), Answer::Body(body.into()));
+    }
+
+    fn redirect(&self, path: &str, to: &str) {
+        self.files
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), Answer::Redirect(to.to_owned()));
+    }
+
+    fn remove(&self, path: &str) {
+        self.files.lock().unwrap().remove(path);
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn appimage_name(version: &str) -> String {
+    format!("outpost_{version}_{}.AppImage", std::env::consts::ARCH)
+}
+
+fn artifact() -> Vec<u8> {
+    let mut bytes = b"\x7fELF pretend AppImage ".to_vec();
+    bytes.extend((0..300_000_u32).map(|i| u8::try_from(i % 253).unwrap()));
+    bytes
+}
+
+/// Publishes `version` as a release does: the artifact (behind a redirect to storage), its
+/// signature in the manifest, and the manifest signed.
+fn publish(server: &Server, signer: &Signer, version: &str, bytes: &[u8]) {
+    let file = appimage_name(version);
+    server.put(&format!("/storage/{file}"), bytes);
+    server.redirect(&format!("/{file}"), &format!("/storage/{file}"));
+    let manifest = serde_json::json!({
+        "version": version,
+        "notes": "Growth charts print on one page.",
+        "pub_date": "2026-11-28T09:00:00Z",
+        "platforms": {
+            Installation::AppImage.platform(): {
+                "url": format!("{}/{file}", server.base),
+                "signature": signer.sign_release(bytes, version, &file),
+            }
+        }
+    })
+    .to_string();
+    let sig = signer.sign_release(manifest.as_bytes(), version, MANIFEST);
+    server.put(&format!("/{MANIFEST}"), manifest);
+    server.put(&format!("/{MANIFEST}.sig"), sig);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_release_is_offered_downloaded_verified_and_installed() {
+    let server = Server::start().await;
+    let project = Signer::new();
+    let key = project.key();
+    let bytes = artifact();
+    publish(&server, &project, "0.2.0", &bytes);
+
+    let offer = updates::check(&server.base, &key, INSTALLED, Installation::AppImage)
+        .await
+        .unwrap();
+    let Offer::Available(release) = offer else {
+        panic!("{offer:?}")
+    };
+    assert_eq!(release.version, Version(0, 2, 0));
+    assert_eq!(release.notes, "Growth charts print on one page.");
+
+    let downloads = tempfile::tempdir().unwrap();
+    let path = updates::download(&release, downloads.path(), &key, INSTALLED)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+
+    // The downloaded file goes in exactly as one from a USB stick: checked again, then
+    // renamed over the installed AppImage.
+    let laptop = tempfile::tempdir().unwrap();
+    let installed = laptop.path().join("Outpost.AppImage");
+    std::fs::write(&installed, b"the working 0.1.0").unwrap();
+    let done = outpost_update::install_replacing(
+        &path,
+        &installed,
+        &key,
+        INSTALLED,
+        outpost_update::Downgrade::Refuse,
+    )
+    .unwrap();
+    assert_eq!(done.version, Version(0, 2, 0));
+    assert_eq!(std::fs::read(&installed).unwrap(), bytes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_altered_artifact_is_refused_and_nothing_is_left_under_its_name() {
+    let server = Server::start().await;
+    let project = Signer::new();
+    let key = project.key();
+    let bytes = artifact();
+    publish(&server, &project, "0.2.0", &bytes);
+    let Offer::Available(release) =
+        updates::check(&server.base, &key, INSTALLED, Installation::AppImage)
+            .await
+            .unwrap()
+    else {
+        panic!("no offer")
+    };
+    // The storage host swaps the file after the manifest was read.
+    let mut altered = bytes.clone();
+    altered[200_000] ^= 1;
+    server.put(&format!("/storage/{}", release.file), altered);
+    let downloads = tempfile::tempdir().unwrap();
+    let err = updates::download(&release, downloads.path(), &key, INSTALLED)
+        .await
+        .unwrap_err();
+    assert_eq!(err, UpdateError::Tampered);
+    assert_eq!(
+        std::fs::read_dir(downloads.path()).unwrap().count(),
+        0,
+        "no partial file, no signature, no artifact"
+    );
+    // Gone from the server: said as such, still nothing left.
+    server.remove(&format!("/storage/{}", release.file));
+    let err = updates::download(&release, downloads.path(), &key, INSTALLED)
+        .await
+        .unwrap_err();
+    assert_eq!(err, UpdateError::NotPublished);
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_foreign_or_older_release_list_offers_nothing() {
+    let server = Server::start().await;
+    let project = Signer::new();
+    let key = project.key();
+    let check = || updates::check(&server.base, &key, INSTALLED, Installation::AppImage);
+
+    // The manifest without its signature, as Tauri's updater would publish it.
+    publish(&server, &project, "0.2.0", &artifact());
+    server.remove(&format!("/{MANIFEST}.sig"));
+    assert_eq!(check().await, Err(UpdateError::Unsigned));
+
+    // The server taken over and a release signed with the attacker's key.
+    let attacker = Signer::new();
+    publish(&server, &attacker, "0.3.0", &artifact());
+    assert_eq!(check().await, Err(UpdateError::WrongKey));
+
+    // Yesterday's (older) release replayed: nothing to install.
+    publish(&server, &project, "0.0.9", &artifact());
+    assert_eq!(
+        check().await,
+        Ok(Offer::UpToDate {
+            latest: Version(0, 0, 9)
+        })
+    );
+
+    // No server at all (the clinic is offline): said as unreachable.
+    let err = updates::check(
+        "http://127.0.0.1:9",
+        &key,
+        INSTALLED,
+        Installation::AppImage,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, UpdateError::Unreachable(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_automatic_check_asks_the_server_at_most_once_a_day() {
+    let server = Server::start().await;
+    let project = Signer::new();
+    let key = project.key();
+    publish(&server, &project, "0.2.0", &artifact());
+    let data = tempfile::tempdir().unwrap();
+    let now = 1_800_000_000_i64;
+    let due = |at: i64| {
+        updates::check_if_due(
+            data.path(),
+            at,
+            &server.base,
+            &key,
+            INSTALLED,
+            Installation::AppImage,
+        )
+    };
+
+    // Offline at first start: fails, and is not counted.
+    let offline = updates::check_if_due(
+        data.path(),
+        now,
+        "http://127.0.0.1:9",
+        &key,
+        INSTALLED,
+        Installation::AppImage,
+    )
+    .await;
+    assert!(offline.is_err());
+
+    assert!(matches!(due(now).await, Ok(Some(Offer::Available(_)))));
+    let asked = server.requests();
+    assert_eq!(asked, 2, "the manifest and its signature");
+    // Restarted an hour later, and again at night: the server is not asked.
+    assert_eq!(due(now + 3_600).await, Ok(None));
+    assert_eq!(due(now + 23 * 3_600).await, Ok(None));
+    assert_eq!(server.requests(), asked);
+    // The next day it is.
+    assert!(matches!(due(now + 24 * 3_600).await, Ok(Some(_))));
+    assert_eq!(server.requests(), asked + 2);
+}
