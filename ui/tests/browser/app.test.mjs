@@ -1527,3 +1527,49 @@ test('update from file: a verified AppImage is installed on the word; a tampered
   assert.deepEqual([...errors, ...second.errors], []);
   await second.page.close();
 });
+
+test('online update: a daily check offers a signed release in a banner; its notes are shown and it installs only on the word', async () => {
+  const answer = { kind: 'available', version: '0.2.0', notes: 'Growth charts print on one page.\nSync resumes after a dropped 2G link.', pubDate: '2026-11-28T09:00:00Z', installable: true };
+  const done = { version: '0.2.0', installed: true, package: null };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, online: { answer, done } } });
+  const banner = page.getByTestId('update-banner');
+  await banner.waitFor();
+  assert.match(await banner.textContent(), /Outpost 0\.2\.0 is available/);
+  assert.deepEqual(await page.evaluate(() => window.__FAKE_CORE__.updateChecks), [false], 'one automatic check at start, not a manual one');
+  await banner.getByRole('button', { name: "What's new" }).click();
+  await page.getByTestId('update-offer').waitFor();
+  assert.equal(await page.getByTestId('update-banner').count(), 0, 'the banner gives way to the notes');
+  assert.equal(await page.getByTestId('update-notes').textContent(), answer.notes);
+  assert.match(await page.getByTestId('update-offer').textContent(), /published Nov 28, 2026/);
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.onlineInstalled ?? false), false, 'nothing installed before the word');
+  await page.getByTestId('update-install-online').click();
+  await page.getByText('Outpost 0.2.0 is installed: restart Outpost to use it.').waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.onlineInstalled), true);
+  assert.equal(await page.getByTestId('update-offer').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('online update: not due means no banner; the button asks now and says up to date, or why the server was not reached', async () => {
+  const answer = { kind: 'upToDate', latest: '0.1.0' };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, online: { answer, due: false } } });
+  await page.getByTestId('nav-about').click();
+  await page.getByTestId('update-check').waitFor();
+  assert.equal(await page.getByTestId('update-banner').count(), 0);
+  assert.equal(await page.getByTestId('update-none').count(), 0, 'nothing said before the person asks');
+  await page.getByTestId('update-check').click();
+  await page.getByTestId('update-none').waitFor();
+  assert.match(await page.getByTestId('update-none').textContent(), /up to date \(the latest release is 0\.1\.0\)/);
+  assert.deepEqual(await page.evaluate(() => window.__FAKE_CORE__.updateChecks), [false, true]);
+  // The link is down: said in words, with nothing to install.
+  await page.evaluate(() => {
+    window.__FAKE_CORE__.online = { error: { kind: 'busy', code: 'updateUnreachable', params: { detail: 'connection refused' }, message: 'the update server could not be reached: connection refused' } };
+  });
+  await page.getByTestId('update-check').click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /could not be reached/);
+  assert.equal(await page.getByTestId('update-install-online').count(), 0);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -219,6 +219,21 @@ export function installFakeCore(seed) {
       state.updateChecked = true;
       return state.update?.found ?? null;
     },
+    // Online: what the update server "offers" is the seed's; the automatic check may be not due.
+    check_for_update: ({ manual }) => {
+      (state.updateChecks ??= []).push(manual);
+      const online = state.online;
+      if (!online) return { kind: 'notSetUp' };
+      if (online.error) fail(online.error.kind, online.error.message, online.error.code, online.error.params);
+      if (!manual && online.due === false) return { kind: 'notDue' };
+      state.onlineOffered = online.answer.kind === 'available';
+      return online.answer;
+    },
+    install_online_update: () => {
+      if (!state.onlineOffered) fail('invalid', 'check for updates first');
+      state.onlineInstalled = true;
+      return state.online.done;
+    },
     install_update_file: () => {
       if (!state.updateChecked) fail('invalid', 'choose and check an update file first');
       state.updateInstalled = true;
