@@ -281,6 +281,12 @@ async fn a_physician_charts_offline_in_the_real_window() {
             data_dir.display().to_string()
         );
         assert_eq!(text_of(&client, "app-profile").await, "unlocked");
+
+        // Asking for updates goes through the real command and its capability; this build has
+        // no update key or server, and says so rather than finding nothing.
+        click(&client, "update-check").await;
+        let said = wait_text(&client, "update-message", |t| !t.is_empty()).await;
+        assert!(said.contains("no update"), "{said}");
     }
     .await;
     let _ = client.close().await;
