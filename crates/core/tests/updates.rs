@@ -302,3 +302,93 @@ async fn the_automatic_check_asks_the_server_at_most_once_a_day() {
     assert!(matches!(due(now + 24 * 3_600).await, Ok(Some(_))));
     assert_eq!(server.requests(), asked + 2);
 }
+
+/// The release manager's steps in docs/RELEASING.md, with a test key: sign each artifact,
+/// write the list with `scripts/release-manifest.py`, sign the list, publish. A laptop then
+/// finds and verifies the release; a signature naming another version stops the script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_made_as_releasing_md_says_is_found_and_verified() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/release-manifest.py"
+    );
+    let server = Server::start().await;
+    let project = Signer::new();
+    let key = project.key();
+    let release = tempfile::tempdir().unwrap();
+    let appimage = appimage_name("0.2.0");
+    let deb = format!("outpost_0.2.0_{}.deb", debian_arch());
+    let bytes = artifact();
+    for name in [&appimage, &deb] {
+        std::fs::write(release.path().join(name), &bytes).unwrap();
+        std::fs::write(
+            release.path().join(format!("{name}.sig")),
+            project.sign_release(&bytes, "0.2.0", name),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        release.path().join("NOTES.txt"),
+        "Growth charts print on one page.\n",
+    )
+    .unwrap();
+    let run = |version: &str| {
+        std::process::Command::new("python3")
+            .arg(script)
+            .args(["--version", version, "--notes"])
+            .arg(release.path().join("NOTES.txt"))
+            .args(["--base-url", &server.base, "--out"])
+            .arg(release.path())
+            .arg(release.path().join(&appimage))
+            .arg(release.path().join(&deb))
+            .output()
+            .unwrap()
+    };
+    // Signatures made for 0.2.0, a list said to be 0.3.0: refused before anything is written.
+    let slip = run("0.3.0");
+    assert!(!slip.status.success());
+    assert!(String::from_utf8_lossy(&slip.stderr).contains("not version:0.3.0"));
+    assert!(!release.path().join(MANIFEST).exists());
+
+    let made = run("0.2.0");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let manifest = std::fs::read(release.path().join(MANIFEST)).unwrap();
+    server.put(&format!("/{MANIFEST}"), manifest.clone());
+    server.put(
+        &format!("/{MANIFEST}.sig"),
+        project.sign_release(&manifest, "0.2.0", MANIFEST),
+    );
+    for name in [&appimage, &deb] {
+        server.put(&format!("/{name}"), bytes.clone());
+    }
+    for (installation, file) in [
+        (Installation::AppImage, &appimage),
+        (Installation::Package, &deb),
+    ] {
+        let Ok(Offer::Available(found)) =
+            updates::check(&server.base, &key, INSTALLED, installation).await
+        else {
+            panic!("no offer for {installation:?}")
+        };
+        assert_eq!(&found.file, file);
+        assert_eq!(found.notes, "Growth charts print on one page.");
+        let downloads = tempfile::tempdir().unwrap();
+        let path = updates::download(&found, downloads.path(), &key, INSTALLED)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), bytes);
+    }
+}
+
+/// Debian's name for this processor, as a `.deb` carries it.
+fn debian_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
