@@ -12,6 +12,8 @@ APT_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick fonts-dejavu-core
   # answering the system file dialog (GTK) in the real window: keys typed through XTEST
   xdotool
+  # reading the X clipboard and primary selection the shell empties after a recovery key is copied
+  xclip
   # UI browser tests
   chromium
   # call media: Opus audio (the H.264 codec builds its bundled source); the camera (V4L2

@@ -78,6 +78,9 @@ pub fn run_app<R: Runtime>(
             state::spawn_sync_loop(core.clone());
             app.manage(state::AppState::new(core));
             app.manage(commands::update::PendingUpdate::default());
+            app.manage(commands::clipboard::ClipboardClearing::new(
+                app.handle().clone(),
+            ));
             // A test may have managed a picker that answers for a person; otherwise the
             // system's dialog.
             if app.try_state::<picker::Picker>().is_none() {

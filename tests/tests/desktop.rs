@@ -429,6 +429,66 @@ async fn a_backup_goes_where_the_person_chose_in_the_system_file_dialog() {
     assert!(!bytes.starts_with(b"SQLite format 3"));
 }
 
+/// What X holds in `selection` (`clipboard` or `primary`), read as another program would.
+fn x_selection(selection: &str) -> String {
+    let out = Command::new("xclip")
+        .args(["-o", "-selection", selection])
+        .output()
+        .expect("xclip on PATH (scripts/setup.sh installs it)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A recovery key selected and copied with the keyboard in the real window is on the X
+/// clipboard and the primary selection (middle-click paste), and a moment later (a minute in
+/// use, shortened here) neither holds it: the shell empties both, which the page alone cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_recovery_key_leaves_the_clipboard_and_the_primary_selection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("clinic-profile");
+    let driver = Driver::start_with(&data_dir, &[("OUTPOST_CLIPBOARD_CLEAR_MS", "3000")]);
+    let client = connect(&driver).await;
+    async {
+        fill(&client, "onboard-name", "Dr. Achieng").await;
+        fill(&client, "onboard-passphrase", PASSPHRASE).await;
+        fill(&client, "onboard-confirm", PASSPHRASE).await;
+        click(&client, "onboard-submit").await;
+        let key = text_of(&client, "recovery-key").await;
+        client
+            .execute(
+                "window.getSelection().selectAllChildren(document.querySelector('[data-testid=\"recovery-key\"]'));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let window = xdotool(&["search", "--name", "^Outpost$"]);
+        let window = window.lines().next().expect("the app's window").to_owned();
+        xdotool(&["windowfocus", "--sync", &window]);
+        xdotool(&["key", "--clearmodifiers", "ctrl+c"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(x_selection("clipboard").contains(&key) && x_selection("primary").contains(&key)) {
+            assert!(Instant::now() < deadline, "the key never reached the clipboard and the selection");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (clipboard, primary) = (x_selection("clipboard"), x_selection("primary"));
+            if !clipboard.contains(&key) && !primary.contains(&key) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still holding the key: clipboard {}, primary {}",
+                clipboard.contains(&key),
+                primary.contains(&key)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    .await;
+    let _ = client.close().await;
+    drop(driver);
+}
+
 /// Unlocks the window with `passphrase` and waits for the signed-in frame.
 async fn unlock(client: &Client, passphrase: &str) {
     fill(client, "unlock-passphrase", passphrase).await;

@@ -14,6 +14,7 @@ pub mod backup;
 pub mod calls;
 pub mod chart;
 pub mod clinical;
+pub mod clipboard;
 pub mod people;
 pub mod profile;
 pub mod sync;
@@ -88,6 +89,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         update::install_update_file,
         update::check_for_update,
         update::install_online_update,
+        clipboard::clear_clipboard_later,
         audit::audit_entries,
         audit::export_audit,
         audit::verify_audit,

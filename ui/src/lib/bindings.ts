@@ -131,6 +131,12 @@ export const commands = {
 	 *  verified package in its data directory, to install with the system's package manager.
 	 */
 	installOnlineUpdate: () => typedError<OnlineUpdateDone_Serialize, CommandError>(__TAURI_INVOKE("install_online_update")),
+	/**
+	 *  Empties the clipboard and the primary selection a minute from now (the page calls this when
+	 *  a recovery key is copied). Whatever is on them by then goes too: a key pasted into a chat by
+	 *  mistake is worse than a lost copy.
+	 */
+	clearClipboardLater: () => typedError<null, CommandError>(__TAURI_INVOKE("clear_clipboard_later")),
 	/**  Audit entries, newest first, with who and which patient in words. */
 	auditEntries: (query: AuditQuery_Deserialize) => typedError<AuditEntry_Serialize[], CommandError>(__TAURI_INVOKE("audit_entries", { query })),
 	/**

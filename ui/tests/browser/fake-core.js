@@ -234,6 +234,10 @@ export function installFakeCore(seed) {
       state.onlineInstalled = true;
       return state.online.done;
     },
+    clear_clipboard_later: () => {
+      state.clipboardClearings = (state.clipboardClearings ?? 0) + 1;
+      return null;
+    },
     install_update_file: () => {
       if (!state.updateChecked) fail('invalid', 'choose and check an update file first');
       state.updateInstalled = true;
