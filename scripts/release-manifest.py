@@ -69,6 +69,8 @@ def main():
         platforms[key] = {
             "signature": base64.b64encode(sig.encode()).decode(),
             "url": f"{args.base_url.rstrip('/')}/{name}",
+            # Not Tauri's; Outpost stops a download at the signed size.
+            "size": os.path.getsize(path),
         }
     manifest = {
         "version": args.version,

@@ -169,6 +169,13 @@ impl From<outpost_update::UpdateError> for CommandError {
             }
             U::NotPublished => Self::coded(K::NotFound, "updateNotPublished", [], message),
             U::BadManifest => Self::coded(K::Integrity, "updateBadManifest", [], message),
+            U::ReleaseList => Self::coded(K::Invalid, "updateReleaseList", [], message),
+            U::NotListedVersion { found, listed } => Self::coded(
+                K::Integrity,
+                "updateNotListedVersion",
+                [("found", found.to_string()), ("listed", listed.to_string())],
+                message,
+            ),
             _ => Self::coded(K::Storage, "storage", [], message),
         }
     }

@@ -74,15 +74,19 @@ async fn check(args: &Args, key: &UpdateKey, download: Option<&std::path::Path>)
     use outpost_update::{UpdateError, online::Offer};
     let server = updates::server()?;
     let installed = Version::this_build();
+    // One list for both builds, so one check can fill a stick for AppImage and .deb laptops
+    // alike; the one this computer runs is said first.
+    let list = updates::fetch_list(&server).await?;
     let mut releases = Vec::new();
     let mut latest = None;
     let mut missing = None;
-    // Both builds, so one check can fill a stick for AppImage and .deb laptops alike; the one
-    // this computer runs is said first.
     for installation in [updates::installation(), other(updates::installation())] {
-        match updates::check(&server, key, installed, installation).await {
+        match list.read(key, installed, installation) {
             Ok(Offer::Available(release)) => releases.push(release),
             Ok(Offer::UpToDate { latest: l }) => latest = Some(l),
+            Ok(Offer::Behind { latest: l }) => bail!(
+                "the update server names an older release ({l}) than this one ({installed}): it may be out of date, or replaying an old list"
+            ),
             Err(e @ UpdateError::NotForThisMachine(_)) => missing = missing.or(Some(e)),
             Err(e) => return Err(e.into()),
         }

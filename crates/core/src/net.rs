@@ -1,6 +1,7 @@
-//! The transport to the relay: the sync engine's requests as HTTP/1.1 (TLS with rustls and
-//! the system's roots, plus `OUTPOST_RELAY_CA` for a relay with its own certificate), and the
-//! live and signaling WebSockets.
+//! The network transport: to the relay, the sync engine's requests as HTTP/1.1 (TLS with
+//! rustls and the system's roots, plus `OUTPOST_RELAY_CA` for a relay with its own
+//! certificate) and the live and signaling WebSockets; and plain downloads of signed update
+//! files ([`download`], with the same roots: a clinic's mirror may use the same private CA).
 //!
 //! Nothing here interprets what it carries: envelopes are sealed before they get here.
 

@@ -57,6 +57,62 @@ fn unreachable(failure: crate::net::DownloadFailure) -> UpdateError {
     }
 }
 
+/// The longest a check may take, start to end (a server trickling bytes is not waited on for
+/// days; the list is a few KiB even on a 2G link).
+const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_mins(3);
+/// Where the last signed list is kept, to say what it offered after a restart.
+const LIST_DIR: &str = "update-list";
+
+/// The release list and its signature, as the server sent them (not yet checked).
+#[derive(Debug, Clone)]
+pub struct SignedList {
+    /// `latest.json`.
+    pub manifest: Vec<u8>,
+    /// `latest.json.sig`.
+    pub signature: String,
+}
+
+impl SignedList {
+    /// What the list offers this installation, checked against `key` first.
+    pub fn read(
+        &self,
+        key: &UpdateKey,
+        installed: Version,
+        installation: Installation,
+    ) -> Result<Offer, UpdateError> {
+        online::read_manifest(
+            &self.manifest,
+            &self.signature,
+            key,
+            installed,
+            installation,
+        )
+    }
+}
+
+/// Fetches the release list and its signature from `server` (unchecked: see
+/// [`SignedList::read`]).
+pub async fn fetch_list(server: &str) -> Result<SignedList, UpdateError> {
+    let fetch_both = async {
+        let manifest = fetch(&format!("{server}/{MANIFEST}"), online::MAX_MANIFEST as u64).await?;
+        // A list published without its signature is refused as unsigned, not as a lost link.
+        let signature = fetch(&format!("{server}/{MANIFEST}.sig"), MAX_SIGNATURE)
+            .await
+            .map_err(|e| match e {
+                UpdateError::NotPublished => UpdateError::Unsigned,
+                e => e,
+            })?;
+        let signature = String::from_utf8(signature).map_err(|_| UpdateError::Unsigned)?;
+        Ok(SignedList {
+            manifest,
+            signature,
+        })
+    };
+    tokio::time::timeout(CHECK_DEADLINE, fetch_both)
+        .await
+        .map_err(|_| UpdateError::Unreachable("the update server answered too slowly".into()))?
+}
+
 /// Asks the server at `server` for its latest release and checks what it says against `key`.
 pub async fn check(
     server: &str,
@@ -64,21 +120,14 @@ pub async fn check(
     installed: Version,
     installation: Installation,
 ) -> Result<Offer, UpdateError> {
-    let manifest = fetch(&format!("{server}/{MANIFEST}"), online::MAX_MANIFEST as u64).await?;
-    // A manifest published without its signature is refused as unsigned, not as a lost link.
-    let signature = fetch(&format!("{server}/{MANIFEST}.sig"), MAX_SIGNATURE)
-        .await
-        .map_err(|e| match e {
-            UpdateError::NotPublished => UpdateError::Unsigned,
-            e => e,
-        })?;
-    let signature = String::from_utf8(signature).map_err(|_| UpdateError::Unsigned)?;
-    online::read_manifest(&manifest, &signature, key, installed, installation)
+    fetch_list(server).await?.read(key, installed, installation)
 }
 
-/// [`check`], when a day has passed since the last successful one (kept in `data_dir`);
-/// `None` when it is not due. A failed check (no network) is not counted: the next start
-/// tries again.
+/// The automatic check: [`check`] when a day has passed since the last successful one (its
+/// time kept in `data_dir`). When it is not due, what the last list offered, read again from
+/// `data_dir` and checked again (a laptop shut down between patients still shows the release
+/// it found this morning); `None` when that is nothing. A failed check (no network) is not
+/// counted: the next start tries again.
 pub async fn check_if_due(
     data_dir: &Path,
     now: i64,
@@ -88,22 +137,41 @@ pub async fn check_if_due(
     installation: Installation,
 ) -> Result<Option<Offer>, UpdateError> {
     let marker = data_dir.join(LAST_CHECK_FILE);
+    let kept = data_dir.join(LIST_DIR);
     let last = std::fs::read_to_string(&marker)
         .ok()
         .and_then(|t| t.trim().parse::<i64>().ok());
     if !online::check_due(last, now) {
-        return Ok(None);
+        let Ok(manifest) = std::fs::read(kept.join(MANIFEST)) else {
+            return Ok(None);
+        };
+        let Ok(signature) = std::fs::read_to_string(kept.join(format!("{MANIFEST}.sig"))) else {
+            return Ok(None);
+        };
+        let list = SignedList {
+            manifest,
+            signature,
+        };
+        return Ok(match list.read(key, installed, installation) {
+            Ok(offer @ Offer::Available(_)) => Some(offer),
+            _ => None,
+        });
     }
-    let offer = check(server, key, installed, installation).await?;
-    // Only a check that succeeded counts: after a dropped link or a refused answer, the next
-    // start asks again.
-    std::fs::write(&marker, now.to_string()).map_err(|e| UpdateError::Io(e.kind().to_string()))?;
+    let list = fetch_list(server).await?;
+    let offer = list.read(key, installed, installation)?;
+    // Keeping the list and the time is a convenience: a full disk must not hide the offer.
+    if std::fs::create_dir_all(&kept).is_ok() {
+        let _ = std::fs::write(kept.join(MANIFEST), &list.manifest);
+        let _ = std::fs::write(kept.join(format!("{MANIFEST}.sig")), &list.signature);
+    }
+    let _ = std::fs::write(&marker, now.to_string());
     Ok(Some(offer))
 }
 
 /// Downloads `release` into `dir` (next to its signature, `FILE.sig`) and verifies it as
-/// `outpost update verify` would. Returns its path; on any failure nothing is left in `dir`
-/// under the release's name.
+/// `outpost update verify` would, and that it is the version the list named. Returns its path.
+/// Earlier downloads and unfinished ones in `dir` are removed first; on any failure nothing is
+/// left in `dir` under the release's name.
 pub async fn download(
     release: &Release,
     dir: &Path,
@@ -112,34 +180,73 @@ pub async fn download(
 ) -> Result<PathBuf, UpdateError> {
     let io = |e: std::io::Error| UpdateError::Io(e.kind().to_string());
     std::fs::create_dir_all(dir).map_err(io)?;
+    prune(dir);
     let path = dir.join(&release.file);
     let partial = dir.join(format!("{}.partial", release.file));
     let mut sig_path = path.clone().into_os_string();
     sig_path.push(".sig");
+    let sig_path = PathBuf::from(sig_path);
     let result = async {
-        let mut file = std::fs::File::create(&partial).map_err(io)?;
-        crate::net::download(&release.url, MAX_ARTIFACT, |piece| {
+        let file = std::fs::File::create(&partial).map_err(io)?;
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+        // The signed list's size, when it gives one: a storage host cannot send more.
+        let max = release.size.map_or(MAX_ARTIFACT, |s| s.min(MAX_ARTIFACT));
+        crate::net::download(&release.url, max, |piece| {
             std::io::Write::write_all(&mut file, piece)
         })
         .await
         .map_err(unreachable)?;
+        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
         file.sync_all().map_err(io)?;
         drop(file);
-        // Checked under the name the manifest gave, before it gets that name.
-        outpost_update::verify(
-            std::fs::File::open(&partial).map_err(io)?,
-            &release.file,
-            &release.signature,
-            key,
-            installed,
-            Downgrade::Refuse,
-        )?;
-        std::fs::write(&sig_path, &release.signature).map_err(io)?;
-        std::fs::rename(&partial, &path).map_err(io)
+        // Checked under the name the list gave, before it gets that name. Hashing up to a
+        // gigabyte is kept off the async threads that run sync and calls.
+        let (checked, name, signature, key) = (
+            partial.clone(),
+            release.file.clone(),
+            release.signature.clone(),
+            key.clone(),
+        );
+        let verified = tokio::task::spawn_blocking(move || {
+            outpost_update::verify(
+                std::fs::File::open(&checked).map_err(io)?,
+                &name,
+                &signature,
+                &key,
+                installed,
+                Downgrade::Refuse,
+            )
+        })
+        .await
+        .map_err(|_| UpdateError::Io("the check did not finish".into()))??;
+        if verified.version != release.version {
+            return Err(UpdateError::NotListedVersion {
+                found: verified.version,
+                listed: release.version,
+            });
+        }
+        std::fs::rename(&partial, &path).map_err(io)?;
+        std::fs::write(&sig_path, &release.signature).map_err(|e| {
+            let _ = std::fs::remove_file(&path);
+            io(e)
+        })
     }
     .await;
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     result.map(|()| path)
+}
+
+/// Removes earlier downloads from `dir`: finished ones (installed or superseded) and any left
+/// unfinished when the app closed mid-download.
+fn prune(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

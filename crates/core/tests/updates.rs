@@ -136,6 +136,7 @@ fn publish(server: &Server, signer: &Signer, version: &str, bytes: &[u8]) {
             Installation::AppImage.platform(): {
                 "url": format!("{}/{file}", server.base),
                 "signature": signer.sign_release(bytes, version, &file),
+                "size": bytes.len(),
             }
         }
     })
@@ -239,11 +240,11 @@ async fn an_unsigned_foreign_or_older_release_list_offers_nothing() {
     publish(&server, &attacker, "0.3.0", &artifact());
     assert_eq!(check().await, Err(UpdateError::WrongKey));
 
-    // Yesterday's (older) release replayed: nothing to install.
+    // Yesterday's (older) list replayed: nothing to install, and said as behind.
     publish(&server, &project, "0.0.9", &artifact());
     assert_eq!(
         check().await,
-        Ok(Offer::UpToDate {
+        Ok(Offer::Behind {
             latest: Version(0, 0, 9)
         })
     );
@@ -294,10 +295,20 @@ async fn the_automatic_check_asks_the_server_at_most_once_a_day() {
     assert!(matches!(due(now).await, Ok(Some(Offer::Available(_)))));
     let asked = server.requests();
     assert_eq!(asked, 2, "the manifest and its signature");
-    // Restarted an hour later, and again at night: the server is not asked.
-    assert_eq!(due(now + 3_600).await, Ok(None));
-    assert_eq!(due(now + 23 * 3_600).await, Ok(None));
+    // Restarted an hour later, and again at night: the server is not asked, and the release
+    // found this morning is still offered (from the kept list, checked again).
+    for later in [now + 3_600, now + 23 * 3_600] {
+        let Ok(Some(Offer::Available(kept))) = due(later).await else {
+            panic!("the kept offer is gone")
+        };
+        assert_eq!(kept.version, Version(0, 2, 0));
+    }
     assert_eq!(server.requests(), asked);
+    // The kept list altered on disk (by someone with the user's files): not offered.
+    let kept = data.path().join("update-list").join(MANIFEST);
+    let text = std::fs::read_to_string(&kept).unwrap();
+    std::fs::write(&kept, text.replace("Growth charts", "Urgent")).unwrap();
+    assert_eq!(due(now + 7_200).await, Ok(None));
     // The next day it is.
     assert!(matches!(due(now + 24 * 3_600).await, Ok(Some(_))));
     assert_eq!(server.requests(), asked + 2);
@@ -391,4 +402,78 @@ fn debian_arch() -> &'static str {
         "aarch64" => "arm64",
         other => other,
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_host_cannot_send_more_than_the_list_says_or_another_version() {
+    let server = Server::start().await;
+    let project = Signer::new();
+    let key = project.key();
+    let bytes = artifact();
+    publish(&server, &project, "0.2.0", &bytes);
+    let Ok(Offer::Available(release)) =
+        updates::check(&server.base, &key, INSTALLED, Installation::AppImage).await
+    else {
+        panic!("no offer")
+    };
+    let downloads = tempfile::tempdir().unwrap();
+    // A gigabyte of junk where the file should be: the download stops at the signed size.
+    let mut padded = bytes.clone();
+    padded.extend(std::iter::repeat_n(0_u8, 4096));
+    server.put(&format!("/storage/{}", release.file), padded);
+    let err = updates::download(&release, downloads.path(), &key, INSTALLED)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, UpdateError::Unreachable(why) if why.contains("larger")),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+
+    // The artifact validly signed, but as 0.3.0 where the list says 0.2.0.
+    let mut other = release.clone();
+    other.signature = project.sign_release(&bytes, "0.3.0", &release.file);
+    server.put(&format!("/storage/{}", release.file), bytes.clone());
+    assert_eq!(
+        updates::download(&other, downloads.path(), &key, INSTALLED).await,
+        Err(UpdateError::NotListedVersion {
+            found: Version(0, 3, 0),
+            listed: Version(0, 2, 0)
+        })
+    );
+    assert_eq!(std::fs::read_dir(downloads.path()).unwrap().count(), 0);
+
+    // A redirect loop ends.
+    server.redirect("/loop", "/loop");
+    let err = updates::check(
+        &format!("{}/loop", server.base),
+        &key,
+        INSTALLED,
+        Installation::AppImage,
+    )
+    .await;
+    assert!(
+        matches!(
+            err,
+            Err(UpdateError::NotPublished | UpdateError::Unreachable(_))
+        ),
+        "{err:?}"
+    );
+
+    // Left over from an earlier run: an unfinished download and an installed one go.
+    std::fs::write(downloads.path().join("old.AppImage.partial"), b"half").unwrap();
+    std::fs::write(downloads.path().join("outpost_0.1.5.AppImage"), b"old").unwrap();
+    let path = updates::download(&release, downloads.path(), &key, INSTALLED)
+        .await
+        .unwrap();
+    let mut left: Vec<String> = std::fs::read_dir(downloads.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        [release.file.clone(), format!("{}.sig", release.file)]
+    );
+    assert_eq!(std::fs::read(path).unwrap(), bytes);
 }

@@ -72,6 +72,18 @@ pub enum UpdateError {
     /// The update server has no such file (a release list or artifact not published there).
     #[error("the update server has no such file")]
     NotPublished,
+    /// The file is the update server's signed release list, not an update.
+    #[error("this is the update server's release list (latest.json), not an update")]
+    ReleaseList,
+    /// The update is not the version its release list named (a signer's slip, or a mix-up on
+    /// the server).
+    #[error("the downloaded update is {found}, not {listed} as the release list says")]
+    NotListedVersion {
+        /// The version the artifact's signature names.
+        found: Version,
+        /// The version the signed release list names.
+        listed: Version,
+    },
     /// The update server's manifest is not one Outpost can read (its signature held).
     #[error("the update server's release list cannot be read")]
     BadManifest,
@@ -127,6 +139,7 @@ pub enum Downgrade {
 
 /// The project's update key, a minisign public key in its base64 form (the second line of a
 /// `.pub` file).
+#[derive(Clone)]
 pub struct UpdateKey(minisign_verify::PublicKey);
 
 impl fmt::Debug for UpdateKey {
@@ -163,6 +176,23 @@ impl UpdateKey {
 /// Checks the update in `artifact` (named `file_name`) against `signature` (the `.sig` file's
 /// text) and the installed version. Reads the artifact in pieces: an AppImage is large.
 pub fn verify(
+    artifact: impl Read,
+    file_name: &str,
+    signature: &str,
+    key: &UpdateKey,
+    installed: Version,
+    downgrade: Downgrade,
+) -> Result<Verified, UpdateError> {
+    let verified = verify_signed(artifact, file_name, signature, key, installed, downgrade)?;
+    // The release list is signed with the same key in the same form; it is never an update.
+    if verified.file == online::MANIFEST {
+        return Err(UpdateError::ReleaseList);
+    }
+    Ok(verified)
+}
+
+/// [`verify`] for any file the project signs: an update or the release list.
+fn verify_signed(
     artifact: impl Read,
     file_name: &str,
     signature: &str,

@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use crate::{Downgrade, UpdateError, UpdateKey, Version, verify};
+use crate::{Downgrade, UpdateError, UpdateKey, Version, verify_signed};
 
 /// The manifest's file name; its signature is `latest.json.sig`, whose trusted comment names
 /// this file and the version inside it.
@@ -57,6 +57,10 @@ impl Installation {
 struct Platform {
     url: String,
     signature: String,
+    /// Its size in bytes (our addition; Tauri ignores it): the download stops there, so a
+    /// storage host the list points to cannot make a metered clinic fetch a gigabyte of junk.
+    #[serde(default)]
+    size: Option<u64>,
 }
 
 /// The manifest, as Tauri's updater's static JSON has it.
@@ -85,14 +89,22 @@ pub struct Release {
     pub file: String,
     /// The artifact's minisign signature (the `.sig` file's text).
     pub signature: String,
+    /// Its size in bytes, when the list says (signed).
+    pub size: Option<u64>,
 }
 
 /// What a check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Offer {
-    /// The server's latest release is not newer than this one.
+    /// The server's latest release is this one.
     UpToDate {
         /// The latest release the server names.
+        latest: Version,
+    },
+    /// The server's latest release is older than this one: a stale mirror, or someone
+    /// replaying an old signed list to hide a newer release. Said, never installed.
+    Behind {
+        /// The release the server names.
         latest: Version,
     },
     /// A newer release, for this computer.
@@ -113,7 +125,7 @@ pub fn read_manifest(
     installation: Installation,
 ) -> Result<Offer, UpdateError> {
     // A manifest naming an older or the same release is no error: it is "up to date".
-    let signed = verify(
+    let signed = verify_signed(
         manifest,
         MANIFEST,
         signature,
@@ -128,19 +140,27 @@ pub fn read_manifest(
     if version != signed.version {
         return Err(UpdateError::BadManifest);
     }
-    if version <= installed {
+    if version == installed {
         return Ok(Offer::UpToDate { latest: version });
+    }
+    if version < installed {
+        return Ok(Offer::Behind { latest: version });
     }
     let platform = installation.platform();
     let entry = parsed
         .platforms
         .get(&platform)
         .ok_or(UpdateError::NotForThisMachine(platform))?;
+    // The file is named by the URL's last segment: a query or fragment could make that
+    // segment something else than the file served.
+    if entry.url.contains(['?', '#']) {
+        return Err(UpdateError::BadManifest);
+    }
     let file = entry
         .url
         .rsplit('/')
         .next()
-        .filter(|f| !f.is_empty() && !f.contains('?'))
+        .filter(|f| plain_file_name(f))
         .ok_or(UpdateError::BadManifest)?
         .to_owned();
     Ok(Offer::Available(Release {
@@ -150,7 +170,18 @@ pub fn read_manifest(
         url: entry.url.clone(),
         file,
         signature: signature_text(&entry.signature).ok_or(UpdateError::Unsigned)?,
+        size: entry.size,
     }))
+}
+
+/// A file name safe to create in a folder as it is: letters, digits, `.`, `_`, `+`, `-`, not
+/// starting with a dot (no `..`, no hidden file, no `%2F`, no query or fragment).
+fn plain_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
 }
 
 /// A signature as a manifest carries it: the `.sig` file's text, or (as Tauri's signer
@@ -170,7 +201,7 @@ fn signature_text(field: &str) -> Option<String> {
 /// Whether an automatic check is due, `last` being when the last one succeeded (Unix seconds).
 /// A clock set back (a laptop whose battery died) makes a check due rather than never.
 pub fn check_due(last: Option<i64>, now: i64) -> bool {
-    last.is_none_or(|last| now < last || now - last >= CHECK_EVERY_SECS)
+    last.is_none_or(|last| now < last || now.saturating_sub(last) >= CHECK_EVERY_SECS)
 }
 
 #[cfg(test)]
@@ -185,6 +216,27 @@ mod tests {
         assert!(!check_due(Some(1_000), 1_000 + CHECK_EVERY_SECS - 1));
         assert!(check_due(Some(1_000), 1_000 + CHECK_EVERY_SECS));
         assert!(check_due(Some(1_000), 999));
+        assert!(
+            check_due(Some(i64::MIN), i64::MAX),
+            "a corrupt marker does not overflow"
+        );
+    }
+
+    #[test]
+    fn only_a_plain_file_name_is_taken_from_a_url() {
+        assert!(plain_file_name("outpost_0.2.0_x86_64.AppImage"));
+        for bad in [
+            "",
+            "..",
+            ".hidden",
+            "a%2F..%2Fb",
+            "a?x=1",
+            "a#frag",
+            "a b",
+            "é.deb",
+        ] {
+            assert!(!plain_file_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -113,26 +113,34 @@ fn an_edited_unsigned_or_foreign_manifest_is_refused() {
 }
 
 #[test]
-fn an_older_release_is_up_to_date_and_a_release_without_this_computer_is_said() {
+fn the_installed_release_is_up_to_date_an_older_list_is_said_and_a_missing_build_too() {
     let project = Signer::new();
     let key = project.key();
-    // Yesterday's manifest replayed, naming the installed release or an older one.
-    for old in ["0.1.0", "0.0.9"] {
-        let body = manifest(old, &appimage_platform(), "sig");
-        let sig = project.sign_release(body.as_bytes(), old, MANIFEST);
-        assert_eq!(
-            read_manifest(
-                body.as_bytes(),
-                &sig,
-                &key,
-                INSTALLED,
-                Installation::AppImage
-            ),
-            Ok(Offer::UpToDate {
-                latest: Version::parse(old).unwrap()
-            })
-        );
-    }
+    let read = |version: &str| {
+        let body = manifest(version, &appimage_platform(), "sig");
+        let sig = project.sign_release(body.as_bytes(), version, MANIFEST);
+        read_manifest(
+            body.as_bytes(),
+            &sig,
+            &key,
+            INSTALLED,
+            Installation::AppImage,
+        )
+    };
+    // The installed release is the latest.
+    assert_eq!(
+        read("0.1.0"),
+        Ok(Offer::UpToDate {
+            latest: Version(0, 1, 0)
+        })
+    );
+    // Yesterday's list replayed (or a stale mirror): said as such, not "up to date".
+    assert_eq!(
+        read("0.0.9"),
+        Ok(Offer::Behind {
+            latest: Version(0, 0, 9)
+        })
+    );
     // A newer release built only as a .deb, for an AppImage installation.
     let deb_sig = project.sign_release(b"deb", "0.2.0", "outpost_0.2.0_amd64.deb");
     let body = manifest("0.2.0", &Installation::Package.platform(), &deb_sig);
@@ -157,4 +165,51 @@ fn an_older_release_is_up_to_date_and_a_release_without_this_computer_is_said() 
         ),
         Ok(Offer::Available(_))
     ));
+}
+
+#[test]
+fn a_file_name_that_could_leave_the_download_folder_is_refused() {
+    let project = Signer::new();
+    for url in [
+        "https://updates.example/..",
+        "https://updates.example/a/%2E%2E%2Fbin%2Foutpost",
+        "https://updates.example/.bashrc",
+        "https://updates.example/outpost.AppImage?x=../../y",
+    ] {
+        let body = serde_json::json!({
+            "version": "0.2.0",
+            "platforms": { appimage_platform(): { "url": url, "signature": project.sign(b"x", "x") } }
+        })
+        .to_string();
+        let sig = project.sign_release(body.as_bytes(), "0.2.0", MANIFEST);
+        assert_eq!(
+            read_manifest(
+                body.as_bytes(),
+                &sig,
+                &project.key(),
+                INSTALLED,
+                Installation::AppImage
+            ),
+            Err(UpdateError::BadManifest),
+            "{url}"
+        );
+    }
+}
+
+#[test]
+fn the_signed_release_list_is_never_taken_for_an_update() {
+    let project = Signer::new();
+    let body = manifest("0.2.0", &appimage_platform(), "sig");
+    let sig = project.sign_release(body.as_bytes(), "0.2.0", MANIFEST);
+    assert_eq!(
+        outpost_update::verify(
+            body.as_bytes(),
+            MANIFEST,
+            &sig,
+            &project.key(),
+            INSTALLED,
+            outpost_update::Downgrade::Refuse
+        ),
+        Err(UpdateError::ReleaseList)
+    );
 }

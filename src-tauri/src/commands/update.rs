@@ -110,9 +110,15 @@ pub enum UpdateCheck {
     NotSetUp,
     /// Checked less than a day ago (an automatic check only).
     NotDue,
-    /// The server's latest release is this one or older.
+    /// The server's latest release is this one.
     UpToDate {
         /// The latest release the server names.
+        latest: String,
+    },
+    /// The server names an older release than this one: a stale mirror, or an old list
+    /// replayed to hide a newer release.
+    Behind {
+        /// The release the server names.
         latest: String,
     },
     /// A newer release, from a release list signed with Outpost's key.
@@ -175,6 +181,9 @@ pub async fn check_for_update(
         Offer::UpToDate { latest } => UpdateCheck::UpToDate {
             latest: latest.to_string(),
         },
+        Offer::Behind { latest } => UpdateCheck::Behind {
+            latest: latest.to_string(),
+        },
         Offer::Available(release) => {
             let found = UpdateCheck::Available {
                 version: release.version.to_string(),
@@ -212,11 +221,12 @@ pub async fn install_online_update(
     state: State<'_, AppState>,
     pending: State<'_, PendingUpdate>,
 ) -> Result<OnlineUpdateDone, CommandError> {
+    // Kept until it is installed: a download cut off on a 2G link can be tried again.
     let release = pending
         .online
         .lock()
         .map_err(|_| CommandError::invalid("busy"))?
-        .take()
+        .clone()
         .ok_or_else(|| CommandError::invalid("check for updates first"))?;
     let key = UpdateKey::shipped()?;
     let installed = Version::this_build();
@@ -224,6 +234,7 @@ pub async fn install_online_update(
     let path = outpost_core::updates::download(&release, &dir, &key, installed).await?;
     let version = release.version.to_string();
     let Some(target) = std::env::var_os("APPIMAGE").map(PathBuf::from) else {
+        clear(&pending);
         return Ok(OnlineUpdateDone {
             version,
             installed: false,
@@ -231,13 +242,28 @@ pub async fn install_online_update(
         });
     };
     tauri::async_runtime::spawn_blocking(move || {
-        outpost_update::install_replacing(&path, &target, &key, installed, Downgrade::Refuse)
+        let done =
+            outpost_update::install_replacing(&path, &target, &key, installed, Downgrade::Refuse);
+        // Installed: the downloaded copy is no longer needed (an AppImage is large).
+        if done.is_ok() {
+            let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(path.with_extension("AppImage.sig"));
+        }
+        done
     })
     .await
     .map_err(|_| CommandError::invalid("the installation did not finish"))??;
+    clear(&pending);
     Ok(OnlineUpdateDone {
         version,
         installed: true,
         package: None,
     })
+}
+
+/// Forgets the online offer once it was installed or handed over.
+fn clear(pending: &PendingUpdate) {
+    if let Ok(mut offer) = pending.online.lock() {
+        *offer = None;
+    }
 }

@@ -2073,9 +2073,16 @@ export type UpdateCheck =
 { kind: "notSetUp" } | 
 /**  Checked less than a day ago (an automatic check only). */
 { kind: "notDue" } | 
-/**  The server's latest release is this one or older. */
+/**  The server's latest release is this one. */
 { kind: "upToDate"; 
 /**  The latest release the server names. */
+latest: string } | 
+/**
+ *  The server names an older release than this one: a stale mirror, or an old list
+ *  replayed to hide a newer release.
+ */
+{ kind: "behind"; 
+/**  The release the server names. */
 latest: string } | 
 /**  A newer release, from a release list signed with Outpost's key. */
 { kind: "available"; 

@@ -1542,6 +1542,13 @@ test('online update: a daily check offers a signed release in a banner; its note
   assert.equal(await page.getByTestId('update-notes').textContent(), answer.notes);
   assert.match(await page.getByTestId('update-offer').textContent(), /published Nov 28, 2026/);
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.onlineInstalled ?? false), false, 'nothing installed before the word');
+  // The download is cut off (a 2G link): said, and the offer stays to try again.
+  await page.evaluate(() => {
+    window.__FAKE_CORE__.failOnce = { install_online_update: { kind: 'busy', code: 'updateUnreachable', params: { detail: 'the download stalled' }, message: 'the update server could not be reached: the download stalled' } };
+  });
+  await page.getByTestId('update-install-online').click();
+  await page.getByRole('alert').filter({ hasText: 'download stalled' }).waitFor();
+  assert.equal(await page.evaluate(() => window.__FAKE_CORE__.onlineInstalled ?? false), false);
   await page.getByTestId('update-install-online').click();
   await page.getByText('Outpost 0.2.0 is installed: restart Outpost to use it.').waitFor();
   assert.equal(await page.evaluate(() => window.__FAKE_CORE__.onlineInstalled), true);
@@ -1570,6 +1577,15 @@ test('online update: not due means no banner; the button asks now and says up to
   await alert.waitFor();
   assert.match(await alert.textContent(), /could not be reached/);
   assert.equal(await page.getByTestId('update-install-online').count(), 0);
+  assert.equal(await page.getByTestId('update-none').count(), 0, 'a failed check does not still say "up to date"');
+  // An old list replayed by the server: said as such, never as "up to date".
+  await page.evaluate(() => {
+    window.__FAKE_CORE__.online = { answer: { kind: 'behind', latest: '0.0.9' } };
+  });
+  await page.getByTestId('update-check').click();
+  await page.getByTestId('update-behind').waitFor();
+  assert.match(await page.getByTestId('update-behind').textContent(), /older release \(0\.0\.9\)/);
+  assert.equal(await page.getByTestId('update-none').count(), 0);
   assert.deepEqual(errors, []);
   await page.close();
 });
