@@ -433,13 +433,46 @@ async fn a_backup_goes_where_the_person_chose_in_the_system_file_dialog() {
     assert!(!bytes.starts_with(b"SQLite format 3"));
 }
 
-/// What X holds in `selection` (`clipboard` or `primary`), read as another program would.
-fn x_selection(selection: &str) -> String {
-    let out = Command::new("xclip")
-        .args(["-o", "-selection", selection])
+/// What X holds in `selection` (`clipboard` or `primary`), read as another program would;
+/// `None` when its owner did not answer in time (another test's window may own it, busy).
+fn x_selection(selection: &str) -> Option<String> {
+    let out = Command::new("timeout")
+        .args(["3", "xclip", "-o", "-selection", selection])
         .output()
         .expect("xclip on PATH (scripts/setup.sh installs it)");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    // xclip fails on an empty selection with no owner: that is an empty selection.
+    match out.status.code() {
+        Some(124) => None,
+        _ => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+    }
+}
+
+/// The X window of the app started for `data_dir` (other tests' windows run beside it, all
+/// titled "Outpost"): its process is the one whose environment names that data directory.
+fn app_window(data_dir: &std::path::Path) -> String {
+    let wanted = format!("OUTPOST_DATA_DIR={}", data_dir.display());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let pid = entry.file_name().to_string_lossy().into_owned();
+            let is_app = std::fs::read_to_string(entry.path().join("comm"))
+                .is_ok_and(|c| c.trim() == "outpost-desktop");
+            let ours = std::fs::read(entry.path().join("environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == wanted.as_bytes()));
+            if is_app && ours {
+                let found = xdotool(&["search", "--pid", &pid, "--name", "^Outpost$"]);
+                if let Some(window) = found.lines().next() {
+                    return window.to_owned();
+                }
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no window for {}",
+            data_dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A recovery key selected and copied with the keyboard in the real window is on the X
@@ -449,7 +482,7 @@ fn x_selection(selection: &str) -> String {
 async fn a_copied_recovery_key_leaves_the_clipboard_and_the_primary_selection() {
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("clinic-profile");
-    let driver = Driver::start_with(&data_dir, &[("OUTPOST_CLIPBOARD_CLEAR_MS", "3000")]);
+    let driver = Driver::start_with(&data_dir, &[("OUTPOST_CLIPBOARD_CLEAR_MS", "4000")]);
     let client = connect(&driver).await;
     async {
         fill(&client, "onboard-name", "Dr. Achieng").await;
@@ -457,33 +490,44 @@ async fn a_copied_recovery_key_leaves_the_clipboard_and_the_primary_selection() 
         fill(&client, "onboard-confirm", PASSPHRASE).await;
         click(&client, "onboard-submit").await;
         let key = text_of(&client, "recovery-key").await;
-        client
-            .execute(
-                "window.getSelection().selectAllChildren(document.querySelector('[data-testid=\"recovery-key\"]'));",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let window = xdotool(&["search", "--name", "^Outpost$"]);
-        let window = window.lines().next().expect("the app's window").to_owned();
-        xdotool(&["windowfocus", "--sync", &window]);
-        xdotool(&["key", "--clearmodifiers", "ctrl+c"]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(x_selection("clipboard").contains(&key) && x_selection("primary").contains(&key)) {
+        let window = app_window(&data_dir);
+        let holds = |selection: &str| x_selection(selection).is_some_and(|s| s.contains(&key));
+        // Other tests' windows open beside this one and may take the focus: press again
+        // until the copy lands.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        'copy: loop {
+            client
+                .execute(
+                    "window.getSelection().selectAllChildren(document.querySelector('[data-testid=\"recovery-key\"]'));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            xdotool(&["windowfocus", &window]);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            xdotool(&["key", "--clearmodifiers", "ctrl+c"]);
+            for _ in 0..10 {
+                if holds("clipboard") && holds("primary") {
+                    break 'copy;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             assert!(Instant::now() < deadline, "the key never reached the clipboard and the selection");
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // Emptied: both read back (a selection whose owner does not answer proves nothing)
+        // without the key.
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let (clipboard, primary) = (x_selection("clipboard"), x_selection("primary"));
-            if !clipboard.contains(&key) && !primary.contains(&key) {
+            let gone = |s: &Option<String>| s.as_ref().is_some_and(|s| !s.contains(&key));
+            if gone(&clipboard) && gone(&primary) {
                 break;
             }
             assert!(
                 Instant::now() < deadline,
-                "still holding the key: clipboard {}, primary {}",
-                clipboard.contains(&key),
-                primary.contains(&key)
+                "still holding the key: clipboard {:?}, primary {:?}",
+                clipboard.map(|s| s.contains(&key)),
+                primary.map(|s| s.contains(&key))
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
