@@ -57,6 +57,7 @@ fn outpost_commands() -> &'static [&'static str] {
         "install_update_file",
         "check_for_update",
         "install_online_update",
+        "mark_vital_in_error",
         "clear_clipboard_later",
         "audit_entries",
         "export_audit",

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use outpost_core::store::{
     AllergyId, AttachmentId, EncounterId, MedicationId, NoteId, OpHash, PatientId, ProblemId,
+    VitalId,
 };
 
 /// Outpost, headless: charts, notes, vitals, audit and backups from the command line.
@@ -502,6 +503,15 @@ pub enum VitalsCmd {
         /// now when left out.
         #[arg(long)]
         observed_at: Option<String>,
+    },
+    /// Strike out a reading entered in error (it stays in the chart, struck through, and
+    /// counts nowhere: no flag, no growth point, no BMI).
+    Error {
+        /// The vital's id (from `chart show --json`).
+        id: VitalId,
+        /// Why (typed 7.0 for 70 kg, measured on another patient).
+        #[arg(long)]
+        reason: String,
     },
 }
 

@@ -246,6 +246,13 @@ pub async fn run(args: Args) -> Result<()> {
             })
             .await
         }
+        Command::Vitals(VitalsCmd::Error { id, reason }) => {
+            with_session(args, async |core| {
+                let v = core.mark_vital_in_error(*id, reason.clone()).await?;
+                emit(json, &v, || format!("{}: entered in error", v.id))
+            })
+            .await
+        }
         Command::Attach(cmd) => {
             with_session(args, async |core| match cmd {
                 AttachCmd::Add {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use outpost_crypto::KdfParams;
 use outpost_store::{
     AttachmentId, EncounterId, NoteId, OpHash, PatientId, Profile, Role, Store, UnlockWarning,
-    User,
+    User, VitalId,
     attachments::AttachmentInfo,
     audit::{AuditEntry, AuditFilter},
     backup::Manifest,
@@ -398,6 +398,17 @@ impl Core {
             s.add_vital_at(patient_id, encounter_id, kind, value, value2, observed_at)
         })
         .await
+    }
+
+    /// Strikes out a reading entered in error, saying why: it stays in the chart, struck
+    /// through, and counts nowhere.
+    pub async fn mark_vital_in_error(
+        &self,
+        id: VitalId,
+        reason: String,
+    ) -> Result<Vital, CoreError> {
+        self.with_store(move |s| s.mark_vital_in_error(id, &reason))
+            .await
     }
 
     /// Stores a file as an attachment, streamed from disk.

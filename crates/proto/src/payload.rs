@@ -455,6 +455,19 @@ canon_struct! {
 }
 
 canon_struct! {
+    /// A vital sign was entered in error (a slip of the keyboard, the wrong patient): it stays
+    /// in the chart, struck through with the reason, and stops counting (the target is the
+    /// vital id). Nothing written is taken back; it is corrected in the open.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct VitalEnteredInError {
+        /// The patient.
+        pub patient: PatientId,
+        /// Why (typed 7.0 for 70 kg, measured on another patient).
+        pub reason: String,
+    }
+}
+
+canon_struct! {
     /// An allergy or intolerance is recorded (the target is the new allergy id).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct AllergyRecorded {
@@ -737,6 +750,7 @@ payloads! {
     0x0033 => AddendumAdded(AddendumAdded), "addendum_signed", ADDENDUM_ADDED;
     0x0040 => VitalRecorded(VitalRecorded), "vital_recorded", VITAL_RECORDED;
     0x0041 => AllergyRecorded(AllergyRecorded), "allergy_recorded", ALLERGY_RECORDED;
+    0x0048 => VitalEnteredInError(VitalEnteredInError), "vital_entered_in_error", VITAL_ENTERED_IN_ERROR;
     0x0042 => AllergyRemoved(AllergyRemoved), "allergy_removed", ALLERGY_REMOVED;
     0x0043 => NoKnownAllergies(NoKnownAllergies), "no_known_allergies", NO_KNOWN_ALLERGIES;
     0x0044 => MedicationPrescribed(MedicationPrescribed), "medication_prescribed", MEDICATION_PRESCRIBED;
@@ -772,6 +786,7 @@ impl Payload {
             Self::NoteSigned(p) => Some(p.patient),
             Self::AddendumAdded(p) => Some(p.patient),
             Self::VitalRecorded(p) => Some(p.patient),
+            Self::VitalEnteredInError(p) => Some(p.patient),
             Self::AllergyRecorded(p) => Some(p.patient),
             Self::AllergyRemoved(p) => Some(p.patient),
             Self::NoKnownAllergies(p) => Some(p.patient),
@@ -828,7 +843,7 @@ impl Payload {
             }
             Self::NoteCreated(_) | Self::NoteRevised(_) | Self::NoteSigned(_) => "note",
             Self::AddendumAdded(_) => "addendum",
-            Self::VitalRecorded(_) => "vital",
+            Self::VitalRecorded(_) | Self::VitalEnteredInError(_) => "vital",
             Self::AllergyRecorded(_) | Self::AllergyRemoved(_) => "allergy",
             Self::MedicationPrescribed(_) | Self::MedicationStopped(_) => "medication",
             Self::ProblemAdded(_) | Self::ProblemResolved(_) => "problem",

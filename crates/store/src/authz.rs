@@ -127,6 +127,12 @@ fn required(payload: &Payload) -> Option<(&'static str, &'static [Role], &'stati
         Payload::AllergyRecorded(_) | Payload::AllergyRemoved(_) | Payload::NoKnownAllergies(_) => {
             ("recording allergies", CLINICIANS, "a physician or nurse")
         }
+        // A reading struck out stops counting in flags and growth: clinicians only.
+        Payload::VitalEnteredInError(_) => (
+            "correcting a vital sign",
+            CLINICIANS,
+            "a physician or nurse",
+        ),
         Payload::ProblemAdded(_) | Payload::ProblemResolved(_) => (
             "keeping the problem list",
             CLINICIANS,

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/011_fill_ending_ops.sql"),
     include_str!("../migrations/012_patient_identity.sql"),
     include_str!("../migrations/013_alerts.sql"),
+    include_str!("../migrations/014_vitals_in_error.sql"),
 ];
 
 /// The schema version this build writes.

@@ -717,3 +717,92 @@ fn a_small_childs_chart_carries_her_growth_z_scores_by_day_and_sex() {
         .unwrap();
     assert!(doc.chart(unknown.id).unwrap().growth.is_empty());
 }
+
+/// A weight typed 2.9 for 9.2 makes a well child look severely underweight. Struck out as
+/// entered in error, with a reason, it stays in the chart (nothing written is lost), counts in
+/// no flag, growth point or latest reading, and a table edited to hide or forge the striking
+/// out is caught.
+#[test]
+fn a_reading_entered_in_error_is_struck_out_kept_and_counts_nowhere() {
+    use outpost_store::records::VitalKind;
+    let (fx, mut doc, _) = Fixture::new();
+    // The attacker below is this nurse, with her own passphrase and so the database key.
+    fx.add_nurse(&mut doc);
+    let mut child = patient();
+    child.birth_date = "2022-05-01".into();
+    child.sex = Some("female".into());
+    let girl = doc.add_patient(&child).unwrap();
+    doc.add_vital(girl.id, None, VitalKind::Weight, 9.2, None)
+        .unwrap();
+    fx.clock.advance(60_000);
+    let slip = doc
+        .add_vital(girl.id, None, VitalKind::Weight, 2.9, None)
+        .unwrap();
+    let chart = doc.chart(girl.id).unwrap();
+    let today = chart.growth.last().unwrap();
+    assert_eq!(today.weight_kg, Some(2.9));
+    assert!(
+        today.growth.weight_for_age.as_ref().unwrap().z < -3.0,
+        "the slip reads as severe"
+    );
+
+    // A reason is needed, in words.
+    assert!(matches!(
+        doc.mark_vital_in_error(slip.id, "  "),
+        Err(StoreError::Invalid {
+            field: "reason",
+            ..
+        })
+    ));
+    let struck = doc
+        .mark_vital_in_error(slip.id, "typed 2.9 for 9.2")
+        .unwrap();
+    let error = struck.entered_in_error.expect("struck out");
+    assert_eq!(error.reason, "typed 2.9 for 9.2");
+    assert_eq!(error.by, doc.user().id);
+    // Once is enough.
+    assert!(matches!(
+        doc.mark_vital_in_error(slip.id, "again"),
+        Err(StoreError::Invalid { field: "vital", .. })
+    ));
+
+    let chart = doc.chart(girl.id).unwrap();
+    let kept = chart.vitals.iter().find(|v| v.id == slip.id).unwrap();
+    assert_eq!(kept.value, 2.9, "still in the chart, as typed");
+    assert!(kept.entered_in_error.is_some());
+    assert_eq!(kept.flag, None, "a struck-out reading is not flagged");
+    let today = chart.growth.last().unwrap();
+    assert_eq!(
+        today.weight_kg,
+        Some(9.2),
+        "the day's weight is the real one again"
+    );
+    assert!(today.growth.weight_for_age.as_ref().unwrap().z > -2.0);
+
+    // An admin (not a clinician) may not strike readings out.
+    let (_afx, mut admin, _) = Fixture::with_role("Kwame Admin", outpost_store::Role::Admin);
+    let p = admin.add_patient(&patient()).unwrap();
+    let v = admin
+        .add_vital(p.id, None, VitalKind::Pulse, 72.0, None)
+        .unwrap();
+    assert!(matches!(
+        admin.mark_vital_in_error(v.id, "wrong"),
+        Err(StoreError::NotPermitted { .. })
+    ));
+
+    // The striking out is a signed operation: cleared or forged in the table, it is caught.
+    assert!(doc.verify_audit().is_ok());
+    doc.lock().unwrap();
+    for sql in [
+        "UPDATE vitals SET error_at = NULL, error_by = NULL, error_reason = NULL, error_op = NULL",
+        "UPDATE vitals SET error_at = 1, error_by = recorded_by, error_reason = 'forged'",
+    ] {
+        let attacker = fx.attacker_connection();
+        attacker.execute(sql, []).unwrap();
+        drop(attacker);
+        let mut doc = fx.unlock();
+        let err = doc.verify_audit().unwrap_err().to_string();
+        assert!(err.contains("vitals table"), "{sql}: {err}");
+        doc.lock().unwrap();
+    }
+}

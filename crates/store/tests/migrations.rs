@@ -180,7 +180,7 @@ fn every_shipped_schema_upgrades_with_every_record_kept_and_attributed() {
 /// signature verified and every author kept.
 #[test]
 fn the_signed_schema_fixtures_upgrade_with_every_record_and_signature() {
-    for version in [5, 6, 7, 8, 9, 10, 11, 12] {
+    for version in [5, 6, 7, 8, 9, 10, 11, 12, 13] {
         signed_fixture_upgrades(version);
     }
 }

@@ -5,8 +5,8 @@ use outpost_core::{
     Core,
     clinical::{diagnoses::Diagnosis, drugs::Drug, templates::Template},
     store::{
-        AllergyId, EncounterId, MedicationId, PatientId, ProblemId, Severity,
-        records::{Allergy, Medication, NewPrescription, Problem},
+        AllergyId, EncounterId, MedicationId, PatientId, ProblemId, Severity, VitalId,
+        records::{Allergy, Medication, NewPrescription, Problem, Vital},
     },
 };
 use tauri::State;
@@ -48,6 +48,17 @@ pub async fn remove_allergy(
     reason: String,
 ) -> Result<Allergy, CommandError> {
     Ok(state.core.remove_allergy(id, reason).await?)
+}
+
+/// Strikes out a reading entered in error, saying why.
+#[tauri::command]
+#[specta::specta]
+pub async fn mark_vital_in_error(
+    state: State<'_, AppState>,
+    id: VitalId,
+    reason: String,
+) -> Result<Vital, CommandError> {
+    Ok(state.core.mark_vital_in_error(id, reason).await?)
 }
 
 /// Prescribes; an allergy conflict comes back as `allergyConflict` unless the prescription

@@ -73,6 +73,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         clinical::add_allergy,
         clinical::record_no_known_allergies,
         clinical::remove_allergy,
+        clinical::mark_vital_in_error,
         clinical::prescribe,
         clinical::stop_medication,
         clinical::find_drugs,

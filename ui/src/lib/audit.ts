@@ -38,6 +38,7 @@ const WORDS: Record<string, string> = {
   note_signed: 'audit.noteSigned',
   addendum_signed: 'audit.addendumSigned',
   vital_recorded: 'audit.vitalRecorded',
+  vital_entered_in_error: 'audit.vitalEnteredInError',
   allergy_recorded: 'audit.allergyRecorded',
   allergy_removed: 'audit.allergyRemoved',
   no_known_allergies: 'audit.noKnownAllergies',

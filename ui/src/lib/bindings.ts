@@ -82,6 +82,8 @@ export const commands = {
 	recordNoKnownAllergies: (patientId: PatientId) => typedError<null, CommandError>(__TAURI_INVOKE("record_no_known_allergies", { patientId })),
 	/**  Removes an allergy, saying why. */
 	removeAllergy: (id: AllergyId, reason: string) => typedError<Allergy_Serialize, CommandError>(__TAURI_INVOKE("remove_allergy", { id, reason })),
+	/**  Strikes out a reading entered in error, saying why. */
+	markVitalInError: (id: VitalId, reason: string) => typedError<Vital_Serialize, CommandError>(__TAURI_INVOKE("mark_vital_in_error", { id, reason })),
 	/**
 	 *  Prescribes; an allergy conflict comes back as `allergyConflict` unless the prescription
 	 *  carries an override reason.
@@ -1150,6 +1152,16 @@ export type Growth_Serialize = {
 	standing_too_young: boolean,
 };
 
+/**  Who struck a reading out as entered in error, when and why. */
+export type InError = {
+	/**  Who. */
+	by: UserId,
+	/**  When (UTC ms). */
+	at: number | null,
+	/**  Why, in their words. */
+	reason: string,
+};
+
 /**  The three indicators. */
 export type Indicator = 
 /**  Weight-for-age (underweight). */
@@ -2190,9 +2202,14 @@ export type Vital_Deserialize = {
 	legacy: boolean,
 	/**
 	 *  Outside the range used for the patient's age, and that range (on chart reads; worked
-	 *  out at each read, never stored).
+	 *  out at each read, never stored). Never set on a reading entered in error.
 	 */
 	flag?: Flag | null,
+	/**
+	 *  Struck out as entered in error: who said so, when and why. It stays in the chart and
+	 *  counts nowhere (no flag, no growth point, no BMI).
+	 */
+	entered_in_error?: InError | null,
 };
 
 /**  One recorded vital sign. */
@@ -2219,9 +2236,14 @@ export type Vital_Serialize = {
 	legacy: boolean,
 	/**
 	 *  Outside the range used for the patient's age, and that range (on chart reads; worked
-	 *  out at each read, never stored).
+	 *  out at each read, never stored). Never set on a reading entered in error.
 	 */
 	flag: Flag | null,
+	/**
+	 *  Struck out as entered in error: who said so, when and why. It stays in the chart and
+	 *  counts nowhere (no flag, no growth point, no BMI).
+	 */
+	entered_in_error: InError | null,
 };
 
 /**  A patient in the waiting room. */

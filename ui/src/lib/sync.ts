@@ -90,6 +90,7 @@ const CHANGE: Record<string, string> = {
   note_signed: 'sync.change.note_signed',
   addendum_signed: 'sync.change.addendum_signed',
   vital_recorded: 'sync.change.vital_recorded',
+  vital_entered_in_error: 'sync.change.vital_entered_in_error',
   allergy_recorded: 'sync.change.allergy_recorded',
   allergy_removed: 'sync.change.allergy_removed',
   no_known_allergies: 'sync.change.no_known_allergies',

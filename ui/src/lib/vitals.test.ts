@@ -3,7 +3,7 @@ import type { Vital_Serialize as Vital } from './bindings';
 import { flowsheetRows, formatVital, latestByKind, trendPoints } from './vitals';
 
 function v(kind: Vital['kind'], value: number, at: number, value2: number | null = null): Vital {
-  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u', legacy: false, flag: null };
+  return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u', legacy: false, flag: null, entered_in_error: null };
 }
 
 describe('vitals', () => {
@@ -17,6 +17,11 @@ describe('vitals', () => {
       ['blood_pressure', 120],
       ['pulse', 88],
     ]);
+  });
+  it('never takes a reading struck out as entered in error for the latest (the banner weight)', () => {
+    const slip = { ...v('weight', 7, 9), entered_in_error: { by: 'u', at: 10, reason: 'typed 7.0 for 70' } };
+    const latest = latestByKind([v('weight', 70, 5), slip]);
+    expect(latest.map((x) => x.value)).toEqual([70]);
   });
   it('groups readings taken together into one flowsheet row, newest first', () => {
     const rows = flowsheetRows([v('pulse', 70, 1), v('temperature', 37, 1), v('pulse', 88, 5)]);

@@ -51,7 +51,8 @@ export function formatVital(v: Pick<Vital, 'kind' | 'value' | 'value2'>): string
 /** Latest reading per kind, in display order. */
 export function latestByKind(vitals: readonly Vital[]): Vital[] {
   const latest = new Map<VitalKind, Vital>();
-  for (const v of vitals) {
+  // A reading struck out as entered in error is never "the latest" (the banner's weight, a dose).
+  for (const v of vitals.filter((r) => !r.entered_in_error)) {
     const prev = latest.get(v.kind);
     if (!prev || (v.observed_at ?? 0) >= (prev.observed_at ?? 0)) latest.set(v.kind, v);
   }

@@ -1589,3 +1589,35 @@ test('online update: not due means no banner; the button asks now and says up to
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a weight typed wrong is struck out with a reason: kept in the chart, gone from the banner and the latest readings', async () => {
+  const patient = { id: 'c'.repeat(32), given_name: 'Abena', family_name: 'Owusu', birth_date: '1990-02-14', sex: 'female', clinic_id: 'NK-3', contact: null, created_at: 0, updated_at: 0 };
+  const { page, errors } = await openApp({ state: { ...UNLOCKED, patients: [patient] } });
+  await page.getByText('Owusu').click();
+  await page.getByTestId('vital-kind').selectOption('weight');
+  await page.getByTestId('vital-value').fill('70');
+  await page.getByTestId('vital-save').click();
+  await page.getByTestId('vital-weight').filter({ hasText: '70 kg' }).waitFor();
+  // The slip: 7 for 70. The banner, where a dose is worked out from, says 7 kg.
+  await page.getByTestId('vital-value').fill('7');
+  await page.getByTestId('vital-save').click();
+  await page.getByTestId('vital-weight').filter({ hasText: '7 kg' }).waitFor();
+  assert.match(await page.getByTestId('patient-banner').textContent(), /\b7 kg/);
+  await page.getByTestId('vital-in-error-weight').click();
+  // Preselected, and a reason is asked for before anything is written.
+  assert.match(await page.getByTestId('vital-error-which').locator('option:checked').textContent(), /Weight 7 kg/);
+  await page.getByTestId('vital-error-save').click();
+  await page.getByRole('alert').filter({ hasText: 'say why' }).waitFor();
+  await page.getByTestId('vital-error-reason').fill('typed 7 for 70');
+  await page.getByTestId('vital-error-save').click();
+  await page.getByTestId('vital-weight').filter({ hasText: '70 kg' }).waitFor();
+  assert.match(await page.getByTestId('patient-banner').textContent(), /\b70 kg/);
+  const struck = page.getByTestId('vitals-in-error');
+  await struck.getByText('Entered in error (1)').click();
+  assert.match(await struck.textContent(), /Weight 7 kg.*typed 7 for 70/s);
+  assert.equal(await struck.locator('s').textContent(), 'Weight 7 kg');
+  const kept = await page.evaluate(() => window.__FAKE_CORE__.vitals.filter((v) => v.kind === 'weight').length);
+  assert.equal(kept, 2, 'nothing deleted');
+  assert.deepEqual(errors, []);
+  await page.close();
+});

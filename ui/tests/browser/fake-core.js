@@ -338,8 +338,18 @@ export function installFakeCore(seed) {
       if (kind === 'temperature' && (value < 25 || value > 45)) fail('invalid', 'invalid value: outside the plausible range for this vital');
       // The core flags by age with many ranges; the fake knows one, fever.
       const flag = kind === 'temperature' && value >= 37.5 ? { level: 'high', range: 'fever: 37.5 °C or more' } : null;
-      const v = { id: id(), patient_id: patientId, encounter_id: encounterId ?? null, kind, value, value2, unit: '', observed_at: observedAt ?? now(), recorded_by: u.id, legacy: false, flag };
+      const v = { id: id(), patient_id: patientId, encounter_id: encounterId ?? null, kind, value, value2, unit: '', observed_at: observedAt ?? now(), recorded_by: u.id, legacy: false, flag, entered_in_error: null };
       state.vitals.push(v);
+      return v;
+    },
+    // As the core: struck out with a reason, kept, never flagged; once only; clinicians only.
+    mark_vital_in_error: ({ id: vitalId, reason }) => {
+      const u = needUnlocked();
+      if (!['physician', 'nurse'].includes(u.role)) fail('notPermitted', 'correcting a vital sign needs a physician or nurse');
+      const v = state.vitals.find((x) => x.id === vitalId) || fail('notFound', 'vital not found');
+      if (!reason || !reason.trim()) fail('invalid', 'invalid reason: required');
+      if (v.entered_in_error) fail('invalid', 'invalid vital: already marked as entered in error');
+      Object.assign(v, { flag: null, entered_in_error: { by: u.id, at: now(), reason: reason.trim() } });
       return v;
     },
     add_encounter: ({ patientId, kind, reason }) => {

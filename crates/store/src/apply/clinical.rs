@@ -1,6 +1,7 @@
-//! Projecting allergies, medications and problems. Every value comes from the operation; where two
-//! devices end the same record concurrently (two nurses remove one allergy), the earlier
-//! operation is kept (on a tie of times, the lower hash), whatever order they arrive in.
+//! Projecting allergies, medications and problems, and vitals entered in error. Every value
+//! comes from the operation; where two devices end the same record concurrently (two nurses
+//! remove one allergy), the earlier operation is kept (on a tie of times, the lower hash),
+//! whatever order they arrive in.
 
 use outpost_proto::{
     OpHash, PatientId, RecordId,
@@ -78,6 +79,11 @@ pub(super) const MEDICATION_STOPPED: Ending = Ending {
     table: "medications",
     what: "medication",
     column: "stopped",
+};
+pub(super) const VITAL_IN_ERROR: Ending = Ending {
+    table: "vitals",
+    what: "vital",
+    column: "error",
 };
 pub(super) const PROBLEM_RESOLVED: Ending = Ending {
     table: "problems",

@@ -375,6 +375,10 @@ fn project(
         Payload::NoteSigned(p) => note_signed(conn, NoteId(target.0), p, by, pos),
         Payload::AddendumAdded(p) => addendum_added(conn, target, p, by, pos),
         Payload::VitalRecorded(p) => vital_recorded(conn, target, p, by),
+        Payload::VitalEnteredInError(p) => {
+            let e = &clinical::VITAL_IN_ERROR;
+            clinical::ended(conn, e, target, p.patient, &p.reason, by, pos.hash)
+        }
         Payload::AllergyRecorded(p) => clinical::allergy_recorded(conn, target, p, by),
         Payload::AllergyRemoved(p) => {
             let e = &clinical::ALLERGY_REMOVED;

@@ -27,7 +27,7 @@ pub use outpost_clinical::age::Age;
 pub use outpost_proto::{EncounterKind, Soap};
 pub use patients::{NewPatient, Patient, PatientPage, SEARCH_PAGE, SEARCH_PAGE_MAX};
 pub use problems::Problem;
-pub use vitals::{Vital, VitalKind};
+pub use vitals::{InError, Vital, VitalKind};
 
 /// A patient's chart as one read: the patient and everything recorded about them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -453,8 +453,9 @@ impl Store {
         let today = outpost_clinical::age::Date::from_unix_ms(self.now());
         let age = outpost_clinical::age::Date::parse(&patient.birth_date)
             .and_then(|birth| outpost_clinical::age::age(birth, today));
-        // Each reading flagged against the range for the patient's age at the time.
-        for v in &mut vitals {
+        // Each reading flagged against the range for the patient's age at the time; one
+        // entered in error is not.
+        for v in vitals.iter_mut().filter(|v| v.entered_in_error.is_none()) {
             v.flag = outpost_clinical::vitals::flag_for(
                 v.kind.loinc(),
                 v.value,
@@ -462,8 +463,14 @@ impl Store {
                 age_at(&patient.birth_date, v.observed_at).as_ref(),
             );
         }
-        let bmi = latest_bmi(&vitals, &patient.birth_date);
-        let mut growth = growth_points(&vitals, &patient.birth_date, patient.sex.as_deref());
+        // Readings entered in error count nowhere.
+        let valid: Vec<super::Vital> = vitals
+            .iter()
+            .filter(|v| v.entered_in_error.is_none())
+            .cloned()
+            .collect();
+        let bmi = latest_bmi(&valid, &patient.birth_date);
+        let mut growth = growth_points(&valid, &patient.birth_date, patient.sex.as_deref());
         if patient.birth_date_estimated {
             // An age guessed to the year says nothing of a child's weight or length for age:
             // only weight-for-length/height, which does not depend on it, is kept.

@@ -2,7 +2,8 @@
 //! temperature of 375 is refused, 37.5 is not).
 
 use outpost_proto::{
-    EncounterId, PatientId, Payload, RecordId, UserId, VitalId, payload::VitalRecorded,
+    EncounterId, PatientId, Payload, RecordId, UserId, VitalId,
+    payload::{VitalEnteredInError, VitalRecorded},
 };
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -176,12 +177,27 @@ pub struct Vital {
     /// Recorded before operations were signed (attribution unverified).
     pub legacy: bool,
     /// Outside the range used for the patient's age, and that range (on chart reads; worked
-    /// out at each read, never stored).
+    /// out at each read, never stored). Never set on a reading entered in error.
     pub flag: Option<outpost_clinical::vitals::Flag>,
+    /// Struck out as entered in error: who said so, when and why. It stays in the chart and
+    /// counts nowhere (no flag, no growth point, no BMI).
+    pub entered_in_error: Option<InError>,
 }
 
-pub(crate) const VITAL_COLUMNS: &str =
-    "id, patient_id, encounter_id, code, value, value2, unit, observed_at, recorded_by, legacy";
+/// Who struck a reading out as entered in error, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct InError {
+    /// Who.
+    pub by: UserId,
+    /// When (UTC ms).
+    #[cfg_attr(feature = "specta", specta(type = f64))]
+    pub at: i64,
+    /// Why, in their words.
+    pub reason: String,
+}
+
+pub(crate) const VITAL_COLUMNS: &str = "id, patient_id, encounter_id, code, value, value2, unit, observed_at, recorded_by, legacy, error_by, error_at, error_reason";
 
 /// A row of `VITAL_COLUMNS`. An unknown code is an error, never another kind.
 pub(crate) fn vital_from_row(r: &Row<'_>) -> Result<Vital, StoreError> {
@@ -201,6 +217,14 @@ pub(crate) fn vital_from_row(r: &Row<'_>) -> Result<Vital, StoreError> {
         recorded_by: id_col(r, 8)?,
         legacy: r.get(9)?,
         flag: None,
+        entered_in_error: match (opt_id_col(r, 10)?, r.get::<_, Option<i64>>(11)?) {
+            (Some(by), Some(at)) => Some(InError {
+                by,
+                at,
+                reason: r.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -262,7 +286,40 @@ impl Store {
             legacy: false,
             // Flagged as a chart read flags it, against the patient's age when measured.
             flag: self.flag_for_patient(patient_id, kind, value, value2, observed_at)?,
+            entered_in_error: None,
         })
+    }
+
+    /// One vital sign.
+    pub fn vital(&self, id: VitalId) -> Result<Vital, StoreError> {
+        self.require_care_team("reading vital signs")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {VITAL_COLUMNS} FROM vitals WHERE id = ?1"))?;
+        let mut rows = stmt.query([id.to_hex()])?;
+        match rows.next()? {
+            Some(r) => vital_from_row(r),
+            None => Err(StoreError::NotFound("vital")),
+        }
+    }
+
+    /// Strikes out a reading entered in error (a keyboard slip, the wrong patient), saying why.
+    /// It stays in the chart, struck through, and counts nowhere; nothing is deleted.
+    pub fn mark_vital_in_error(&mut self, id: VitalId, reason: &str) -> Result<Vital, StoreError> {
+        let reason = super::required("reason", reason)?;
+        let current = self.vital(id)?;
+        if current.entered_in_error.is_some() {
+            return Err(StoreError::Invalid {
+                field: "vital",
+                reason: "already marked as entered in error",
+            });
+        }
+        let payload = Payload::VitalEnteredInError(VitalEnteredInError {
+            patient: current.patient_id,
+            reason,
+        });
+        self.write(RecordId::from(id), &payload)?;
+        self.vital(id)
     }
 
     /// The flag for a reading of `patient_id`, by their age at `observed_at`.
