@@ -184,10 +184,7 @@ async fn a_physician_charts_offline_in_the_real_window() {
     // A failed assertion unwinds through `driver`, whose Drop stops tauri-driver cleanly.
     async {
         // First run: onboarding with the real core and a real SQLCipher store.
-        fill(&client, "onboard-name", "Dr. Achieng").await;
-        fill(&client, "onboard-passphrase", PASSPHRASE).await;
-        fill(&client, "onboard-confirm", PASSPHRASE).await;
-        click(&client, "onboard-submit").await;
+        onboard(&client).await;
         let key = text_of(&client, "recovery-key").await;
         assert_eq!(key.replace('-', "").len(), 52, "recovery key {key:?}");
         click(&client, "recovery-stored").await;
@@ -335,10 +332,7 @@ async fn an_unattended_window_locks_itself_and_clears_the_screen() {
     let driver = Driver::start_with(&data_dir, &[("OUTPOST_IDLE_LOCK_SECS", "8")]);
     let client = connect(&driver).await;
     async {
-        fill(&client, "onboard-name", "Dr. Achieng").await;
-        fill(&client, "onboard-passphrase", PASSPHRASE).await;
-        fill(&client, "onboard-confirm", PASSPHRASE).await;
-        click(&client, "onboard-submit").await;
+        onboard(&client).await;
         click(&client, "recovery-stored").await;
         click(&client, "recovery-done").await;
         element(&client, "patients-empty").await;
@@ -368,6 +362,10 @@ async fn an_unattended_window_locks_itself_and_clears_the_screen() {
     drop(driver);
 }
 
+/// Held by the tests that type through X (XTEST goes to whichever window has the focus): run
+/// together, one test's keys landed in the other's window.
+static X_KEYBOARD: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Runs `xdotool` with `args` (keys go through XTEST, as a keyboard's would); its output.
 fn xdotool(args: &[&str]) -> String {
     let out = Command::new("xdotool")
@@ -381,6 +379,7 @@ fn xdotool(args: &[&str]) -> String {
 /// shell in Rust), not where the page says; the dialog is answered with the keyboard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_goes_where_the_person_chose_in_the_system_file_dialog() {
+    let _keyboard = X_KEYBOARD.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("clinic-profile");
     let chosen = tmp.path().join("stick").join("clinic-friday.outpost");
@@ -388,10 +387,7 @@ async fn a_backup_goes_where_the_person_chose_in_the_system_file_dialog() {
     let driver = Driver::start(&data_dir);
     let client = connect(&driver).await;
     async {
-        fill(&client, "onboard-name", "Dr. Achieng").await;
-        fill(&client, "onboard-passphrase", PASSPHRASE).await;
-        fill(&client, "onboard-confirm", PASSPHRASE).await;
-        click(&client, "onboard-submit").await;
+        onboard(&client).await;
         click(&client, "recovery-stored").await;
         click(&client, "recovery-done").await;
         click(&client, "nav-backup").await;
@@ -480,15 +476,13 @@ fn app_window(data_dir: &std::path::Path) -> String {
 /// use, shortened here) neither holds it: the shell empties both, which the page alone cannot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copied_recovery_key_leaves_the_clipboard_and_the_primary_selection() {
+    let _keyboard = X_KEYBOARD.lock().await;
     let tmp = tempfile::tempdir().unwrap();
     let data_dir = tmp.path().join("clinic-profile");
     let driver = Driver::start_with(&data_dir, &[("OUTPOST_CLIPBOARD_CLEAR_MS", "4000")]);
     let client = connect(&driver).await;
     async {
-        fill(&client, "onboard-name", "Dr. Achieng").await;
-        fill(&client, "onboard-passphrase", PASSPHRASE).await;
-        fill(&client, "onboard-confirm", PASSPHRASE).await;
-        click(&client, "onboard-submit").await;
+        onboard(&client).await;
         let key = text_of(&client, "recovery-key").await;
         let window = app_window(&data_dir);
         let holds = |selection: &str| x_selection(selection).is_some_and(|s| s.contains(&key));
@@ -535,6 +529,14 @@ async fn a_copied_recovery_key_leaves_the_clipboard_and_the_primary_selection() 
     .await;
     let _ = client.close().await;
     drop(driver);
+}
+
+/// A first start: Dr. Achieng makes the profile, and the recovery key is on screen.
+async fn onboard(client: &Client) {
+    fill(client, "onboard-name", "Dr. Achieng").await;
+    fill(client, "onboard-passphrase", PASSPHRASE).await;
+    fill(client, "onboard-confirm", PASSPHRASE).await;
+    click(client, "onboard-submit").await;
 }
 
 /// Unlocks the window with `passphrase` and waits for the signed-in frame.
