@@ -37,13 +37,18 @@ pub enum Level {
 pub struct Flag {
     /// Which way.
     pub level: Level,
-    /// The range used, as a person reads it ("20–39/min at 12–59 months (40 or more: fast breathing)").
+    /// Which range, as a stable name the screens translate (`rr_12_59_months`).
+    pub rule: String,
+    /// The range used, in English as a person reads it ("20–39/min at 12–59 months (40 or
+    /// more: fast breathing)"): what the CLI prints, and what a screen shows for a rule it
+    /// has no words for.
     pub range: String,
 }
 
-fn flag(level: Level, range: &str) -> Flag {
+fn flag(level: Level, rule: &str, range: &str) -> Flag {
     Flag {
         level,
+        rule: rule.to_owned(),
         range: range.to_owned(),
     }
 }
@@ -60,15 +65,19 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
         // Body temperature.
         "8310-5" => {
             if value >= 37.5 {
-                Some(flag(Level::High, "fever: 37.5 °C or more"))
+                Some(flag(
+                    Level::High,
+                    "temperature_fever",
+                    "fever: 37.5 °C or more",
+                ))
             } else if value < 35.5 {
-                Some(flag(Level::Low, "low: below 35.5 °C"))
+                Some(flag(Level::Low, "temperature_low", "low: below 35.5 °C"))
             } else {
                 None
             }
         }
         // Oxygen saturation.
-        "59408-5" => (value < 94.0).then(|| flag(Level::Low, "94 % or more")),
+        "59408-5" => (value < 94.0).then(|| flag(Level::Low, "spo2", "94 % or more")),
         // Respiratory rate: IMCI's fast breathing under 5 (and very slow breathing, never
         // normal in a small child); age unknown, no flag.
         "9279-1" => match months? {
@@ -76,30 +85,63 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
                 value,
                 30.0,
                 59.0,
+                "rr_under_2_months",
                 "30–59/min under 2 months (60 or more: fast breathing)",
             ),
             m if m < 12 => band(
                 value,
                 25.0,
                 49.0,
+                "rr_2_11_months",
                 "25–49/min at 2–11 months (50 or more: fast breathing)",
             ),
             m if m < 60 => band(
                 value,
                 20.0,
                 39.0,
+                "rr_12_59_months",
                 "20–39/min at 12–59 months (40 or more: fast breathing)",
             ),
-            m if m < 144 => band(value, 18.0, 30.0, "18–30/min at 5–11 years"),
-            _ => band(value, 12.0, 20.0, "12–20/min"),
+            m if m < 144 => band(
+                value,
+                18.0,
+                30.0,
+                "rr_5_11_years",
+                "18–30/min at 5–11 years",
+            ),
+            _ => band(value, 12.0, 20.0, "rr_adult", "12–20/min"),
         },
         // Heart rate (awake); age unknown, no flag.
         "8867-4" => match years? {
-            0 => band(value, 100.0, 180.0, "100–180/min under 1 year"),
-            1..=2 => band(value, 90.0, 150.0, "90–150/min at 1–2 years"),
-            3..=5 => band(value, 80.0, 140.0, "80–140/min at 3–5 years"),
-            6..=11 => band(value, 70.0, 120.0, "70–120/min at 6–11 years"),
-            _ => band(value, 60.0, 100.0, "60–100/min"),
+            0 => band(
+                value,
+                100.0,
+                180.0,
+                "pulse_under_1_year",
+                "100–180/min under 1 year",
+            ),
+            1..=2 => band(
+                value,
+                90.0,
+                150.0,
+                "pulse_1_2_years",
+                "90–150/min at 1–2 years",
+            ),
+            3..=5 => band(
+                value,
+                80.0,
+                140.0,
+                "pulse_3_5_years",
+                "80–140/min at 3–5 years",
+            ),
+            6..=11 => band(
+                value,
+                70.0,
+                120.0,
+                "pulse_6_11_years",
+                "70–120/min at 6–11 years",
+            ),
+            _ => band(value, 60.0, 100.0, "pulse_adult", "60–100/min"),
         },
         // Blood pressure from 13 years (and age unknown); 160/110 is severe.
         "85354-9" => {
@@ -108,28 +150,40 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
             }
             let diastolic = value2.unwrap_or(0.0);
             if value >= 160.0 || diastolic >= 110.0 {
-                Some(flag(Level::High, "severe: 160/110 mmHg or more"))
+                Some(flag(
+                    Level::High,
+                    "bp_severe",
+                    "severe: 160/110 mmHg or more",
+                ))
             } else if value >= 140.0 || diastolic >= 90.0 {
-                Some(flag(Level::High, "high: 140/90 mmHg or more"))
+                Some(flag(Level::High, "bp_high", "high: 140/90 mmHg or more"))
             } else if value < 90.0 {
-                Some(flag(Level::Low, "low: systolic below 90 mmHg"))
+                Some(flag(Level::Low, "bp_low", "low: systolic below 90 mmHg"))
             } else {
                 None
             }
         }
         // Glucose (random), mg/dL.
-        "2339-0" => band(value, 70.0, 199.0, "70–199 mg/dL (random)"),
+        "2339-0" => band(
+            value,
+            70.0,
+            199.0,
+            "glucose_random",
+            "70–199 mg/dL (random)",
+        ),
         // Mid-upper arm circumference: children of 6–59 months only.
         "56072-2" => match months? {
             m if (6..60).contains(&m) => {
                 if value < 11.5 {
                     Some(flag(
                         Level::Low,
+                        "muac_severe",
                         "severe wasting: below 11.5 cm at 6–59 months",
                     ))
                 } else if value < 12.5 {
                     Some(flag(
                         Level::Low,
+                        "muac_moderate",
                         "moderate wasting: below 12.5 cm at 6–59 months",
                     ))
                 } else {
@@ -142,12 +196,12 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
     }
 }
 
-/// Low below `lo`, high above `hi`, with `range` named.
-fn band(value: f64, lo: f64, hi: f64, range: &str) -> Option<Flag> {
+/// Low below `lo`, high above `hi`, with the range (`rule`, `range`) named.
+fn band(value: f64, lo: f64, hi: f64, rule: &str, range: &str) -> Option<Flag> {
     if value < lo {
-        Some(flag(Level::Low, range))
+        Some(flag(Level::Low, rule, range))
     } else if value > hi {
-        Some(flag(Level::High, range))
+        Some(flag(Level::High, rule, range))
     } else {
         None
     }

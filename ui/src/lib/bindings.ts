@@ -1074,7 +1074,13 @@ export type ErrorKind =
 export type Flag = {
 	/**  Which way. */
 	level: Level,
-	/**  The range used, as a person reads it ("20–39/min at 12–59 months (40 or more: fast breathing)"). */
+	/**  Which range, as a stable name the screens translate (`rr_12_59_months`). */
+	rule: string,
+	/**
+	 *  The range used, in English as a person reads it ("20–39/min at 12–59 months (40 or
+	 *  more: fast breathing)"): what the CLI prints, and what a screen shows for a rule it
+	 *  has no words for.
+	 */
 	range: string,
 };
 

@@ -1,12 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import type { Vital_Serialize as Vital } from './bindings';
-import { flowsheetRows, formatVital, latestByKind, trendPoints } from './vitals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RANGE_TEXT, flowsheetRows, formatVital, latestByKind, rangeText, trendPoints } from './vitals';
+import { setLocale } from './i18n.svelte';
 
 function v(kind: Vital['kind'], value: number, at: number, value2: number | null = null): Vital {
   return { id: `${kind}${at}`, patient_id: 'p', encounter_id: null, kind, value, value2, unit: '', observed_at: at, recorded_by: 'u', legacy: false, flag: null, entered_in_error: null };
 }
 
 describe('vitals', () => {
+  it('has words for every range the core flags by (read from the Rust source)', () => {
+    const source = readFileSync(join(__dirname, '..', '..', '..', 'crates', 'clinical', 'src', 'vitals.rs'), 'utf8');
+    const rules = new Set([...source.matchAll(/(?:flag\(\s*Level::\w+,|band\(\s*value,\s*[\d.]+,\s*[\d.]+,)\s*"([a-z0-9_]+)"/g)].map((m) => m[1]!));
+    expect(rules.size).toBeGreaterThanOrEqual(19);
+    expect([...rules].filter((r) => !(r in RANGE_TEXT))).toEqual([]);
+  });
+  it('says a range in French, glucose in the clinic unit, and the core words for an unknown rule', () => {
+    setLocale('fr');
+    expect(rangeText({ rule: 'temperature_fever', range: 'fever: 37.5 °C or more' })).toBe('fièvre : 37,5 °C ou plus');
+    expect(rangeText({ rule: 'not_yet_known', range: 'a new range' })).toBe('a new range');
+    setLocale('en');
+    expect(rangeText({ rule: 'glucose_random', range: '' })).toBe('70–199 mg/dL (random)');
+  });
   it('formats blood pressure as systolic/diastolic', () => {
     expect(formatVital(v('blood_pressure', 128, 1, 84))).toBe('128/84 mmHg');
     expect(formatVital(v('temperature', 38.1, 1))).toBe('38.1 °C');

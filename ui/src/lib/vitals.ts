@@ -1,5 +1,5 @@
 // Vital signs for display: labels, units as people write them, and trend-chart geometry.
-import type { VitalKind, Vital_Serialize as Vital } from './bindings';
+import type { Flag, VitalKind, Vital_Serialize as Vital } from './bindings';
 import { formatNumber, t } from './i18n.svelte';
 import { glucoseShown, glucoseUnit } from './units.svelte';
 
@@ -87,4 +87,36 @@ export function parseReading(text: string): number | null {
   if (!/^-?(\d+(\.\d*)?|\.\d+)$/.test(t)) return null;
   const n = Number(t);
   return Number.isFinite(n) ? n : null;
+}
+
+/** The core's ranges by rule (catalogue keys, written out so the catalogue check sees it); the
+ * Rust source's rules are checked against this table in vitals.test.ts. */
+export const RANGE_TEXT: Record<string, string> = {
+  temperature_fever: 'vitals.range.temperature_fever',
+  temperature_low: 'vitals.range.temperature_low',
+  spo2: 'vitals.range.spo2',
+  rr_under_2_months: 'vitals.range.rr_under_2_months',
+  rr_2_11_months: 'vitals.range.rr_2_11_months',
+  rr_12_59_months: 'vitals.range.rr_12_59_months',
+  rr_5_11_years: 'vitals.range.rr_5_11_years',
+  rr_adult: 'vitals.range.rr_adult',
+  pulse_under_1_year: 'vitals.range.pulse_under_1_year',
+  pulse_1_2_years: 'vitals.range.pulse_1_2_years',
+  pulse_3_5_years: 'vitals.range.pulse_3_5_years',
+  pulse_6_11_years: 'vitals.range.pulse_6_11_years',
+  pulse_adult: 'vitals.range.pulse_adult',
+  bp_severe: 'vitals.range.bp_severe',
+  bp_high: 'vitals.range.bp_high',
+  bp_low: 'vitals.range.bp_low',
+  glucose_random: 'vitals.range.glucose_random',
+  muac_severe: 'vitals.range.muac_severe',
+  muac_moderate: 'vitals.range.muac_moderate',
+};
+
+/** The range a flag names, in the person's language (glucose in the clinic's unit); the
+ * core's English words for a rule this screen does not know. */
+export function rangeText(flag: Pick<Flag, 'rule' | 'range'>): string {
+  const key = RANGE_TEXT[flag.rule];
+  if (!key) return flag.range;
+  return t(key, { low: reading(glucoseShown(70)), high: reading(glucoseShown(199)), unit: glucoseUnit() });
 }

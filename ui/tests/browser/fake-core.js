@@ -337,7 +337,7 @@ export function installFakeCore(seed) {
       const u = needUnlocked();
       if (kind === 'temperature' && (value < 25 || value > 45)) fail('invalid', 'invalid value: outside the plausible range for this vital');
       // The core flags by age with many ranges; the fake knows one, fever.
-      const flag = kind === 'temperature' && value >= 37.5 ? { level: 'high', range: 'fever: 37.5 °C or more' } : null;
+      const flag = kind === 'temperature' && value >= 37.5 ? { level: 'high', rule: 'temperature_fever', range: 'fever: 37.5 °C or more' } : null;
       const v = { id: id(), patient_id: patientId, encounter_id: encounterId ?? null, kind, value, value2, unit: '', observed_at: observedAt ?? now(), recorded_by: u.id, legacy: false, flag, entered_in_error: null };
       state.vitals.push(v);
       return v;
