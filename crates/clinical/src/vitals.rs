@@ -78,71 +78,9 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
         }
         // Oxygen saturation.
         "59408-5" => (value < 94.0).then(|| flag(Level::Low, "spo2", "94 % or more")),
-        // Respiratory rate: IMCI's fast breathing under 5 (and very slow breathing, never
-        // normal in a small child); age unknown, no flag.
-        "9279-1" => match months? {
-            m if m < 2 => band(
-                value,
-                30.0,
-                59.0,
-                "rr_under_2_months",
-                "30–59/min under 2 months (60 or more: fast breathing)",
-            ),
-            m if m < 12 => band(
-                value,
-                25.0,
-                49.0,
-                "rr_2_11_months",
-                "25–49/min at 2–11 months (50 or more: fast breathing)",
-            ),
-            m if m < 60 => band(
-                value,
-                20.0,
-                39.0,
-                "rr_12_59_months",
-                "20–39/min at 12–59 months (40 or more: fast breathing)",
-            ),
-            m if m < 144 => band(
-                value,
-                18.0,
-                30.0,
-                "rr_5_11_years",
-                "18–30/min at 5–11 years",
-            ),
-            _ => band(value, 12.0, 20.0, "rr_adult", "12–20/min"),
-        },
+        "9279-1" => respiratory_rate(value, months?),
         // Heart rate (awake); age unknown, no flag.
-        "8867-4" => match years? {
-            0 => band(
-                value,
-                100.0,
-                180.0,
-                "pulse_under_1_year",
-                "100–180/min under 1 year",
-            ),
-            1..=2 => band(
-                value,
-                90.0,
-                150.0,
-                "pulse_1_2_years",
-                "90–150/min at 1–2 years",
-            ),
-            3..=5 => band(
-                value,
-                80.0,
-                140.0,
-                "pulse_3_5_years",
-                "80–140/min at 3–5 years",
-            ),
-            6..=11 => band(
-                value,
-                70.0,
-                120.0,
-                "pulse_6_11_years",
-                "70–120/min at 6–11 years",
-            ),
-            _ => band(value, 60.0, 100.0, "pulse_adult", "60–100/min"),
-        },
+        "8867-4" => pulse(value, years?),
         // Blood pressure from 13 years (and age unknown); 160/110 is severe.
         "85354-9" => {
             if years.is_some_and(|y| y < 13) {
@@ -193,6 +131,77 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// Respiratory rate by age in completed months: IMCI's fast breathing under 5 (and very slow
+/// breathing, never normal in a small child).
+fn respiratory_rate(value: f64, months: u32) -> Option<Flag> {
+    match months {
+        m if m < 2 => band(
+            value,
+            30.0,
+            59.0,
+            "rr_under_2_months",
+            "30–59/min under 2 months (60 or more: fast breathing)",
+        ),
+        m if m < 12 => band(
+            value,
+            25.0,
+            49.0,
+            "rr_2_11_months",
+            "25–49/min at 2–11 months (50 or more: fast breathing)",
+        ),
+        m if m < 60 => band(
+            value,
+            20.0,
+            39.0,
+            "rr_12_59_months",
+            "20–39/min at 12–59 months (40 or more: fast breathing)",
+        ),
+        m if m < 144 => band(
+            value,
+            18.0,
+            30.0,
+            "rr_5_11_years",
+            "18–30/min at 5–11 years",
+        ),
+        _ => band(value, 12.0, 20.0, "rr_adult", "12–20/min"),
+    }
+}
+
+/// Heart rate (awake) by age in completed years.
+fn pulse(value: f64, years: u32) -> Option<Flag> {
+    match years {
+        0 => band(
+            value,
+            100.0,
+            180.0,
+            "pulse_under_1_year",
+            "100–180/min under 1 year",
+        ),
+        1..=2 => band(
+            value,
+            90.0,
+            150.0,
+            "pulse_1_2_years",
+            "90–150/min at 1–2 years",
+        ),
+        3..=5 => band(
+            value,
+            80.0,
+            140.0,
+            "pulse_3_5_years",
+            "80–140/min at 3–5 years",
+        ),
+        6..=11 => band(
+            value,
+            70.0,
+            120.0,
+            "pulse_6_11_years",
+            "70–120/min at 6–11 years",
+        ),
+        _ => band(value, 60.0, 100.0, "pulse_adult", "60–100/min"),
     }
 }
 
