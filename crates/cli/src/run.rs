@@ -626,7 +626,12 @@ fn chart_line(chart: &outpost_core::store::records::Chart) -> String {
         current.count(),
         chart.encounters.len(),
         chart.notes.len(),
-        chart.vitals.len(),
+        // Readings struck out as entered in error are kept, but are not vitals of the chart.
+        chart
+            .vitals
+            .iter()
+            .filter(|v| v.entered_in_error.is_none())
+            .count(),
         chart.attachments.len()
     )
 }

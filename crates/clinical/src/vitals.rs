@@ -71,7 +71,7 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
                     "fever: 37.5 °C or more",
                 ))
             } else if value < 35.5 {
-                Some(flag(Level::Low, "temperature_low", "low: below 35.5 °C"))
+                Some(flag(Level::Low, "temperature_low", "below 35.5 °C"))
             } else {
                 None
             }
@@ -94,9 +94,9 @@ pub fn flag_for(loinc: &str, value: f64, value2: Option<f64>, age: Option<&Age>)
                     "severe: 160/110 mmHg or more",
                 ))
             } else if value >= 140.0 || diastolic >= 90.0 {
-                Some(flag(Level::High, "bp_high", "high: 140/90 mmHg or more"))
+                Some(flag(Level::High, "bp_high", "140/90 mmHg or more"))
             } else if value < 90.0 {
-                Some(flag(Level::Low, "bp_low", "low: systolic below 90 mmHg"))
+                Some(flag(Level::Low, "bp_low", "systolic below 90 mmHg"))
             } else {
                 None
             }

@@ -750,13 +750,13 @@ payloads! {
     0x0033 => AddendumAdded(AddendumAdded), "addendum_signed", ADDENDUM_ADDED;
     0x0040 => VitalRecorded(VitalRecorded), "vital_recorded", VITAL_RECORDED;
     0x0041 => AllergyRecorded(AllergyRecorded), "allergy_recorded", ALLERGY_RECORDED;
-    0x0048 => VitalEnteredInError(VitalEnteredInError), "vital_entered_in_error", VITAL_ENTERED_IN_ERROR;
     0x0042 => AllergyRemoved(AllergyRemoved), "allergy_removed", ALLERGY_REMOVED;
     0x0043 => NoKnownAllergies(NoKnownAllergies), "no_known_allergies", NO_KNOWN_ALLERGIES;
     0x0044 => MedicationPrescribed(MedicationPrescribed), "medication_prescribed", MEDICATION_PRESCRIBED;
     0x0045 => MedicationStopped(MedicationStopped), "medication_stopped", MEDICATION_STOPPED;
     0x0046 => ProblemAdded(ProblemAdded), "problem_added", PROBLEM_ADDED;
     0x0047 => ProblemResolved(ProblemResolved), "problem_resolved", PROBLEM_RESOLVED;
+    0x0048 => VitalEnteredInError(VitalEnteredInError), "vital_entered_in_error", VITAL_ENTERED_IN_ERROR;
     0x0050 => AttachmentAdded(AttachmentAdded), "attachment_added", ATTACHMENT_ADDED;
     0x0051 => AttachmentUploaded(AttachmentUploaded), "attachment_uploaded", ATTACHMENT_UPLOADED;
     0x0060 => Audit(AuditEvent), "audit", AUDIT;

@@ -268,6 +268,31 @@ fn known_answer_allergy_and_prescription_encodings() {
     );
 }
 
+/// A reading struck out as entered in error: its kind and bytes are fixed, so every build
+/// signs and reads it the same.
+#[test]
+fn known_answer_vital_entered_in_error_encoding() {
+    let struck = Payload::VitalEnteredInError(outpost_proto::payload::VitalEnteredInError {
+        patient: PatientId([0x07; 16]),
+        reason: "typed 7 for 70".into(),
+    });
+    assert_eq!(struck.kind().0, 0x0048);
+    assert_eq!(struck.kind().name(), Some("vital_entered_in_error"));
+    assert_eq!(
+        hex::encode(struck.body()),
+        [
+            "07".repeat(16).as_str(),
+            "0000000e",
+            "7479706564203720666f72203730",
+        ]
+        .concat()
+    );
+    assert_eq!(
+        Payload::decode(struck.kind(), &struck.body()).unwrap(),
+        struck
+    );
+}
+
 #[test]
 fn decode_gives_back_what_was_signed() {
     let signer = fixed_identity(2);

@@ -809,3 +809,31 @@ fn a_reading_entered_in_error_is_struck_out_kept_and_counts_nowhere() {
         doc.lock().unwrap();
     }
 }
+
+/// An adult's fever typed 39.8 for 36.8, and a weight typed 7 for 70: struck out, the fever
+/// flag goes and the BMI is the real weight's again.
+#[test]
+fn a_struck_out_reading_loses_its_flag_and_leaves_the_bmi() {
+    use outpost_store::records::VitalKind;
+    let (_fx, mut doc, _) = Fixture::new();
+    let p = doc.add_patient(&patient()).unwrap();
+    doc.add_vital(p.id, None, VitalKind::Height, 170.0, None)
+        .unwrap();
+    doc.add_vital(p.id, None, VitalKind::Weight, 70.0, None)
+        .unwrap();
+    let fever = doc
+        .add_vital(p.id, None, VitalKind::Temperature, 39.8, None)
+        .unwrap();
+    assert!(fever.flag.is_some(), "39.8 °C is flagged");
+    let slip = doc
+        .add_vital(p.id, None, VitalKind::Weight, 7.0, None)
+        .unwrap();
+    assert_eq!(doc.chart(p.id).unwrap().bmi, Some(2.4), "the slip's BMI");
+    doc.mark_vital_in_error(fever.id, "typed 39.8 for 36.8")
+        .unwrap();
+    doc.mark_vital_in_error(slip.id, "typed 7 for 70").unwrap();
+    let chart = doc.chart(p.id).unwrap();
+    let kept = chart.vitals.iter().find(|v| v.id == fever.id).unwrap();
+    assert_eq!(kept.flag, None, "no fever flag on a struck-out reading");
+    assert_eq!(chart.bmi, Some(24.2), "the BMI of 70 kg at 170 cm again");
+}

@@ -63,7 +63,8 @@ fn require_own(
 }
 
 /// A record that can be ended once (an allergy removed, a prescription stopped, a problem
-/// resolved): its table, what people call it, and the prefix of its ending columns.
+/// resolved, a vital struck out as entered in error): its table, what people call it, and the
+/// prefix of its ending columns.
 pub(super) struct Ending {
     table: &'static str,
     what: &'static str,
