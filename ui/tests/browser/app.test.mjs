@@ -1605,7 +1605,7 @@ test('a weight typed wrong is struck out with a reason: kept in the chart, gone 
   assert.match(await page.getByTestId('patient-banner').textContent(), /\b7 kg/);
   await page.getByTestId('vital-in-error-weight').click();
   // Preselected, and a reason is asked for before anything is written.
-  assert.match(await page.getByTestId('vital-error-which').locator('option:checked').textContent(), /Weight 7 kg/);
+  assert.match(await page.getByTestId('vital-error-which').locator('option:checked').textContent(), /^Weight 7 kg ·/);
   await page.getByTestId('vital-error-save').click();
   await page.getByRole('alert').filter({ hasText: 'say why' }).waitFor();
   await page.getByTestId('vital-error-reason').fill('typed 7 for 70');
