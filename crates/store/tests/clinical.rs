@@ -815,12 +815,14 @@ fn a_reading_entered_in_error_is_struck_out_kept_and_counts_nowhere() {
 #[test]
 fn a_struck_out_reading_loses_its_flag_and_leaves_the_bmi() {
     use outpost_store::records::VitalKind;
-    let (_fx, mut doc, _) = Fixture::new();
+    let (fx, mut doc, _) = Fixture::new();
     let p = doc.add_patient(&patient()).unwrap();
     doc.add_vital(p.id, None, VitalKind::Height, 170.0, None)
         .unwrap();
     doc.add_vital(p.id, None, VitalKind::Weight, 70.0, None)
         .unwrap();
+    // The slip comes a minute later: the latest weight is the slip until it is struck out.
+    fx.clock.advance(60_000);
     let fever = doc
         .add_vital(p.id, None, VitalKind::Temperature, 39.8, None)
         .unwrap();
