@@ -33,8 +33,7 @@ pub(crate) async fn update(args: &Args, cmd: &UpdateCmd) -> Result<()> {
         } => {
             let target = match target {
                 Some(t) => t.clone(),
-                None => std::env::var_os("APPIMAGE")
-                    .map(Into::into)
+                None => outpost_core::updates::running_appimage()
                     .ok_or_else(|| anyhow!("not running from an AppImage: say which to replace with --installed, or install a .deb with dpkg after `outpost update verify`"))?,
             };
             let downgrade = if *allow_downgrade {

@@ -47,6 +47,12 @@ fn ok(r: Run) -> String {
     stdout.trim().to_owned()
 }
 
+/// Asserts that `r` failed as a refusal (exit code 1) whose one line says `says`.
+fn fails_saying(r: &Run, says: &str) {
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains(says), "{}", r.stderr);
+}
+
 fn json(r: Run) -> Value {
     serde_json::from_str(&ok(r)).unwrap()
 }
@@ -328,8 +334,7 @@ fn errors_are_one_line_with_the_right_exit_code() {
             "14/03/1991",
         ],
     );
-    assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("birth_date"), "{}", bad.stderr);
+    fails_saying(&bad, "birth_date");
     assert!(!bad.stderr.contains("14/03/1991") || bad.stderr.lines().count() == 1);
 
     let usage = outpost(&profile, &["patient", "add", "--given", "A"]);
@@ -354,12 +359,7 @@ fn errors_are_one_line_with_the_right_exit_code() {
     }
 
     let exists = outpost(&profile, &["init", "--name", "Again"]);
-    assert_eq!(exists.code, 1);
-    assert!(
-        exists.stderr.contains("already exists"),
-        "{}",
-        exists.stderr
-    );
+    fails_saying(&exists, "already exists");
 }
 
 #[test]
@@ -486,12 +486,7 @@ fn a_patient_profile_is_its_own_kind() {
         &["init", "--name", "Kofi", "--role", "patient"],
     ));
     let refused = outpost(&profile, &["patient", "list"]);
-    assert_eq!(refused.code, 1);
-    assert!(
-        refused.stderr.contains("not permitted"),
-        "{}",
-        refused.stderr
-    );
+    fails_saying(&refused, "not permitted");
     let emergency = outpost(
         &tmp.path().join("x"),
         &["init", "--name", "E", "--role", "emergency"],
@@ -558,8 +553,7 @@ fn users_are_added_and_change_their_passphrase_from_the_command_line() {
         ],
     ));
     let old = as_nurse("nurse esi passphrase", &["patient", "list"]);
-    assert_eq!(old.code, 1);
-    assert!(old.stderr.contains("wrong passphrase"), "{}", old.stderr);
+    fails_saying(&old, "wrong passphrase");
     ok(as_nurse(
         "esi's new longer passphrase",
         &["patient", "list"],
@@ -1105,12 +1099,7 @@ fn a_visit_template_fills_the_sections_not_given() {
         &profile,
         &["note", "write", "--patient", &pid, "--template", "nope"],
     );
-    assert_eq!(unknown.code, 1);
-    assert!(
-        unknown.stderr.contains("outpost note templates"),
-        "{}",
-        unknown.stderr
-    );
+    fails_saying(&unknown, "outpost note templates");
 }
 
 #[test]

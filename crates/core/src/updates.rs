@@ -29,13 +29,95 @@ pub fn server() -> Result<String, UpdateError> {
         .ok_or(UpdateError::NoServer)
 }
 
-/// How this copy runs: from an AppImage (which `APPIMAGE` names) or installed as a package.
+/// The AppImage this copy runs from (its runtime names it in `APPIMAGE`), the file an update
+/// replaces; `None` for a package installation.
+pub fn running_appimage() -> Option<PathBuf> {
+    std::env::var_os("APPIMAGE")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+/// How this copy runs: from an AppImage or installed as a package.
 pub fn installation() -> Installation {
-    if std::env::var_os("APPIMAGE").is_some() {
+    if running_appimage().is_some() {
         Installation::AppImage
     } else {
         Installation::Package
     }
+}
+
+/// What the app's check for updates found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// This build has no update key or no update server (an automatic check only: asked by
+    /// the person, that is an error to show).
+    NotSetUp,
+    /// Checked less than a day ago (an automatic check only).
+    NotDue,
+    /// What the server's signed list offers.
+    Offer(Offer),
+}
+
+/// The app's check: `manual` when the person asks (the server is asked now, and a build
+/// without a key or server says so as an error); otherwise the automatic one of [`check_if_due`],
+/// quiet when updates are not set up. `now` in Unix seconds.
+pub async fn check_for_app(
+    data_dir: &Path,
+    manual: bool,
+    now: i64,
+) -> Result<Checked, UpdateError> {
+    let setup = server().and_then(|server| Ok((server, UpdateKey::shipped()?)));
+    let (server, key) = match setup {
+        Ok(setup) => setup,
+        Err(UpdateError::NoServer | UpdateError::NoUpdateKey) if !manual => {
+            return Ok(Checked::NotSetUp);
+        }
+        Err(e) => return Err(e),
+    };
+    let (installed, installation) = (Version::this_build(), installation());
+    if manual {
+        return check(&server, &key, installed, installation)
+            .await
+            .map(Checked::Offer);
+    }
+    Ok(
+        match check_if_due(data_dir, now, &server, &key, installed, installation).await? {
+            Some(offer) => Checked::Offer(offer),
+            None => Checked::NotDue,
+        },
+    )
+}
+
+/// An online release, downloaded and verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Installed {
+    /// Put in place of the running AppImage: restart Outpost to use it.
+    InPlace,
+    /// A package installation: the verified package, saved for the system's package manager.
+    Package(PathBuf),
+}
+
+/// Downloads `release` into `data_dir`'s `updates` folder, verifies it as a file from a USB
+/// stick is verified, and puts it in place of the running AppImage (the downloaded copy is
+/// removed then); a package installation gets the verified package back.
+pub async fn install_online(release: &Release, data_dir: &Path) -> Result<Installed, UpdateError> {
+    let key = UpdateKey::shipped()?;
+    let installed = Version::this_build();
+    let path = download(release, &data_dir.join("updates"), &key, installed).await?;
+    let Some(target) = running_appimage() else {
+        return Ok(Installed::Package(path));
+    };
+    tokio::task::spawn_blocking(move || {
+        outpost_update::install_replacing(&path, &target, &key, installed, Downgrade::Refuse)?;
+        // Installed: the downloaded copy is no longer needed (an AppImage is large).
+        let mut sig = path.clone().into_os_string();
+        sig.push(".sig");
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(sig);
+        Ok(Installed::InPlace)
+    })
+    .await
+    .map_err(|_| UpdateError::Io("the installation did not finish".into()))?
 }
 
 /// Fetches `url` whole, up to `max` bytes.

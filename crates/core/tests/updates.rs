@@ -112,6 +112,17 @@ impl Server {
     }
 }
 
+/// The release the server offers this AppImage installation (the test fails without one).
+async fn offered(
+    server: &Server,
+    key: &outpost_update::UpdateKey,
+) -> outpost_update::online::Release {
+    match updates::check(&server.base, key, INSTALLED, Installation::AppImage).await {
+        Ok(Offer::Available(release)) => release,
+        other => panic!("no offer: {other:?}"),
+    }
+}
+
 fn appimage_name(version: &str) -> String {
     format!("outpost_{version}_{}.AppImage", std::env::consts::ARCH)
 }
@@ -154,12 +165,7 @@ async fn a_signed_release_is_offered_downloaded_verified_and_installed() {
     let bytes = artifact();
     publish(&server, &project, "0.2.0", &bytes);
 
-    let offer = updates::check(&server.base, &key, INSTALLED, Installation::AppImage)
-        .await
-        .unwrap();
-    let Offer::Available(release) = offer else {
-        panic!("{offer:?}")
-    };
+    let release = offered(&server, &key).await;
     assert_eq!(release.version, Version(0, 2, 0));
     assert_eq!(release.notes, "Growth charts print on one page.");
 
@@ -193,13 +199,7 @@ async fn an_altered_artifact_is_refused_and_nothing_is_left_under_its_name() {
     let key = project.key();
     let bytes = artifact();
     publish(&server, &project, "0.2.0", &bytes);
-    let Offer::Available(release) =
-        updates::check(&server.base, &key, INSTALLED, Installation::AppImage)
-            .await
-            .unwrap()
-    else {
-        panic!("no offer")
-    };
+    let release = offered(&server, &key).await;
     // The storage host swaps the file after the manifest was read.
     let mut altered = bytes.clone();
     altered[200_000] ^= 1;
@@ -411,11 +411,7 @@ async fn a_storage_host_cannot_send_more_than_the_list_says_or_another_version()
     let key = project.key();
     let bytes = artifact();
     publish(&server, &project, "0.2.0", &bytes);
-    let Ok(Offer::Available(release)) =
-        updates::check(&server.base, &key, INSTALLED, Installation::AppImage).await
-    else {
-        panic!("no offer")
-    };
+    let release = offered(&server, &key).await;
     let downloads = tempfile::tempdir().unwrap();
     // A gigabyte of junk where the file should be: the download stops at the signed size.
     let mut padded = bytes.clone();
@@ -476,4 +472,24 @@ async fn a_storage_host_cannot_send_more_than_the_list_says_or_another_version()
         [release.file.clone(), format!("{}.sig", release.file)]
     );
     assert_eq!(std::fs::read(path).unwrap(), bytes);
+}
+
+/// This build ships no update key or server: asked by the person, the app says so; at start it
+/// stays quiet, and the server is not asked (nothing to verify its answer with).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_without_a_key_or_server_says_so_when_asked_and_is_quiet_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let asked = updates::check_for_app(data.path(), true, 1_800_000_000).await;
+    assert!(
+        matches!(asked, Err(UpdateError::NoServer | UpdateError::NoUpdateKey)),
+        "{asked:?}"
+    );
+    assert_eq!(
+        updates::check_for_app(data.path(), false, 1_800_000_000).await,
+        Ok(updates::Checked::NotSetUp)
+    );
+    assert!(
+        !data.path().join("update-checked").exists(),
+        "no check was counted"
+    );
 }

@@ -654,24 +654,9 @@ fn a_small_childs_chart_carries_her_growth_z_scores_by_day_and_sex() {
         (today.age_days, today.weight_kg, today.length_cm),
         (562, Some(9.2), Some(80.0))
     );
-    let as_girl = z_scores(
-        Sex::Girl,
-        562,
-        Some(9.2),
-        Some(80.0),
-        Measured::Unknown,
-        false,
-    )
-    .unwrap();
-    let as_boy = z_scores(
-        Sex::Boy,
-        562,
-        Some(9.2),
-        Some(80.0),
-        Measured::Unknown,
-        false,
-    )
-    .unwrap();
+    let today_as =
+        |sex| z_scores(sex, 562, Some(9.2), Some(80.0), Measured::Unknown, false).unwrap();
+    let (as_girl, as_boy) = (today_as(Sex::Girl), today_as(Sex::Boy));
     assert_eq!(today.growth, as_girl, "read from the girls' tables");
     assert_ne!(as_girl.weight_for_age, as_boy.weight_for_age);
     let curves = chart.growth_curves.expect("lines to draw her points on");

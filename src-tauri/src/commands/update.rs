@@ -64,7 +64,7 @@ pub async fn check_update_file(
     .await
     .map_err(|_| CommandError::invalid("the check did not finish"))??;
     let installable =
-        verified.file.ends_with(".AppImage") && std::env::var_os("APPIMAGE").is_some();
+        verified.file.ends_with(".AppImage") && outpost_core::updates::running_appimage().is_some();
     *pending
         .file
         .lock()
@@ -89,8 +89,7 @@ pub async fn install_update_file(
         .map_err(|_| CommandError::invalid("busy"))?
         .take()
         .ok_or_else(|| CommandError::invalid("choose and check an update file first"))?;
-    let target: PathBuf = std::env::var_os("APPIMAGE")
-        .map(Into::into)
+    let target: PathBuf = outpost_core::updates::running_appimage()
         .ok_or_else(|| CommandError::invalid("this installation is not an AppImage: install the .deb with the system's package manager"))?;
     let done = tauri::async_runtime::spawn_blocking(move || {
         let key = UpdateKey::shipped()?;
@@ -146,36 +145,15 @@ pub async fn check_for_update(
     pending: State<'_, PendingUpdate>,
     manual: bool,
 ) -> Result<UpdateCheck, CommandError> {
-    use outpost_core::updates;
-    use outpost_update::{UpdateError, online::Offer};
-    let setup = updates::server().and_then(|server| Ok((server, UpdateKey::shipped()?)));
-    let (server, key) = match setup {
-        Ok(s) => s,
-        Err(UpdateError::NoServer | UpdateError::NoUpdateKey) if !manual => {
-            return Ok(UpdateCheck::NotSetUp);
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let installation = updates::installation();
-    let installed = Version::this_build();
-    let offer = if manual {
-        updates::check(&server, &key, installed, installation).await?
-    } else {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let due = updates::check_if_due(
-            state.core.data_dir(),
-            now,
-            &server,
-            &key,
-            installed,
-            installation,
-        );
-        match due.await? {
-            Some(offer) => offer,
-            None => return Ok(UpdateCheck::NotDue),
-        }
+    use outpost_core::updates::{self, Checked};
+    use outpost_update::online::{Installation, Offer};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let offer = match updates::check_for_app(state.core.data_dir(), manual, now).await? {
+        Checked::NotSetUp => return Ok(UpdateCheck::NotSetUp),
+        Checked::NotDue => return Ok(UpdateCheck::NotDue),
+        Checked::Offer(offer) => offer,
     };
     Ok(match offer {
         Offer::UpToDate { latest } => UpdateCheck::UpToDate {
@@ -189,7 +167,7 @@ pub async fn check_for_update(
                 version: release.version.to_string(),
                 notes: release.notes.clone(),
                 pub_date: release.pub_date.clone(),
-                installable: installation == outpost_update::online::Installation::AppImage,
+                installable: updates::installation() == Installation::AppImage,
             };
             *pending
                 .online
@@ -221,6 +199,7 @@ pub async fn install_online_update(
     state: State<'_, AppState>,
     pending: State<'_, PendingUpdate>,
 ) -> Result<OnlineUpdateDone, CommandError> {
+    use outpost_core::updates::{self, Installed};
     // Kept until it is installed: a download cut off on a 2G link can be tried again.
     let release = pending
         .online
@@ -228,36 +207,15 @@ pub async fn install_online_update(
         .map_err(|_| CommandError::invalid("busy"))?
         .clone()
         .ok_or_else(|| CommandError::invalid("check for updates first"))?;
-    let key = UpdateKey::shipped()?;
-    let installed = Version::this_build();
-    let dir = state.core.data_dir().join("updates");
-    let path = outpost_core::updates::download(&release, &dir, &key, installed).await?;
-    let version = release.version.to_string();
-    let Some(target) = std::env::var_os("APPIMAGE").map(PathBuf::from) else {
-        clear(&pending);
-        return Ok(OnlineUpdateDone {
-            version,
-            installed: false,
-            package: Some(path.display().to_string()),
-        });
-    };
-    tauri::async_runtime::spawn_blocking(move || {
-        let done =
-            outpost_update::install_replacing(&path, &target, &key, installed, Downgrade::Refuse);
-        // Installed: the downloaded copy is no longer needed (an AppImage is large).
-        if done.is_ok() {
-            let _ = std::fs::remove_file(&path);
-            let _ = std::fs::remove_file(path.with_extension("AppImage.sig"));
-        }
-        done
-    })
-    .await
-    .map_err(|_| CommandError::invalid("the installation did not finish"))??;
+    let done = updates::install_online(&release, state.core.data_dir()).await?;
     clear(&pending);
     Ok(OnlineUpdateDone {
-        version,
-        installed: true,
-        package: None,
+        version: release.version.to_string(),
+        installed: done == Installed::InPlace,
+        package: match done {
+            Installed::Package(path) => Some(path.display().to_string()),
+            Installed::InPlace => None,
+        },
     })
 }
 
